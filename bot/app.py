@@ -1,0 +1,111 @@
+"""The application factory: wires handlers, jobs and resources. No I/O at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
+from telegram.request import BaseRequest
+
+from campaign.i18n import LANGUAGES, Catalog, default_catalog
+from campaign.roles import GUEST_COMMANDS
+from campaign.runtime import DEPS_KEY, Deps, system_clock
+from campaign.settings import Settings
+from handlers import fallback, start
+from storage import people
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
+    """Every handler, in the order that decides which one answers (first match wins)."""
+    return [
+        # Joining, help, language, chat binding: plain commands, never inside a flow.
+        ("start", start.handlers()),
+        # Last: whatever nobody else took (stale buttons, stray text).
+        ("fallback", fallback.handlers()),
+    ]
+
+
+class FieldbotApplication(Application):  # type: ignore[type-arg]
+    """Skips an update already processed, so a redelivered update changes nothing."""
+
+    async def process_update(self, update: object) -> None:
+        d = self.bot_data.get(DEPS_KEY)
+        if isinstance(update, Update) and isinstance(d, Deps):
+            if await people.update_seen(d.db, update.update_id):
+                log.info("update %s was delivered again; ignored", update.update_id)
+                return
+            await super().process_update(update)
+            await people.mark_update(d.db, update.update_id, d.now())
+            return
+        await super().process_update(update)
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    d: Deps = app.bot_data[DEPS_KEY]
+    if d.extra.get("owns_db"):
+        await d.db.open()
+        await d.db.migrate()
+    for lang in LANGUAGES:
+        commands = [BotCommand(c, d.catalog.t(lang, f"commands.{c}")) for c in GUEST_COMMANDS]
+        code = None if lang == d.settings.campaign.language else lang.split("-")[0]
+        try:
+            await app.bot.set_my_commands(commands, language_code=code)
+        except Exception as exc:  # the default menu is a nicety; never block start-up
+            log.warning("could not set the default command menu: %s", exc)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    d: Deps = app.bot_data[DEPS_KEY]
+    if d.extra.get("owns_db"):
+        await d.db.close()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    db: Database | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = system_clock,
+    catalog: Catalog | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """Build the bot. ``db`` given: the caller opens and closes it (tests); otherwise the
+    application opens the configured database in ``post_init`` and closes it at shutdown."""
+    builder = (
+        ApplicationBuilder()
+        .application_class(FieldbotApplication)
+        .token(token or settings.telegram.token.get())
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .concurrent_updates(False)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    if settings.telegram.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    app = builder.build()
+    owns_db = db is None
+    deps = Deps(
+        settings=settings,
+        db=db or Database(settings.storage.database),
+        catalog=catalog or default_catalog(),
+        clock=clock,
+        extra={"owns_db": owns_db},
+    )
+    app.bot_data[DEPS_KEY] = deps
+    for _name, group in handler_table():
+        app.add_handlers(group)
+    app.add_error_handler(fallback.on_error)
+    return app

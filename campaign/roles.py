@@ -1,0 +1,88 @@
+"""Roles, what each may do, and the commands each sees in its menu."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CADRE = "cadre"
+    GROUP_LEADER = "group_leader"
+    TEAM_LEADER = "team_leader"
+    DEPUTY_TEAM_LEADER = "deputy_team_leader"
+    OFFICE = "office"
+    INSPECTOR = "inspector"
+
+
+# Chinese names accepted in the roster and shown in lists.
+ROLE_ALIASES: dict[str, Role] = {
+    "cadre": Role.CADRE,
+    "队员": Role.CADRE,
+    "党员干部": Role.CADRE,
+    "干部": Role.CADRE,
+    "group_leader": Role.GROUP_LEADER,
+    "组长": Role.GROUP_LEADER,
+    "工作组组长": Role.GROUP_LEADER,
+    "team_leader": Role.TEAM_LEADER,
+    "队长": Role.TEAM_LEADER,
+    "工作队队长": Role.TEAM_LEADER,
+    "deputy_team_leader": Role.DEPUTY_TEAM_LEADER,
+    "副队长": Role.DEPUTY_TEAM_LEADER,
+    "工作队副队长": Role.DEPUTY_TEAM_LEADER,
+    "office": Role.OFFICE,
+    "办公室": Role.OFFICE,
+    "活动办": Role.OFFICE,
+    "活动领导小组办公室": Role.OFFICE,
+    "inspector": Role.INSPECTOR,
+    "检查指导组": Role.INSPECTOR,
+    "督查": Role.INSPECTOR,
+}
+
+
+def parse_role(text: str) -> Role | None:
+    return ROLE_ALIASES.get(text.strip().lower()) or ROLE_ALIASES.get(text.strip())
+
+
+TEAM_LEADERS = frozenset({Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER})
+FIELD_ROLES = frozenset({Role.CADRE, Role.GROUP_LEADER, Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER})
+# Roles that must belong to a team / a group on the roster.
+NEEDS_TEAM = frozenset({Role.CADRE, Role.GROUP_LEADER, Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER})
+NEEDS_GROUP = frozenset({Role.CADRE, Role.GROUP_LEADER})
+
+
+def may_bind_team_chat(role: Role) -> bool:
+    return role in TEAM_LEADERS
+
+
+def may_bind_office_chat(role: Role) -> bool:
+    return role is Role.OFFICE
+
+
+# The commands shown in each role's private-chat menu, in menu order. Every name here
+# must be handled by a registered CommandHandler (a test checks it); the description
+# is the catalogue key ``commands.<name>``.
+_BASE = ("start", "help", "lang")
+ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.CADRE: (*_BASE,),
+    Role.GROUP_LEADER: (*_BASE,),
+    Role.TEAM_LEADER: (*_BASE, "bindteam"),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
+    Role.OFFICE: (*_BASE, "bindoffice"),
+    Role.INSPECTOR: (*_BASE,),
+}
+# The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
+# button ``menu:v1:<key>`` that some handler answers (a test checks it).
+ROLE_MENU: dict[Role, tuple[str, ...]] = {
+    Role.CADRE: ("help", "lang"),
+    Role.GROUP_LEADER: ("help", "lang"),
+    Role.TEAM_LEADER: ("help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("help", "lang"),
+    Role.OFFICE: ("help", "lang"),
+    Role.INSPECTOR: ("help", "lang"),
+}
+# Commands shown to people who have not joined yet.
+GUEST_COMMANDS: tuple[str, ...] = ("start", "help", "lang")
+# Commands shown in a bound team chat / office chat (to everyone in it; each command
+# still checks the sender's role).
+TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help",)
+OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help",)

@@ -1,0 +1,304 @@
+"""The settings schema: one frozen dataclass per TOML section, validated at start.
+
+A bad or missing key raises :class:`SettingsError` whose message names the key, the
+file and what was expected, so the command line can print one line and stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TOKEN_ENV = "FIELDBOT_TOKEN"
+LANGUAGES = ("zh-CN", "en")
+
+
+class SettingsError(Exception):
+    """A user mistake in the configuration; the message is meant for a person."""
+
+
+class Secret:
+    """A string that never shows itself in a repr, str or log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    url: str = ""
+    path: str = "fieldbot"
+    secret_token: Secret = field(default_factory=lambda: Secret(""))
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: str = "polling"
+    rate_limit: bool = True
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    database: str = "data/fieldbot.sqlite3"
+    backup_dir: str = "data/backups"
+    backup_keep: int = 14
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh-CN"
+    invite_ttl_hours: int = 72
+    bot_username: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class VisitSettings:
+    backfill_days: int = 3
+    max_text_chars: int = 2000
+    edit_window_hours: int = 24
+    far_km: float = 3.0
+    draft_idle_hours: int = 12
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    monthly_visits: int = 8
+    monthly_days: int = 10
+    quarterly_visits: int = 24
+    quarterly_days: int = 30
+
+
+@dataclass(frozen=True)
+class ProblemSettings:
+    group_days: int = 7
+    team_days: int = 15
+    office_days: int = 30
+    urgent_group_days: int = 2
+    urgent_team_days: int = 5
+    urgent_office_days: int = 10
+    max_send_failures: int = 8
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    evening_nudge: time = time(19, 30)
+    weekly_pace_weekday: int = 1
+    weekly_pace_time: time = time(9, 0)
+    period_end_workdays: int = 3
+    quiet_start: time = time(21, 30)
+    quiet_end: time = time(7, 30)
+    bulletin_weekday: int = 1
+    bulletin_time: time = time(8, 30)
+    backup_time: time = time(2, 30)
+    extra_holidays: tuple[str, ...] = ()
+    extra_workdays: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    campaign: CampaignSettings = field(default_factory=CampaignSettings)
+    visits: VisitSettings = field(default_factory=VisitSettings)
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    problems: ProblemSettings = field(default_factory=ProblemSettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    source: str = "<defaults>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.campaign.tz
+
+
+_TYPE_WORDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _describe(tp: Any) -> str:
+    if tp in _TYPE_WORDS:
+        return _TYPE_WORDS[tp]
+    if tp is Secret:
+        return "a string"
+    if tp is time:
+        return 'a time such as "19:30"'
+    if typing.get_origin(tp) is tuple:
+        return "a list of strings"
+    return str(tp)
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    def bad() -> SettingsError:
+        return SettingsError(f"{source}: key '{key}' must be {_describe(tp)}, got {value!r}")
+
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad()
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad()
+        return value
+    if tp is Secret:
+        if not isinstance(value, str):
+            raise bad()
+        return Secret(value)
+    if tp is time:
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            try:
+                return time.fromisoformat(value)
+            except ValueError:
+                raise bad() from None
+        raise bad()
+    if typing.get_origin(tp) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad()
+        return tuple(value)
+    raise bad()
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in names:
+            where = f"{prefix}{key}"
+            raise SettingsError(f"{source}: unknown key '{where}'")
+    kwargs: dict[str, Any] = {}
+    for name in names:
+        if name not in data:
+            continue
+        tp = hints[name]
+        full = f"{prefix}{name}"
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            if not isinstance(data[name], dict):
+                raise SettingsError(f"{source}: '{full}' must be a [{full}] section")
+            kwargs[name] = _build(tp, data[name], f"{full}.", source)
+        else:
+            if isinstance(tp, types.UnionType):
+                raise SettingsError(f"{source}: unsupported type for '{full}'")
+            kwargs[name] = _coerce(data[name], tp, full, source)
+    return cls(**kwargs)
+
+
+def _validate(s: Settings) -> None:
+    src = s.source
+    try:
+        ZoneInfo(s.campaign.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{src}: key 'campaign.timezone' must be an IANA time zone such as "
+            f'"Asia/Shanghai", got {s.campaign.timezone!r}'
+        ) from None
+    if s.campaign.language not in LANGUAGES:
+        raise SettingsError(
+            f"{src}: key 'campaign.language' must be one of {', '.join(LANGUAGES)}, "
+            f"got {s.campaign.language!r}"
+        )
+    if s.telegram.mode not in ("polling", "webhook"):
+        raise SettingsError(
+            f'{src}: key \'telegram.mode\' must be "polling" or "webhook", got {s.telegram.mode!r}'
+        )
+    if s.telegram.mode == "webhook" and not s.telegram.webhook.url.startswith("https://"):
+        raise SettingsError(
+            f"{src}: key 'telegram.webhook.url' must be the public https:// address "
+            'Telegram posts updates to (needed when telegram.mode is "webhook")'
+        )
+    if not s.storage.database:
+        raise SettingsError(f"{src}: key 'storage.database' must be a file path")
+    for section in (s.visits, s.quotas, s.problems, s.storage):
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+                raise SettingsError(f"{src}: key '{f.name}' must not be negative, got {value}")
+
+
+def parse_settings(
+    data: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None
+) -> Settings:
+    """Build settings from parsed TOML; ``FIELDBOT_TOKEN`` in ``env`` wins over the file."""
+    settings: Settings = _build(Settings, data, "", source)
+    settings = dataclasses.replace(settings, source=source)
+    source_env: typing.Mapping[str, str] = os.environ if env is None else env
+    token = source_env.get(TOKEN_ENV, "").strip()
+    if token:
+        tg = dataclasses.replace(settings.telegram, token=Secret(token))
+        settings = dataclasses.replace(settings, telegram=tg)
+    _validate(settings)
+    return settings
+
+
+def load_settings(path: str | Path, env: dict[str, str] | None = None) -> Settings:
+    p = Path(path)
+    if not p.exists():
+        raise SettingsError(
+            f"{p}: config file not found; copy config.example.toml to {p} and fill in "
+            f"the token (or set {TOKEN_ENV})"
+        )
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{p}: not UTF-8 text") from None
+    return parse_settings(data, str(p), env)
+
+
+def require_token(settings: Settings) -> str:
+    token = settings.telegram.token.get().strip()
+    if not token:
+        raise SettingsError(
+            f"{settings.source}: key 'telegram.token' is empty; set it, or set {TOKEN_ENV}"
+        )
+    if ":" not in token:
+        raise SettingsError(
+            f"{settings.source}: key 'telegram.token' does not look like a bot token "
+            "(expected the form 123456:ABC... given by @BotFather)"
+        )
+    return token

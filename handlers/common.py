@@ -1,0 +1,122 @@
+"""What every handler needs: the runtime, who is writing, their language, their menu."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from campaign import callbacks
+from campaign.i18n import pick_language
+from campaign.roles import GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
+from campaign.runtime import DEPS_KEY, Deps
+from storage import people
+from storage.people import Cadre
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+MENU_NS = "menu"
+
+
+def deps(context: Context | Application[Any, Any, Any, Any, Any, Any]) -> Deps:
+    app = context if isinstance(context, Application) else context.application
+    value = app.bot_data[DEPS_KEY]
+    assert isinstance(value, Deps)
+    return value
+
+
+@dataclass(frozen=True)
+class Who:
+    """The sender of an update: their Telegram id, language and (if joined) cadre."""
+
+    user_id: int
+    lang: str
+    cadre: Cadre | None
+    deps: Deps
+
+    def t(self, key: str, /, **values: Any) -> str:
+        return self.deps.catalog.t(self.lang, key, **values)
+
+    @property
+    def role(self) -> Role | None:
+        return self.cadre.role if self.cadre else None
+
+    def role_name(self) -> str:
+        return self.t(f"roles.{self.cadre.role.value}") if self.cadre else ""
+
+
+async def who(update: Update, context: Context) -> Who | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    d = deps(context)
+    saved = await people.saved_language(d.db, user.id)
+    lang = pick_language(saved, user.language_code, d.settings.campaign.language)
+    cadre = await people.cadre_by_telegram(d.db, user.id)
+    return Who(user.id, lang, cadre, d)
+
+
+def menu_button(w: Who, key: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(w.t(f"menu.{key}"), callback_data=callbacks.encode(MENU_NS, key))
+
+
+def role_menu(w: Who) -> InlineKeyboardMarkup | None:
+    if w.cadre is None:
+        return None
+    keys = ROLE_MENU[w.cadre.role]
+    rows = [[menu_button(w, k) for k in keys[i : i + 2]] for i in range(0, len(keys), 2)]
+    return InlineKeyboardMarkup(rows)
+
+
+def command_list(w: Who) -> list[BotCommand]:
+    names = ROLE_COMMANDS[w.cadre.role] if w.cadre else GUEST_COMMANDS
+    return [BotCommand(name, w.t(f"commands.{name}")) for name in names]
+
+
+async def refresh_commands(context: Context, chat_id: int, w: Who) -> None:
+    """Set this private chat's command menu for the user's role and language."""
+    try:
+        await context.bot.set_my_commands(command_list(w), scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:  # a menu is a nicety; never fail the reply for it
+        log.warning("could not set commands for a chat: %s", exc)
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
+    """Answer in the chat the update came from, whatever kind of update it was."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text, **kwargs)
+    elif update.effective_chat is not None and update.get_bot() is not None:
+        await update.get_bot().send_message(update.effective_chat.id, text, **kwargs)
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == "private"
+
+
+async def require_cadre(update: Update, context: Context) -> Who | None:
+    """The sender if they joined; otherwise tell them how to join and return None."""
+    w = await who(update, context)
+    if w is None:
+        return None
+    if w.cadre is None:
+        if is_private(update):
+            await reply(update, w.t("start.not_joined"))
+        elif update.callback_query is not None:
+            await update.callback_query.answer(w.t("start.not_joined_short"), show_alert=True)
+        return None
+    return w

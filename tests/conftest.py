@@ -1,0 +1,100 @@
+"""Fixtures: a temporary database, a fake clock, the fake Bot API, a real Application."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import build_application
+from campaign.settings import Settings, StorageSettings, TelegramSettings
+from storage.db import Database, open_database
+from tests.factories import Seed, seed_roster
+from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        telegram=TelegramSettings(rate_limit=False),
+        storage=StorageSettings(
+            database=str(tmp_path / "fieldbot.sqlite3"), backup_dir=str(tmp_path / "backups")
+        ),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Monday morning, a working day.
+    return FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    async with open_database(settings.storage.database) as database:
+        yield database
+
+
+@pytest.fixture
+async def seed(db: Database) -> Seed:
+    return await seed_roster(db)
+
+
+@pytest.fixture
+def api(clock: FakeClock) -> FakeBotAPI:
+    return FakeBotAPI(clock)
+
+
+AppFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def make_bot(
+    settings: Settings, db: Database, api: FakeBotAPI, clock: FakeClock
+) -> AsyncIterator[AppFactory]:
+    """Build (and later shut down) applications on the shared database: call it again
+    to simulate a restart. Keyword arguments replace settings sections."""
+    started = []
+
+    async def factory(**sections: object) -> Harness:
+        s = dataclasses.replace(settings, **sections) if sections else settings
+        app = build_application(
+            s, token=TOKEN, db=db, request=api, updates_request=api, clock=clock
+        )
+        await app.initialize()
+        started.append(app)
+        harness = Harness(app, api, clock)
+        if len(started) > 1:  # keep update ids growing across a simulated restart
+            previous = started[-2].bot_data.get("harness.next_update")
+            if previous:
+                harness._update_ids = previous
+        app.bot_data["harness.next_update"] = harness._update_ids
+        return harness
+
+    yield factory
+    for app in started:
+        await app.shutdown()
+
+
+@pytest.fixture
+async def bot(make_bot: AppFactory, seed: Seed) -> Harness:
+    return await make_bot()
+
+
+def user(user_id: int, lang: str | None = "zh-hans") -> TgUser:
+    return TgUser(user_id, first_name=f"u{user_id}", language_code=lang)
+
+
+async def join(
+    bot: Harness, seed: Seed, key: str, user_id: int, lang: str | None = "zh-hans"
+) -> TgUser:
+    """Bind a seeded cadre to a Telegram user through the real contact flow."""
+    u = user(user_id, lang)
+    await bot.contact(u, seed.phones[key])
+    return u

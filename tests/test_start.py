@@ -1,0 +1,139 @@
+"""Joining by phone and by invite, refusals, help, language, and binding chats."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage import people
+from storage.db import Database
+from tests.conftest import join, user
+from tests.factories import Seed
+from tests.fakebot import Harness, shown
+
+
+async def test_stranger_gets_share_phone_button(bot: Harness) -> None:
+    u = user(501)
+    calls = await bot.send(u, "/start")
+    sent = [c for c in calls if c.method == "sendMessage"]
+    assert "分享您的手机号" in sent[0].text
+    assert sent[0].keyboard[0]["request_contact"] is True
+
+
+async def test_join_by_own_contact_shows_role_menu(bot: Harness, seed: Seed, db: Database) -> None:
+    u = user(502)
+    calls = await bot.contact(u, "138 0000 0001")  # spaces, no +86: normalised
+    texts = [c.text for c in calls if c.method == "sendMessage"]
+    assert any("张伟" in t and "队员" in t and "城关一组" in t for t in texts)
+    assert any(c.method == "setMyCommands" for c in calls)
+    cadre = await people.cadre_by_telegram(db, 502)
+    assert cadre is not None and cadre.id == seed.cadres["cadre1"]
+
+
+async def test_someone_elses_contact_is_refused(bot: Harness, db: Database) -> None:
+    u = user(503)
+    calls = await bot.contact(u, "+8613800000001", owner_id=999)
+    assert "本人" in shown(calls)[-1].text
+    assert await people.cadre_by_telegram(db, 503) is None
+
+
+async def test_number_not_on_roster(bot: Harness, db: Database) -> None:
+    calls = await bot.contact(user(504), "+8613999999999")
+    assert "不在活动花名册" in shown(calls)[-1].text
+    assert await db.fetchone("SELECT * FROM telegram_bindings") is None
+
+
+async def test_second_account_for_same_cadre_is_refused(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    await join(bot, seed, "cadre1", 505)
+    calls = await bot.contact(user(506), seed.phones["cadre1"])
+    assert "另一个 Telegram 账号" in shown(calls)[-1].text
+    row = await db.fetchone(
+        "SELECT telegram_user_id FROM telegram_bindings WHERE cadre_id = ?",
+        (seed.cadres["cadre1"],),
+    )
+    assert row is not None and row["telegram_user_id"] == 505
+
+
+async def test_english_user_gets_english(bot: Harness, seed: Seed) -> None:
+    u = user(507, lang="en")
+    calls = await bot.send(u, "/start")
+    assert "Share my phone number" in str(shown(calls)[-1].keyboard)
+    calls = await bot.contact(u, seed.phones["captain1"])
+    assert any("work team leader" in c.text for c in calls)
+
+
+async def test_invite_link_binds_a_different_number(bot: Harness, seed: Seed, db: Database) -> None:
+    code = await people.create_invite(db, seed.cadres["cadre2"], bot.clock(), timedelta(hours=1))
+    u = user(508)
+    calls = await bot.send(u, f"/start inv_{code}")
+    assert any("王芳" in c.text for c in calls)
+    # one-time: a second account cannot use it
+    calls = await bot.send(user(509), f"/start inv_{code}")
+    assert "已被使用" in shown(calls)[-1].text
+
+
+async def test_expired_and_unknown_invites(bot: Harness, seed: Seed, db: Database) -> None:
+    code = await people.create_invite(db, seed.cadres["cadre3"], bot.clock(), timedelta(hours=1))
+    bot.clock.advance(hours=2)  # type: ignore[attr-defined]
+    calls = await bot.send(user(510), f"/start inv_{code}")
+    assert "已过期" in shown(calls)[-1].text
+    calls = await bot.send(user(510), "/start inv_nonsense")
+    assert "无效" in shown(calls)[-1].text
+    assert await people.cadre_by_telegram(db, 510) is None
+
+
+async def test_lang_switch(bot: Harness, seed: Seed, db: Database) -> None:
+    u = await join(bot, seed, "cadre1", 511)
+    await bot.send(u, "/lang")
+    calls = await bot.tap(u, "English")
+    assert any("English" in c.text for c in calls if c.method == "editMessageText")
+    calls = await bot.send(u, "/help")
+    assert "You can use" in shown(calls)[-1].text
+    assert await people.saved_language(db, 511) == "en"
+
+
+async def test_bindteam_by_team_leader(bot: Harness, seed: Seed, db: Database) -> None:
+    leader = await join(bot, seed, "captain1", 520)
+    calls = await bot.send(leader, "/bindteam", chat_id=-1001)
+    assert "城关镇工作队" in shown(calls)[-1].text
+    chat = await people.team_chat(db, seed.teams["T1"])
+    assert chat is not None and chat.chat_id == -1001
+
+
+async def test_bindteam_refused_for_others(bot: Harness, seed: Seed, db: Database) -> None:
+    cadre = await join(bot, seed, "cadre1", 521)
+    calls = await bot.send(cadre, "/bindteam", chat_id=-1002)
+    assert "只有工作队队长" in shown(calls)[-1].text
+    stranger = user(522)
+    calls = await bot.send(stranger, "/bindteam", chat_id=-1002)
+    assert calls == []  # strangers in group chats get no answer
+    office = await join(bot, seed, "office1", 523)
+    await bot.send(office, "/bindteam", chat_id=-1002)
+    assert await people.bound_chat(db, -1002) is None
+
+
+async def test_bindoffice(bot: Harness, seed: Seed, db: Database) -> None:
+    leader = await join(bot, seed, "captain1", 530)
+    calls = await bot.send(leader, "/bindoffice", chat_id=-2001)
+    assert "只有活动办公室" in shown(calls)[-1].text
+    office = await join(bot, seed, "office1", 531)
+    await bot.send(office, "/bindoffice", chat_id=-2001)
+    chat = await people.office_chat(db)
+    assert chat is not None and chat.chat_id == -2001
+
+
+async def test_duplicate_update_is_processed_once(bot: Harness, seed: Seed) -> None:
+    u = user(540)
+    update = bot.text_update(u, "/start")
+    first = await bot.process(update)
+    second = await bot.process(update)
+    assert first and second == []
+
+
+async def test_forged_button_gets_alert(bot: Harness, seed: Seed) -> None:
+    u = await join(bot, seed, "cadre1", 541)
+    for data in ("lang:v1:set:fr", "nonsense", "menu:v9:help", "x" * 64):
+        calls = await bot.press(u, data)
+        assert calls[-1].method == "answerCallbackQuery"
+        assert calls[-1].params.get("show_alert") is True
