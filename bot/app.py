@@ -11,6 +11,7 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
 from telegram.request import BaseRequest
 
+from bot.persistence import DraftPersistence
 from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
@@ -49,9 +50,7 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     d: Deps = app.bot_data[DEPS_KEY]
-    if d.extra.get("owns_db"):
-        await d.db.open()
-        await d.db.migrate()
+    await d.db.ensure_open()
     for lang in LANGUAGES:
         commands = [BotCommand(c, d.catalog.t(lang, f"commands.{c}")) for c in GUEST_COMMANDS]
         code = None if lang == d.settings.campaign.language else lang.split("-")[0]
@@ -95,11 +94,13 @@ def build_application(
         builder = builder.get_updates_request(updates_request)
     if settings.telegram.rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    database = db or Database(settings.storage.database)
+    builder = builder.persistence(DraftPersistence(database))
     app = builder.build()
     owns_db = db is None
     deps = Deps(
         settings=settings,
-        db=db or Database(settings.storage.database),
+        db=database,
         catalog=catalog or default_catalog(),
         clock=clock,
         extra={"owns_db": owns_db},

@@ -91,6 +91,17 @@ class Database:
             await conn.execute(pragma)
         self._conn = conn
 
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    async def ensure_open(self) -> None:
+        """Open and migrate if not open yet (the application may need the database before
+        its post_init hook runs, e.g. to restore conversations)."""
+        if self._conn is None:
+            await self.open()
+            await self.migrate()
+
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
