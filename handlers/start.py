@@ -30,6 +30,7 @@ from handlers.common import (
     MENU_NS,
     Context,
     Who,
+    command_list,
     deps,
     is_private,
     refresh_commands,
@@ -153,8 +154,12 @@ async def help_command(update: Update, context: Context) -> None:
             return
         await reply(update, w.t("help.group_chat"))
         return
-    key = f"help.{w.cadre.role.value}" if w.cadre else "help.guest"
-    await reply(update, w.t(key), reply_markup=role_menu(w))
+    if w.cadre is None:
+        await reply(update, w.t("help.guest"))
+        return
+    lines = [w.t("help.intro", role=w.role_name())]
+    lines += [f"/{c.command} — {c.description}" for c in command_list(w)]
+    await reply(update, "\n".join(lines), reply_markup=role_menu(w))
 
 
 def _lang_keyboard() -> InlineKeyboardMarkup:

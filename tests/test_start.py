@@ -89,7 +89,7 @@ async def test_lang_switch(bot: Harness, seed: Seed, db: Database) -> None:
     calls = await bot.tap(u, "English")
     assert any("English" in c.text for c in calls if c.method == "editMessageText")
     calls = await bot.send(u, "/help")
-    assert "You can use" in shown(calls)[-1].text
+    assert "You can use" in shown(calls)[-1].text and "/lang" in shown(calls)[-1].text
     assert await people.saved_language(db, 511) == "en"
 
 
