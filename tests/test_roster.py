@@ -1,0 +1,399 @@
+"""The roster: reading files, every validation rule, importing, re-importing, export and
+the ``fieldbot roster`` commands."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from campaign.i18n import default_catalog, placeholders
+from campaign.places import KIND_NAMES_ZH, PlaceKind, parse_kind
+from campaign.roles import Role
+from campaign.roster import (
+    ROLE_NAMES_ZH,
+    CadreEntry,
+    GroupEntry,
+    Issue,
+    RawSheet,
+    Roster,
+    TeamEntry,
+    render_issue,
+    roster_role,
+    roster_rows,
+    validate,
+)
+from campaign.roster_files import (
+    RosterFileError,
+    read_roster,
+    write_xlsx,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+
+# A small valid roster with English headers and codes. Excel row numbers: header = 1.
+BASE: dict[str, RawSheet] = {
+    "teams": [
+        ["code", "name", "town"],
+        ["T1", "城关镇工作队", "城关镇"],  # row 2
+        ["T2", "河口镇工作队", "河口镇"],  # row 3
+    ],
+    "groups": [
+        ["code", "name", "team"],
+        ["G1", "城关一组", "T1"],  # row 2
+        ["G2", "河口一组", "T2"],  # row 3
+    ],
+    "cadres": [
+        ["name", "phone", "role", "team", "group", "unit"],
+        ["张伟", "13800000001", "cadre", "T1", "G1", "县发改局"],  # row 2
+        ["刘洋", "+86 138-0000-0011", "group_leader", "T1", "G1", ""],  # row 3
+        ["黄海", "138 0000 0021", "team_leader", "T1", "", "县委组织部"],  # row 4
+        ["郑红", "8613800000031", "office", "", "", ""],  # row 5
+        ["孙亮", "13800000041", "inspector", "", "", "县纪委监委"],  # row 6
+    ],
+    "places": [
+        ["code", "kind", "name", "town", "group", "village", "lat", "lon"],
+        ["V1", "village", "东风村", "城关镇", "G1", "", "30.0", "114.0"],  # row 2
+        ["C1", "community", "城南社区", "城关镇", "G1", "", "", ""],  # row 3
+        ["E1", "enterprise", "城关建材厂", "城关镇", "G1", "", "30.01", "114.01"],  # row 4
+        ["H1", "household", "张大爷家", "城关镇", "", "V1", "", ""],  # row 5
+    ],
+}
+
+
+def sheets(**edits: str) -> dict[str, RawSheet]:
+    """BASE with cells changed: ``cadres__3__phone="1"`` sets row 3's phone."""
+    out = copy.deepcopy(BASE)
+    for spec, value in edits.items():
+        sheet, row, column = spec.split("__")
+        header = out[sheet][0]
+        out[sheet][int(row) - 1][header.index(column)] = value
+    return out
+
+
+def found(data: dict[str, RawSheet]) -> list[tuple[str, int | None, str]]:
+    return [(e.sheet, e.row, e.key) for e in validate(data).errors]
+
+
+# --- the valid case ---------------------------------------------------------------------
+
+
+def test_base_roster_is_valid_and_typed() -> None:
+    checked = validate(BASE)
+    assert checked.errors == () and checked.warnings == ()
+    roster = checked.roster
+    assert roster is not None
+    assert roster.teams[0] == TeamEntry("T1", "城关镇工作队", "城关镇")
+    # phones normalised, the team leader keeps no group, office and inspector no team
+    assert [c.phone for c in roster.cadres] == [
+        "+8613800000001",
+        "+8613800000011",
+        "+8613800000021",
+        "+8613800000031",
+        "+8613800000041",
+    ]
+    assert roster.cadres[2] == CadreEntry(
+        "+8613800000021", "黄海", Role.TEAM_LEADER, "T1", None, "县委组织部"
+    )
+    assert (roster.cadres[3].team, roster.cadres[3].group) == (None, None)
+    household = roster.places[3]
+    assert household.kind is PlaceKind.HOUSEHOLD
+    assert household.village == "V1" and household.group == "G1"  # group from its village
+    assert roster.places[0].lat == 30.0 and roster.places[3].lat is None
+
+
+def test_references_by_unambiguous_name_and_team_from_group() -> None:
+    data = sheets(
+        groups__2__team="城关镇工作队",
+        cadres__2__team="",
+        cadres__2__group="城关一组",
+        places__5__village="东风村",
+    )
+    roster = validate(data).roster
+    assert roster is not None
+    assert roster.groups[0] == GroupEntry("G1", "城关一组", "T1")
+    assert (roster.cadres[0].team, roster.cadres[0].group) == ("T1", "G1")
+    assert roster.places[3].village == "V1"
+
+
+def test_chinese_headers_and_values() -> None:
+    zh = copy.deepcopy(BASE)
+    zh["teams"][0] = ["编号", "名称", "镇街"]
+    zh["groups"][0] = ["编号", "名称", "工作队"]
+    zh["cadres"][0] = ["姓名", "手机号（必填）", "角色", "工作队", "工作组", "选派单位"]
+    zh["places"][0] = ["编号", "类型", "名称", "镇街", "工作组", "所属村", "纬度", "经度"]
+    for row, role in zip(
+        zh["cadres"][1:], ["队员", "组长", "队长", "活动办", "检查指导组"], strict=True
+    ):
+        row[2] = role
+    for row, kind in zip(zh["places"][1:], ["村", "社区", "企业", "户"], strict=True):
+        row[1] = kind
+    assert validate(zh).roster == validate(BASE).roster
+
+
+def test_title_rows_blank_rows_and_extra_columns() -> None:
+    data = copy.deepcopy(BASE)
+    # A merged title above the header, a blank row, and a notes column.
+    data["cadres"] = [["某县驻村干部花名册"], [*data["cadres"][0], "备注"]] + [
+        [*r, "note"] for r in data["cadres"][1:]
+    ]
+    data["cadres"].insert(3, ["", "", ""])
+    checked = validate(data)
+    assert checked.roster is not None and len(checked.roster.cadres) == 5
+    assert [(w.sheet, w.row, w.key) for w in checked.warnings] == [("cadres", 2, "unknown_column")]
+    data["cadres"][5][1] = "12"  # Excel row 6: title, header, 2 rows, a blank, this
+    assert found(data) == [("cadres", 6, "bad_phone")]
+
+
+# --- every rule ---------------------------------------------------------------------------
+
+
+def _drop_sheet(data: dict[str, RawSheet]) -> None:
+    del data["places"]
+
+
+def _drop_phone_column(data: dict[str, RawSheet]) -> None:
+    for row in data["cadres"]:
+        del row[1]
+
+
+def _twice_phone_column(data: dict[str, RawSheet]) -> None:
+    data["cadres"][0][5] = "手机号"
+
+
+def _ambiguous_group(data: dict[str, RawSheet]) -> None:
+    data["groups"].append(["G3", "城关一组", "T1"])
+    data["cadres"][1][4] = "城关一组"
+
+
+RULES: list[tuple[str, Callable[[dict[str, RawSheet]], None] | dict[str, str], list[object]]] = [
+    ("missing sheet", _drop_sheet, [("places", None, "missing_sheet")]),
+    ("missing column", _drop_phone_column, [("cadres", 1, "missing_column")]),
+    ("column twice", _twice_phone_column, [("cadres", 1, "duplicate_column")]),
+    ("empty name", {"cadres__2__name": ""}, [("cadres", 2, "empty")]),
+    ("empty code", {"teams__3__code": ""}, [("teams", 3, "empty"), ("groups", 3, "not_found")]),
+    ("unknown role", {"cadres__2__role": "boss"}, [("cadres", 2, "bad_role")]),
+    ("unknown kind", {"places__3__kind": "farm"}, [("places", 3, "bad_kind")]),
+    ("bad phone", {"cadres__2__phone": "12345"}, [("cadres", 2, "bad_phone")]),
+    ("bad phone text", {"cadres__2__phone": "无"}, [("cadres", 2, "bad_phone")]),
+    (
+        "duplicate phone (after normalising)",
+        {"cadres__6__phone": "+86 138-0000-0001"},
+        [("cadres", 6, "duplicate_phone")],
+    ),
+    ("duplicate code", {"groups__3__code": "G1"}, [("groups", 3, "duplicate_code")]),
+    ("team not found", {"groups__3__team": "T9"}, [("groups", 3, "not_found")]),
+    ("group not found", {"cadres__2__group": "G9"}, [("cadres", 2, "not_found")]),
+    ("cadre team not found", {"cadres__4__team": "T9"}, [("cadres", 4, "not_found")]),
+    ("place group not found", {"places__3__group": "G9"}, [("places", 3, "not_found")]),
+    ("village not found", {"places__5__village": "V9"}, [("places", 5, "not_found")]),
+    ("ambiguous name", _ambiguous_group, [("cadres", 2, "ambiguous")]),
+    ("group of another team", {"cadres__2__team": "T2"}, [("cadres", 2, "team_mismatch")]),
+    ("household without village", {"places__5__village": ""}, [("places", 5, "needs_village")]),
+    (
+        "household whose village is a community",
+        {"places__5__village": "C1"},
+        [("places", 5, "not_a_village")],
+    ),
+    (
+        "village on an enterprise",
+        {"places__4__village": "V1"},
+        [("places", 4, "village_only_household")],
+    ),
+    ("place without group", {"places__3__group": ""}, [("places", 3, "place_needs_group")]),
+    ("cadre without group", {"cadres__2__group": ""}, [("cadres", 2, "needs_group")]),
+    ("group leader without group", {"cadres__3__group": ""}, [("cadres", 3, "needs_group")]),
+    ("team leader without team", {"cadres__4__team": ""}, [("cadres", 4, "needs_team")]),
+    ("office with a team", {"cadres__5__team": "T1"}, [("cadres", 5, "no_team_for_role")]),
+    ("inspector with a group", {"cadres__6__group": "G1"}, [("cadres", 6, "no_team_for_role")]),
+    ("latitude out of range", {"places__2__lat": "91"}, [("places", 2, "out_of_range")]),
+    ("longitude out of range", {"places__2__lon": "-180.5"}, [("places", 2, "out_of_range")]),
+    ("latitude not a number", {"places__2__lat": "北纬30"}, [("places", 2, "not_a_number")]),
+    ("longitude not finite", {"places__2__lon": "nan"}, [("places", 2, "not_a_number")]),
+    ("latitude without longitude", {"places__3__lat": "30.1"}, [("places", 3, "lat_lon_pair")]),
+    ("over-long cadre name", {"cadres__2__name": "张" * 65}, [("cadres", 2, "too_long")]),
+    ("over-long team name", {"teams__2__name": "队" * 65}, [("teams", 2, "too_long")]),
+    ("over-long code", {"places__3__code": "C" * 33}, [("places", 3, "too_long")]),
+    ("over-long unit", {"cadres__6__unit": "局" * 65}, [("cadres", 6, "too_long")]),
+]
+
+
+@pytest.mark.parametrize(("rule", "change", "expected"), RULES, ids=[r[0] for r in RULES])
+def test_validation_rule(
+    rule: str,
+    change: Callable[[dict[str, RawSheet]], None] | dict[str, str],
+    expected: list[object],
+) -> None:
+    if isinstance(change, dict):
+        data = sheets(**change)
+    else:
+        data = copy.deepcopy(BASE)
+        change(data)
+    checked = validate(data)
+    assert checked.roster is None
+    assert found(data) == expected
+
+
+def test_every_bad_row_is_reported_in_sheet_and_row_order() -> None:
+    data = sheets(
+        places__2__lat="x", cadres__3__role="?", cadres__2__phone="1", teams__2__name="队" * 99
+    )
+    assert found(data) == [
+        ("teams", 2, "too_long"),
+        ("cadres", 2, "bad_phone"),
+        ("cadres", 3, "bad_role"),
+        ("places", 2, "not_a_number"),
+    ]
+
+
+def test_messages_name_sheet_row_and_reason_in_both_languages() -> None:
+    catalog = default_catalog()
+    issue = validate(sheets(cadres__3__phone="12345")).errors[0]
+    zh = render_issue(issue, catalog, "zh-CN")
+    assert zh == "cadres（干部） 第3行：手机号(phone)“12345”不是有效的手机号"
+    assert render_issue(issue, catalog, "en") == "cadres row 3: phone '12345' is not a phone number"
+    needs = render_issue(Issue("cadres", 7, "needs_group", {"role": "cadre"}), catalog, "zh-CN")
+    assert needs == "cadres（干部） 第7行：角色为队员，必须填写工作组"
+    missing = render_issue(
+        Issue("places", None, "missing_sheet", {"name": "places"}), catalog, "en"
+    )
+    assert missing.startswith("places: sheet is missing")
+
+
+def test_catalogues_agree_on_roster_messages() -> None:
+    messages = default_catalog().messages
+    zh = {k: v for k, v in messages["zh-CN"].items() if k.startswith("roster.")}
+    en = {k: v for k, v in messages["en"].items() if k.startswith("roster.")}
+    assert zh.keys() == en.keys()
+    for key in zh:
+        assert placeholders(zh[key]) == placeholders(en[key]), key
+
+
+def test_exported_role_and_kind_names_parse_back() -> None:
+    for role, name in ROLE_NAMES_ZH.items():
+        assert roster_role(name) is role
+    for kind, name in KIND_NAMES_ZH.items():
+        assert parse_kind(name) is kind
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def write_csvs(folder: Path, data: dict[str, RawSheet], encoding: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for sheet, rows in data.items():
+        text = "\r\n".join(",".join(row) for row in rows) + "\r\n"
+        (folder / f"{sheet}.csv").write_bytes(text.encode(encoding))
+    return folder
+
+
+def zh_base() -> dict[str, RawSheet]:
+    data = copy.deepcopy(BASE)
+    data["cadres"][0] = ["姓名", "手机号", "角色", "工作队", "工作组", "选派单位"]
+    data["places"][0] = ["编号", "类型", "名称", "镇街", "工作组", "所属村", "纬度", "经度"]
+    return data
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8-sig", "utf-8"])
+def test_csv_folder_in_each_encoding(tmp_path: Path, encoding: str) -> None:
+    folder = write_csvs(tmp_path / "r", zh_base(), encoding)
+    if encoding == "gb18030":  # really not UTF-8, as Chinese Excel saves it
+        with pytest.raises(UnicodeDecodeError):
+            (folder / "cadres.csv").read_bytes().decode("utf-8")
+    checked = validate(read_roster(folder))
+    assert checked.errors == ()
+    assert checked.roster == validate(BASE).roster
+
+
+def test_csv_in_utf16_is_refused(tmp_path: Path) -> None:
+    folder = write_csvs(tmp_path / "r", BASE, "utf-16")
+    with pytest.raises(RosterFileError) as err:
+        read_roster(folder)
+    assert err.value.key == "bad_encoding"
+
+
+def test_csv_files_may_have_chinese_names(tmp_path: Path) -> None:
+    folder = write_csvs(tmp_path / "r", BASE, "utf-8")
+    (folder / "cadres.csv").rename(folder / "干部.csv")
+    assert validate(read_roster(folder)).errors == ()
+    write_csvs(folder, {"cadres": BASE["cadres"]}, "utf-8")
+    with pytest.raises(RosterFileError) as err:
+        read_roster(folder)
+    assert err.value.key == "duplicate_sheet"
+
+
+def test_xlsx_with_numbers_as_excel_stores_them(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    for sheet, rows in BASE.items():
+        ws = wb.create_sheet("干部" if sheet == "cadres" else sheet)
+        for row in rows:
+            ws.append(row)
+    cadres = wb["干部"]
+    cadres["B2"] = 13800000001  # typed in as a number
+    cadres["B6"] = 13800000041.0
+    places = wb["places"]
+    places["G2"], places["H2"] = 30, 114  # whole numbers
+    wb.create_sheet("说明").append(["这张表不是花名册，导入时忽略"])
+    wb.save(tmp_path / "r.xlsx")
+    checked = validate(read_roster(tmp_path / "r.xlsx"))
+    assert checked.errors == ()
+    assert checked.roster == validate(BASE).roster
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "key"),
+    [
+        ("nothing", None, "not_found"),
+        ("r.xlsx", b"not a zip", "not_xlsx"),
+        ("r.xls", b"\xd0\xcf\x11\xe0", "old_xls"),
+        ("cadres.csv", b"name\n", "single_csv"),
+        ("r.txt", b"", "unknown_format"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, key: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(RosterFileError) as err:
+        read_roster(path)
+    assert err.value.key == key
+    assert str(path) in default_catalog().t("zh-CN", f"roster.file.{key}", **err.value.params)
+
+
+def test_demo_roster_is_valid_and_covers_everything() -> None:
+    for source in (EXAMPLES / "roster", EXAMPLES / "roster.xlsx"):
+        checked = validate(read_roster(source))
+        assert checked.errors == () and checked.warnings == (), source
+        roster = checked.roster
+        assert roster is not None
+        assert len({t.town for t in roster.teams}) == 2
+        assert len(roster.groups) == 4
+        assert 18 <= len(roster.cadres) <= 22
+        assert {c.role for c in roster.cadres} == set(Role)
+        assert 13 <= len(roster.places) <= 17
+        assert {p.kind for p in roster.places} == set(PlaceKind)
+        for p in roster.places:
+            if p.kind in (PlaceKind.VILLAGE, PlaceKind.ENTERPRISE):
+                assert p.lat is not None and p.lon is not None
+        assert all(c.phone.startswith("+86138000") for c in roster.cadres)
+    csv_roster = validate(read_roster(EXAMPLES / "roster")).roster
+    assert validate(read_roster(EXAMPLES / "roster.xlsx")).roster == csv_roster
+
+
+def demo() -> Roster:
+    roster = validate(read_roster(EXAMPLES / "roster")).roster
+    assert roster is not None
+    return roster
+
+
+def test_xlsx_export_keeps_phones_as_text(tmp_path: Path) -> None:
+    write_xlsx(tmp_path / "r.xlsx", roster_rows(demo()))
+    ws = load_workbook(tmp_path / "r.xlsx")["cadres"]
+    assert ws["B2"].value == "+86 138 0000 0101" and ws["B2"].number_format == "@"
+    assert ws.freeze_panes == "A2"
