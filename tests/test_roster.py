@@ -4,6 +4,7 @@ the ``fieldbot roster`` commands."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,13 @@ from campaign.roster import (
 from campaign.roster_files import (
     RosterFileError,
     read_roster,
+    write_csv_folder,
+    write_roster,
     write_xlsx,
 )
+from storage import people
+from storage.db import Database
+from storage.roster import Changes, import_roster, load_roster
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
@@ -397,3 +403,165 @@ def test_xlsx_export_keeps_phones_as_text(tmp_path: Path) -> None:
     ws = load_workbook(tmp_path / "r.xlsx")["cadres"]
     assert ws["B2"].value == "+86 138 0000 0101" and ws["B2"].number_format == "@"
     assert ws.freeze_panes == "A2"
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def drop(roster: Roster, **keep: Callable[[object], bool]) -> Roster:
+    return Roster(
+        **{
+            sheet: tuple(e for e in getattr(roster, sheet) if keep.get(sheet, bool)(e))
+            for sheet in ("teams", "groups", "cadres", "places")
+        }
+    )
+
+
+async def count(db: Database, sql: str, params: tuple[object, ...] = ()) -> int:
+    row = await db.fetchone(f"SELECT COUNT(*) AS n FROM {sql}", params)
+    return int(row["n"]) if row else 0
+
+
+async def test_import_demo_into_empty_database(db: Database) -> None:
+    result = await import_roster(db, demo(), NOW, source="examples/roster")
+    assert result.by_sheet() == {
+        "teams": Changes(added=2),
+        "groups": Changes(added=4),
+        "cadres": Changes(added=20),
+        "places": Changes(added=15),
+    }
+    cadre = await people.cadre_by_phone(db, "+8613800000103")
+    assert cadre is not None and cadre.name == "王五" and cadre.role is Role.GROUP_LEADER
+    assert cadre.group_name == "青山一组" and cadre.team_name == "青山镇工作队"
+    row = await db.fetchone(
+        "SELECT v.code FROM places h JOIN places v ON v.id = h.village_id WHERE h.code = 'H05'"
+    )
+    assert row is not None and row["code"] == "V04"
+    assert await count(db, "audit_log WHERE action = 'roster.add'") == 41
+    assert await count(db, "audit_log WHERE action = 'roster.import'") == 1
+
+
+async def test_dry_run_counts_but_writes_nothing(db: Database) -> None:
+    result = await import_roster(db, demo(), NOW, dry_run=True)
+    assert result.dry_run and result.cadres == Changes(added=20)
+    for table in ("teams", "groups", "cadres", "places", "audit_log"):
+        assert await count(db, table) == 0
+
+
+async def test_import_is_one_transaction(db: Database) -> None:
+    roster = demo()
+    # Bypasses validation: the last group names a team that is not there.
+    broken = Roster(roster.teams, (*roster.groups, GroupEntry("G9", "x", "T9")), (), ())
+    with pytest.raises(KeyError):
+        await import_roster(db, broken, NOW)
+    assert await count(db, "teams") == 0 and await count(db, "audit_log") == 0
+
+
+async def test_reimport_updates_in_place_and_deactivates(db: Database) -> None:
+    await import_roster(db, demo(), NOW)
+    before = await people.cadre_by_phone(db, "+8613800000104")
+    leaving = await people.cadre_by_phone(db, "+8613800000105")
+    assert before is not None and leaving is not None
+    assert await people.bind(db, leaving.id, 9105, "contact", NOW) == "bound"
+
+    roster = demo()
+    moved = [
+        CadreEntry(c.phone, "赵六六", c.role, "T01", "G02", c.unit)
+        if c.phone == before.phone
+        else c
+        for c in roster.cadres
+        if c.phone != leaving.phone
+    ]
+    changed = drop(
+        Roster(roster.teams, roster.groups, tuple(moved), roster.places),
+        places=lambda p: getattr(p, "code", "") != "H05",
+    )
+    result = await import_roster(db, changed, NOW)
+    assert result.by_sheet() == {
+        "teams": Changes(),
+        "groups": Changes(),
+        "cadres": Changes(updated=1, deactivated=1),
+        "places": Changes(deactivated=1),
+    }
+    after = await people.cadre_by_phone(db, before.phone)
+    assert after is not None and after.id == before.id  # the same row, updated
+    assert (after.name, after.group_name) == ("赵六六", "青山二组")
+    gone = await people.cadre_by_phone(db, leaving.phone)
+    assert gone is not None and not gone.active  # kept, with its binding
+    assert gone.telegram_user_id == 9105
+    assert await people.cadre_by_telegram(db, 9105) is None  # but cannot use the bot
+    assert await count(db, "places WHERE code = 'H05' AND active = 0") == 1
+    audit = await db.fetchone(
+        "SELECT before, after FROM audit_log WHERE action = 'roster.update' AND subject = ?",
+        (f"cadre:{before.id}",),
+    )
+    assert audit is not None
+    assert json.loads(audit["before"])["name"] == "赵六"
+    assert json.loads(audit["after"])["name"] == "赵六六"
+
+    # Back on the roster: the same cadre again, bound as before.
+    result = await import_roster(db, demo(), NOW)
+    assert result.cadres == Changes(updated=2) and result.places == Changes(updated=1)
+    back = await people.cadre_by_telegram(db, 9105)
+    assert back is not None and back.id == leaving.id and back.active
+
+
+async def test_deactivating_teams_and_groups_keeps_them(db: Database) -> None:
+    await import_roster(db, demo(), NOW)
+    roster = demo()
+    only_t01 = drop(
+        roster,
+        teams=lambda t: getattr(t, "code", "") == "T01",
+        groups=lambda g: getattr(g, "team", "") == "T01",
+        cadres=lambda c: getattr(c, "team", None) != "T02",
+        places=lambda p: getattr(p, "town", "") == "青山镇",
+    )
+    result = await import_roster(db, only_t01, NOW)
+    assert result.teams == Changes(deactivated=1)
+    assert result.groups == Changes(deactivated=2)
+    assert result.cadres == Changes(deactivated=8)
+    assert result.places == Changes(deactivated=7)
+    assert await count(db, "teams") == 2 and await count(db, "groups") == 4
+    assert await count(db, "cadres WHERE active = 0 AND group_id IS NOT NULL") == 6
+    exported = await load_roster(db)
+    assert exported == only_t01
+
+
+async def test_empty_database_exports_headers_only(db: Database, tmp_path: Path) -> None:
+    roster = await load_roster(db)
+    assert roster == Roster()
+    write_roster(tmp_path / "t", roster_rows(roster))
+    text = (tmp_path / "t" / "cadres.csv").read_bytes()
+    assert text == "\ufeff姓名,手机号,角色,工作队,工作组,选派单位\r\n".encode()
+    write_roster(tmp_path / "t.xlsx", roster_rows(roster))
+    again = read_roster(tmp_path / "t.xlsx")
+    assert {s: len(rows) for s, rows in again.items()} == dict.fromkeys(again, 1)
+    assert validate(again).roster == Roster()
+
+
+@pytest.mark.parametrize("target", ["out", "out.xlsx"])
+async def test_round_trip_changes_nothing(db: Database, tmp_path: Path, target: str) -> None:
+    await import_roster(db, demo(), NOW)
+    snapshot = await _tables(db)
+    path = write_roster(tmp_path / target, roster_rows(await load_roster(db)))
+    checked = validate(read_roster(path))
+    assert checked.errors == () and checked.roster == demo()
+    result = await import_roster(db, checked.roster, NOW)
+    assert not result.changed
+    assert await _tables(db) == snapshot
+
+
+async def test_export_of_demo_is_the_demo_files(db: Database, tmp_path: Path) -> None:
+    await import_roster(db, demo(), NOW)
+    write_csv_folder(tmp_path / "out", roster_rows(await load_roster(db)))
+    for sheet in ("teams", "groups", "cadres", "places"):
+        name = f"{sheet}.csv"
+        assert (tmp_path / "out" / name).read_bytes() == (EXAMPLES / "roster" / name).read_bytes()
+
+
+async def _tables(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    out = {}
+    for table in ("teams", "groups", "cadres", "places"):
+        rows = await db.fetchall(f"SELECT * FROM {table} ORDER BY id")
+        out[table] = [tuple(r) for r in rows]
+    return out
