@@ -3,15 +3,19 @@ the ``fieldbot roster`` commands."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from collections.abc import Callable
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from bot.cli import main
 from campaign.i18n import default_catalog, placeholders
 from campaign.places import KIND_NAMES_ZH, PlaceKind, parse_kind
 from campaign.roles import Role
@@ -36,7 +40,7 @@ from campaign.roster_files import (
     write_xlsx,
 )
 from storage import people
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.roster import Changes, import_roster, load_roster
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -565,3 +569,133 @@ async def _tables(db: Database) -> dict[str, list[tuple[object, ...]]]:
         rows = await db.fetchall(f"SELECT * FROM {table} ORDER BY id")
         out[table] = [tuple(r) for r in rows]
     return out
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """``main`` sets up logging for a real run; give pytest its handlers back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "fieldbot.toml"
+    database = json.dumps(str(tmp_path / "data" / "fieldbot.sqlite3"))
+    path.write_text(f"[storage]\ndatabase = {database}\n", encoding="utf-8")
+    return path
+
+
+def _db_rows(config: Path, sql: str) -> list[sqlite3.Row]:
+    async def query() -> list[sqlite3.Row]:
+        async with open_database(config.parent / "data" / "fieldbot.sqlite3") as db:
+            return await db.fetchall(sql)
+
+    return asyncio.run(query())
+
+
+def test_cli_import_prints_one_line_summary(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(config), "roster", "import", str(EXAMPLES / "roster.xlsx")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        "花名册已导入：teams（工作队） 新增2 更新0 停用0；groups（工作组） 新增4 更新0 停用0；"
+        "cadres（干部） 新增20 更新0 停用0；places（挂钩点） 新增15 更新0 停用0"
+    ]
+    assert len(_db_rows(config, "SELECT id FROM cadres WHERE active = 1")) == 20
+    assert main(["--config", str(config), "roster", "import", str(EXAMPLES / "roster")]) == 0
+    assert "新增0 更新0 停用0；groups" in capsys.readouterr().out
+
+
+def test_cli_dry_run_writes_nothing(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--config", str(config), "roster", "import", "--dry-run", str(EXAMPLES / "roster")]
+    assert main(args) == 0
+    assert "没有写入" in capsys.readouterr().out
+    assert not (config.parent / "data").exists()  # not even an empty database
+    assert main(["--config", str(config), "roster", "import", str(EXAMPLES / "roster")]) == 0
+    folder = write_csvs(config.parent / "r", sheets(cadres__2__name="张伟伟"), "utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(config), "roster", "import", "--dry-run", str(folder)]) == 0
+    assert "cadres（干部） 新增5 更新0 停用20" in capsys.readouterr().out
+    assert len(_db_rows(config, "SELECT id FROM cadres WHERE active = 1")) == 20
+
+
+def test_cli_reports_every_bad_row_and_exits_2(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_csvs(
+        config.parent / "r", sheets(cadres__3__phone="12345", places__4__kind="工厂"), "gb18030"
+    )
+    assert main(["--config", str(config), "roster", "import", str(folder)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "cadres（干部） 第3行：手机号(phone)“12345”不是有效的手机号",
+        "places（挂钩点） 第4行：类型“工厂”无法识别；可填：村、社区、企业、户",
+        "fieldbot: 花名册有 2 处错误，没有写入任何内容。请改正后重新导入。",
+    ]
+    assert not (config.parent / "data").exists()
+
+
+def test_cli_speaks_the_configured_language(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config.write_text(config.read_text() + '[campaign]\nlanguage = "en"\n', encoding="utf-8")
+    folder = write_csvs(config.parent / "r", sheets(cadres__2__role="boss"), "utf-8")
+    assert main(["--config", str(config), "roster", "import", str(folder)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("cadres row 2: role 'boss' is not known")
+    assert (
+        err[-1]
+        == "fieldbot: the roster has 1 error(s); nothing was written. Fix them and import again."
+    )
+
+
+@pytest.mark.parametrize("target", ["missing-folder", "roster.xls"])
+def test_cli_unreadable_file_is_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    path = config.parent / target
+    if target.endswith(".xls"):
+        path.write_bytes(b"\xd0\xcf\x11\xe0")
+    assert main(["--config", str(config), "roster", "import", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.err.startswith("fieldbot: ") and str(path) in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_cli_export_then_import_round_trip(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = config.parent / "template.xlsx"
+    assert main(["--config", str(config), "roster", "export", str(empty)]) == 0
+    assert "干部 0 人" in capsys.readouterr().out
+    assert validate(read_roster(empty)).roster == Roster()
+
+    assert main(["--config", str(config), "roster", "import", str(EXAMPLES / "roster")]) == 0
+    out = config.parent / "export"
+    assert main(["--config", str(config), "roster", "export", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"花名册已导出到 {out}：工作队 2 个，工作组 4 个，干部 20 人，挂钩点 15 个"
+    )
+    assert main(["--config", str(config), "roster", "import", str(out)]) == 0
+    assert capsys.readouterr().out.count("新增0 更新0 停用0") == 4
+
+
+def test_cli_export_onto_a_file_is_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = config.parent / "roster.csv"
+    target.write_text("x")
+    assert main(["--config", str(config), "roster", "export", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "不是文件夹" in err
