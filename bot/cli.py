@@ -13,12 +13,19 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
+from campaign.roster import Roster, render_issue, roster_rows, sheet_label, validate
 from campaign.runtime import system_clock
 from campaign.settings import Settings, SettingsError, load_settings, require_token
 from storage import people
 from storage.db import open_database
+from storage.roster import ImportResult, import_roster, load_roster
+
+if TYPE_CHECKING:  # imported when a roster command runs: openpyxl is slow to load
+    from campaign.roster_files import RosterFileError
 
 log = logging.getLogger("fieldbot")
 
@@ -116,6 +123,79 @@ async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{cadre.name} had no Telegram account bound")
     else:
         print(f"unbound {cadre.name}; they can now join again from another account")
+    return 0
+
+
+def _changes_line(result: ImportResult, lang: str) -> str:
+    catalog = default_catalog()
+    parts = [
+        catalog.t(
+            lang,
+            "roster.changes",
+            sheet=sheet_label(sheet, lang),
+            added=c.added,
+            updated=c.updated,
+            deactivated=c.deactivated,
+        )
+        for sheet, c in result.by_sheet().items()
+    ]
+    return catalog.t(lang, "roster.changes_sep").join(parts)
+
+
+def _file_error(exc: RosterFileError, lang: str) -> UserError:
+    return UserError(default_catalog().t(lang, f"roster.file.{exc.key}", **exc.params))
+
+
+@command("roster import")
+def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.roster_files import RosterFileError, read_roster
+
+    lang, catalog = settings.campaign.language, default_catalog()
+    path = Path(args.path)
+    try:
+        sheets = read_roster(path)
+    except RosterFileError as exc:
+        raise _file_error(exc, lang) from None
+    checked = validate(sheets)
+    for issue in checked.warnings:
+        text = render_issue(issue, catalog, lang)
+        print(catalog.t(lang, "roster.warning", text=text), file=sys.stderr)
+    if checked.roster is None:
+        for issue in checked.errors:
+            print(render_issue(issue, catalog, lang), file=sys.stderr)
+        raise UserError(catalog.t(lang, "roster.failed", count=len(checked.errors)))
+    database = settings.storage.database
+    if args.dry_run and not Path(database).exists():
+        database = ":memory:"  # a dry run compares with an empty roster, creates no file
+
+    async def apply(roster: Roster) -> ImportResult:
+        async with open_database(database) as db:
+            return await import_roster(
+                db, roster, system_clock(), source=str(path), dry_run=args.dry_run
+            )
+
+    result = asyncio.run(apply(checked.roster))
+    key = "roster.dry_run" if result.dry_run else "roster.imported"
+    print(catalog.t(lang, key, changes=_changes_line(result, lang)))
+    return 0
+
+
+@command("roster export")
+def _roster_export(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.roster_files import RosterFileError, check_target, write_roster
+
+    async def load() -> Roster:
+        async with open_database(settings.storage.database) as db:
+            return await load_roster(db)
+
+    lang = settings.campaign.language
+    try:
+        check_target(Path(args.path))
+        roster = asyncio.run(load())
+        path = write_roster(Path(args.path), roster_rows(roster))
+    except RosterFileError as exc:
+        raise _file_error(exc, lang) from None
+    print(default_catalog().t(lang, "roster.exported", path=path, **roster.counts()))
     return 0
 
 

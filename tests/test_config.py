@@ -1,0 +1,245 @@
+"""Configuration mistakes stop the start with one line naming the key and the file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from campaign.settings import (
+    Secret,
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+    require_token,
+)
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+NO_ENV: dict[str, str] = {}
+
+
+def error_of(data: dict[str, Any], env: dict[str, str] | None = None) -> str:
+    with pytest.raises(SettingsError) as err:
+        parse_settings(data, "conf.toml", NO_ENV if env is None else env)
+    return str(err.value)
+
+
+def test_defaults_are_valid() -> None:
+    settings = parse_settings({}, "conf.toml", NO_ENV)
+    assert settings.source == "conf.toml"
+    assert settings.storage.database == "data/fieldbot.sqlite3"
+    assert settings.tz.key == "Asia/Shanghai"
+
+
+def test_the_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    settings = load_settings(example, env=NO_ENV)
+    assert settings.source == str(example)
+    assert settings.storage == Settings().storage
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"storage": {"databse": "x.sqlite3"}}, "'storage.databse'"),
+        ({"telegram": {"webhook": {"secret": "x"}}}, "'telegram.webhook.secret'"),
+        ({"extra": {}}, "'extra'"),
+    ],
+)
+def test_unknown_key(data: dict[str, Any], key: str) -> None:
+    assert error_of(data) == f"conf.toml: unknown key {key}"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"quotas": {"monthly_visits": "8"}}, "key 'quotas.monthly_visits' must be a whole number"),
+        ({"quotas": {"monthly_visits": True}}, "must be a whole number, got True"),
+        ({"visits": {"far_km": "3"}}, "key 'visits.far_km' must be a number"),
+        ({"telegram": {"rate_limit": "yes"}}, "key 'telegram.rate_limit' must be true or false"),
+        ({"storage": {"database": 5}}, "key 'storage.database' must be a string"),
+        ({"reminders": {"quiet_start": "25:00"}}, 'must be a time such as "19:30"'),
+        ({"reminders": {"extra_holidays": [1]}}, "must be a list of strings"),
+        ({"campaign": "Asia/Shanghai"}, "'campaign' must be a [campaign] section"),
+    ],
+)
+def test_wrong_type(data: dict[str, Any], expected: str) -> None:
+    message = error_of(data)
+    assert message.startswith("conf.toml: ")
+    assert expected in message
+
+
+def test_values_of_the_right_type_are_taken() -> None:
+    settings = parse_settings(
+        {"visits": {"far_km": 5}, "reminders": {"quiet_start": "22:00"}}, "c", NO_ENV
+    )
+    assert settings.visits.far_km == 5.0 and isinstance(settings.visits.far_km, float)
+    assert settings.reminders.quiet_start == time(22, 0)
+
+
+def test_bad_timezone() -> None:
+    message = error_of({"campaign": {"timezone": "Mars/Olympus_Mons"}})
+    assert "'campaign.timezone' must be an IANA time zone" in message
+    assert "'Mars/Olympus_Mons'" in message
+
+
+def test_bad_language() -> None:
+    message = error_of({"campaign": {"language": "fr"}})
+    assert message == "conf.toml: key 'campaign.language' must be one of zh-CN, en, got 'fr'"
+
+
+def test_bad_mode() -> None:
+    assert "'telegram.mode' must be" in error_of({"telegram": {"mode": "push"}})
+
+
+@pytest.mark.parametrize("url", ["", "http://bot.example.org/hook"])
+def test_webhook_mode_needs_an_https_url(url: str) -> None:
+    data = {"telegram": {"mode": "webhook", "webhook": {"url": url}}}
+    assert "key 'telegram.webhook.url' must be the public https:// address" in error_of(data)
+    data["telegram"]["webhook"]["url"] = "https://bot.example.org/hook"  # type: ignore[index]
+    assert parse_settings(data, "c", NO_ENV).telegram.mode == "webhook"
+
+
+def test_negative_number() -> None:
+    assert "'group_days' must not be negative" in error_of({"problems": {"group_days": -1}})
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(tmp_path / "nope.toml", env=NO_ENV)
+    assert str(err.value).startswith(f"{tmp_path / 'nope.toml'}: config file not found")
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[storage]\ndatabase = "unterminated\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env=NO_ENV)
+    assert str(err.value).startswith(f"{path}: not valid TOML")
+
+
+def test_file_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.toml"
+    path.write_bytes('[campaign]\nbot_username = "驻村"\n'.encode("gbk"))
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env=NO_ENV)
+    assert str(err.value) == f"{path}: not UTF-8 text"
+
+
+def test_unknown_key_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[quotas]\nmonthly_vists = 8\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env=NO_ENV)
+    assert str(err.value) == f"{path}: unknown key 'quotas.monthly_vists'"
+
+
+def test_token_from_environment_wins() -> None:
+    data = {"telegram": {"token": "111:from-file"}}
+    assert parse_settings(data, "c", NO_ENV).telegram.token.get() == "111:from-file"
+    env = {"FIELDBOT_TOKEN": " 222:from-env \n"}
+    assert parse_settings(data, "c", env).telegram.token.get() == "222:from-env"
+    assert parse_settings(data, "c", {"FIELDBOT_TOKEN": ""}).telegram.token.get() == "111:from-file"
+
+
+def test_token_never_shows_itself() -> None:
+    settings = parse_settings(
+        {"telegram": {"token": TOKEN, "webhook": {"secret_token": "s3cret-header"}}}, "c", NO_ENV
+    )
+    for text in (repr(settings), str(settings), repr(settings.telegram), f"{settings.telegram}"):
+        assert TOKEN not in text and "s3cret-header" not in text
+    assert "**********" in repr(settings.telegram.token)
+    assert repr(Secret("")) == "Secret('')"
+    assert require_token(settings) == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"), [("", "is empty"), ("no-colon", "does not look like a bot token")]
+)
+def test_require_token(token: str, expected: str) -> None:
+    settings = parse_settings({"telegram": {"token": token}}, "c", NO_ENV)
+    with pytest.raises(SettingsError) as err:
+        require_token(settings)
+    assert expected in str(err.value)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """``main`` sets up logging for a real run; give pytest its handlers back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("fieldbot: ")
+    return lines[0]
+
+
+def test_cli_missing_config_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Run from an empty folder: beside config.example.toml, commands other than `run`
+    # fall back to it.
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "missing.toml"
+    assert main(["--config", str(missing), "migrate"]) == 2
+    assert "config file not found" in one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []  # no database was created
+
+
+def test_cli_run_without_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(tmp_path / "missing.toml"), "run"]) == 2
+    assert "config file not found" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[storage\n", "not valid TOML"),
+        ("[storage]\ndatabase = 1\n", "key 'storage.database' must be a string"),
+        ('[campaign]\nlanguage = "de"\n', "key 'campaign.language' must be one of"),
+    ],
+)
+def test_cli_bad_config_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["--config", str(path), "migrate"]) == 2
+    line = one_error_line(capsys)
+    assert str(path) in line and expected in line
+
+
+def test_cli_run_without_token_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("FIELDBOT_TOKEN", raising=False)
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/db.sqlite3"\n')
+    assert main(["--config", str(path), "run"]) == 2
+    assert "key 'telegram.token' is empty" in one_error_line(capsys)
+
+
+def test_cli_migrate_with_good_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/db.sqlite3"\n')
+    assert main(["--config", str(path), "migrate"]) == 0
+    assert capsys.readouterr().out.startswith("applied ")
+    assert main(["--config", str(path), "migrate"]) == 0
+    assert capsys.readouterr().out == "database is up to date\n"
