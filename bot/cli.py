@@ -17,12 +17,19 @@ from typing import TYPE_CHECKING
 
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
-from campaign.roster import Roster, render_issue, roster_rows, sheet_label, validate
+from campaign.roster import (
+    Roster,
+    is_mass_deactivation,
+    render_issue,
+    roster_rows,
+    sheet_label,
+    validate,
+)
 from campaign.runtime import system_clock
 from campaign.settings import Settings, SettingsError, load_settings, require_token
 from storage import people
 from storage.db import open_database
-from storage.roster import ImportResult, import_roster, load_roster
+from storage.roster import ImportResult, active_cadre_count, import_roster, load_roster
 
 if TYPE_CHECKING:  # imported when a roster command runs: openpyxl is slow to load
     from campaign.roster_files import RosterFileError
@@ -57,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
     imp = rsub.add_parser("import", help="import an XLSX workbook or a folder of CSV files")
     imp.add_argument("path")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    imp.add_argument(
+        "--allow-mass-deactivation",
+        action="store_true",
+        help="import even if it would deactivate most active cadres",
+    )
     exp = rsub.add_parser(
         "export", help="write the roster (also the template) as XLSX or CSV folder"
     )
@@ -70,10 +82,6 @@ def parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     path = Path(args.config)
-    if not path.exists() and args.command != "run":
-        example = Path("config.example.toml")
-        if example.exists():
-            return load_settings(example)
     return load_settings(path)
 
 
@@ -170,9 +178,20 @@ def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def apply(roster: Roster) -> ImportResult:
         async with open_database(database) as db:
-            return await import_roster(
-                db, roster, system_clock(), source=str(path), dry_run=args.dry_run
-            )
+            now = system_clock()
+            if not args.dry_run and not args.allow_mass_deactivation:
+                active = await active_cadre_count(db)
+                trial = await import_roster(db, roster, now, source=str(path), dry_run=True)
+                if is_mass_deactivation(active, trial.cadres.deactivated):
+                    raise UserError(
+                        catalog.t(
+                            lang,
+                            "roster.mass_deactivation",
+                            count=trial.cadres.deactivated,
+                            active=active,
+                        )
+                    )
+            return await import_roster(db, roster, now, source=str(path), dry_run=args.dry_run)
 
     result = asyncio.run(apply(checked.roster))
     key = "roster.dry_run" if result.dry_run else "roster.imported"

@@ -32,6 +32,7 @@ ROLE_ALIASES: dict[str, Role] = {
     "office": Role.OFFICE,
     "办公室": Role.OFFICE,
     "活动办": Role.OFFICE,
+    "活动办公室": Role.OFFICE,
     "活动领导小组办公室": Role.OFFICE,
     "inspector": Role.INSPECTOR,
     "检查指导组": Role.INSPECTOR,

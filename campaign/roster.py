@@ -575,3 +575,9 @@ def roster_rows(roster: Roster) -> dict[str, list[list[Cell]]]:
             ]
         )
     return out
+
+
+def is_mass_deactivation(active_before: int, deactivated: int) -> bool:
+    """An import that would switch off most of the active cadres is usually the blank
+    template or the wrong file; the CLI asks for an explicit flag before doing it."""
+    return deactivated >= 5 and deactivated * 2 > active_before

@@ -265,3 +265,8 @@ async def load_roster(db: Database) -> Roster:
             for r in places
         ),
     )
+
+
+async def active_cadre_count(db: Database) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM cadres WHERE active = 1")
+    return int(row["n"]) if row else 0

@@ -699,3 +699,30 @@ def test_cli_export_onto_a_file_is_one_line(
     assert main(["--config", str(config), "roster", "export", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "不是文件夹" in err
+
+
+def test_cli_refuses_to_deactivate_most_cadres_without_the_flag(
+    config: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--config", str(config), "roster", "import", str(EXAMPLES / "roster")]) == 0
+    template = tmp_path / "template"
+    assert main(["--config", str(config), "roster", "export", str(template)]) == 0
+    # The blank template: headers only.
+    for name in ("teams", "groups", "cadres", "places"):
+        lines = (template / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()
+        (template / f"{name}.csv").write_text(lines[0] + "\n", encoding="utf-8-sig")
+    capsys.readouterr()
+    assert main(["--config", str(config), "roster", "import", str(template)]) == 2
+    assert "--allow-mass-deactivation" in capsys.readouterr().err
+    assert len(_db_rows(config, "SELECT id FROM cadres WHERE active = 1")) == 20
+    args = ["roster", "import", "--allow-mass-deactivation", str(template)]
+    assert main(["--config", str(config), *args]) == 0
+    assert _db_rows(config, "SELECT id FROM cadres WHERE active = 1") == []
+
+
+def test_cli_missing_config_is_not_replaced_by_the_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.toml"
+    assert main(["--config", str(missing), "roster", "export", str(tmp_path / "x")]) == 2
+    assert "typo.toml" in capsys.readouterr().err
