@@ -70,6 +70,10 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     }
     ids = []
     for job in schedule_table(settings):
+        # Before the scheduler starts, APScheduler keeps added jobs in a plain list where
+        # replace_existing has no effect yet; remove an earlier copy by hand.
+        for old in jq.get_jobs_by_name(job.id):
+            old.schedule_removal()
         kwargs = {"id": job.id, **common}
         if job.at is not None:
             jq.run_daily(_daily, job.at, name=job.id, data=job.id, job_kwargs=kwargs)

@@ -37,11 +37,17 @@ def backup_name(now: datetime) -> str:
     return f"{PREFIX}{now.astimezone(UTC):%Y%m%dT%H%M%SZ}{SUFFIX}"
 
 
+def _order(path: Path) -> tuple[str, int]:
+    """The UTC stamp, then the counter of a second backup within the same second."""
+    stamp, _, n = path.name[len(PREFIX) : -len(SUFFIX)].partition("-")
+    return stamp, int(n) if n.isdigit() else 0
+
+
 def list_backups(folder: Path) -> list[Path]:
-    """Finished backups, oldest first (the UTC stamp sorts by time)."""
+    """Finished backups, oldest first."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob(f"{PREFIX}*{SUFFIX}") if p.is_file())
+    return sorted((p for p in folder.glob(f"{PREFIX}*{SUFFIX}") if p.is_file()), key=_order)
 
 
 def _fsync_dir(folder: Path) -> None:

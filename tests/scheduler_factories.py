@@ -12,9 +12,28 @@ from zoneinfo import ZoneInfo
 from campaign.runtime import Deps
 from campaign.settings import Settings
 from storage.db import Database, to_text
+from tests.factories import Seed
 from tests.fakebot import FakeClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Telegram ids of the seeded cadres who joined the bot; cadre2 never did.
+TG = {
+    "cadre1": 601,
+    "cadre3": 603,
+    "cadre4": 604,
+    "leader1": 611,
+    "leader2": 612,
+    "leader3": 613,
+    "captain1": 621,
+    "deputy1": 622,
+    "captain2": 623,
+    "office1": 631,
+    "inspector1": 641,
+}
+ENGLISH = ("cadre4", "leader3")
+OFFICE_CHAT = -1009001
+TEAM1_CHAT = -1009002
 
 
 def local(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -36,6 +55,14 @@ async def bind(db: Database, cadre_id: int, telegram_id: int, lang: str | None =
             await conn.execute(
                 "INSERT INTO user_prefs (telegram_user_id, lang) VALUES (?, ?)", (telegram_id, lang)
             )
+
+
+async def bind_world(db: Database, seed: Seed) -> Seed:
+    """Everyone in ``TG`` joined (two of them chose English), and the office chat is bound."""
+    for key, tg in TG.items():
+        await bind(db, seed.cadres[key], tg, "en" if key in ENGLISH else None)
+    await bind_chat(db, OFFICE_CHAT, "office", seed.cadres["office1"])
+    return seed
 
 
 async def bind_chat(

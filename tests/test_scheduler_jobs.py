@@ -25,39 +25,23 @@ from storage.db import Database
 from tests.factories import Seed
 from tests.fakebot import FakeClock
 from tests.scheduler_factories import (
+    OFFICE_CHAT,
+    TEAM1_CHAT,
+    TG,
     add_problem,
     add_visit,
-    bind,
     bind_chat,
+    bind_world,
     local,
     make_deps,
     queued,
 )
 from tests.test_workcalendar import first_unknown_year
 
-TG = {
-    "cadre1": 601,
-    "cadre3": 603,
-    "cadre4": 604,
-    "leader1": 611,
-    "leader2": 612,
-    "leader3": 613,
-    "captain1": 621,
-    "deputy1": 622,
-    "captain2": 623,
-    "office1": 631,
-    "inspector1": 641,
-}  # cadre2 never joined the bot
-OFFICE_CHAT = -1009001
-TEAM1_CHAT = -1009002
-
 
 @pytest.fixture
 async def world(db: Database, seed: Seed) -> Seed:
-    for key, tg in TG.items():
-        await bind(db, seed.cadres[key], tg, "en" if key in ("cadre4", "leader3") else None)
-    await bind_chat(db, OFFICE_CHAT, "office", seed.cadres["office1"])
-    return seed
+    return await bind_world(db, seed)
 
 
 @pytest.fixture
