@@ -304,6 +304,12 @@ def _validate_reminders(s: Settings) -> None:
             f"{src}: key 'reminders.nudge_latest' must be later than "
             f"'reminders.evening_nudge' ({r.evening_nudge:%H:%M}), got {r.nudge_latest:%H:%M}"
         )
+    if r.quiet_start > r.evening_nudge and r.nudge_latest > r.quiet_start:
+        # A nudge queued after quiet hours begin would reach people the next morning.
+        raise SettingsError(
+            f"{src}: key 'reminders.nudge_latest' must not be later than "
+            f"'reminders.quiet_start' ({r.quiet_start:%H:%M}), got {r.nudge_latest:%H:%M}"
+        )
     if s.storage.backup_keep < 1:
         raise SettingsError(f"{src}: key 'storage.backup_keep' must be at least 1")
 

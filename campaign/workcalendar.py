@@ -42,6 +42,9 @@ class WorkCalendar:
     extra_workdays: frozenset[date] = frozenset()
     official: OfficialLookup = chinese_calendar.is_workday
     _known: dict[int, bool] = field(default_factory=dict, repr=False)
+    # Pace checks ask the same questions for every cadre; the answers never change.
+    _days: dict[date, bool] = field(default_factory=dict, repr=False)
+    _counts: dict[tuple[date, date], int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_config(cls, holidays: Iterable[str], workdays: Iterable[str]) -> WorkCalendar:
@@ -62,6 +65,12 @@ class WorkCalendar:
         return self._known[year]
 
     def is_workday(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:
@@ -72,12 +81,15 @@ class WorkCalendar:
 
     def count(self, start: date, end: date) -> int:
         """Working days in ``start`` (inclusive) to ``end`` (exclusive)."""
-        n = 0
-        day = start
-        while day < end:
-            n += self.is_workday(day)
-            day += timedelta(days=1)
-        return n
+        key = (start, end)
+        if key not in self._counts:
+            n = 0
+            day = start
+            while day < end:
+                n += self.is_workday(day)
+                day += timedelta(days=1)
+            self._counts[key] = n
+        return self._counts[key]
 
     def in_period(self, period: Period) -> int:
         return self.count(period.start, period.end)

@@ -23,7 +23,7 @@ from typing import Any
 from campaign.deadline_colour import Colour, colour_for
 from campaign.runtime import Deps
 from scheduler.common import Outgoing, excerpt, fmt_datetime, lang_of, local_day
-from storage.deadline_watch import WatchedProblem, owners, problems_due_by
+from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,15 @@ async def deadline_items(deps: Deps, now: datetime) -> list[Outgoing]:
     horizon_day = local_day(deps, now) + timedelta(days=blue_days + 1)
     horizon = datetime.combine(horizon_day, datetime.min.time(), tzinfo=tz)
     out: list[Outgoing] = []
+    known: dict[tuple[object, ...], list[Recipient]] = {}  # many problems, few owners
     for problem in await problems_due_by(deps.db, horizon):
         colour = colour_for(problem.deadline, now, tz, blue_days)
         if colour is None:
             continue
-        for r in await owners(deps.db, problem):
+        who = (problem.level, problem.owner_id, problem.group_id, problem.team_id)
+        if who not in known:
+            known[who] = await owners(deps.db, problem)
+        for r in known[who]:
             lang = lang_of(deps, r.lang)
             out.append(
                 Outgoing(

@@ -116,7 +116,7 @@ async def pace_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]
             )
         lines.append(deps.catalog.t(lang, "sched.pace.own_foot"))
         out.append(Outgoing(f"pace:{p.cadre_id}:{week}", p.chat_id, "\n".join(lines)))
-    group_names = await _group_names(deps)
+    group_names = await reminders.group_names(deps.db)
     for leader in everyone:
         if leader.role is not Role.GROUP_LEADER or leader.group_id is None:
             continue
@@ -152,11 +152,6 @@ async def pace_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]
         key = f"pace-group:{leader.group_id}:{leader.cadre_id}:{week}"
         out.append(Outgoing(key, leader.chat_id, _clip("\n".join(lines))))
     return out
-
-
-async def _group_names(deps: Deps) -> dict[int, str]:
-    rows = await deps.db.fetchall("SELECT id, name FROM groups")
-    return {r["id"]: r["name"] for r in rows}
 
 
 async def period_end_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:

@@ -116,6 +116,11 @@ async def tallies(db: Database, start: date, end: date) -> dict[int, Tally]:
     return {r["cadre_id"]: Tally(r["visits"], r["days"]) for r in rows}
 
 
+async def group_names(db: Database) -> dict[int, str]:
+    rows = await db.fetchall("SELECT id, name FROM groups")
+    return {r["id"]: r["name"] for r in rows}
+
+
 # --- pauses --------------------------------------------------------------------------
 
 

@@ -112,6 +112,9 @@ def test_reminder_settings_are_checked() -> None:
         _settings(mute_max_days=0)
     with pytest.raises(SettingsError, match="'reminders.nudge_latest' must be later"):
         _settings(evening_nudge="19:30", nudge_latest="19:00")
+    with pytest.raises(SettingsError, match="'reminders.nudge_latest' must not be later"):
+        _settings(nudge_latest="22:00")
+    _settings(nudge_latest="22:00", quiet_start="23:00")
     with pytest.raises(SettingsError, match="'reminders.evening_nudge'.*19:30"):
         _settings(evening_nudge="half past seven")
     with pytest.raises(SettingsError, match="unknown key 'reminders.quiet'"):
