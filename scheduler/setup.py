@@ -2,8 +2,8 @@
 
 Daily triggers fire at the configured local times; each calls ``run_if_due``, which
 decides from the calendar and the database whether that day's occurrence is due and
-not yet handled. The sweep runs every few minutes and once right at start: that first
-run is the catch-up for anything missed while the bot was down.
+not yet handled. The sweep runs every few minutes, and once as soon as the scheduler
+starts (job ``catch-up``): that run makes up anything missed while the bot was down.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from campaign.settings import Settings
 from scheduler.runner import plan_by_id, run_if_due, sweep
 
 log = logging.getLogger(__name__)
+
+CATCH_UP = "catch-up"
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,15 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
             jq.run_daily(_daily, job.at, name=job.id, data=job.id, job_kwargs=kwargs)
         else:
             assert job.every is not None
-            jq.run_repeating(_sweep, job.every, first=0, name=job.id, job_kwargs=kwargs)
+            jq.run_repeating(_sweep, job.every, first=job.every, name=job.id, job_kwargs=kwargs)
         ids.append(job.id)
+    # A one-off run the moment the scheduler starts. (An interval job's "first=0" would
+    # not do: it counts from now, and the scheduler starts a moment later, so its first
+    # run slips a whole interval.)
+    for old in jq.get_jobs_by_name(CATCH_UP):
+        old.schedule_removal()
+    jq.run_once(_sweep, 0, name=CATCH_UP, job_kwargs={"id": CATCH_UP, **common})
+    ids.append(CATCH_UP)
     log.info("scheduled jobs: %s", ", ".join(ids))
     return ids
 

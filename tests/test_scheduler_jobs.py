@@ -32,11 +32,11 @@ from tests.scheduler_factories import (
     add_visit,
     bind_chat,
     bind_world,
+    first_unknown_year,
     local,
     make_deps,
     queued,
 )
-from tests.test_workcalendar import first_unknown_year
 
 
 @pytest.fixture

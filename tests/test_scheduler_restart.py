@@ -17,7 +17,7 @@ from campaign.schedule import BULLETIN, NIGHTLY, NUDGE, PACE, PERIOD_END, SWEEP
 from campaign.settings import Settings
 from scheduler import runner
 from scheduler.runner import RunOutcome, plan_by_id, run_if_due, sweep
-from scheduler.setup import install_jobs, schedule_table
+from scheduler.setup import CATCH_UP, install_jobs, schedule_table
 from storage.db import Database
 from tests.conftest import AppFactory
 from tests.factories import Seed
@@ -196,7 +196,8 @@ async def test_jobs_are_installed_with_stable_ids(
     ids = install_jobs(bot.app)
     install_jobs(bot.app)  # a second install replaces, never doubles
     jobs = {j.job.id: j for j in jq.jobs()}
-    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 6
+    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 7
+    assert ids == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, SWEEP, CATCH_UP]
     now = local(2026, 11, 16, 9, 0)
 
     def next_fire(job_id: str) -> Any:
@@ -207,6 +208,11 @@ async def test_jobs_are_installed_with_stable_ids(
     assert next_fire(BULLETIN) == local(2026, 11, 17, 8, 30)  # daily; the job decides
     assert jobs[SWEEP].job.trigger.interval == timedelta(minutes=15)
     assert jobs[NUDGE].data == NUDGE
+    # The catch-up is a one-off that runs however late the scheduler starts.
+    catch_up = jobs[CATCH_UP].job
+    assert catch_up.misfire_grace_time is None
+    assert catch_up.trigger.get_next_fire_time(None, now + timedelta(hours=1)) is not None
+    assert catch_up.trigger.get_next_fire_time(catch_up.trigger.run_date, now) is None
 
 
 async def test_post_init_installs_the_jobs(make_bot: AppFactory, seed: Seed) -> None:
