@@ -16,7 +16,8 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, start
+from handlers import fallback, mute, start
+from scheduler.setup import install_jobs
 from storage import people
 from storage.db import Database
 
@@ -28,6 +29,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     return [
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
+        # Pausing reminders: /mute, /unmute.
+        ("mute", mute.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]
@@ -51,6 +54,7 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     d: Deps = app.bot_data[DEPS_KEY]
     await d.db.ensure_open()
+    install_jobs(app)  # reminders, deadlines, bulletin, backup; the first sweep catches up
     for lang in LANGUAGES:
         commands = [BotCommand(c, d.catalog.t(lang, f"commands.{c}")) for c in GUEST_COMMANDS]
         code = None if lang == d.settings.campaign.language else lang.split("-")[0]

@@ -1,4 +1,4 @@
-"""The ``fieldbot`` command line: run, migrate, roster, invite, unbind.
+"""The ``fieldbot`` command line: run, migrate, roster, invite, unbind, backup, restore.
 
 A user mistake (bad config, bad file) prints one line and exits with status 2; no
 traceback.
@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("phone")
     unb = sub.add_parser("unbind", help="remove a cadre's Telegram binding")
     unb.add_argument("phone")
+    sub.add_parser("backup", help="back up the database now (online; the bot may run)")
+    res = sub.add_parser("restore", help="put a backup in place of the database (bot stopped)")
+    res.add_argument("path")
     return p
 
 
@@ -215,6 +218,37 @@ def _roster_export(args: argparse.Namespace, settings: Settings) -> int:
     except RosterFileError as exc:
         raise _file_error(exc, lang) from None
     print(default_catalog().t(lang, "roster.exported", path=path, **roster.counts()))
+    return 0
+
+
+@command("backup")
+async def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupError, backup
+
+    s = settings.storage
+    try:
+        result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    print(f"backup written: {result.path} ({result.size} bytes, {result.seconds:.2f} s)")
+    for old in result.removed:
+        print(f"  removed old backup {old.name} (keeping {s.backup_keep})")
+    return 0
+
+
+@command("restore")
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupError, check_backup, restore_file
+
+    try:
+        level = check_backup(args.path)
+        aside = restore_file(args.path, settings.storage.database, system_clock())
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    print(f"restored {args.path} into {settings.storage.database} (schema {level:04d})")
+    if aside is not None:
+        print(f"  the database it replaced was kept as {aside}")
+    print("  start the bot again; newer migrations are applied at start")
     return 0
 
 

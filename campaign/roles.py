@@ -63,11 +63,12 @@ def may_bind_office_chat(role: Role) -> bool:
 # must be handled by a registered CommandHandler (a test checks it); the description
 # is the catalogue key ``commands.<name>``.
 _BASE = ("start", "help", "lang")
+_MUTE = ("mute", "unmute")  # field roles get reminders, so they may pause them
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: (*_BASE,),
-    Role.GROUP_LEADER: (*_BASE,),
-    Role.TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
+    Role.CADRE: (*_BASE, *_MUTE),
+    Role.GROUP_LEADER: (*_BASE, *_MUTE),
+    Role.TEAM_LEADER: (*_BASE, "bindteam", *_MUTE),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", *_MUTE),
     Role.OFFICE: (*_BASE, "bindoffice"),
     Role.INSPECTOR: (*_BASE,),
 }

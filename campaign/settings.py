@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaign.workcalendar import parse_dates
+
 TOKEN_ENV = "FIELDBOT_TOKEN"
 LANGUAGES = ("zh-CN", "en")
 
@@ -75,6 +77,7 @@ class StorageSettings:
     database: str = "data/fieldbot.sqlite3"
     backup_dir: str = "data/backups"
     backup_keep: int = 14
+    keep_update_ids_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,12 @@ class ReminderSettings:
     backup_time: time = time(2, 30)
     extra_holidays: tuple[str, ...] = ()
     extra_workdays: tuple[str, ...] = ()
+    nudge_latest: time = time(21, 0)
+    period_end_time: time = time(9, 0)
+    catchup_hours: int = 24
+    mute_max_days: int = 14
+    deadline_blue_days: int = 2
+    sweep_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,52 @@ def _validate(s: Settings) -> None:
                 raise SettingsError(f"{src}: key '{f.name}' must not be negative, got {value}")
 
 
+def _validate_reminders(s: Settings) -> None:
+    src, r = s.source, s.reminders
+    try:
+        holidays = parse_dates(r.extra_holidays, "reminders.extra_holidays")
+        workdays = parse_dates(r.extra_workdays, "reminders.extra_workdays")
+    except ValueError as exc:
+        raise SettingsError(f"{src}: {exc}") from None
+    both = sorted(holidays & workdays)
+    if both:
+        raise SettingsError(
+            f"{src}: key 'reminders.extra_workdays' repeats {both[0].isoformat()}, which "
+            "'reminders.extra_holidays' also lists; a date can only be one of them"
+        )
+    for key in ("weekly_pace_weekday", "bulletin_weekday"):
+        if not 1 <= getattr(r, key) <= 7:
+            raise SettingsError(
+                f"{src}: key 'reminders.{key}' must be 1 (Monday) to 7 (Sunday), "
+                f"got {getattr(r, key)}"
+            )
+    limits = {
+        "period_end_workdays": (1, 20),
+        "catchup_hours": (1, 72),
+        "mute_max_days": (1, 60),
+        "deadline_blue_days": (1, 14),
+        "sweep_minutes": (1, 720),
+    }
+    for key, (low, high) in limits.items():
+        if not low <= getattr(r, key) <= high:
+            raise SettingsError(
+                f"{src}: key 'reminders.{key}' must be {low} to {high}, got {getattr(r, key)}"
+            )
+    if r.nudge_latest <= r.evening_nudge:
+        raise SettingsError(
+            f"{src}: key 'reminders.nudge_latest' must be later than "
+            f"'reminders.evening_nudge' ({r.evening_nudge:%H:%M}), got {r.nudge_latest:%H:%M}"
+        )
+    if r.quiet_start > r.evening_nudge and r.nudge_latest > r.quiet_start:
+        # A nudge queued after quiet hours begin would reach people the next morning.
+        raise SettingsError(
+            f"{src}: key 'reminders.nudge_latest' must not be later than "
+            f"'reminders.quiet_start' ({r.quiet_start:%H:%M}), got {r.nudge_latest:%H:%M}"
+        )
+    if s.storage.backup_keep < 1:
+        raise SettingsError(f"{src}: key 'storage.backup_keep' must be at least 1")
+
+
 def parse_settings(
     data: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None
 ) -> Settings:
@@ -271,6 +326,7 @@ def parse_settings(
         tg = dataclasses.replace(settings.telegram, token=Secret(token))
         settings = dataclasses.replace(settings, telegram=tg)
     _validate(settings)
+    _validate_reminders(settings)
     return settings
 
 

@@ -1,0 +1,44 @@
+"""The nightly job: an online backup of the database, then forgetting old update ids."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from campaign.runtime import Deps
+from scheduler.common import Outgoing, local_day
+from storage import jobruns, people
+from storage.backup import BackupError, backup
+
+log = logging.getLogger(__name__)
+
+
+async def nightly_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
+    """Back up, prune; a failed backup is told to the office chat (once a night)."""
+    s = deps.settings
+    out: list[Outgoing] = []
+    if deps.db.path != ":memory:":
+        try:
+            result = await backup(deps.db.path, s.storage.backup_dir, s.storage.backup_keep, now)
+        except (BackupError, OSError) as exc:
+            log.error("nightly backup failed: %s", exc)
+            office = await people.office_chat(deps.db)
+            if office is not None:
+                lang = s.campaign.language
+                text = deps.catalog.t(lang, "sched.backup.failed", error=str(exc)[:300])
+                key = f"backup-failed:{local_day(deps, due).isoformat()}"
+                out.append(Outgoing(key, office.chat_id, text))
+        else:
+            log.info(
+                "backup %s: %d bytes in %.2f s, %d old one(s) removed",
+                result.path.name,
+                result.size,
+                result.seconds,
+                len(result.removed),
+            )
+    pruned = await jobruns.prune_processed_updates(
+        deps.db, now - timedelta(days=s.storage.keep_update_ids_days)
+    )
+    if pruned:
+        log.info("forgot %d processed update id(s)", pruned)
+    return out

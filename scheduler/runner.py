@@ -1,0 +1,132 @@
+"""Running jobs: each occurrence once, missed ones made up while still useful.
+
+``run_if_due`` is what a daily trigger calls and what the catch-up at start calls: it
+finds the most recent due moment, compares it with the one the database says was
+handled last, and either runs the job (queueing its messages and recording the
+occurrence in ONE transaction), records it as skipped (too late to be useful), or does
+nothing. Outbox keys make a repeat harmless even if two calls race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from campaign.runtime import Deps
+from campaign.schedule import (
+    BULLETIN,
+    NIGHTLY,
+    NUDGE,
+    PACE,
+    PERIOD_END,
+    SWEEP,
+    JobPlan,
+    job_plans,
+    last_due,
+    still_useful,
+)
+from scheduler.bulletin import bulletin_items
+from scheduler.common import Outgoing, calendar_of, enqueue_all
+from scheduler.deadlines import deadline_items, escalate_overdue
+from scheduler.housekeeping import nightly_items
+from scheduler.reminders import calendar_items, nudge_items, pace_items, period_end_items
+from storage import jobruns
+
+log = logging.getLogger(__name__)
+
+Builder = Callable[[Deps, datetime, datetime], Awaitable[list[Outgoing]]]
+BUILDERS: dict[str, Builder] = {
+    NUDGE: nudge_items,
+    PACE: pace_items,
+    PERIOD_END: period_end_items,
+    BULLETIN: bulletin_items,
+    NIGHTLY: nightly_items,
+}
+_LOCK_KEY = "scheduler.lock"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job: str
+    status: str  # "ran", "skipped" (missed, too late), "done-before", "not-due", "failed"
+    due: datetime | None = None
+    queued: int = 0
+
+
+def _lock(deps: Deps) -> asyncio.Lock:
+    lock = deps.extra.get(_LOCK_KEY)
+    if not isinstance(lock, asyncio.Lock):
+        lock = asyncio.Lock()
+        deps.extra[_LOCK_KEY] = lock
+    return lock
+
+
+def plan_by_id(deps: Deps, job: str) -> JobPlan:
+    for plan in job_plans(deps.settings):
+        if plan.id == job:
+            return plan
+    raise KeyError(job)
+
+
+async def run_if_due(deps: Deps, plan: JobPlan, now: datetime) -> RunOutcome:
+    async with _lock(deps):
+        tz = deps.settings.tz
+        due = last_due(plan, now, tz, calendar_of(deps))
+        if due is None:
+            return RunOutcome(plan.id, "not-due")
+        last = await jobruns.last_run(deps.db, plan.id)
+        if last is not None and last.due_at >= due:
+            return RunOutcome(plan.id, "done-before", due)
+        if not still_useful(plan, due, now, tz):
+            async with deps.db.write() as conn:
+                await jobruns.record_run(conn, plan.id, due, now, "skipped", 0)
+            log.info("job %s due %s was missed and is no longer useful", plan.id, due)
+            return RunOutcome(plan.id, "skipped", due)
+        items = await BUILDERS[plan.id](deps, due, now)
+        async with deps.db.write() as conn:
+            queued = await enqueue_all(conn, items, now)
+            await jobruns.record_run(conn, plan.id, due, now, "done", queued)
+        log.info("job %s due %s queued %d message(s)", plan.id, due, queued)
+        return RunOutcome(plan.id, "ran", due, queued)
+
+
+async def catch_up(deps: Deps, now: datetime) -> list[RunOutcome]:
+    """Every daily job, once: what was missed and is still useful runs now."""
+    out = []
+    for plan in job_plans(deps.settings):
+        try:
+            out.append(await run_if_due(deps, plan, now))
+        except Exception:  # one broken job must not keep the others from running
+            log.exception("job %s failed", plan.id)
+            out.append(RunOutcome(plan.id, "failed"))
+    return out
+
+
+async def check_deadlines(deps: Deps, now: datetime) -> int:
+    """Deadline colour warnings and the missing-calendar notice; returns messages queued."""
+    items = await deadline_items(deps, now) + await calendar_items(deps, now)
+    async with deps.db.write() as conn:
+        queued = await enqueue_all(conn, items, now)
+        await jobruns.record_run(conn, SWEEP, now, now, "done", queued)
+    return queued
+
+
+async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:
+    """Every few minutes and at start: make up missed jobs, warn about deadlines, then
+    let the problem ledger move overdue problems up (after the red warnings went to
+    the level that let them lapse)."""
+    outcomes = await catch_up(deps, now)
+    try:
+        queued = await check_deadlines(deps, now)
+        outcomes.append(RunOutcome(SWEEP, "ran", now, queued))
+    except Exception:
+        log.exception("deadline check failed")
+        outcomes.append(RunOutcome(SWEEP, "failed"))
+    try:
+        await escalate_overdue(deps, now)
+    except Exception:
+        log.exception("auto-escalation failed")
+    return outcomes
