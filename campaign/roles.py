@@ -63,20 +63,20 @@ def may_bind_office_chat(role: Role) -> bool:
 # is the catalogue key ``commands.<name>``.
 _BASE = ("start", "help", "lang")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: (*_BASE,),
-    Role.GROUP_LEADER: (*_BASE,),
-    Role.TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.OFFICE: (*_BASE, "bindoffice"),
+    Role.CADRE: (*_BASE, "problem", "problems"),
+    Role.GROUP_LEADER: (*_BASE, "problem", "problems", "ledger"),
+    Role.TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger"),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger"),
+    Role.OFFICE: (*_BASE, "bindoffice", "ledger"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: ("help", "lang"),
-    Role.GROUP_LEADER: ("help", "lang"),
-    Role.TEAM_LEADER: ("help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("help", "lang"),
+    Role.CADRE: ("problem", "help", "lang"),
+    Role.GROUP_LEADER: ("problem", "help", "lang"),
+    Role.TEAM_LEADER: ("problem", "help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("problem", "help", "lang"),
     Role.OFFICE: ("help", "lang"),
     Role.INSPECTOR: ("help", "lang"),
 }

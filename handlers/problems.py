@@ -1,0 +1,659 @@
+"""Raising a problem (反映问题): /problem or the menu button, step by step in private.
+
+Place → (open problems already raised there: join one as "same problem") → category →
+description → photos → urgent? → can our group solve it? → summary (Submit / change /
+Cancel) → receipt with the number P-<id>. The draft row is the truth: every step saves
+the data and the step it reaches before it answers, so a restart resumes where the
+cadre was, and Submit closes the draft in the transaction that writes the problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from campaign import callbacks
+from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text, start_level
+from campaign.problem_cards import Renderer, number
+from campaign.roles import FIELD_ROLES
+from campaign.vocabulary import PROBLEM_CATEGORIES
+from handlers import problem_cards, problem_lists
+from handlers.common import MENU_NS, Context, Who, deps, require_cadre, who
+from handlers.problem_common import State, quiet_per_message, say
+from storage import drafts, problems
+from storage.drafts import Draft
+from storage.problems import JoinOutcome, NewProblem
+
+log = logging.getLogger(__name__)
+
+KIND = "problem"  # the draft kind and the ConversationHandler name
+NS = "prn"
+
+# Steps (conversation states); the draft's ``step`` column holds one of them.
+PLACE = "place"
+DUPLICATE = "duplicate"
+CATEGORY = "category"
+DESCRIPTION = "description"
+PHOTOS = "photos"
+URGENT = "urgent"
+SOLVABLE = "solvable"
+SUMMARY = "summary"
+EDIT = "edit"
+STEPS = (PLACE, DUPLICATE, CATEGORY, DESCRIPTION, PHOTOS, URGENT, SOLVABLE, SUMMARY, EDIT)
+
+# Which buttons belong to which step: an older button of the same draft is refused.
+_STEP_BUTTONS: dict[str, frozenset[str]] = {
+    PLACE: frozenset({"place", "vill", "back"}),
+    DUPLICATE: frozenset({"join", "new"}),
+    CATEGORY: frozenset({"cat"}),
+    DESCRIPTION: frozenset(),
+    PHOTOS: frozenset({"pdone"}),
+    URGENT: frozenset({"urg"}),
+    SOLVABLE: frozenset({"solv"}),
+    SUMMARY: frozenset({"submit", "edit"}),
+    EDIT: frozenset({"field", "back"}),
+}
+_FIELDS = ("place", "category", "description", "photos", "urgent", "solvable")
+
+
+def _button(w: Who, key: str, action: str, draft_id: int, *args: object, **values: Any) -> Any:
+    return InlineKeyboardButton(
+        w.t(key, **values), callback_data=callbacks.encode(NS, action, draft_id, *args)
+    )
+
+
+def _cancel_row(w: Who, draft: Draft) -> list[InlineKeyboardButton]:
+    return [_button(w, "problems.raise.cancel_button", "cancel", draft.id)]
+
+
+def _two_columns(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+# --- prompts: what each step asks, rebuilt from the draft ------------------------------
+
+
+async def _prompt(update: Update, context: Context, w: Who, draft: Draft, note: str = "") -> None:
+    """Ask what the draft's step asks (again)."""
+    d = deps(context)
+    data = draft.data
+    step = draft.step
+    lines = [note] if note else []
+    markup: list[list[InlineKeyboardButton]] = []
+    assert w.cadre is not None
+    if step == PLACE:
+        village = data.get("village")
+        if village:
+            places = await problems.households_of(d.db, w.cadre, int(village))
+            lines.append(w.t("problems.raise.ask_household"))
+            markup += _two_columns(
+                [
+                    _button(w, "problems.raise.place_button", "place", draft.id, p.id, name=p.name)
+                    for p in places
+                ]
+            )
+            markup.append([_button(w, "problems.raise.back_button", "back", draft.id)])
+        else:
+            places = await problems.places_for(d.db, w.cadre)
+            lines.append(w.t("problems.raise.ask_place"))
+            buttons = []
+            for p in places:
+                buttons.append(
+                    _button(w, "problems.raise.place_button", "place", draft.id, p.id, name=p.name)
+                )
+                if p.households:
+                    buttons.append(
+                        _button(
+                            w,
+                            "problems.raise.households_button",
+                            "vill",
+                            draft.id,
+                            p.id,
+                            name=p.name,
+                            count=p.households,
+                        )
+                    )
+            markup += _two_columns(buttons)
+            if not places:
+                lines.append(w.t("problems.raise.no_places"))
+    elif step == DUPLICATE:
+        found = await problems.open_at_place(d.db, int(data["place_id"]))
+        lines.append(w.t("problems.raise.duplicates", place=data.get("place_name", "")))
+        r = Renderer(d.catalog, w.lang, d.settings.tz)
+        for q in found:
+            already = await problems.is_reporter(d.db, q.id, w.cadre.id)
+            lines.append(
+                w.t(
+                    "problems.raise.duplicate_line",
+                    number=number(q.id),
+                    category=w.t(f"categories.{q.category}"),
+                    status=r.status(q.view()),
+                    name=q.reporter_name,
+                    text=_excerpt(q.description, 60),
+                )
+                + (w.t("problems.raise.already_yours") if already else "")
+            )
+            if not already:
+                markup.append(
+                    [
+                        _button(
+                            w,
+                            "problems.raise.join_button",
+                            "join",
+                            draft.id,
+                            p.id,
+                            number=number(p.id),
+                        )
+                    ]
+                )
+        markup.append([_button(w, "problems.raise.new_button", "new", draft.id)])
+    elif step == CATEGORY:
+        lines.append(w.t("problems.raise.ask_category"))
+        markup += _two_columns(
+            [
+                InlineKeyboardButton(
+                    w.t(f"categories.{c}"), callback_data=callbacks.encode(NS, "cat", draft.id, c)
+                )
+                for c in PROBLEM_CATEGORIES
+            ]
+        )
+    elif step == DESCRIPTION:
+        lines.append(w.t("problems.raise.ask_description", max=MAX_DESCRIPTION))
+    elif step == PHOTOS:
+        count = len(data.get("photos", []))
+        lines.append(w.t("problems.raise.ask_photos", max=MAX_PHOTOS))
+        key = "problems.raise.photos_done_button" if count else "problems.raise.skip_button"
+        markup.append([_button(w, key, "pdone", draft.id, count=count)])
+    elif step == URGENT:
+        lines.append(w.t("problems.raise.ask_urgent"))
+        markup.append(
+            [
+                _button(w, "problems.raise.urgent_yes", "urg", draft.id, 1),
+                _button(w, "problems.raise.urgent_no", "urg", draft.id, 0),
+            ]
+        )
+    elif step == SOLVABLE:
+        lines.append(w.t("problems.raise.ask_solvable", group=w.cadre.group_name))
+        markup.append([_button(w, "problems.raise.solvable_yes", "solv", draft.id, 1)])
+        markup.append([_button(w, "problems.raise.solvable_no", "solv", draft.id, 0)])
+    elif step == SUMMARY:
+        lines.append(await _summary(context, w, data))
+        markup.append(
+            [
+                _button(w, "problems.raise.submit_button", "submit", draft.id),
+                _button(w, "problems.raise.edit_button", "edit", draft.id),
+            ]
+        )
+    elif step == EDIT:
+        lines.append(w.t("problems.raise.ask_field"))
+        fields = [f for f in _FIELDS if f != "solvable" or w.cadre.group_id is not None]
+        markup += _two_columns(
+            [_button(w, f"problems.raise.field_{f}", "field", draft.id, f) for f in fields]
+        )
+        markup.append([_button(w, "problems.raise.back_button", "back", draft.id)])
+    if step not in (SUMMARY,):
+        markup.append(_cancel_row(w, draft))
+    else:
+        markup[-1].append(_cancel_row(w, draft)[0])
+    await say(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(markup))
+
+
+def _excerpt(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+async def _start_level(context: Context, w: Who, data: dict[str, Any]) -> str:
+    assert w.cadre is not None
+    has_leader = await problems.group_has_leader(deps(context).db, w.cadre.group_id)
+    return start_level(bool(data.get("solvable")), w.cadre.group_id is not None, has_leader)
+
+
+async def _summary(context: Context, w: Who, data: dict[str, Any]) -> str:
+    level = await _start_level(context, w, data)
+    return w.t(
+        "problems.raise.summary",
+        place=data.get("place_name", ""),
+        category=w.t(f"categories.{data.get('category', 'other')}"),
+        text=data.get("description", ""),
+        photos=len(data.get("photos", [])),
+        urgent=w.t(
+            "problems.raise.urgent_yes" if data.get("urgent") else "problems.raise.urgent_no"
+        ),
+        level=w.t(f"levels.{level}"),
+    )
+
+
+async def _go(
+    update: Update,
+    context: Context,
+    w: Who,
+    draft: Draft,
+    step: str,
+    data: dict[str, Any],
+    note: str = "",
+) -> State:
+    """Save the data and the step reached, then ask what that step asks."""
+    d = deps(context)
+    if not await drafts.save(d.db, draft.id, step, data, d.now()):
+        await say(update, w.t("problems.raise.no_draft"))
+        return ConversationHandler.END
+    fresh = await drafts.get(d.db, draft.id)
+    assert fresh is not None
+    await _prompt(update, context, w, fresh, note)
+    return step
+
+
+def _after(step: str, data: dict[str, Any], w: Who) -> str:
+    """The step after ``step`` (back to the summary when a field is being changed)."""
+    if data.get("editing") and step != PLACE:
+        return SUMMARY
+    order = [CATEGORY, DESCRIPTION, PHOTOS, URGENT, SOLVABLE, SUMMARY]
+    if step in (PLACE, DUPLICATE):
+        return SUMMARY if data.get("editing") else CATEGORY
+    nxt = order[order.index(step) + 1]
+    if nxt == SOLVABLE and (w.cadre is None or w.cadre.group_id is None):
+        return SUMMARY
+    return nxt
+
+
+# --- entry ---------------------------------------------------------------------------
+
+
+async def _may_raise(update: Update, context: Context) -> Who | None:
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return None
+    if w.cadre.role not in FIELD_ROLES or w.cadre.team_id is None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(w.t("problems.raise.not_for_you"), show_alert=True)
+        else:
+            await say(update, w.t("problems.raise.not_for_you"))
+        return None
+    lang = update.effective_user.language_code if update.effective_user else None
+    if lang:
+        await problems.remember_language(deps(context).db, w.user_id, w.lang)
+    return w
+
+
+async def start(update: Update, context: Context) -> State:
+    """/problem or the menu button: open a fresh draft and ask for the place."""
+    w = await _may_raise(update, context)
+    if w is None or w.cadre is None:
+        return ConversationHandler.END
+    d = deps(context)
+    draft = await drafts.start(d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, {}, d.now())
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await _prompt(update, context, w, draft)
+    return PLACE
+
+
+async def _current(update: Update, context: Context) -> tuple[Who, Draft] | None:
+    w = await require_cadre(update, context)
+    if w is None:
+        return None
+    draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
+    if draft is None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
+        else:
+            await say(update, w.t("problems.raise.no_draft"))
+        return None
+    return w, draft
+
+
+# --- buttons -------------------------------------------------------------------------
+
+
+async def on_button(update: Update, context: Context) -> State:
+    """Any button of the flow: checked against the open draft and its step."""
+    query = update.callback_query
+    assert query is not None
+    found = await _current(update, context)
+    if found is None:
+        return ConversationHandler.END
+    w, draft = found
+    try:
+        cb = callbacks.decode(query.data, NS)
+        draft_id = cb.int_arg(0)
+    except callbacks.CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return None
+    if cb.action == "cancel" and draft_id == draft.id:
+        await query.answer()
+        return await _cancel(update, context, w, draft)
+    if draft_id != draft.id or cb.action not in _STEP_BUTTONS.get(draft.step, frozenset()):
+        await query.answer(w.t("problems.raise.old_button"), show_alert=True)
+        return None
+    await query.answer()
+    data = dict(draft.data)
+    arg = cb.args[1] if len(cb.args) > 1 else ""
+    d = deps(context)
+    assert w.cadre is not None
+    if cb.action == "place":
+        return await _place_chosen(update, context, w, draft, data, _int(arg))
+    if cb.action == "vill":
+        place = await problems.place_in_scope(d.db, w.cadre, _int(arg))
+        if place is None or place.kind != "village":
+            return await _go(
+                update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place")
+            )
+        data["village"] = place.id
+        return await _go(update, context, w, draft, PLACE, data)
+    if cb.action == "back":
+        data.pop("village", None)
+        step = SUMMARY if draft.step == EDIT else PLACE
+        return await _go(update, context, w, draft, step, data)
+    if cb.action == "new":
+        return await _go(update, context, w, draft, _after(DUPLICATE, data, w), data)
+    if cb.action == "join":
+        return await _join(update, context, w, draft, _int(arg))
+    if cb.action == "cat":
+        if arg not in PROBLEM_CATEGORIES:
+            return await _go(update, context, w, draft, CATEGORY, data)
+        data["category"] = arg
+        return await _go(update, context, w, draft, _after(CATEGORY, data, w), data)
+    if cb.action == "pdone":
+        data.pop("album", None)
+        return await _go(update, context, w, draft, _after(PHOTOS, data, w), data)
+    if cb.action == "urg":
+        data["urgent"] = arg == "1"
+        return await _go(update, context, w, draft, _after(URGENT, data, w), data)
+    if cb.action == "solv":
+        data["solvable"] = arg == "1"
+        return await _go(update, context, w, draft, _after(SOLVABLE, data, w), data)
+    if cb.action == "edit":
+        return await _go(update, context, w, draft, EDIT, data)
+    if cb.action == "field" and arg in _FIELDS:
+        data["editing"] = True
+        step = {
+            "place": PLACE,
+            "category": CATEGORY,
+            "description": DESCRIPTION,
+            "photos": PHOTOS,
+            "urgent": URGENT,
+            "solvable": SOLVABLE,
+        }[arg]
+        if arg == "photos":
+            data["photos"] = []
+        data.pop("village", None)
+        return await _go(update, context, w, draft, step, data)
+    if cb.action == "submit":
+        return await _submit(update, context, w, draft)
+    return None
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+async def _place_chosen(
+    update: Update, context: Context, w: Who, draft: Draft, data: dict[str, Any], place_id: int
+) -> State:
+    d = deps(context)
+    assert w.cadre is not None
+    place = await problems.place_in_scope(d.db, w.cadre, place_id)
+    if place is None:
+        return await _go(update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place"))
+    data.pop("village", None)
+    data["place_id"] = place.id
+    data["place_name"] = (
+        w.t("problems.card.place_in_village", place=place.name, village=place.village_name)
+        if place.village_name
+        else place.name
+    )
+    if await problems.open_at_place(d.db, place.id):
+        return await _go(update, context, w, draft, DUPLICATE, data)
+    return await _go(update, context, w, draft, _after(PLACE, data, w), data)
+
+
+async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_id: int) -> State:
+    d = deps(context)
+    assert w.cadre is not None
+    candidates = {p.id for p in await problems.open_at_place(d.db, int(draft.data["place_id"]))}
+    if problem_id not in candidates:
+        await _prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
+        return None
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    outcome = await problems.join_problem(
+        d.db,
+        d.settings,
+        d.catalog,
+        draft_id=draft.id,
+        cadre=w.cadre,
+        problem_id=problem_id,
+        chat_id=chat_id,
+        now=d.now(),
+    )
+    if outcome == JoinOutcome.CLOSED:
+        await _prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
+        return None
+    key = {
+        JoinOutcome.JOINED: "problems.raise.joined",
+        JoinOutcome.ALREADY: "problems.raise.joined_already",
+        JoinOutcome.SUBMITTED: "problems.raise.already_submitted",
+    }[outcome]
+    await say(update, w.t(key, number=number(problem_id)))
+    return ConversationHandler.END
+
+
+async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> State:
+    d = deps(context)
+    assert w.cadre is not None
+    data = draft.data
+    missing = [k for k in ("place_id", "category", "description") if not data.get(k)]
+    if missing:
+        step = {"place_id": PLACE, "category": CATEGORY, "description": DESCRIPTION}[missing[0]]
+        return await _go(update, context, w, draft, step, dict(data))
+    new = NewProblem(
+        place_id=int(data["place_id"]),
+        category=str(data["category"]),
+        description=str(data["description"]),
+        urgent=bool(data.get("urgent")),
+        group_can_solve=bool(data.get("solvable")),
+        photos=tuple((str(f), str(u)) for f, u in data.get("photos", [])),
+    )
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    problem_id = await problems.raise_problem(
+        d.db,
+        d.settings,
+        d.catalog,
+        draft_id=draft.id,
+        reporter=w.cadre,
+        new=new,
+        chat_id=chat_id,
+        now=d.now(),
+    )
+    if problem_id is None:
+        await say(update, w.t("problems.raise.already_submitted", number="?"))
+        return ConversationHandler.END
+    problem = await problems.get(d.db, problem_id)
+    assert problem is not None
+    r = Renderer(d.catalog, w.lang, d.settings.tz)
+    await say(
+        update,
+        w.t(
+            "problems.raise.receipt",
+            number=number(problem_id),
+            level=r.level(problem.level),
+            deadline=r.when(problem.deadline),
+        ),
+    )
+    return ConversationHandler.END
+
+
+async def _cancel(update: Update, context: Context, w: Who, draft: Draft) -> State:
+    d = deps(context)
+    await drafts.cancel(d.db, draft.id, d.now())
+    await say(update, w.t("problems.raise.cancelled"))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> State:
+    """/cancel: drop the draft."""
+    found = await _current(update, context)
+    if found is None:
+        return ConversationHandler.END
+    return await _cancel(update, context, *found)
+
+
+# --- typed input and photos ------------------------------------------------------------
+
+
+async def on_message(update: Update, context: Context) -> State:
+    """Text, photos and anything else, read according to the draft's step."""
+    found = await _current(update, context)
+    message = update.effective_message
+    if found is None or message is None:
+        return ConversationHandler.END
+    w, draft = found
+    data = dict(draft.data)
+    d = deps(context)
+    assert w.cadre is not None
+    if draft.step == PLACE and message.text:
+        typed = clean_text(message.text)[:50]
+        found_places = await problems.search_places(d.db, w.cadre, typed)
+        if not found_places:
+            await _prompt(update, context, w, draft, w.t("problems.raise.no_match", text=typed))
+            return None
+        buttons = [
+            _button(
+                w,
+                "problems.raise.place_button",
+                "place",
+                draft.id,
+                p.id,
+                name=w.t("problems.card.place_in_village", place=p.name, village=p.village_name)
+                if p.village_name
+                else p.name,
+            )
+            for p in found_places
+        ]
+        rows = _two_columns(buttons) + [_cancel_row(w, draft)]
+        await say(update, w.t("problems.raise.matches"), reply_markup=InlineKeyboardMarkup(rows))
+        return None
+    if draft.step == DESCRIPTION:
+        if not message.text:
+            await _prompt(update, context, w, draft, w.t("problems.raise.text_please"))
+            return None
+        text = clean_text(message.text)
+        if not text:
+            await _prompt(update, context, w, draft, w.t("problems.raise.empty"))
+            return None
+        if len(text) > MAX_DESCRIPTION:
+            await _prompt(
+                update,
+                context,
+                w,
+                draft,
+                w.t("problems.raise.too_long", length=len(text), max=MAX_DESCRIPTION),
+            )
+            return None
+        data["description"] = text
+        return await _go(update, context, w, draft, _after(DESCRIPTION, data, w), data)
+    if draft.step == PHOTOS and message.photo:
+        return await _photo(update, context, w, draft, data)
+    await _prompt(update, context, w, draft, w.t("problems.raise.use_buttons"))
+    return None
+
+
+async def _photo(
+    update: Update, context: Context, w: Who, draft: Draft, data: dict[str, Any]
+) -> State:
+    message = update.effective_message
+    assert message is not None and message.photo
+    d = deps(context)
+    biggest = message.photo[-1]
+    photos: list[list[str]] = [list(p) for p in data.get("photos", [])]
+    album = message.media_group_id
+    same_album = album is not None and data.get("album") == album
+    if len(photos) >= MAX_PHOTOS:
+        if not same_album:
+            await say(update, w.t("problems.raise.photos_full", max=MAX_PHOTOS))
+        return None
+    if all(u != biggest.file_unique_id for _, u in photos):
+        photos.append([biggest.file_id, biggest.file_unique_id])
+    data["photos"] = photos
+    data["album"] = album
+    await drafts.save(d.db, draft.id, PHOTOS, data, d.now())
+    if same_album:
+        return PHOTOS  # one answer per album, not one per picture
+    fresh = await drafts.get(d.db, draft.id)
+    assert fresh is not None
+    await _prompt(update, context, w, fresh, w.t("problems.raise.photo_saved", count=len(photos)))
+    return PHOTOS
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button of the flow pressed after it ended: say whether it was submitted."""
+    query = update.callback_query
+    if query is None:
+        return
+    w = await who(update, context)
+    if w is None:
+        return
+    text = w.t("common.stale_button")
+    try:
+        cb = callbacks.decode(query.data, NS)
+        draft = await drafts.get(deps(context).db, cb.int_arg(0))
+    except callbacks.CallbackError:
+        draft = None
+    if (
+        draft is not None
+        and draft.user_id == w.user_id
+        and draft.status == "submitted"
+        and draft.result_id is not None
+    ):
+        text = w.t("problems.raise.already_submitted", number=number(draft.result_id))
+    elif draft is not None and draft.user_id == w.user_id and draft.status == "cancelled":
+        text = w.t("problems.raise.was_cancelled")
+    await query.answer(text, show_alert=True)
+
+
+def conversation() -> ConversationHandler[Any]:
+    private = filters.ChatType.PRIVATE
+    in_step: list[BaseHandler[Any, Any, Any]] = [
+        CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)),
+        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
+    ]
+    with quiet_per_message():
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("problem", start, filters=private),
+                CallbackQueryHandler(start, pattern=rf"^{MENU_NS}:v1:problem$"),
+            ],
+            states={step: list(in_step) for step in STEPS},
+            fallbacks=[CommandHandler("cancel", cancel, filters=private)],
+            name=KIND,
+            persistent=True,
+            per_chat=True,
+            per_user=True,
+            per_message=False,
+            allow_reentry=True,
+        )
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The whole problem ledger, in order: the action dialog first (a card press takes
+    the presser's next private text), then raising, card buttons and the lists."""
+    return [
+        problem_cards.dialog(),
+        conversation(),
+        CallbackQueryHandler(stale_button, pattern=callbacks.pattern(NS)),
+        *problem_cards.handlers(),
+        *problem_lists.handlers(),
+    ]
