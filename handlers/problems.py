@@ -151,8 +151,8 @@ async def _prompt(update: Update, context: Context, w: Who, draft: Draft, note: 
                             "problems.raise.join_button",
                             "join",
                             draft.id,
-                            p.id,
-                            number=number(p.id),
+                            q.id,
+                            number=number(q.id),
                         )
                     ]
                 )
