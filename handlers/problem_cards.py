@@ -41,8 +41,8 @@ from campaign.ladder import (
 from campaign.problem_cards import CARD_NS, SHOW_WORD, WORD_ACTIONS, Renderer, number
 from campaign.roles import Role
 from campaign.vocabulary import LEVELS
-from handlers.common import Context, Who, deps, require_cadre
-from handlers.problem_common import State, markup, quiet_per_message, renderer, say
+from handlers.common import Context, Who, deps
+from handlers.problem_common import State, markup, member, quiet_per_message, renderer, say
 from storage import drafts, problems
 from storage.drafts import Draft
 from storage.problems import ActOutcome, Problem, actor_of
@@ -157,7 +157,7 @@ async def on_claim(update: Update, context: Context) -> None:
     """认领: the presser becomes the owner at this level."""
     query = update.callback_query
     assert query is not None
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return
     parsed = _parse(query.data)
@@ -201,7 +201,7 @@ async def on_show(update: Update, context: Context) -> None:
     """A problem's card and history, sent to whoever asked from a list."""
     query = update.callback_query
     assert query is not None
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return
     parsed = _parse(query.data)
@@ -244,7 +244,7 @@ async def on_text_action(update: Update, context: Context) -> State:
     """A card button that needs words: judge it, then ask in the presser's private chat."""
     query = update.callback_query
     assert query is not None
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return None
     parsed = _parse(query.data)
@@ -312,7 +312,7 @@ async def _ask(context: Context, w: Who, draft: Draft, note: str = "") -> None:
 
 
 async def _dialog_draft(update: Update, context: Context) -> tuple[Who, Draft] | None:
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None:
         return None
     draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
@@ -507,7 +507,7 @@ async def stale_dialog_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is not None:
         await query.answer(w.t("problems.act.dialog_over"), show_alert=True)
 
@@ -517,7 +517,7 @@ async def forged(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is not None:
         await query.answer(w.t("common.stale_button"), show_alert=True)
 

@@ -9,8 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from campaign.problem_cards import number, show_data
-from handlers.common import Context, Who, deps, require_cadre
-from handlers.problem_common import renderer, say
+from handlers.common import Context, Who, deps
+from handlers.problem_common import member, renderer, say
 from storage import problems
 from storage.problems import Problem
 
@@ -28,7 +28,7 @@ def _show_buttons(items: list[Problem]) -> InlineKeyboardMarkup | None:
 
 async def my_problems(update: Update, context: Context) -> None:
     """/problems: every problem I raised or joined, open ones first."""
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return
     d = deps(context)
@@ -46,7 +46,7 @@ async def my_problems(update: Update, context: Context) -> None:
 
 async def ledger(update: Update, context: Context) -> None:
     """/ledger: the open problems at my level, earliest deadline (overdue) first."""
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return
     d = deps(context)

@@ -28,8 +28,8 @@ from campaign.problem_cards import Renderer, number
 from campaign.roles import FIELD_ROLES
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import problem_cards, problem_lists
-from handlers.common import MENU_NS, Context, Who, deps, require_cadre, who
-from handlers.problem_common import State, quiet_per_message, say
+from handlers.common import MENU_NS, Context, Who, deps, who
+from handlers.problem_common import State, member, quiet_per_message, say
 from storage import drafts, problems
 from storage.drafts import Draft
 from storage.problems import JoinOutcome, NewProblem
@@ -271,7 +271,7 @@ def _after(step: str, data: dict[str, Any], w: Who) -> str:
 
 
 async def _may_raise(update: Update, context: Context) -> Who | None:
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None or w.cadre is None:
         return None
     if w.cadre.role not in FIELD_ROLES or w.cadre.team_id is None:
@@ -280,9 +280,6 @@ async def _may_raise(update: Update, context: Context) -> Who | None:
         else:
             await say(update, w.t("problems.raise.not_for_you"))
         return None
-    lang = update.effective_user.language_code if update.effective_user else None
-    if lang:
-        await problems.remember_language(deps(context).db, w.user_id, w.lang)
     return w
 
 
@@ -300,7 +297,7 @@ async def start(update: Update, context: Context) -> State:
 
 
 async def _current(update: Update, context: Context) -> tuple[Who, Draft] | None:
-    w = await require_cadre(update, context)
+    w = await member(update, context)
     if w is None:
         return None
     draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
