@@ -231,7 +231,7 @@ def clean_text(text: str, limit: int | None = None) -> str:
             continue
         else:
             out.append(ch)
-    cleaned = "".join(out).strip()
+    cleaned = "\n".join(line.rstrip() for line in "".join(out).split("\n")).strip()
     while "\n\n\n" in cleaned:
         cleaned = cleaned.replace("\n\n\n", "\n\n")
     return cleaned
