@@ -456,6 +456,10 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
     if missing:
         step = {"place_id": PLACE, "category": CATEGORY, "description": DESCRIPTION}[missing[0]]
         return await _go(update, context, w, draft, step, dict(data))
+    if await problems.place_in_scope(d.db, w.cadre, int(data["place_id"])) is None:
+        # The roster changed since the place was chosen (moved group, place retired).
+        note = w.t("problems.raise.bad_place")
+        return await _go(update, context, w, draft, PLACE, dict(data), note)
     new = NewProblem(
         place_id=int(data["place_id"]),
         category=str(data["category"]),
@@ -476,7 +480,12 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
         now=d.now(),
     )
     if problem_id is None:
-        await say(update, w.t("problems.raise.already_submitted", number="?"))
+        closed = await drafts.get(d.db, draft.id)
+        done = closed.result_id if closed and closed.result_id else None
+        await say(
+            update,
+            w.t("problems.raise.already_submitted", number=number(done) if done else "-"),
+        )
         return ConversationHandler.END
     problem = await problems.get(d.db, problem_id)
     assert problem is not None

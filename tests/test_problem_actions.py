@@ -384,3 +384,15 @@ async def test_english_office_member_sees_english_card(
     assert items and "URGENT" not in items[0]["payload"]["text"]
     assert "Level: campaign office" in items[0]["payload"]["text"]
     assert "To a department" in str(items[0]["payload"]["reply_markup"])
+
+
+async def test_same_press_delivered_twice_is_one_event(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    message = await card(bot, db, 1, TEAM_CHAT)
+    update = bot.callback_update(w.captain, data_of(message, "认领"), message)
+    await bot.process(update)
+    assert await bot.process(update) == []
+    assert [e[0] for e in await _events(db)] == ["raise", "claim"]
+    assert len([i for i in await outbox(db, w.reporter.id) if ":notice:" in i["key"]]) == 1
