@@ -2,7 +2,7 @@
 """How long raising problems and the overdue climb take on this machine.
 
 Raises N problems (each one transaction with its draft, event, cards and notices), then
-moves them all up with ``storage.problems.escalate_overdue`` as the scheduler would,
+moves them all up with ``storage.problem_flow.escalate_overdue`` as the scheduler would,
 twice (the second run must move nothing). Prints the figures; asserts nothing on time.
 
     python3 bench/escalate.py [N]
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from campaign.i18n import default_catalog  # noqa: E402
 from campaign.settings import Settings  # noqa: E402
-from storage import drafts, people, problems  # noqa: E402
+from storage import drafts, people, problem_flow, problems  # noqa: E402
 from storage.db import open_database, utcnow_text  # noqa: E402
 
 
@@ -75,7 +75,7 @@ async def main(n: int) -> None:
             t0 = time.perf_counter()
             for i in range(n):
                 draft = await drafts.start(db, "problem", 1, 1001 + i, 1001, "summary", {}, start)
-                await problems.raise_problem(
+                await problem_flow.raise_problem(
                     db,
                     settings,
                     catalog,
@@ -88,10 +88,10 @@ async def main(n: int) -> None:
             raised = time.perf_counter() - t0
             later = start + timedelta(days=8)
             t0 = time.perf_counter()
-            moved = await problems.escalate_overdue(db, settings, catalog, later)
+            moved = await problem_flow.escalate_overdue(db, settings, catalog, later)
             climbed = time.perf_counter() - t0
             t0 = time.perf_counter()
-            again = await problems.escalate_overdue(db, settings, catalog, later)
+            again = await problem_flow.escalate_overdue(db, settings, catalog, later)
             idle = time.perf_counter() - t0
             row = await db.fetchone("SELECT COUNT(*) AS n FROM outbox")
             queued = row["n"] if row else 0

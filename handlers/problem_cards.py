@@ -43,9 +43,10 @@ from campaign.roles import Role
 from campaign.vocabulary import LEVELS
 from handlers.common import Context, Who, deps
 from handlers.problem_common import State, markup, member, quiet_per_message, renderer, say
-from storage import drafts, problems
+from storage import drafts, problem_flow, problems
 from storage.drafts import Draft
-from storage.problems import ActOutcome, Problem, actor_of
+from storage.problem_flow import ActOutcome, actor_of
+from storage.problems import Problem
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ async def on_claim(update: Update, context: Context) -> None:
     _, problem_id, level = parsed
     d = deps(context)
     r = renderer(context, w)
-    outcome = await problems.act(
+    outcome = await problem_flow.act(
         d.db,
         d.settings,
         d.catalog,
@@ -429,7 +430,7 @@ async def _finish(
     assert w.cadre is not None
     action = Action(data["action"])
     origin = data.get("origin")
-    outcome = await problems.act(
+    outcome = await problem_flow.act(
         d.db,
         d.settings,
         d.catalog,

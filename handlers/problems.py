@@ -30,9 +30,10 @@ from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import problem_cards, problem_lists
 from handlers.common import MENU_NS, Context, Who, deps, who
 from handlers.problem_common import State, member, quiet_per_message, say
-from storage import drafts, problems
+from storage import drafts, problem_flow, problems
 from storage.drafts import Draft
-from storage.problems import JoinOutcome, NewProblem
+from storage.problem_flow import JoinOutcome
+from storage.problems import NewProblem
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +427,7 @@ async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_
         await _prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
         return None
     chat_id = update.effective_chat.id if update.effective_chat else None
-    outcome = await problems.join_problem(
+    outcome = await problem_flow.join_problem(
         d.db,
         d.settings,
         d.catalog,
@@ -469,7 +470,7 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
         photos=tuple((str(f), str(u)) for f, u in data.get("photos", [])),
     )
     chat_id = update.effective_chat.id if update.effective_chat else None
-    problem_id = await problems.raise_problem(
+    problem_id = await problem_flow.raise_problem(
         d.db,
         d.settings,
         d.catalog,

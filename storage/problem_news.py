@@ -26,7 +26,7 @@ from campaign.problem_cards import Renderer, number
 from campaign.settings import Settings
 from storage.outbox import enqueue
 
-if TYPE_CHECKING:  # storage.problems imports this module; only its types are named here
+if TYPE_CHECKING:  # only the types: storage.problem_flow calls publish with them
     from storage.problems import Event, Problem
 
 
