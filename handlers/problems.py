@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,216 +23,39 @@ from telegram.ext import (
 )
 
 from campaign import callbacks
-from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text, start_level
+from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
 from campaign.problem_cards import Renderer, number
 from campaign.roles import FIELD_ROLES
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import problem_cards, problem_lists
 from handlers.common import MENU_NS, Context, Who, deps, who
 from handlers.problem_common import State, member, quiet_per_message, say
+from handlers.problem_steps import (
+    CATEGORY,
+    DESCRIPTION,
+    DUPLICATE,
+    EDIT,
+    FIELDS,
+    KIND,
+    NS,
+    PHOTOS,
+    PLACE,
+    SOLVABLE,
+    STEP_BUTTONS,
+    STEPS,
+    SUMMARY,
+    URGENT,
+    button,
+    cancel_row,
+    prompt,
+    two_columns,
+)
 from storage import drafts, problem_flow, problems
 from storage.drafts import Draft
 from storage.problem_flow import JoinOutcome
 from storage.problems import NewProblem
 
 log = logging.getLogger(__name__)
-
-KIND = "problem"  # the draft kind and the ConversationHandler name
-NS = "prn"
-
-# Steps (conversation states); the draft's ``step`` column holds one of them.
-PLACE = "place"
-DUPLICATE = "duplicate"
-CATEGORY = "category"
-DESCRIPTION = "description"
-PHOTOS = "photos"
-URGENT = "urgent"
-SOLVABLE = "solvable"
-SUMMARY = "summary"
-EDIT = "edit"
-STEPS = (PLACE, DUPLICATE, CATEGORY, DESCRIPTION, PHOTOS, URGENT, SOLVABLE, SUMMARY, EDIT)
-
-# Which buttons belong to which step: an older button of the same draft is refused.
-_STEP_BUTTONS: dict[str, frozenset[str]] = {
-    PLACE: frozenset({"place", "vill", "back"}),
-    DUPLICATE: frozenset({"join", "new"}),
-    CATEGORY: frozenset({"cat"}),
-    DESCRIPTION: frozenset(),
-    PHOTOS: frozenset({"pdone"}),
-    URGENT: frozenset({"urg"}),
-    SOLVABLE: frozenset({"solv"}),
-    SUMMARY: frozenset({"submit", "edit"}),
-    EDIT: frozenset({"field", "back"}),
-}
-_FIELDS = ("place", "category", "description", "photos", "urgent", "solvable")
-
-
-def _button(w: Who, key: str, action: str, draft_id: int, *args: object, **values: Any) -> Any:
-    return InlineKeyboardButton(
-        w.t(key, **values), callback_data=callbacks.encode(NS, action, draft_id, *args)
-    )
-
-
-def _cancel_row(w: Who, draft: Draft) -> list[InlineKeyboardButton]:
-    return [_button(w, "problems.raise.cancel_button", "cancel", draft.id)]
-
-
-def _two_columns(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-
-
-# --- prompts: what each step asks, rebuilt from the draft ------------------------------
-
-
-async def _prompt(update: Update, context: Context, w: Who, draft: Draft, note: str = "") -> None:
-    """Ask what the draft's step asks (again)."""
-    d = deps(context)
-    data = draft.data
-    step = draft.step
-    lines = [note] if note else []
-    markup: list[list[InlineKeyboardButton]] = []
-    assert w.cadre is not None
-    if step == PLACE:
-        village = data.get("village")
-        if village:
-            places = await problems.households_of(d.db, w.cadre, int(village))
-            lines.append(w.t("problems.raise.ask_household"))
-            markup += _two_columns(
-                [
-                    _button(w, "problems.raise.place_button", "place", draft.id, p.id, name=p.name)
-                    for p in places
-                ]
-            )
-            markup.append([_button(w, "problems.raise.back_button", "back", draft.id)])
-        else:
-            places = await problems.places_for(d.db, w.cadre)
-            lines.append(w.t("problems.raise.ask_place"))
-            buttons = []
-            for p in places:
-                buttons.append(
-                    _button(w, "problems.raise.place_button", "place", draft.id, p.id, name=p.name)
-                )
-                if p.households:
-                    buttons.append(
-                        _button(
-                            w,
-                            "problems.raise.households_button",
-                            "vill",
-                            draft.id,
-                            p.id,
-                            name=p.name,
-                            count=p.households,
-                        )
-                    )
-            markup += _two_columns(buttons)
-            if not places:
-                lines.append(w.t("problems.raise.no_places"))
-    elif step == DUPLICATE:
-        found = await problems.open_at_place(d.db, int(data["place_id"]))
-        lines.append(w.t("problems.raise.duplicates", place=data.get("place_name", "")))
-        r = Renderer(d.catalog, w.lang, d.settings.tz)
-        for q in found:
-            already = await problems.is_reporter(d.db, q.id, w.cadre.id)
-            lines.append(
-                w.t(
-                    "problems.raise.duplicate_line",
-                    number=number(q.id),
-                    category=w.t(f"categories.{q.category}"),
-                    status=r.status(q.view()),
-                    name=q.reporter_name,
-                    text=_excerpt(q.description, 60),
-                )
-                + (w.t("problems.raise.already_yours") if already else "")
-            )
-            if not already:
-                markup.append(
-                    [
-                        _button(
-                            w,
-                            "problems.raise.join_button",
-                            "join",
-                            draft.id,
-                            q.id,
-                            number=number(q.id),
-                        )
-                    ]
-                )
-        markup.append([_button(w, "problems.raise.new_button", "new", draft.id)])
-    elif step == CATEGORY:
-        lines.append(w.t("problems.raise.ask_category"))
-        markup += _two_columns(
-            [
-                InlineKeyboardButton(
-                    w.t(f"categories.{c}"), callback_data=callbacks.encode(NS, "cat", draft.id, c)
-                )
-                for c in PROBLEM_CATEGORIES
-            ]
-        )
-    elif step == DESCRIPTION:
-        lines.append(w.t("problems.raise.ask_description", max=MAX_DESCRIPTION))
-    elif step == PHOTOS:
-        count = len(data.get("photos", []))
-        lines.append(w.t("problems.raise.ask_photos", max=MAX_PHOTOS))
-        key = "problems.raise.photos_done_button" if count else "problems.raise.skip_button"
-        markup.append([_button(w, key, "pdone", draft.id, count=count)])
-    elif step == URGENT:
-        lines.append(w.t("problems.raise.ask_urgent"))
-        markup.append(
-            [
-                _button(w, "problems.raise.urgent_yes", "urg", draft.id, 1),
-                _button(w, "problems.raise.urgent_no", "urg", draft.id, 0),
-            ]
-        )
-    elif step == SOLVABLE:
-        lines.append(w.t("problems.raise.ask_solvable", group=w.cadre.group_name))
-        markup.append([_button(w, "problems.raise.solvable_yes", "solv", draft.id, 1)])
-        markup.append([_button(w, "problems.raise.solvable_no", "solv", draft.id, 0)])
-    elif step == SUMMARY:
-        lines.append(await _summary(context, w, data))
-        markup.append(
-            [
-                _button(w, "problems.raise.submit_button", "submit", draft.id),
-                _button(w, "problems.raise.edit_button", "edit", draft.id),
-            ]
-        )
-    elif step == EDIT:
-        lines.append(w.t("problems.raise.ask_field"))
-        fields = [f for f in _FIELDS if f != "solvable" or w.cadre.group_id is not None]
-        markup += _two_columns(
-            [_button(w, f"problems.raise.field_{f}", "field", draft.id, f) for f in fields]
-        )
-        markup.append([_button(w, "problems.raise.back_button", "back", draft.id)])
-    if step not in (SUMMARY,):
-        markup.append(_cancel_row(w, draft))
-    else:
-        markup[-1].append(_cancel_row(w, draft)[0])
-    await say(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(markup))
-
-
-def _excerpt(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-async def _start_level(context: Context, w: Who, data: dict[str, Any]) -> str:
-    assert w.cadre is not None
-    has_leader = await problems.group_has_leader(deps(context).db, w.cadre.group_id)
-    return start_level(bool(data.get("solvable")), w.cadre.group_id is not None, has_leader)
-
-
-async def _summary(context: Context, w: Who, data: dict[str, Any]) -> str:
-    level = await _start_level(context, w, data)
-    return w.t(
-        "problems.raise.summary",
-        place=data.get("place_name", ""),
-        category=w.t(f"categories.{data.get('category', 'other')}"),
-        text=data.get("description", ""),
-        photos=len(data.get("photos", [])),
-        urgent=w.t(
-            "problems.raise.urgent_yes" if data.get("urgent") else "problems.raise.urgent_no"
-        ),
-        level=w.t(f"levels.{level}"),
-    )
 
 
 async def _go(
@@ -251,7 +74,7 @@ async def _go(
         return ConversationHandler.END
     fresh = await drafts.get(d.db, draft.id)
     assert fresh is not None
-    await _prompt(update, context, w, fresh, note)
+    await prompt(update, context, w, fresh, note)
     return step
 
 
@@ -293,7 +116,7 @@ async def start(update: Update, context: Context) -> State:
     draft = await drafts.start(d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, {}, d.now())
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await _prompt(update, context, w, draft)
+    await prompt(update, context, w, draft)
     return PLACE
 
 
@@ -331,7 +154,7 @@ async def on_button(update: Update, context: Context) -> State:
     if cb.action == "cancel" and draft_id == draft.id:
         await query.answer()
         return await _cancel(update, context, w, draft)
-    if draft_id != draft.id or cb.action not in _STEP_BUTTONS.get(draft.step, frozenset()):
+    if draft_id != draft.id or cb.action not in STEP_BUTTONS.get(draft.step, frozenset()):
         await query.answer(w.t("problems.raise.old_button"), show_alert=True)
         return None
     await query.answer()
@@ -373,7 +196,7 @@ async def on_button(update: Update, context: Context) -> State:
         return await _go(update, context, w, draft, _after(SOLVABLE, data, w), data)
     if cb.action == "edit":
         return await _go(update, context, w, draft, EDIT, data)
-    if cb.action == "field" and arg in _FIELDS:
+    if cb.action == "field" and arg in FIELDS:
         data["editing"] = True
         step = {
             "place": PLACE,
@@ -424,7 +247,7 @@ async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_
     assert w.cadre is not None
     candidates = {p.id for p in await problems.open_at_place(d.db, int(draft.data["place_id"]))}
     if problem_id not in candidates:
-        await _prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
+        await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
         return None
     chat_id = update.effective_chat.id if update.effective_chat else None
     outcome = await problem_flow.join_problem(
@@ -438,7 +261,7 @@ async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_
         now=d.now(),
     )
     if outcome == JoinOutcome.CLOSED:
-        await _prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
+        await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
         return None
     key = {
         JoinOutcome.JOINED: "problems.raise.joined",
@@ -535,10 +358,10 @@ async def on_message(update: Update, context: Context) -> State:
         typed = clean_text(message.text)[:50]
         found_places = await problems.search_places(d.db, w.cadre, typed)
         if not found_places:
-            await _prompt(update, context, w, draft, w.t("problems.raise.no_match", text=typed))
+            await prompt(update, context, w, draft, w.t("problems.raise.no_match", text=typed))
             return None
         buttons = [
-            _button(
+            button(
                 w,
                 "problems.raise.place_button",
                 "place",
@@ -550,19 +373,19 @@ async def on_message(update: Update, context: Context) -> State:
             )
             for p in found_places
         ]
-        rows = _two_columns(buttons) + [_cancel_row(w, draft)]
+        rows = two_columns(buttons) + [cancel_row(w, draft)]
         await say(update, w.t("problems.raise.matches"), reply_markup=InlineKeyboardMarkup(rows))
         return None
     if draft.step == DESCRIPTION:
         if not message.text:
-            await _prompt(update, context, w, draft, w.t("problems.raise.text_please"))
+            await prompt(update, context, w, draft, w.t("problems.raise.text_please"))
             return None
         text = clean_text(message.text)
         if not text:
-            await _prompt(update, context, w, draft, w.t("problems.raise.empty"))
+            await prompt(update, context, w, draft, w.t("problems.raise.empty"))
             return None
         if len(text) > MAX_DESCRIPTION:
-            await _prompt(
+            await prompt(
                 update,
                 context,
                 w,
@@ -574,7 +397,7 @@ async def on_message(update: Update, context: Context) -> State:
         return await _go(update, context, w, draft, _after(DESCRIPTION, data, w), data)
     if draft.step == PHOTOS and message.photo:
         return await _photo(update, context, w, draft, data)
-    await _prompt(update, context, w, draft, w.t("problems.raise.use_buttons"))
+    await prompt(update, context, w, draft, w.t("problems.raise.use_buttons"))
     return None
 
 
@@ -601,7 +424,7 @@ async def _photo(
         return PHOTOS  # one answer per album, not one per picture
     fresh = await drafts.get(d.db, draft.id)
     assert fresh is not None
-    await _prompt(update, context, w, fresh, w.t("problems.raise.photo_saved", count=len(photos)))
+    await prompt(update, context, w, fresh, w.t("problems.raise.photo_saved", count=len(photos)))
     return PHOTOS
 
 
