@@ -260,6 +260,10 @@ async def on_text_action(update: Update, context: Context) -> State:
         await query.answer(refusal(w, r, outcome, level), show_alert=True)
         return None
     d = deps(context)
+    if await problems.other_open_draft(d.db, w.user_id, w.user_id, KIND) is not None:
+        # Text typed in private goes to one flow at a time: finish the other one first.
+        await query.answer(w.t("problems.act.busy"), show_alert=True)
+        return None
     data = {
         "problem_id": problem_id,
         "action": str(action),
@@ -316,12 +320,26 @@ async def _dialog_draft(update: Update, context: Context) -> tuple[Who, Draft] |
     w = await member(update, context)
     if w is None:
         return None
-    draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
+    d = deps(context)
+    draft = await drafts.open_draft(d.db, KIND, w.user_id, w.user_id)
     if draft is None:
         if update.callback_query is not None:
             await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
+        else:
+            await say(update, w.t("common.not_understood"))
+        return None
+    if update.callback_query is None and await problems.other_open_draft(
+        d.db, w.user_id, w.user_id, KIND, after_id=draft.id
+    ):
+        # Another flow started after this dialog: this text is not for the dialog.
+        await drafts.cancel(d.db, draft.id, d.now())
+        await say(update, w.t("problems.act.dropped_for_other", number=_pid(draft)))
         return None
     return w, draft
+
+
+def _pid(draft: Draft) -> str:
+    return number(int(draft.data.get("problem_id", 0)))
 
 
 async def on_dialog_text(update: Update, context: Context) -> State:

@@ -113,6 +113,9 @@ async def start(update: Update, context: Context) -> State:
     if w is None or w.cadre is None:
         return ConversationHandler.END
     d = deps(context)
+    dialog = await drafts.open_draft(d.db, problem_cards.KIND, w.user_id, w.user_id)
+    if dialog is not None:  # a fresh /problem means the card dialog was left behind
+        await drafts.cancel(d.db, dialog.id, d.now())
     draft = await drafts.start(d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, {}, d.now())
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -478,11 +481,12 @@ def conversation() -> ConversationHandler[Any]:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The whole problem ledger, in order: the action dialog first (a card press takes
-    the presser's next private text), then raising, card buttons and the lists."""
+    """The whole problem ledger, in order: raising, the card-action dialog (it never
+    starts while another flow is open and gives way to one started after it), card
+    buttons and the lists."""
     return [
-        problem_cards.dialog(),
         conversation(),
+        problem_cards.dialog(),
         CallbackQueryHandler(stale_button, pattern=callbacks.pattern(NS)),
         *problem_cards.handlers(),
         *problem_lists.handlers(),

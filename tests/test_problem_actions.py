@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from storage import drafts
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
@@ -396,3 +397,28 @@ async def test_same_press_delivered_twice_is_one_event(
     assert await bot.process(update) == []
     assert [e[0] for e in await _events(db)] == ["raise", "claim"]
     assert len([i for i in await outbox(db, w.reporter.id) if ":notice:" in i["key"]]) == 1
+
+
+async def test_dialog_and_other_flows_never_mix(bot: Harness, seed: Seed, db: Database) -> None:
+    w = await World(bot, seed, db).setup()
+    # A report in progress: a card press that needs words is refused until it is done.
+    await bot.send(w.captain, "/problem")
+    calls = await w.press(w.captain, "进展")
+    assert "请先完成或发送 /cancel" in alert(calls)
+    await bot.send(w.captain, "/cancel")
+    # A dialog left open, then /problem: the dialog is dropped, the text goes to the report.
+    await w.press(w.captain, "已解决")
+    await bot.send(w.captain, "/problem")
+    await bot.tap(w.captain, "东风村")
+    await bot.tap(w.captain, "反映新问题")
+    await bot.tap(w.captain, "其他")
+    calls = await bot.send(w.captain, "这是新问题的描述。")
+    assert "现场照片" in last_text(calls)
+    assert await _status(db) == ("team", "open", None)  # P-1 was not "solved" by it
+    await bot.send(w.captain, "/cancel")
+    # Another flow started after the dialog (e.g. a visit): the dialog gives way.
+    await w.press(w.captain, "进展")
+    await drafts.start(db, "visit", seed.cadres["captain1"], 621, 621, "text", {}, bot.clock())
+    calls = await bot.send(w.captain, "走访记录的文字")
+    assert "没有被记录" in last_text(calls)
+    assert [e[0] for e in await _events(db)] == ["raise"]
