@@ -16,7 +16,7 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, mute, start
+from handlers import fallback, mute, problems, start
 from scheduler.setup import install_jobs
 from storage import people
 from storage.db import Database
@@ -29,6 +29,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     return [
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
+        # Problem ledger: the card-action dialog, raising (/problem), card buttons, lists.
+        ("problems", problems.handlers()),
         # Pausing reminders: /mute, /unmute.
         ("mute", mute.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).

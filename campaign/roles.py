@@ -65,20 +65,20 @@ def may_bind_office_chat(role: Role) -> bool:
 _BASE = ("start", "help", "lang")
 _MUTE = ("mute", "unmute")  # field roles get reminders, so they may pause them
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: (*_BASE, *_MUTE),
-    Role.GROUP_LEADER: (*_BASE, *_MUTE),
-    Role.TEAM_LEADER: (*_BASE, "bindteam", *_MUTE),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", *_MUTE),
-    Role.OFFICE: (*_BASE, "bindoffice"),
+    Role.CADRE: (*_BASE, "problem", "problems", *_MUTE),
+    Role.GROUP_LEADER: (*_BASE, "problem", "problems", "ledger", *_MUTE),
+    Role.TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
+    Role.OFFICE: (*_BASE, "bindoffice", "ledger"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: ("help", "lang"),
-    Role.GROUP_LEADER: ("help", "lang"),
-    Role.TEAM_LEADER: ("help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("help", "lang"),
+    Role.CADRE: ("problem", "help", "lang"),
+    Role.GROUP_LEADER: ("problem", "help", "lang"),
+    Role.TEAM_LEADER: ("problem", "help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("problem", "help", "lang"),
     Role.OFFICE: ("help", "lang"),
     Role.INSPECTOR: ("help", "lang"),
 }

@@ -6,31 +6,22 @@ once overdue, each colour once per problem and level (the outbox key is
 Only the current colour is sent: a problem first seen on its last day gets yellow, not
 a late blue as well.
 
-Moving overdue problems up a level belongs to the problem ledger (issue 4), which
-provides ``escalate_overdue(db, settings, catalog, now) -> list[int]``. It is looked up
-by name when the job runs; see ``ESCALATE_OVERDUE``.
+Moving overdue problems up a level belongs to the problem ledger
+(storage/problem_flow.py ``escalate_overdue``); this job only calls it after the warnings.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.runtime import Deps
 from scheduler.common import Outgoing, excerpt, fmt_datetime, lang_of, local_day
+from storage import problem_flow
 from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 log = logging.getLogger(__name__)
-
-# The one call into the problem ledger, "module:function". The lead connects it at
-# merge time (issue 4 provides the function); until then the job logs and does nothing.
-ESCALATE_OVERDUE = "storage.problems:escalate_overdue"
-_WARNED_KEY = "scheduler.escalation_missing_logged"
 
 
 async def deadline_items(deps: Deps, now: datetime) -> list[Outgoing]:
@@ -85,30 +76,9 @@ def _warning_text(
     return f"{head}\n{detail}"
 
 
-def _escalation_function() -> Callable[..., Any] | None:
-    module_name, _, name = ESCALATE_OVERDUE.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    fn = getattr(module, name, None)
-    return fn if callable(fn) else None
-
-
-async def escalate_overdue(deps: Deps, now: datetime) -> list[int] | None:
-    """Ask the problem ledger to move overdue problems up one level (it writes the
-    events and notices itself). Returns the problems moved, or None when the ledger's
-    function is not connected yet."""
-    fn = _escalation_function()
-    if fn is None:
-        if not deps.extra.get(_WARNED_KEY):
-            log.warning("auto-escalation is not connected: %s is not available", ESCALATE_OVERDUE)
-            deps.extra[_WARNED_KEY] = True
-        return None
-    result = fn(deps.db, deps.settings, deps.catalog, now)
-    if inspect.isawaitable(result):
-        result = await result
-    moved = list(result or [])
+async def escalate_overdue(deps: Deps, now: datetime) -> list[int]:
+    """Move overdue problems up one level; the ledger writes the events and notices."""
+    moved = await problem_flow.escalate_overdue(deps.db, deps.settings, deps.catalog, now)
     if moved:
         log.info("auto-escalated %d overdue problem(s): %s", len(moved), moved)
     return moved

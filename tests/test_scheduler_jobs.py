@@ -5,9 +5,6 @@ Every job runs with an explicit ``now``; assertions are on outbox rows."""
 from __future__ import annotations
 
 import dataclasses
-import logging
-import sys
-import types
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +13,6 @@ import pytest
 from campaign.runtime import Deps
 from campaign.schedule import BULLETIN, NUDGE, PACE, PERIOD_END
 from campaign.settings import ReminderSettings, Settings
-from scheduler import deadlines
 from scheduler.bulletin import build_bulletin
 from scheduler.runner import check_deadlines, plan_by_id, run_if_due, sweep
 from storage import reminders
@@ -304,37 +300,28 @@ async def test_unjoined_group_falls_back_to_the_team_chat(
     assert chats(await queued(db, "deadline:")) == {TEAM1_CHAT}  # team 2 has no chat: nobody
 
 
-async def test_auto_escalation_is_not_connected_yet(
-    deps: Deps, db: Database, world: Seed, caplog: pytest.LogCaptureFixture
+async def test_sweep_warns_red_then_escalates_through_the_ledger(
+    deps: Deps, db: Database, world: Seed
 ) -> None:
-    with caplog.at_level(logging.WARNING):
-        assert await deadlines.escalate_overdue(deps, local(2026, 11, 16, 9)) is None
-        assert await deadlines.escalate_overdue(deps, local(2026, 11, 16, 10)) is None
-    assert sum("auto-escalation is not connected" in m for m in caplog.messages) == 1
-
-
-async def test_sweep_calls_the_ledgers_escalation_after_the_red_warning(
-    deps: Deps, db: Database, world: Seed, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[tuple[Any, ...]] = []
-
-    async def escalate_overdue(db_: Any, settings: Any, catalog: Any, now: datetime) -> list[int]:
-        calls.append((db_, settings, catalog, now, [r.key for r in await queued(db, "deadline:")]))
-        return [pid]
-
-    ledger = types.ModuleType("fake_ledger")
-    ledger.escalate_overdue = escalate_overdue  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_ledger", ledger)
-    monkeypatch.setattr(deadlines, "ESCALATE_OVERDUE", "fake_ledger:escalate_overdue")
     pid = await add_problem(
         db, world.cadres["cadre1"], world.places["v1"], deadline=local(2026, 11, 16, 8)
     )
     now = local(2026, 11, 16, 9)
     await sweep(deps, now)
-    assert len(calls) == 1
-    db_, settings, catalog, when, seen = calls[0]
-    assert (db_, settings, catalog, when) == (deps.db, deps.settings, deps.catalog, now)
-    assert seen == [f"deadline:{pid}:group:red:{TG['leader1']}"]
+    # The group leader was warned red at group level, then the problem moved up.
+    keys = [r.key for r in await queued(db, "deadline:")]
+    assert keys == [f"deadline:{pid}:group:red:{TG['leader1']}"]
+    row = await db.fetchone("SELECT level FROM problems WHERE id = ?", (pid,))
+    assert row is not None and row["level"] == "team"
+    events = await db.fetchall(
+        "SELECT action, from_level, to_level FROM problem_events WHERE problem_id = ?", (pid,)
+    )
+    assert [tuple(e) for e in events if e["action"] == "auto_escalate"] == [
+        ("auto_escalate", "group", "team")
+    ]
+    await sweep(deps, now)  # a second sweep at the same moment moves nothing more
+    row = await db.fetchone("SELECT level FROM problems WHERE id = ?", (pid,))
+    assert row is not None and row["level"] == "team"
 
 
 # --- bulletin ---------------------------------------------------------------------
