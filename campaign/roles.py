@@ -67,7 +67,7 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GROUP_LEADER: (*_BASE,),
     Role.TEAM_LEADER: (*_BASE, "bindteam"),
     Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.OFFICE: (*_BASE, "bindoffice"),
+    Role.OFFICE: (*_BASE, "bindoffice", "parked"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
