@@ -17,7 +17,8 @@ import dataclasses
 import html
 import logging
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from campaign import delivery
 from campaign.delivery import EDITS, METHODS, CardItem, DueItem
@@ -104,7 +106,9 @@ def never_sent(exc: BaseException) -> bool:
 
 
 def _seconds(exc: RetryAfter) -> float:
-    value = exc.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -173,6 +177,9 @@ class Dispatcher:
         self._stopping = False
         self._recovered = False
         self._blocked_until: float | None = None
+        self._started = 0
+        self._finished = 0
+        self._done = asyncio.Condition()
 
     @property
     def db(self) -> Database:
@@ -213,6 +220,14 @@ class Dispatcher:
         if self._owns_request:
             await self.bot.shutdown()
 
+    def settled(self) -> Coroutine[Any, Any, None]:
+        """Awaitable: done once a drain that starts after this call has finished."""
+        return self._wait_for_drain(self._started + 1)
+
+    async def _wait_for_drain(self, number: int) -> None:
+        async with self._done:
+            await self._done.wait_for(lambda: self._finished >= number)
+
     async def _run(self) -> None:
         poll = self.deps.settings.outbox.poll_seconds
         while not self._stopping:
@@ -237,21 +252,30 @@ class Dispatcher:
     async def drain(self, now: datetime | None = None) -> DrainReport:
         """Send everything that may go at ``now`` (default: the clock, read per pass)."""
         async with self._lock:
-            report = DrainReport()
-            if not self._recovered:
-                await self._recover(now or self.deps.now(), report)
-                self._recovered = True
-            self._blocked_until = None
-            for _ in range(_MAX_PASSES):
-                at = now or self.deps.now()
-                batch = await self._claim(at, report)
-                if not batch:
-                    break
-                await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
+            self._started += 1
+            try:
+                return await self._drain(now)
+            finally:
+                self._finished = self._started
+                async with self._done:
+                    self._done.notify_all()
+
+    async def _drain(self, now: datetime | None) -> DrainReport:
+        report = DrainReport()
+        if not self._recovered:
+            await self._recover(now or self.deps.now(), report)
+            self._recovered = True
+        self._blocked_until = None
+        for _ in range(_MAX_PASSES):
             at = now or self.deps.now()
-            report.next_at = await self._next_at(at)
-            self.pacer.forget_idle(at.timestamp())
-            return report
+            batch = await self._claim(at, report)
+            if not batch:
+                break
+            await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
+        at = now or self.deps.now()
+        report.next_at = await self._next_at(at)
+        self.pacer.forget_idle(at.timestamp())
+        return report
 
     async def _recover(self, now: datetime, report: DrainReport) -> None:
         """After a restart: an item left 'sending' may or may not have reached Telegram.
