@@ -136,7 +136,7 @@ class Pacer:
         while self._floods and self._floods[0][0] < now - FLOOD_SPAN:
             self._floods.popleft()
         if len({c for _, c in self._floods}) >= GLOBAL_FLOOD_CHATS:
-            self.pause_all(until)
+            self.pause_all(max(self._paused.get(c, until) for _, c in self._floods))
             return True
         return False
 
