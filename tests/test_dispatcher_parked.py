@@ -3,8 +3,15 @@ else may, whatever buttons they press."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot import cli
 from storage import outbox
-from storage.db import Database
+from storage.db import Database, open_database
 from tests.conftest import drain, join, user
 from tests.factories import Seed
 from tests.fakebot import ApiRefusal, Call, FakeBotAPI, FakeClock, Harness, shown
@@ -124,3 +131,26 @@ async def test_empty_lists_in_english(bot: Harness, seed: Seed, db: Database) ->
     text = shown(calls)[-1].text
     assert "No parked messages" in text and "No unreachable chats" in text
     assert await outbox.counts(db) == {}
+
+
+def test_outbox_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = tmp_path / "cli.sqlite3"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndatabase = "{database}"\n', encoding="utf-8")
+
+    async def prepare() -> None:
+        async with open_database(database) as db:
+            async with db.write() as conn:
+                now = datetime.now(UTC)
+                await outbox.enqueue(conn, key="a", chat_id=501, payload={"text": "x"}, now=now)
+                await outbox.park(conn, 1, "400 Chat not found")
+                await outbox.mark_unreachable(conn, 502, "Forbidden: bot was blocked", now)
+
+    asyncio.run(prepare())
+    assert cli.main(["--config", str(config), "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "parked: 1" in out and "Chat not found" in out and "502" in out
+    assert cli.main(["--config", str(config), "outbox", "--retry", "1"]) == 0
+    assert cli.main(["--config", str(config), "outbox", "--retry", "1"]) == 2
+    assert "is pending, not parked" in capsys.readouterr().err
+    assert cli.main(["--config", str(config), "outbox", "--retry", "99"]) == 2
