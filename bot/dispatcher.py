@@ -101,7 +101,7 @@ def never_sent(exc: BaseException) -> bool:
     if isinstance(exc, TimedOut):
         return isinstance(cause, _NEVER_SENT)
     if isinstance(exc, NetworkError):
-        return cause is None or isinstance(cause, TelegramError | _NEVER_SENT)
+        return cause is None or isinstance(cause, (TelegramError, *_NEVER_SENT))
     return False
 
 
@@ -199,8 +199,8 @@ class Dispatcher:
         if self.running:
             return
         await self.db.ensure_open()
-        if self._owns_request:
-            await self.bot.initialize()
+        if self._owns_request:  # no getMe: a slow network must not stop the start
+            await self.bot.request.initialize()
         self._stopping = False
         outbox.add_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name="fieldbot-dispatcher")
@@ -218,7 +218,7 @@ class Dispatcher:
             except TimeoutError:
                 log.warning("the dispatcher did not stop in %.0f s; cancelled", grace)
         if self._owns_request:
-            await self.bot.shutdown()
+            await self.bot.request.shutdown()
 
     def settled(self) -> Coroutine[Any, Any, None]:
         """Awaitable: done once a drain that starts after this call has finished."""

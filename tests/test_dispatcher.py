@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 
-from bot.dispatcher import DrainReport, dispatcher_of
+from bot.dispatcher import DrainReport, dispatcher_of, never_sent
 from campaign.settings import OutboxSettings, ReminderSettings
 from storage import outbox
 from storage.db import Database, Row
@@ -67,6 +67,13 @@ def delivered(api: FakeBotAPI, chat_id: int) -> list[str]:
 
 def timed_out(cause: Exception) -> TimedOut:
     exc = TimedOut()
+    exc.__cause__ = cause
+    return exc
+
+
+def network(cause: Exception) -> NetworkError:
+    """As PTB's HTTPXRequest raises it for a transport error."""
+    exc = NetworkError(f"httpx.{type(cause).__name__}: {cause}")
     exc.__cause__ = cause
     return exc
 
@@ -238,20 +245,50 @@ async def test_network_errors_and_5xx_are_retried_with_backoff(
         timed_out(httpx.PoolTimeout("pool")),
         ApiRefusal(502, "Bad Gateway"),
         ApiRefusal(500, "Internal Server Error"),
+        network(httpx.ConnectError("connection refused")),
     )
     await put(db, clock, "a", 501, "终于到了")
     waits = []
-    for _ in range(4):
+    for _ in range(5):
         report = await drain(bot)
         assert report.outcomes == {1: "retry"}
         assert report.next_at is not None
         waits.append((report.next_at - clock()).total_seconds())
         clock.set(report.next_at)
-    assert waits == [2, 4, 8, 16]
+    assert waits == [2, 4, 8, 16, 32]
     await drain(bot)
     r = await row(db, "a")
-    assert r["status"] == "sent" and r["attempts"] == 5
+    assert r["status"] == "sent" and r["attempts"] == 6
     assert delivered(api, 501) == ["终于到了"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "safe"),
+    [
+        (timed_out(httpx.ConnectTimeout("c")), True),
+        (timed_out(httpx.PoolTimeout("p")), True),
+        (timed_out(httpx.WriteTimeout("w")), True),
+        (timed_out(httpx.ReadTimeout("r")), False),
+        (TimedOut(), False),
+        (network(httpx.ConnectError("refused")), True),
+        (network(httpx.RemoteProtocolError("closed")), False),
+        (network(httpx.ReadError("reset")), False),
+        (NetworkError("Bad Gateway"), True),  # Telegram answered 5xx
+        (network(ValueError("?")), False),
+        (RuntimeError("?"), False),
+    ],
+)
+def test_which_failures_prove_nothing_was_sent(exc: Exception, safe: bool) -> None:
+    assert never_sent(exc) is safe
+
+
+async def test_connection_dropped_after_a_send_is_not_repeated(
+    bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI
+) -> None:
+    api.fail = failing(network(httpx.RemoteProtocolError("server disconnected")))
+    await put(db, clock, "a", 501)
+    await drain(bot)
+    assert (await row(db, "a"))["status"] == "parked"
 
 
 async def test_parked_after_max_attempts(
