@@ -14,32 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import html
 import logging
-import re
-import warnings
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
-from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
-    TelegramError,
-    TimedOut,
 )
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.sending import QueueBot, message_id_of, never_sent, retry_seconds, upload
 from campaign import delivery
 from campaign.delivery import EDITS, METHODS, CardItem, DueItem
 from campaign.pacing import Limits, Pacer
@@ -56,17 +47,6 @@ DISPATCHER_KEY = "fieldbot.dispatcher"
 _MAX_PASSES = 500
 _HEADS_PER_PASS = 500
 _INVALID_TOKEN_PAUSE = 60.0
-
-# Failures that prove the request never reached Telegram: sending it again is safe.
-_NEVER_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.WriteTimeout,
-    httpx.WriteError,
-    httpx.UnsupportedProtocol,
-    httpx.ProxyError,
-)
 
 SENT = "sent"
 RETRY = "retry"
@@ -89,70 +69,6 @@ class DrainReport:
     @property
     def sent(self) -> list[int]:
         return self.ids(SENT)
-
-
-def never_sent(exc: BaseException) -> bool:
-    """True when Telegram certainly did not act on the request: it answered with an
-    error status (a 5xx), or the connection failed before the request was written.
-    A read timeout or a dropped connection after writing leaves the outcome unknown."""
-    if isinstance(exc, RetryAfter | BadRequest):
-        return True
-    cause = exc.__cause__
-    if isinstance(exc, TimedOut):
-        return isinstance(cause, _NEVER_SENT)
-    if isinstance(exc, NetworkError):
-        return cause is None or isinstance(cause, (TelegramError, *_NEVER_SENT))
-    return False
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _message_id(result: Any) -> int | None:
-    if isinstance(result, list) and result and isinstance(result[0], Mapping):
-        result = result[0]
-    if isinstance(result, Mapping) and isinstance(result.get("message_id"), int):
-        return int(result["message_id"])
-    return None
-
-
-def _upload(value: Any) -> Any:
-    """``{"path": ..., "filename": ...}`` in a payload uploads a local file."""
-    if isinstance(value, Mapping) and "path" in value:
-        path = Path(str(value["path"]))
-        return InputFile(path.read_bytes(), filename=str(value.get("filename") or path.name))
-    return value
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _plain(payload: Mapping[str, Any]) -> str:
-    text = str(payload.get("text") or "")
-    if str(payload.get("parse_mode") or "").upper() == "HTML":
-        text = html.unescape(_TAG.sub("", text))
-    return text
-
-
-class QueueBot(Bot):
-    """A plain Bot (no rate limiter, no defaults): the dispatcher paces by itself, and the
-    payloads are Bot API parameters as JSON, passed through as they are."""
-
-    async def call(
-        self, method: str, params: dict[str, Any], *, read_timeout: float, media_timeout: float
-    ) -> Any:
-        return await self._do_post(
-            method,
-            params,
-            read_timeout=read_timeout,
-            write_timeout=media_timeout
-            if method in ("sendPhoto", "sendDocument")
-            else read_timeout,
-        )
 
 
 class Dispatcher:
@@ -398,7 +314,7 @@ class Dispatcher:
         cat = self.deps.catalog
         text = delivery.digest_text(
             cat.t(lang, "dispatch.digest_header", count=len(fold)),
-            [_plain(items[i].payload) for i in fold],
+            [delivery.plain_text(items[i].payload) for i in fold],
             cat.t(lang, "dispatch.digest_more"),
         )
         key = f"digest:{chat_id}:{fold[0]}:{fold[-1]}"
@@ -423,7 +339,7 @@ class Dispatcher:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
         try:
-            params = {k: _upload(v) for k, v in it.payload.items()}
+            params = {k: upload(v) for k, v in it.payload.items()}
         except OSError as exc:
             await self._park(it, f"cannot read the file to send: {exc}", report)
             return
@@ -438,7 +354,7 @@ class Dispatcher:
                 media_timeout=max(20.0, s.send_timeout_seconds),
             )
         except RetryAfter as exc:
-            wait = _seconds(exc)
+            wait = retry_seconds(exc)
             if self.pacer.flood(it.chat_id, wait, at.timestamp()):
                 log.warning("Telegram limits the whole bot: everything waits %.0f s", wait)
             await self._retry(it, at + timedelta(seconds=wait), f"429 {exc}", report, counts=False)
@@ -472,7 +388,7 @@ class Dispatcher:
                     report,
                 )
         else:
-            await self._sent(it, _message_id(result) or message_id, at, report)
+            await self._sent(it, message_id_of(result) or message_id, at, report)
 
     async def _sent(
         self, it: Item, message_id: int | None, at: datetime, report: DrainReport

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,3 +220,14 @@ def digest_text(
         lines.append(line)
         size += 1 + len(line)
     return "\n".join(lines)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(payload: Mapping[str, Any]) -> str:
+    """A message's text without HTML markup, for a digest line."""
+    text = str(payload.get("text") or "")
+    if str(payload.get("parse_mode") or "").upper() == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    return text

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from telegram.error import NetworkError, TimedOut
 
-from bot.dispatcher import DrainReport, dispatcher_of, never_sent
+from bot.dispatcher import DrainReport, dispatcher_of
+from bot.sending import never_sent
 from campaign.settings import OutboxSettings, ReminderSettings
 from storage import outbox
 from storage.db import Database, Row

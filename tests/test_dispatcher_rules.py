@@ -333,3 +333,9 @@ def test_digest_text_shortens_and_stays_under_the_limit() -> None:
 def test_shorten() -> None:
     assert delivery.shorten("  a \n b  ", 10) == "a b"
     assert delivery.shorten("abcdef", 4) == "abc…"
+
+
+def test_plain_text_strips_html_for_digests() -> None:
+    payload = {"text": "<b>P-45</b> 东风村 &amp; 红旗村", "parse_mode": "HTML"}
+    assert delivery.plain_text(payload) == "P-45 东风村 & 红旗村"
+    assert delivery.plain_text({"text": "<b>as is</b>"}) == "<b>as is</b>"
