@@ -245,6 +245,11 @@ def report(title: str, r: Result) -> None:
     print(f"   lost                {r.lost}")
     states = ", ".join(f"{k} {v}" for k, v in sorted(r.statuses.items()))
     print(f"   queue afterwards    {states}")
+    if r.statuses.get("parked"):
+        print(
+            "   (parked: Telegram's answer was lost after it delivered; at most once means"
+            " such an item is not sent again, the office sees it in /parked)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

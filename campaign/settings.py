@@ -266,7 +266,13 @@ def _validate(s: Settings) -> None:
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
-    for key in ("max_attempts", "global_per_second", "group_per_minute", "poll_seconds"):
+    for key in (
+        "max_attempts",
+        "global_per_second",
+        "chat_interval_seconds",
+        "group_per_minute",
+        "poll_seconds",
+    ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
     for section in (s.visits, s.quotas, s.problems, s.storage, s.outbox):

@@ -154,3 +154,16 @@ def test_outbox_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli.main(["--config", str(config), "outbox", "--retry", "1"]) == 2
     assert "is pending, not parked" in capsys.readouterr().err
     assert cli.main(["--config", str(config), "outbox", "--retry", "99"]) == 2
+
+
+async def test_a_retry_press_delivered_twice_counts_once(
+    bot: Harness, seed: Seed, db: Database, clock: FakeClock, api: FakeBotAPI
+) -> None:
+    office = await join(bot, seed, "office1", 701)
+    await park_one(bot, db, clock, api)
+    update = bot.callback_update(office, "obx:v1:retry:1")
+    await bot.process(update)
+    await bot.process(update)  # Telegram redelivers after a restart
+    rows = await db.fetchall("SELECT * FROM audit_log WHERE action = 'outbox_retry'")
+    assert len(rows) == 1
+    assert (await row(db, "notice"))["status"] == "pending"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from campaign import delivery
 from campaign.delivery import CardItem, DueItem
 from campaign.pacing import Limits, Pacer, Window
 from campaign.quiet import is_quiet, next_allowed
+from campaign.settings import SettingsError, load_settings, parse_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NO_MARGIN = Limits(margin=0.0)
@@ -339,3 +341,13 @@ def test_plain_text_strips_html_for_digests() -> None:
     payload = {"text": "<b>P-45</b> 东风村 &amp; 红旗村", "parse_mode": "HTML"}
     assert delivery.plain_text(payload) == "P-45 东风村 & 红旗村"
     assert delivery.plain_text({"text": "<b>as is</b>"}) == "<b>as is</b>"
+
+
+def test_outbox_settings_are_validated() -> None:
+    example = Path(__file__).resolve().parent.parent / "config.example.toml"
+    assert load_settings(example).outbox.max_attempts == 8
+    for key, value in (("max_attempts", 0), ("chat_interval_seconds", 0.0), ("poll_seconds", -1.0)):
+        with pytest.raises(SettingsError, match=key):
+            parse_settings({"outbox": {key: value}}, "c.toml")
+    with pytest.raises(SettingsError, match="max_send_failures"):
+        parse_settings({"problems": {"max_send_failures": 8}}, "c.toml")
