@@ -11,12 +11,13 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
 from telegram.request import BaseRequest
 
+from bot.dispatcher import dispatcher_of, install_dispatcher
 from bot.persistence import DraftPersistence
 from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, mute, problems, start
+from handlers import fallback, mute, parked, problems, start
 from scheduler.setup import install_jobs
 from storage import people
 from storage.db import Database
@@ -33,6 +34,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("problems", problems.handlers()),
         # Pausing reminders: /mute, /unmute.
         ("mute", mute.handlers()),
+        # The office's view of the outgoing queue: parked items, unreachable chats.
+        ("parked", parked.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]
@@ -51,6 +54,14 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             await people.mark_update(d.db, update.update_id, d.now())
             return
         await super().process_update(update)
+
+    async def start(self) -> None:
+        await super().start()
+        await dispatcher_of(self).start()  # the outgoing queue is sent while we run
+
+    async def stop(self) -> None:
+        await dispatcher_of(self).stop()
+        await super().stop()
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
@@ -112,6 +123,7 @@ def build_application(
         extra={"owns_db": owns_db},
     )
     app.bot_data[DEPS_KEY] = deps
+    install_dispatcher(app, request=request)
     for _name, group in handler_table():
         app.add_handlers(group)
     app.add_error_handler(fallback.on_error)

@@ -1,4 +1,5 @@
-"""The ``fieldbot`` command line: run, migrate, roster, invite, unbind, backup, restore.
+"""The ``fieldbot`` command line: run, migrate, roster, invite, unbind, backup, restore,
+outbox.
 
 A user mistake (bad config, bad file) prints one line and exits with status 2; no
 traceback.
@@ -80,6 +81,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("backup", help="back up the database now (online; the bot may run)")
     res = sub.add_parser("restore", help="put a backup in place of the database (bot stopped)")
     res.add_argument("path")
+    obx = sub.add_parser("outbox", help="the outgoing queue: counts, parked, unreachable chats")
+    obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
     return p
 
 
@@ -249,6 +252,38 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
     if aside is not None:
         print(f"  the database it replaced was kept as {aside}")
     print("  start the bot again; newer migrations are applied at start")
+    return 0
+
+
+@command("outbox")
+async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import outbox
+
+    async with open_database(settings.storage.database) as db:
+        if args.retry is not None:
+            async with db.write() as conn:
+                before = await outbox.requeue(conn, args.retry, system_clock())
+                if before == "parked":
+                    await people.audit(conn, "outbox_retry", subject=f"outbox:{args.retry}")
+            if before is None:
+                raise UserError(f"there is no outbox item #{args.retry}")
+            if before != "parked":
+                raise UserError(f"outbox item #{args.retry} is {before}, not parked")
+            print(f"item #{args.retry} is queued again; the running bot sends it shortly")
+            return 0
+        counts = await outbox.counts(db)
+        print("queue: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+        items, total = await outbox.parked(db, 50)
+        print(f"parked: {total}")
+        for it in items:
+            when = it.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            print(f"  #{it.id} {when} {it.method} to {it.chat_id}, {it.attempts} tries:")
+            print(f"      {it.last_error}")
+        chats, n = await outbox.unreachable(db, 50)
+        print(f"unreachable chats: {n}")
+        for c in chats:
+            since = c.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            print(f"  {c.chat_id} since {since}: {c.reason}")
     return 0
 
 

@@ -69,7 +69,7 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GROUP_LEADER: (*_BASE, "problem", "problems", "ledger", *_MUTE),
     Role.TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
     Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
-    Role.OFFICE: (*_BASE, "bindoffice", "ledger"),
+    Role.OFFICE: (*_BASE, "bindoffice", "ledger", "parked"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a

@@ -117,7 +117,6 @@ class ProblemSettings:
     urgent_group_days: int = 2
     urgent_team_days: int = 5
     urgent_office_days: int = 10
-    max_send_failures: int = 8
 
 
 @dataclass(frozen=True)
@@ -142,6 +141,20 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
+class OutboxSettings:
+    max_attempts: int = 8
+    global_per_second: int = 30
+    chat_interval_seconds: float = 1.0
+    group_per_minute: int = 20
+    margin_seconds: float = 0.05
+    backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 300.0
+    send_timeout_seconds: float = 15.0
+    poll_seconds: float = 2.0
+    unreachable_retry_hours: int = 24
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -150,6 +163,7 @@ class Settings:
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     problems: ProblemSettings = field(default_factory=ProblemSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     source: str = "<defaults>"
 
     @property
@@ -261,7 +275,16 @@ def _validate(s: Settings) -> None:
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
-    for section in (s.visits, s.quotas, s.problems, s.storage):
+    for key in (
+        "max_attempts",
+        "global_per_second",
+        "chat_interval_seconds",
+        "group_per_minute",
+        "poll_seconds",
+    ):
+        if getattr(s.outbox, key) <= 0:
+            raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
+    for section in (s.visits, s.quotas, s.problems, s.storage, s.outbox):
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:

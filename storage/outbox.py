@@ -1,18 +1,40 @@
 """The outgoing queue: written in the transaction of the change that causes it.
 
 ``enqueue`` is how every feature sends on its own initiative (cards, card edits,
-notices, reminders, bulletins). The dispatcher (bot/dispatcher.py) sends the items.
+notices, reminders, bulletins). The dispatcher (bot/dispatcher.py) sends the items with
+the queries below; docs/dispatch.md tells the life of an item.
+
+The dispatcher shares the application's one connection, on which a read would also see
+another coroutine's uncommitted writes. So every query it makes decisions on runs inside
+``db.write()`` (the functions taking ``conn``): the write lock guarantees that no other
+transaction is open, and everything seen is committed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from storage.db import to_text
+from storage.db import Database, Row, from_text, to_text
+
+_listeners: list[Callable[[], None]] = []
+
+
+def add_listener(fn: Callable[[], None]) -> None:
+    """``fn`` is called whenever something is queued (the dispatcher's wake-up). It runs
+    before the enqueuing transaction commits; the dispatcher reads the queue only under
+    the write lock, so it sees the item once the transaction is over."""
+    _listeners.append(fn)
+
+
+def remove_listener(fn: Callable[[], None]) -> None:
+    if fn in _listeners:
+        _listeners.remove(fn)
 
 
 async def enqueue(
@@ -46,4 +68,384 @@ async def enqueue(
             to_text(now),
         ),
     )
+    if cur.rowcount == 1:
+        for fn in list(_listeners):
+            fn()
     return cur.rowcount == 1
+
+
+# --- items ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    key: str
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    card: str | None
+    urgent: bool
+    not_before: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_message_id: int | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _item(row: Row) -> Item:
+    return Item(
+        id=row["id"],
+        key=row["key"],
+        chat_id=row["chat_id"],
+        method=row["method"],
+        payload=json.loads(row["payload"]),
+        card=row["card"],
+        urgent=bool(row["urgent"]),
+        not_before=from_text(row["not_before"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        sent_message_id=row["sent_message_id"],
+        created_at=from_text(row["created_at"]),
+        sent_at=from_text(row["sent_at"]) if row["sent_at"] else None,
+    )
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return list(await cur.fetchall())
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return await cur.fetchone()
+
+
+def _marks(ids: Sequence[int]) -> str:
+    return ",".join("?" * len(ids))
+
+
+async def item(db: Database, item_id: int) -> Item | None:
+    row = await db.fetchone("SELECT * FROM outbox WHERE id = ?", (item_id,))
+    return _item(row) if row else None
+
+
+async def item_in(conn: aiosqlite.Connection, item_id: int) -> Item | None:
+    row = await _one(conn, "SELECT * FROM outbox WHERE id = ?", (item_id,))
+    return _item(row) if row else None
+
+
+# --- what the dispatcher does inside its claim transaction ------------------------------
+
+
+async def interrupted(conn: aiosqlite.Connection) -> list[Item]:
+    """Items left mid-send by a process that stopped before it recorded the outcome."""
+    return [_item(r) for r in await _all(conn, "SELECT * FROM outbox WHERE status = 'sending'")]
+
+
+async def card_backlog(conn: aiosqlite.Connection) -> dict[str, list[Item]]:
+    """Per card with more than one unsent item: its pending items and parked creates."""
+    rows = await _all(
+        conn,
+        "SELECT * FROM outbox WHERE card IN ("
+        "  SELECT card FROM outbox WHERE card IS NOT NULL AND status = 'pending')"
+        " AND (status = 'pending' OR (status = 'parked' AND method = 'sendMessage'))"
+        " ORDER BY id",
+    )
+    out: dict[str, list[Item]] = {}
+    for r in rows:
+        it = _item(r)
+        assert it.card is not None
+        out.setdefault(it.card, []).append(it)
+    return {card: items for card, items in out.items() if len(items) > 1}
+
+
+async def rewrite(
+    conn: aiosqlite.Connection, item_id: int, method: str, payload: dict[str, Any], urgent: bool
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET method = ?, payload = ?, urgent = ? WHERE id = ?",
+        (method, json.dumps(payload, ensure_ascii=False), int(urgent), item_id),
+    )
+
+
+async def supersede(conn: aiosqlite.Connection, ids: Sequence[int], reason: str) -> None:
+    if ids:
+        await conn.execute(
+            f"UPDATE outbox SET status = 'superseded', last_error = ?"
+            f" WHERE status IN ('pending', 'parked') AND id IN ({_marks(ids)})",
+            (reason, *ids),
+        )
+
+
+async def drop_for_unreachable(
+    conn: aiosqlite.Connection, probe_before: datetime, reason: str
+) -> list[int]:
+    """Drop pending items to chats that refused us. A chat marked before
+    ``probe_before`` is tried again instead (its mark may be stale)."""
+    rows = await _all(
+        conn,
+        "SELECT o.id FROM outbox o JOIN unreachable_chats u ON u.chat_id = o.chat_id"
+        " WHERE o.status = 'pending' AND u.since > ?",
+        (to_text(probe_before),),
+    )
+    ids = [r["id"] for r in rows]
+    if ids:
+        await conn.execute(
+            f"UPDATE outbox SET status = 'dropped', last_error = ? WHERE id IN ({_marks(ids)})",
+            (reason, *ids),
+        )
+    return ids
+
+
+def _due(urgent_only: bool) -> str:
+    return "status = 'pending' AND not_before <= ?" + (" AND urgent = 1" if urgent_only else "")
+
+
+async def due_heads(
+    conn: aiosqlite.Connection, now: datetime, urgent_only: bool, limit: int
+) -> list[Item]:
+    """The oldest due item of each chat, urgent first, then oldest first."""
+    rows = await _all(
+        conn,
+        f"SELECT * FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE {_due(urgent_only)}"
+        f" GROUP BY chat_id) ORDER BY urgent DESC, id LIMIT ?",
+        (to_text(now), limit),
+    )
+    return [_item(r) for r in rows]
+
+
+async def due_group_counts(
+    conn: aiosqlite.Connection, now: datetime, urgent_only: bool
+) -> dict[int, int]:
+    """Group chats with more than one due item, and how many."""
+    rows = await _all(
+        conn,
+        f"SELECT chat_id, COUNT(*) AS n FROM outbox WHERE {_due(urgent_only)} AND chat_id < 0"
+        f" GROUP BY chat_id HAVING COUNT(*) > 1",
+        (to_text(now),),
+    )
+    return {r["chat_id"]: r["n"] for r in rows}
+
+
+async def due_in_chat(
+    conn: aiosqlite.Connection, chat_id: int, now: datetime, urgent_only: bool
+) -> list[Item]:
+    rows = await _all(
+        conn,
+        f"SELECT * FROM outbox WHERE {_due(urgent_only)} AND chat_id = ? ORDER BY id",
+        (to_text(now), chat_id),
+    )
+    return [_item(r) for r in rows]
+
+
+async def next_due(conn: aiosqlite.Connection, urgent_only: bool) -> datetime | None:
+    row = await _one(
+        conn,
+        "SELECT MIN(not_before) AS t FROM outbox WHERE status = 'pending'"
+        + (" AND urgent = 1" if urgent_only else ""),
+    )
+    return from_text(row["t"]) if row and row["t"] else None
+
+
+async def card_message(conn: aiosqlite.Connection, card: str) -> tuple[int, int | None] | None:
+    row = await _one(conn, "SELECT chat_id, message_id FROM cards WHERE card = ?", (card,))
+    return (row["chat_id"], row["message_id"]) if row else None
+
+
+async def card_create_status(conn: aiosqlite.Connection, card: str) -> str | None:
+    """The status of the newest item that creates ``card``, if any."""
+    row = await _one(
+        conn,
+        "SELECT status FROM outbox WHERE card = ? AND method = 'sendMessage'"
+        " ORDER BY id DESC LIMIT 1",
+        (card,),
+    )
+    return row["status"] if row else None
+
+
+async def mark_sending(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    if ids:
+        await conn.execute(
+            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+            f" WHERE status = 'pending' AND id IN ({_marks(ids)})",
+            tuple(ids),
+        )
+
+
+# --- recording outcomes, each in its own short transaction ------------------------------
+
+
+async def mark_sent(
+    conn: aiosqlite.Connection, it: Item, message_id: int | None, now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_message_id = ?, sent_at = ?, last_error = NULL"
+        " WHERE id = ?",
+        (message_id, to_text(now), it.id),
+    )
+    if it.card and it.method == "sendMessage":
+        await conn.execute(
+            "INSERT INTO cards (card, chat_id, message_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (card) DO UPDATE SET chat_id = excluded.chat_id,"
+            " message_id = excluded.message_id",
+            (it.card, it.chat_id, message_id),
+        )
+
+
+async def retry_later(
+    conn: aiosqlite.Connection, item_id: int, not_before: datetime, error: str, *, counts: bool
+) -> None:
+    """Back to pending. A refusal that is no fault of the item (a 429) does not count
+    as a try."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?,"
+        " attempts = attempts - ? WHERE id = ?",
+        (to_text(not_before), error[:500], 0 if counts else 1, item_id),
+    )
+
+
+async def park(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'parked', last_error = ? WHERE id = ?",
+        (error[:500], item_id),
+    )
+
+
+async def drop(conn: aiosqlite.Connection, item_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'dropped', last_error = ? WHERE id = ?",
+        (error[:500], item_id),
+    )
+
+
+async def mark_unreachable(
+    conn: aiosqlite.Connection, chat_id: int, reason: str, now: datetime
+) -> tuple[bool, list[int]]:
+    """Record that ``chat_id`` refused us and drop its pending items. Returns whether the
+    chat is newly unreachable (not a repeat of a known refusal) and the dropped ids."""
+    row = await _one(conn, "SELECT 1 FROM unreachable_chats WHERE chat_id = ?", (chat_id,))
+    await conn.execute(
+        "INSERT INTO unreachable_chats (chat_id, since, reason) VALUES (?, ?, ?)"
+        " ON CONFLICT (chat_id) DO UPDATE SET since = excluded.since, reason = excluded.reason",
+        (chat_id, to_text(now), reason[:500]),
+    )
+    rows = await _all(
+        conn, "SELECT id FROM outbox WHERE chat_id = ? AND status = 'pending'", (chat_id,)
+    )
+    ids = [r["id"] for r in rows]
+    if ids:
+        await conn.execute(
+            f"UPDATE outbox SET status = 'dropped', last_error = ? WHERE id IN ({_marks(ids)})",
+            (reason[:500], *ids),
+        )
+    return row is None, ids
+
+
+async def clear_unreachable(conn: aiosqlite.Connection, chat_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM unreachable_chats WHERE chat_id = ?", (chat_id,))
+    return cur.rowcount == 1
+
+
+async def recent_sends(db: Database, since: datetime) -> list[tuple[int, datetime]]:
+    """(chat, when) of what was sent after ``since``: the pacer's memory after a restart."""
+    rows = await db.fetchall(
+        "SELECT chat_id, sent_at FROM outbox WHERE status = 'sent' AND sent_at >= ?"
+        " ORDER BY sent_at",
+        (to_text(since),),
+    )
+    return [(r["chat_id"], from_text(r["sent_at"])) for r in rows]
+
+
+# --- who a chat is (for the office) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatLabel:
+    chat_id: int
+    cadre_name: str | None = None
+    team_name: str | None = None
+    chat_title: str | None = None
+
+
+async def chat_label(conn: aiosqlite.Connection, chat_id: int) -> ChatLabel:
+    """The cadre bound to a private chat, or the title of a bound group chat."""
+    if chat_id > 0:
+        row = await _one(
+            conn,
+            "SELECT c.name, COALESCE(t.name, '') AS team FROM telegram_bindings b"
+            " JOIN cadres c ON c.id = b.cadre_id LEFT JOIN teams t ON t.id = c.team_id"
+            " WHERE b.telegram_user_id = ?",
+            (chat_id,),
+        )
+        if row:
+            return ChatLabel(chat_id, cadre_name=row["name"], team_name=row["team"] or None)
+        return ChatLabel(chat_id)
+    row = await _one(conn, "SELECT title FROM bound_chats WHERE chat_id = ?", (chat_id,))
+    return ChatLabel(chat_id, chat_title=(row["title"] or None) if row else None)
+
+
+async def office_chat_id(conn: aiosqlite.Connection) -> int | None:
+    row = await _one(conn, "SELECT chat_id FROM bound_chats WHERE kind = 'office'")
+    return int(row["chat_id"]) if row else None
+
+
+# --- for the office: parked items and unreachable chats --------------------------------
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    chat_id: int
+    since: datetime
+    reason: str
+
+
+async def parked(db: Database, limit: int = 10) -> tuple[list[Item], int]:
+    """The newest parked items and how many there are in all."""
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE status = 'parked' ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    total = await db.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE status = 'parked'")
+    return [_item(r) for r in rows], int(total["n"]) if total else 0
+
+
+async def unreachable(db: Database, limit: int = 10) -> tuple[list[Unreachable], int]:
+    rows = await db.fetchall(
+        "SELECT chat_id, since, reason FROM unreachable_chats ORDER BY since DESC LIMIT ?",
+        (limit,),
+    )
+    total = await db.fetchone("SELECT COUNT(*) AS n FROM unreachable_chats")
+    return (
+        [Unreachable(r["chat_id"], from_text(r["since"]), r["reason"]) for r in rows],
+        int(total["n"]) if total else 0,
+    )
+
+
+async def chat_labels(db: Database, chat_ids: Iterable[int]) -> dict[int, ChatLabel]:
+    return {c: await chat_label(db.conn, c) for c in set(chat_ids)}
+
+
+async def requeue(conn: aiosqlite.Connection, item_id: int, now: datetime) -> str | None:
+    """Send a parked item again (the office asked). Returns the item's status before:
+    only 'parked' changed anything; None if there is no such item."""
+    row = await _one(conn, "SELECT status, chat_id FROM outbox WHERE id = ?", (item_id,))
+    if row is None:
+        return None
+    if row["status"] != "parked":
+        return str(row["status"])
+    await conn.execute(
+        "UPDATE outbox SET status = 'pending', attempts = 0, not_before = ? WHERE id = ?",
+        (to_text(now), item_id),
+    )
+    await conn.execute("DELETE FROM unreachable_chats WHERE chat_id = ?", (row["chat_id"],))
+    for fn in list(_listeners):
+        fn()
+    return "parked"
+
+
+async def counts(db: Database) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}

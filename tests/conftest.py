@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import build_application
+from bot.dispatcher import DrainReport, dispatcher_of
 from campaign.settings import Settings, StorageSettings, TelegramSettings
 from storage.db import Database, open_database
 from tests.factories import Seed, seed_roster
@@ -98,3 +99,9 @@ async def join(
     u = user(user_id, lang)
     await bot.contact(u, seed.phones[key])
     return u
+
+
+async def drain(bot: Harness) -> DrainReport:
+    """Send what the outgoing queue may send at the clock's time, as the running bot's
+    dispatcher would; move the clock to let paced items follow."""
+    return await dispatcher_of(bot.app).drain(bot.clock())

@@ -1,0 +1,505 @@
+"""The dispatcher: sends the outgoing queue, paced to Telegram's limits, each item once.
+
+One per application. While the application runs, a background task drains the queue,
+woken by ``enqueue`` or at the latest every ``outbox.poll_seconds``. Tests call
+``drain(now)`` instead: it sends everything that may go at ``now`` and says what it did.
+
+A drain is a series of passes. Each pass claims, in one transaction, at most one due
+item per chat that the pacer lets go now, and marks them 'sending' (committed before
+any call). The calls then run side by side; each outcome is committed the moment its
+answer arrives. docs/dispatch.md explains the rule for an answer that never came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+)
+from telegram.ext import Application
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.sending import QueueBot, message_id_of, never_sent, retry_seconds, upload
+from campaign import delivery
+from campaign.delivery import EDITS, METHODS, CardItem, DueItem
+from campaign.pacing import Limits, Pacer
+from campaign.quiet import next_allowed
+from campaign.runtime import DEPS_KEY, Deps
+from storage import outbox
+from storage.db import Database, to_text
+from storage.outbox import Item
+
+log = logging.getLogger(__name__)
+
+DISPATCHER_KEY = "fieldbot.dispatcher"
+
+_MAX_PASSES = 500
+_HEADS_PER_PASS = 500
+_INVALID_TOKEN_PAUSE = 60.0
+
+SENT = "sent"
+RETRY = "retry"
+PARKED = "parked"
+DROPPED = "dropped"
+SUPERSEDED = "superseded"
+FOLDED = "folded"
+
+
+@dataclass
+class DrainReport:
+    """What one drain did: item id → outcome, and when there may be more to send."""
+
+    outcomes: dict[int, str] = field(default_factory=dict)
+    next_at: datetime | None = None
+
+    def ids(self, outcome: str) -> list[int]:
+        return sorted(i for i, o in self.outcomes.items() if o == outcome)
+
+    @property
+    def sent(self) -> list[int]:
+        return self.ids(SENT)
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, bot: QueueBot, *, owns_request: bool) -> None:
+        self.deps = deps
+        self.bot = bot
+        self._owns_request = owns_request
+        s = deps.settings.outbox
+        self.pacer = Pacer(
+            Limits(
+                global_count=s.global_per_second,
+                global_window=1.0,
+                chat_interval=s.chat_interval_seconds,
+                group_count=s.group_per_minute,
+                group_window=60.0,
+                margin=s.margin_seconds,
+            )
+        )
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._recovered = False
+        self._blocked_until: float | None = None
+        self._started = 0
+        self._finished = 0
+        self._done = asyncio.Condition()
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Start the background loop (the application is running)."""
+        if self.running:
+            return
+        await self.db.ensure_open()
+        if self._owns_request:  # no getMe: a slow network must not stop the start
+            await self.bot.request.initialize()
+        self._stopping = False
+        outbox.add_listener(self.wake)
+        self._task = asyncio.create_task(self._run(), name="fieldbot-dispatcher")
+
+    async def stop(self) -> None:
+        """Finish the pass in hand (its outcomes are recorded), then stop."""
+        outbox.remove_listener(self.wake)
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wake.set()
+            grace = self.deps.settings.outbox.send_timeout_seconds + 5
+            try:
+                await asyncio.wait_for(task, timeout=grace)
+            except TimeoutError:
+                log.warning("the dispatcher did not stop in %.0f s; cancelled", grace)
+        if self._owns_request:
+            await self.bot.request.shutdown()
+
+    def settled(self) -> Coroutine[Any, Any, None]:
+        """Awaitable: done once a drain that starts after this call has finished."""
+        return self._wait_for_drain(self._started + 1)
+
+    async def _wait_for_drain(self, number: int) -> None:
+        async with self._done:
+            await self._done.wait_for(lambda: self._finished >= number)
+
+    async def _run(self) -> None:
+        poll = self.deps.settings.outbox.poll_seconds
+        while not self._stopping:
+            self._wake.clear()
+            delay = poll
+            try:
+                report = await self.drain()
+                if report.next_at is not None:
+                    ahead = (report.next_at - self.deps.now()).total_seconds()
+                    delay = min(poll, max(0.005, ahead))
+            except Exception:
+                log.exception("the dispatcher failed a drain; trying again in %.0f s", poll)
+            if self._stopping:
+                break
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    # --- draining ----------------------------------------------------------------------
+
+    async def drain(self, now: datetime | None = None) -> DrainReport:
+        """Send everything that may go at ``now`` (default: the clock, read per pass)."""
+        async with self._lock:
+            self._started += 1
+            try:
+                return await self._drain(now)
+            finally:
+                self._finished = self._started
+                async with self._done:
+                    self._done.notify_all()
+
+    async def _drain(self, now: datetime | None) -> DrainReport:
+        report = DrainReport()
+        if not self._recovered:
+            await self._recover(now or self.deps.now(), report)
+            self._recovered = True
+        self._blocked_until = None
+        for _ in range(_MAX_PASSES):
+            at = now or self.deps.now()
+            batch = await self._claim(at, report)
+            if not batch:
+                break
+            await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
+        at = now or self.deps.now()
+        report.next_at = await self._next_at(at)
+        self.pacer.forget_idle(at.timestamp())
+        return report
+
+    async def _recover(self, now: datetime, report: DrainReport) -> None:
+        """After a restart: an item left 'sending' may or may not have reached Telegram.
+        An edit is repeated (harmless); anything else is parked, never sent twice."""
+        async with self.db.write() as conn:
+            for it in await outbox.interrupted(conn):
+                if delivery.is_idempotent(it.method):
+                    await outbox.retry_later(
+                        conn, it.id, now, "interrupted mid-send; repeating an edit", counts=True
+                    )
+                    report.outcomes[it.id] = RETRY
+                else:
+                    await outbox.park(
+                        conn,
+                        it.id,
+                        "interrupted mid-send: Telegram may or may not have it; not sent"
+                        " again so that nobody gets it twice",
+                    )
+                    report.outcomes[it.id] = PARKED
+                    log.warning("outbox item %s was mid-send at a restart; parked", it.id)
+        # Telegram still counts what the last run sent: start the pacer from it.
+        for chat_id, when in await outbox.recent_sends(self.db, now - timedelta(seconds=61)):
+            # sent_at is kept to the second; the send may have been up to 1 s later.
+            self.pacer.take(chat_id, min(when.timestamp() + 1.0, now.timestamp()))
+
+    def _quiet_until(self, now: datetime) -> datetime | None:
+        r = self.deps.settings.reminders
+        end = next_allowed(now, self.deps.settings.tz, r.quiet_start, r.quiet_end)
+        return end if end > now else None
+
+    def _blocked(self, until: float) -> None:
+        if self._blocked_until is None or until < self._blocked_until:
+            self._blocked_until = until
+
+    async def _claim(self, at: datetime, report: DrainReport) -> list[tuple[Item, int | None]]:
+        t = at.timestamp()
+        urgent_only = self._quiet_until(at) is not None
+        s = self.deps.settings.outbox
+        chosen: list[tuple[Item, int | None]] = []
+        async with self.db.write() as conn:
+            for items in (await outbox.card_backlog(conn)).values():
+                plan = delivery.collapse_card(
+                    [CardItem(i.id, i.method, i.payload, i.status, i.urgent) for i in items]
+                )
+                for rw in plan.rewrites:
+                    await outbox.rewrite(conn, rw.id, rw.method, rw.payload, rw.urgent)
+                await outbox.supersede(conn, plan.superseded, "superseded by a newer card state")
+                for i in plan.superseded:
+                    report.outcomes[i] = SUPERSEDED
+            probe = at - timedelta(hours=s.unreachable_retry_hours)
+            for i in await outbox.drop_for_unreachable(conn, probe, "chat unreachable"):
+                report.outcomes[i] = DROPPED
+            for chat_id, n in (await outbox.due_group_counts(conn, at, urgent_only)).items():
+                free = self.pacer.group_free(chat_id, t)
+                if n > free:
+                    await self._fold(conn, chat_id, at, urgent_only, free, report)
+            for it in await outbox.due_heads(conn, at, urgent_only, _HEADS_PER_PASS):
+                ready = self.pacer.global_ready_at(t)
+                if ready > t:
+                    self._blocked(ready)
+                    break
+                ready = self.pacer.ready_at(it.chat_id, t)
+                if ready > t:
+                    self._blocked(ready)
+                    continue
+                if it.method not in METHODS:
+                    await outbox.park(conn, it.id, f"unknown method {it.method!r}")
+                    report.outcomes[it.id] = PARKED
+                    continue
+                resolved = await self._resolve(conn, it, report)
+                if resolved is None:
+                    continue
+                chosen.append(resolved)
+                self.pacer.take(it.chat_id, t)
+            await outbox.mark_sending(conn, [it.id for it, _ in chosen])
+        return chosen
+
+    async def _resolve(
+        self, conn: Any, it: Item, report: DrainReport
+    ) -> tuple[Item, int | None] | None:
+        """Fill in the message an edit changes. None: not this pass (waiting or parked)."""
+        if it.method not in EDITS or "message_id" in it.payload:
+            return it, None
+        if it.card is None:
+            await outbox.park(conn, it.id, "an edit needs a card or a message_id")
+            report.outcomes[it.id] = PARKED
+            return None
+        known = await outbox.card_message(conn, it.card)
+        if known is not None and known[1] is not None and known[0] == it.chat_id:
+            return it, known[1]
+        if await outbox.card_create_status(conn, it.card) in ("pending", "sending"):
+            return None  # the card's message is on its way; the edit follows it
+        # The card has no message (folded into a digest, or never created): show it anew.
+        payload = delivery.edit_as_create(it.payload)
+        if payload is None or it.method != delivery.EDIT_TEXT:
+            await outbox.park(conn, it.id, "the card has no message to edit")
+            report.outcomes[it.id] = PARKED
+            return None
+        await outbox.rewrite(conn, it.id, delivery.SEND_MESSAGE, payload, it.urgent)
+        return dataclasses.replace(it, method=delivery.SEND_MESSAGE, payload=payload), None
+
+    async def _fold(
+        self,
+        conn: Any,
+        chat_id: int,
+        at: datetime,
+        urgent_only: bool,
+        free: int,
+        report: DrainReport,
+    ) -> None:
+        """More due for a group than its minute allows: one digest instead of the rest."""
+        due = await outbox.due_in_chat(conn, chat_id, at, urgent_only)
+        _, fold = delivery.plan_digest(
+            [DueItem(i.id, delivery.foldable(i.method, i.payload), i.urgent) for i in due], free
+        )
+        if not fold:
+            return
+        items = {i.id: i for i in due}
+        lang = self.deps.settings.campaign.language
+        cat = self.deps.catalog
+        text = delivery.digest_text(
+            cat.t(lang, "dispatch.digest_header", count=len(fold)),
+            [delivery.plain_text(items[i].payload) for i in fold],
+            cat.t(lang, "dispatch.digest_more"),
+        )
+        key = f"digest:{chat_id}:{fold[0]}:{fold[-1]}"
+        await outbox.enqueue(
+            conn,
+            key=key,
+            chat_id=chat_id,
+            payload={"text": text},
+            now=at,
+            urgent=any(items[i].urgent for i in fold),
+        )
+        await outbox.supersede(conn, fold, f"folded into {key}")
+        for i in fold:
+            report.outcomes[i] = FOLDED
+        log.info("folded %d messages for chat %s into one digest", len(fold), chat_id)
+
+    # --- one call ---------------------------------------------------------------------
+
+    async def _send(
+        self, it: Item, message_id: int | None, at: datetime, report: DrainReport
+    ) -> None:
+        s = self.deps.settings.outbox
+        tries = it.attempts + 1
+        try:
+            params = {k: upload(v) for k, v in it.payload.items()}
+        except OSError as exc:
+            await self._park(it, f"cannot read the file to send: {exc}", report)
+            return
+        params["chat_id"] = it.chat_id
+        if message_id is not None:
+            params["message_id"] = message_id
+        try:
+            result = await self.bot.call(
+                it.method,
+                params,
+                read_timeout=s.send_timeout_seconds,
+                media_timeout=max(20.0, s.send_timeout_seconds),
+            )
+        except RetryAfter as exc:
+            wait = retry_seconds(exc)
+            if self.pacer.flood(it.chat_id, wait, at.timestamp()):
+                log.warning("Telegram limits the whole bot: everything waits %.0f s", wait)
+            await self._retry(it, at + timedelta(seconds=wait), f"429 {exc}", report, counts=False)
+        except Forbidden as exc:
+            await self._unreachable(it, exc.message, at, report)
+        except ChatMigrated as exc:
+            await self._park(it, f"the group became supergroup {exc.new_chat_id}", report)
+        except BadRequest as exc:
+            if it.method in EDITS and "not modified" in exc.message.lower():
+                await self._sent(it, message_id, at, report)
+            else:
+                await self._park(it, f"400 {exc.message}", report)
+        except InvalidToken as exc:
+            self.pacer.pause_all(at.timestamp() + _INVALID_TOKEN_PAUSE)
+            log.error("the Bot API refused the token; the queue waits")
+            until = at + timedelta(seconds=_INVALID_TOKEN_PAUSE)
+            await self._retry(it, until, str(exc), report, counts=False)
+        except Exception as exc:  # network errors, 5xx, timeouts, anything unforeseen
+            reason = f"{type(exc).__name__}: {exc}"
+            if never_sent(exc) or delivery.is_idempotent(it.method):
+                if delivery.should_park(tries, s.max_attempts):
+                    await self._park(it, f"{tries} tries failed; last: {reason}", report)
+                else:
+                    delay = delivery.backoff(tries, s.backoff_seconds, s.backoff_max_seconds)
+                    await self._retry(it, at + timedelta(seconds=delay), reason, report)
+            else:
+                await self._park(
+                    it,
+                    f"no answer from Telegram ({reason}): it may or may not have arrived;"
+                    " not sent again so that nobody gets it twice",
+                    report,
+                )
+        else:
+            await self._sent(it, message_id_of(result) or message_id, at, report)
+
+    async def _sent(
+        self, it: Item, message_id: int | None, at: datetime, report: DrainReport
+    ) -> None:
+        async with self.db.write() as conn:
+            await outbox.mark_sent(conn, it, message_id, at)
+            await outbox.clear_unreachable(conn, it.chat_id)  # a retried chat answered
+        report.outcomes[it.id] = SENT
+
+    async def _retry(
+        self, it: Item, until: datetime, error: str, report: DrainReport, *, counts: bool = True
+    ) -> None:
+        async with self.db.write() as conn:
+            await outbox.retry_later(conn, it.id, until, error, counts=counts)
+        report.outcomes[it.id] = RETRY
+
+    async def _park(self, it: Item, error: str, report: DrainReport) -> None:
+        async with self.db.write() as conn:
+            await outbox.park(conn, it.id, error)
+        report.outcomes[it.id] = PARKED
+        log.warning("outbox item %s (%s to %s) parked: %s", it.id, it.method, it.chat_id, error)
+
+    async def _unreachable(self, it: Item, reason: str, at: datetime, report: DrainReport) -> None:
+        """403: the user blocked the bot or the bot left the group. Stop writing there and
+        tell the office once."""
+        async with self.db.write() as conn:
+            await outbox.drop(conn, it.id, f"403 {reason}")
+            fresh, dropped = await outbox.mark_unreachable(conn, it.chat_id, reason, at)
+            if fresh:
+                await self._tell_office(conn, it.chat_id, at)
+        report.outcomes[it.id] = DROPPED
+        for i in dropped:
+            report.outcomes[i] = DROPPED
+        log.warning(
+            "chat %s is unreachable (%s); %d queued items dropped",
+            it.chat_id,
+            reason,
+            len(dropped) + 1,
+        )
+
+    async def _tell_office(self, conn: Any, chat_id: int, at: datetime) -> None:
+        office = await outbox.office_chat_id(conn)
+        if office is None or office == chat_id:
+            log.warning("chat %s is unreachable and no office chat can be told", chat_id)
+            return
+        label = await outbox.chat_label(conn, chat_id)
+        lang = self.deps.settings.campaign.language
+        cat = self.deps.catalog
+        if label.cadre_name:
+            text = cat.t(
+                lang,
+                "dispatch.unreachable_cadre",
+                name=label.cadre_name,
+                team=label.team_name or cat.t(lang, "start.none"),
+            )
+        elif chat_id < 0:
+            text = cat.t(lang, "dispatch.unreachable_group", title=label.chat_title or chat_id)
+        else:
+            text = cat.t(lang, "dispatch.unreachable_user", chat=chat_id)
+        await outbox.enqueue(
+            conn,
+            key=f"unreachable:{chat_id}:{to_text(at)}",
+            chat_id=office,
+            payload={"text": text},
+            now=at,
+        )
+
+    async def _next_at(self, at: datetime) -> datetime | None:
+        """When the next drain may find something to send."""
+        quiet = self._quiet_until(at)
+        async with self.db.write() as conn:
+            candidates = []
+            nxt = await outbox.next_due(conn, urgent_only=quiet is not None)
+            if nxt is not None:
+                candidates.append(max(nxt, at))
+            if quiet is not None and await outbox.next_due(conn, urgent_only=False) is not None:
+                candidates.append(quiet)
+        if self._blocked_until is not None:
+            candidates.append(datetime.fromtimestamp(self._blocked_until, at.tzinfo))
+        future = [c for c in candidates if c > at]
+        if future:
+            return min(future)
+        return at if candidates else None
+
+
+def install_dispatcher(app: Application, *, request: BaseRequest | None = None) -> Dispatcher:  # type: ignore[type-arg]
+    """Give the application its dispatcher. With ``request`` (tests, benches) the
+    dispatcher shares it; otherwise it opens its own connection pool."""
+    d: Deps = app.bot_data[DEPS_KEY]
+    s = d.settings
+    owns = request is None
+    req = request or HTTPXRequest(
+        connection_pool_size=64,
+        read_timeout=s.outbox.send_timeout_seconds,
+        write_timeout=s.outbox.send_timeout_seconds,
+        connect_timeout=5.0,
+        pool_timeout=5.0,
+    )
+    bot = QueueBot(
+        app.bot.token,
+        base_url=s.telegram.base_url,
+        base_file_url=s.telegram.base_file_url,
+        request=req,
+        get_updates_request=req,
+    )
+    dispatcher = Dispatcher(d, bot, owns_request=owns)
+    app.bot_data[DISPATCHER_KEY] = dispatcher
+    return dispatcher
+
+
+def dispatcher_of(app: Application) -> Dispatcher:  # type: ignore[type-arg]
+    value = app.bot_data[DISPATCHER_KEY]
+    assert isinstance(value, Dispatcher)
+    return value
