@@ -1,93 +1,35 @@
-"""Helpers for the problem-ledger tests: a stand-in for the dispatcher that "delivers"
-pending outbox items into the fake Bot API (so that end-to-end tests can press the
-buttons of real cards), and a driver for the /problem conversation."""
+"""Helpers for the problem-ledger tests: deliver the outgoing queue through the real
+dispatcher (so that end-to-end tests can press the buttons of real cards), and a driver
+for the /problem conversation."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
-from telegram.error import BadRequest
-
-from storage.db import Database, to_text
+from storage.db import Database
+from tests.conftest import drain
 from tests.fakebot import Call, Harness, StoredMessage, TgUser, shown
 
 TEAM_CHAT = -1001
 OFFICE_CHAT = -2001
 
 
-def _markup(plain: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
-    if not plain:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in plain["inline_keyboard"]
-        ]
-    )
-
-
 async def deliver(bot: Harness, db: Database) -> list[Call]:
-    """Send every pending outbox item, oldest first, as the dispatcher would: cards are
-    recorded in ``cards``; an edit superseded by a newer pending edit of the same card
-    is skipped. Returns the Bot API calls made."""
+    """Let the real dispatcher send everything pending, moving the fake clock past its
+    pacing (one message a second per chat) until the queue is empty. Returns the Bot API
+    calls made."""
     before = len(bot.api.calls)
-    b = bot.app.bot
-    rows = await db.fetchall("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id")
-    for row in rows:
-        payload = json.loads(row["payload"])
-        method, chat, card = row["method"], int(row["chat_id"]), row["card"]
-        status, message_id = "sent", None
-        if method == "editMessageText":
-            newer = await db.fetchone(
-                "SELECT 1 FROM outbox WHERE card = ? AND method = 'editMessageText'"
-                " AND status = 'pending' AND id > ?",
-                (card, row["id"]),
-            )
-            if newer is not None:
-                status = "superseded"
-            else:
-                known = await db.fetchone("SELECT message_id FROM cards WHERE card = ?", (card,))
-                assert known is not None, f"edit of a card never sent: {card}"
-                message_id = known["message_id"]
-                try:
-                    await b.edit_message_text(
-                        payload["text"],
-                        chat_id=chat,
-                        message_id=message_id,
-                        reply_markup=_markup(payload.get("reply_markup")),
-                    )
-                except BadRequest as exc:
-                    if "not modified" not in str(exc):
-                        raise
-        elif method == "sendMessage":
-            msg = await b.send_message(
-                chat, payload["text"], reply_markup=_markup(payload.get("reply_markup"))
-            )
-            message_id = msg.message_id
-            if card:
-                async with db.write() as conn:
-                    await conn.execute(
-                        "INSERT OR REPLACE INTO cards (card, chat_id, message_id) VALUES (?, ?, ?)",
-                        (card, chat, message_id),
-                    )
-        elif method == "sendPhoto":
-            msg = await b.send_photo(chat, payload["photo"], caption=payload.get("caption"))
-            message_id = msg.message_id
-        elif method == "sendMediaGroup":
-            msgs = await b.send_media_group(
-                chat,
-                [InputMediaPhoto(m["media"], caption=m.get("caption")) for m in payload["media"]],
-            )
-            message_id = msgs[0].message_id
-        else:
-            raise AssertionError(f"unexpected outbox method {method}")
-        async with db.write() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, sent_message_id = ?, sent_at = ? WHERE id = ?",
-                (status, message_id, to_text(bot.clock()), row["id"]),
-            )
+    for _ in range(200):
+        report = await drain(bot)
+        pending = await db.fetchone("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
+        if pending is None or pending["n"] == 0:
+            break
+        wait = (report.next_at - bot.clock()).total_seconds() if report.next_at else 1.0
+        bot.clock.advance(seconds=max(math.ceil(wait), 1))  # type: ignore[attr-defined]
+    else:
+        raise AssertionError("the outgoing queue did not empty")
     return bot.api.calls[before:]
 
 
