@@ -182,6 +182,9 @@ class Dispatcher:
             await self._recover(now or self.deps.now(), report)
             self._recovered = True
         self._blocked_until = None
+        async with self.db.write() as conn:
+            for item_id in await outbox.drop_expired(conn, now or self.deps.now()):
+                report.outcomes[item_id] = DROPPED
         for _ in range(_MAX_PASSES):
             at = now or self.deps.now()
             batch = await self._claim(at, report)

@@ -25,6 +25,7 @@ class Outgoing:
     chat_id: int
     text: str
     urgent: bool = False
+    expires_at: datetime | None = None  # pointless after this: dropped, not sent late
 
     def payload(self) -> dict[str, Any]:
         return {"text": self.text}
@@ -41,6 +42,7 @@ async def enqueue_all(conn: aiosqlite.Connection, items: list[Outgoing], now: da
             payload=item.payload(),
             now=now,
             urgent=item.urgent,
+            expires_at=item.expires_at,
         )
     return new
 

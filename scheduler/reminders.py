@@ -68,7 +68,10 @@ async def nudge_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing
         assert p.chat_id is not None
         lang = lang_of(deps, p.lang)
         text = deps.catalog.t(lang, "sched.nudge.text", name=p.name)
-        out.append(Outgoing(f"nudge:{p.cadre_id}:{day.isoformat()}", p.chat_id, text))
+        # "You logged nothing today" means nothing tomorrow morning.
+        latest = datetime.combine(day, deps.settings.reminders.nudge_latest, deps.settings.tz)
+        key = f"nudge:{p.cadre_id}:{day.isoformat()}"
+        out.append(Outgoing(key, p.chat_id, text, expires_at=latest))
     return out
 
 

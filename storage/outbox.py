@@ -48,15 +48,17 @@ async def enqueue(
     card: str | None = None,
     urgent: bool = False,
     not_before: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue one Bot API call. ``key`` makes it idempotent: the same key twice queues
     one item (returns False the second time). ``card`` names a message kept up to date:
     a ``sendMessage`` with a card creates it, an ``editMessageText`` with the same card
     edits it (the dispatcher fills in the message id). ``payload`` holds the Bot API
-    parameters other than chat_id and message_id."""
+    parameters other than chat_id and message_id. An item still unsent at
+    ``expires_at`` is dropped instead of sent late."""
     cur = await conn.execute(
         "INSERT OR IGNORE INTO outbox (key, chat_id, method, payload, card, urgent, not_before,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             key,
             chat_id,
@@ -65,6 +67,7 @@ async def enqueue(
             card,
             int(urgent),
             to_text(not_before or now),
+            to_text(expires_at) if expires_at else None,
             to_text(now),
         ),
     )
@@ -139,6 +142,24 @@ async def item_in(conn: aiosqlite.Connection, item_id: int) -> Item | None:
 
 
 # --- what the dispatcher does inside its claim transaction ------------------------------
+
+
+async def drop_expired(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+    """Drop pending items whose moment has passed; returns their ids."""
+    rows = await _all(
+        conn,
+        "SELECT id FROM outbox WHERE status = 'pending' AND expires_at IS NOT NULL"
+        " AND expires_at <= ?",
+        (to_text(now),),
+    )
+    ids = [int(r["id"]) for r in rows]
+    if ids:
+        await conn.execute(
+            f"UPDATE outbox SET status = 'dropped', last_error = 'expired before it could be"
+            f" sent' WHERE id IN ({_marks(ids)})",
+            ids,
+        )
+    return ids
 
 
 async def interrupted(conn: aiosqlite.Connection) -> list[Item]:

@@ -725,3 +725,27 @@ async def test_drain_report_lists_outcomes(bot: Harness, db: Database, clock: Fa
     await put(db, clock, "a", 501)
     report: DrainReport = await drain(bot)
     assert report.outcomes == {1: "sent"} and report.next_at is None
+
+
+async def test_an_item_past_its_moment_is_dropped_not_sent_late(
+    bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI
+) -> None:
+    async with db.write() as conn:
+        await outbox.enqueue(
+            conn,
+            key="nudge:late",
+            chat_id=4242,
+            payload={"text": "今天还没有记录走访"},
+            now=clock(),
+            expires_at=clock() + timedelta(minutes=30),
+        )
+        await outbox.enqueue(
+            conn, key="other", chat_id=4243, payload={"text": "别的消息"}, now=clock()
+        )
+    api.blocked_chats.clear()
+    clock.advance(hours=1)  # the bot was busy or down past the nudge's moment
+    report = await drain(bot)
+    assert (await row(db, "nudge:late"))["status"] == "dropped"
+    assert (await row(db, "other"))["status"] == "sent"
+    assert delivered(api, 4242) == []
+    assert report.sent == [int((await row(db, "other"))["id"])]

@@ -17,7 +17,7 @@ from scheduler.bulletin import build_bulletin
 from scheduler.runner import check_deadlines, plan_by_id, run_if_due, sweep
 from storage import reminders
 from storage.bulletin import week_stats
-from storage.db import Database
+from storage.db import Database, to_text
 from tests.factories import Seed
 from tests.fakebot import FakeClock
 from tests.scheduler_factories import (
@@ -93,6 +93,9 @@ async def test_nudge_goes_to_field_cadres_who_logged_nothing(
     assert "今天还没有记录走访" in by_chat[TG["leader2"]].text
     assert "you have not logged a visit today" in by_chat[TG["leader3"]].text
     assert not any(r.urgent for r in rows)  # the dispatcher holds them in quiet hours
+    # Unsent by nudge_latest (21:00), a nudge is dropped rather than sent next morning.
+    expiry = await db.fetchall("SELECT DISTINCT expires_at FROM outbox WHERE key LIKE 'nudge:%'")
+    assert [r["expires_at"] for r in expiry] == [to_text(local(2026, 11, 16, 21))]
 
 
 async def test_no_nudge_on_a_holiday_but_on_a_make_up_saturday(
