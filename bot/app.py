@@ -16,7 +16,7 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, start
+from handlers import fallback, start, visit_flow
 from storage import people
 from storage.db import Database
 
@@ -28,6 +28,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     return [
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
+        # Visits: the /visit conversation (catches any command mid-flow), /my, /group.
+        ("visits", visit_flow.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

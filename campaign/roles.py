@@ -62,21 +62,22 @@ def may_bind_office_chat(role: Role) -> bool:
 # must be handled by a registered CommandHandler (a test checks it); the description
 # is the catalogue key ``commands.<name>``.
 _BASE = ("start", "help", "lang")
+_VISITS = ("visit", "my", "visit_edit", "visit_withdraw")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: (*_BASE,),
-    Role.GROUP_LEADER: (*_BASE,),
-    Role.TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
+    Role.CADRE: (*_BASE, *_VISITS),
+    Role.GROUP_LEADER: (*_BASE, *_VISITS, "group"),
+    Role.TEAM_LEADER: (*_BASE, "bindteam", *_VISITS),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", *_VISITS),
     Role.OFFICE: (*_BASE, "bindoffice"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: ("help", "lang"),
-    Role.GROUP_LEADER: ("help", "lang"),
-    Role.TEAM_LEADER: ("help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("help", "lang"),
+    Role.CADRE: ("visit", "my", "help", "lang"),
+    Role.GROUP_LEADER: ("visit", "my", "help", "lang"),
+    Role.TEAM_LEADER: ("visit", "my", "help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("visit", "my", "help", "lang"),
     Role.OFFICE: ("help", "lang"),
     Role.INSPECTOR: ("help", "lang"),
 }
