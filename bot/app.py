@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     """Every handler, in the order that decides which one answers (first match wins)."""
     return [
+        # Visits: the /visit conversation first, so that any command sent mid-flow (even
+        # /start) is caught and the cadre asked whether to drop the draft; then /my, /group.
+        ("visits", visit_flow.handlers()),
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
-        # Visits: the /visit conversation (catches any command mid-flow), /my, /group.
-        ("visits", visit_flow.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

@@ -4,6 +4,7 @@ Plain JSON-able values only, so the draft row can be read back after a restart."
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,7 +44,8 @@ class Form:
     @classmethod
     def load(cls, data: dict[str, Any]) -> Form:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        # A deep copy: the draft as read stays as it was, so a change is seen as one.
+        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in names})
 
     def dump(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

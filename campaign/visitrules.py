@@ -86,8 +86,10 @@ _DAY_ONLY = re.compile(r"^(\d{1,2})\s*[日号]$")
 
 def parse_day(text: str, today: date) -> date | None:
     """Read a typed date: 2026-11-15, 2026/11/15, 2026年11月15日, 11-15, 11/15, 11月15日,
-    15日, 今天, 昨天, 前天, today, yesterday. A date without a year is the latest such
-    day not after today (so in January, 12-31 is last year's). None if unreadable."""
+    15日, 今天, 昨天, 前天, today, yesterday. A month and day without a year is the
+    nearest such date (in January, 12-31 is last year's; on 11-16, 11-17 is tomorrow, and
+    refused as such); a day alone is the latest such day not after today. None if
+    unreadable."""
     t = text.strip().translate(_FULL_WIDTH).lower()
     if t in _RELATIVE:
         return today - timedelta(days=_RELATIVE[t])
@@ -97,7 +99,9 @@ def parse_day(text: str, today: date) -> date | None:
         if m := _MONTH_DAY.match(t):
             month, day = int(m.group(1)), int(m.group(2))
             candidate = date(today.year, month, day)
-            return candidate if candidate <= today else date(today.year - 1, month, day)
+            if (candidate - today).days > 183:
+                return date(today.year - 1, month, day)
+            return candidate
         if m := _DAY_ONLY.match(t):
             day = int(m.group(1))
             candidate = date(today.year, today.month, day)

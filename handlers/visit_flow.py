@@ -26,6 +26,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
+    Voice,
 )
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -36,7 +37,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from campaign import callbacks
 from campaign.callbacks import Callback, CallbackError
@@ -502,7 +503,11 @@ async def _set_day(s: Session, day: date) -> object:
 # --- step 4: what was done -------------------------------------------------------------
 
 
-def _seconds(duration: int | timedelta | None) -> int:
+def _seconds(voice: Voice) -> int:
+    with warnings.catch_warnings():
+        # PTB 22 announces that durations become timedelta; either form is read here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        duration: int | timedelta | None = voice.duration
     if isinstance(duration, timedelta):
         return int(duration.total_seconds())
     return int(duration or 0)
@@ -533,7 +538,7 @@ async def text_voice(s: Session) -> object:
     """A voice note answers "what was done"; its caption, if any, is kept as text."""
     voice = s.message.voice
     assert voice is not None
-    s.form.voice, s.form.voice_s = voice.file_id, _seconds(voice.duration)
+    s.form.voice, s.form.voice_s = voice.file_id, _seconds(voice)
     caption = clean_text(s.message.caption or "")
     if caption and _text_error(s, caption) is None:
         s.form.text = caption
@@ -630,7 +635,7 @@ async def keep_media(s: Session) -> object:
         f.lat, f.lon = lat, lon
         note = views.location_note(s.w, f, s.d.settings)
     elif message.voice is not None:
-        f.voice, f.voice_s = message.voice.file_id, _seconds(message.voice.duration)
+        f.voice, f.voice_s = message.voice.file_id, _seconds(message.voice)
         note = s.w.t("visits.voice_kept")
     else:
         return None
