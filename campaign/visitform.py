@@ -43,12 +43,17 @@ class Form:
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Form:
-        names = {f.name for f in dataclasses.fields(cls)}
         # A deep copy: the draft as read stays as it was, so a change is seen as one.
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in names})
+        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in _NAMES})
 
     def dump(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Every update saves the draft; asdict's recursive deep copy showed up in the
+        # profile, and the values here are plain JSON already (only the lists are copied).
+        out = {f.name: getattr(self, f.name) for f in _FIELDS}
+        out["place"] = dict(self.place) if self.place is not None else None
+        out["kinds"] = list(self.kinds)
+        out["photos"] = [list(p) for p in self.photos]
+        return out
 
     @property
     def visit_day(self) -> date | None:
@@ -82,3 +87,7 @@ class Form:
             return None
         self.photos.append([file_id, file_unique_id])
         return True
+
+
+_FIELDS = dataclasses.fields(Form)
+_NAMES = frozenset(f.name for f in _FIELDS)

@@ -130,6 +130,12 @@ ORDER BY last_seen IS NULL, last_seen DESC, {_KIND_ORDER}, s.name, s.id
 """
 
 
+async def _rows(db: Database, sql: str, params: tuple[Any, ...]) -> list[Row]:
+    """A read in one trip to the database thread (``db.fetchall`` takes three: execute,
+    fetch, close), which matters on the per-update path."""
+    return list(await db.conn.execute_fetchall(sql, params))
+
+
 def _place(row: Row) -> Place:
     return Place(
         id=row["id"],
@@ -147,9 +153,7 @@ async def _places(db: Database, cadre: Cadre, where: str, params: tuple[Any, ...
     if scope is None:
         return []
     groups, gparams = scope
-    rows = await db.conn.execute_fetchall(
-        _places_sql(groups, where), (*gparams, *gparams, cadre.id, *params)
-    )
+    rows = await _rows(db, _places_sql(groups, where), (*gparams, *gparams, cadre.id, *params))
     return [_place(r) for r in rows]
 
 
@@ -192,18 +196,22 @@ class _DraftClosed(Exception):
     """The draft was closed before this write: roll the transaction back."""
 
 
-async def _write_children(conn: aiosqlite.Connection, visit_id: int, record: VisitRecord) -> None:
-    await conn.execute("DELETE FROM visit_kinds WHERE visit_id = ?", (visit_id,))
+async def _write_children(
+    conn: aiosqlite.Connection, visit_id: int, record: VisitRecord, replace: bool = False
+) -> None:
+    if replace:
+        await conn.execute("DELETE FROM visit_kinds WHERE visit_id = ?", (visit_id,))
+        await conn.execute("DELETE FROM visit_photos WHERE visit_id = ?", (visit_id,))
     await conn.executemany(
         "INSERT INTO visit_kinds (visit_id, kind) VALUES (?, ?)",
         [(visit_id, k) for k in record.kinds],
     )
-    await conn.execute("DELETE FROM visit_photos WHERE visit_id = ?", (visit_id,))
-    await conn.executemany(
-        "INSERT INTO visit_photos (visit_id, position, file_id, file_unique_id)"
-        " VALUES (?, ?, ?, ?)",
-        [(visit_id, i, p.file_id, p.file_unique_id) for i, p in enumerate(record.photos)],
-    )
+    if record.photos:
+        await conn.executemany(
+            "INSERT INTO visit_photos (visit_id, position, file_id, file_unique_id)"
+            " VALUES (?, ?, ?, ?)",
+            [(visit_id, i, p.file_id, p.file_unique_id) for i, p in enumerate(record.photos)],
+        )
 
 
 def _fields(record: VisitRecord) -> tuple[Any, ...]:
@@ -270,7 +278,7 @@ async def amend(
             )
             if cur.rowcount != 1:
                 raise _DraftClosed
-            await _write_children(conn, visit.id, record)
+            await _write_children(conn, visit.id, record, replace=True)
             if not await drafts.close(conn, draft_id, "submitted", now, result_id=visit.id):
                 raise _DraftClosed
             await audit(
@@ -396,12 +404,13 @@ async def facts_for(db: Database, cadre_id: int, start: date, end: date) -> list
 
 async def count_between(db: Database, cadre_id: int, start: date, end: date) -> int:
     """How many active visits the cadre has dated in [start, end)."""
-    row = await db.fetchone(
+    found = await _rows(
+        db,
         "SELECT COUNT(*) AS n FROM visits WHERE cadre_id = ? AND status = 'active'"
         " AND visit_date >= ? AND visit_date < ?",
         (cadre_id, start.isoformat(), end.isoformat()),
     )
-    return int(row["n"]) if row else 0
+    return int(found[0]["n"])
 
 
 @dataclass(frozen=True)
