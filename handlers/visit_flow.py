@@ -1,34 +1,21 @@
 """The visit conversation (走访记录): place → kinds of work → date → what was done →
 optional extras → summary → submit.
 
-The draft row is the truth. Every step saves the draft's data and the step it reaches
-(storage/drafts.py) before it answers, and returns that step's name; at start the
-persistence rebuilds this conversation's state from the open drafts of kind ``visit``,
-so a restart continues where the cadre was. Buttons carry the draft id: a button of a
-closed or replaced draft changes nothing. A toggle button says which way it sets the
-toggle, so a redelivered press does not flip it back.
+Every step saves the draft (its data and the step it reaches) before it answers and
+returns that step's name (handlers/visit_session.py); at start the persistence rebuilds
+this conversation's state from the open drafts of kind ``visit``, so a restart continues
+where the cadre was. Buttons carry the draft id: a button of a closed or replaced draft
+changes nothing. A toggle button says which way it sets the toggle, so a redelivered
+press does not flip it back. Any command mid-flow asks whether to drop the draft.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import logging
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-    Voice,
-)
-from telegram.error import BadRequest
+from telegram import ReplyKeyboardRemove, Update, Voice
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -40,16 +27,12 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from campaign import callbacks
-from campaign.callbacks import Callback, CallbackError
-from campaign.geo import distance_to, is_far, valid_point
-from campaign.periods import month_of
+from campaign.callbacks import CallbackError
+from campaign.geo import valid_point
 from campaign.roles import FIELD_ROLES
-from campaign.runtime import Deps
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
-    DayProblem,
-    change_right,
     clean_text,
     day_problem,
     parse_day,
@@ -60,249 +43,35 @@ from campaign.vocabulary import WORK_KINDS
 from handlers import visit_log
 from handlers import visit_views as views
 from handlers.common import Context, Who, is_private, require_cadre, who
+from handlers.visit_session import (
+    ASK_DROP,
+    DATE,
+    END,
+    EXTRAS,
+    KIND,
+    KINDS,
+    PLACE,
+    QUESTIONS,
+    RESUME,
+    SUMMARY,
+    TEXT,
+    Handler,
+    Session,
+    Stop,
+    closed_notice,
+    day_message,
+    finish,
+    step,
+)
+from handlers.visit_submit import summary_button
 from handlers.visit_views import NS
 from storage import drafts, visits
 from storage.db import to_text
 from storage.drafts import Draft
 from storage.people import Cadre
-from storage.visits import Photo, Place, VisitRecord
 
-log = logging.getLogger(__name__)
-
-KIND = "visit"  # the drafts.kind of a visit draft, and the conversation's name
-PLACE = "place"
-KINDS = "kinds"
-DATE = "date"
-TEXT = "text"
-EXTRAS = "extras"
-SUMMARY = "summary"
-RESUME = "resume"  # an idle draft: continue it or start over?
-ASK_DROP = "ask_drop"  # another command came mid-flow: drop the draft?
-END = ConversationHandler.END
-
-_NEXT = {PLACE: KINDS, KINDS: DATE, DATE: TEXT, TEXT: EXTRAS, EXTRAS: SUMMARY}
-_NUMBER = {PLACE: 1, KINDS: 2, DATE: 3, TEXT: 4, EXTRAS: 5}
-_FIELD_STEPS = {"place": PLACE, "kinds": KINDS, "date": DATE, "text": TEXT, "extras": EXTRAS}
-_QUESTIONS = (RESUME, ASK_DROP)
 # Commands of this feature that can run right after the draft is dropped.
 _RUN_AFTER_DROP = {"/my": visit_log.my_view, "/group": visit_log.group_view}
-
-
-class _Stop(Exception):
-    """Leave the handler now and return ``state`` to the ConversationHandler."""
-
-    def __init__(self, state: object = None) -> None:
-        super().__init__()
-        self.state = state
-
-
-@dataclass
-class Session:
-    """One update inside the flow: who sent it, their open draft, the parsed button."""
-
-    update: Update
-    context: Context
-    w: Who
-    cadre: Cadre
-    draft: Draft
-    form: Form
-    cb: Callback | None = None
-    answered: bool = False
-
-    @property
-    def d(self) -> Deps:
-        return self.w.deps
-
-    @property
-    def today(self) -> date:
-        return self.d.local_now().date()
-
-    @property
-    def message(self) -> Message:
-        message = self.update.effective_message
-        assert message is not None
-        return message
-
-    @property
-    def chat_id(self) -> int:
-        chat = self.update.effective_chat
-        assert chat is not None
-        return chat.id
-
-    def next_after(self, step: str) -> str:
-        return SUMMARY if self.form.editing else _NEXT[step]
-
-    async def answer(self, text: str | None = None, alert: bool = False) -> None:
-        query = self.update.callback_query
-        if query is not None and not self.answered:
-            self.answered = True
-            await query.answer(text, show_alert=alert)
-
-    async def say(
-        self,
-        text: str,
-        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
-    ) -> None:
-        await self.answer()
-        await self.context.bot.send_message(self.chat_id, text, reply_markup=markup)
-
-    async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Edit the message whose button was pressed; otherwise send a new one."""
-        await self.answer()
-        query = self.update.callback_query
-        if self.cb is not None and query is not None and query.message is not None:
-            try:
-                await query.edit_message_text(text, reply_markup=markup)
-                return
-            except BadRequest as exc:
-                if "not modified" in exc.message.lower():
-                    return
-                log.info("could not edit a visit message (%s); sending a new one", exc.message)
-        await self.say(text, markup)
-
-    async def persist(self, step: str) -> None:
-        """Save the draft and the step it reaches (nothing to write if nothing changed)."""
-        if step == SUMMARY:
-            self.form.editing = True  # from the summary on, each change returns to it
-        data = self.form.dump()
-        if step == self.draft.step and data == self.draft.data:
-            return
-        if not await drafts.save(self.d.db, self.draft.id, step, data, self.d.now()):
-            await self.answer(self.w.t("visits.draft_closed"), alert=True)
-            raise _Stop(END)
-        self.draft = dataclasses.replace(self.draft, step=step, data=data)
-
-    async def go(
-        self, step: str, *, note: str | None = None, places: list[Place] | None = None
-    ) -> str:
-        """Save the draft at ``step``, then show that step's question."""
-        entering_extras = step == EXTRAS and self.draft.step != EXTRAS
-        if entering_extras:
-            self.form.keyboard = True
-        await self.persist(step)
-        if entering_extras:
-            # The location button lives on a reply keyboard, which needs its own message.
-            hint = self.w.t("visits.location_hint")
-            await self.say(f"{note}\n{hint}" if note else hint, views.location_keyboard(self.w))
-            note = None
-        text, markup = await render(self, step, places)
-        await self.show(f"{note}\n\n{text}" if note else text, markup)
-        return step
-
-
-Step = Callable[[Session], Awaitable[object]]
-Handler = Callable[[Update, Context], Coroutine[Any, Any, object]]
-
-
-async def _session(update: Update, context: Context) -> Session:
-    """The sender and their open visit draft; a button must belong to that draft."""
-    w = await who(update, context)
-    if w is None or update.effective_chat is None:
-        raise _Stop(None)
-    d = w.deps
-    query = update.callback_query
-    draft = await drafts.open_draft(d.db, KIND, update.effective_chat.id, w.user_id)
-    if w.cadre is None:  # removed from the roster mid-flow
-        if draft is not None:
-            await drafts.cancel(d.db, draft.id, d.now())
-        await require_cadre(update, context)
-        raise _Stop(END)
-    cb = None
-    if query is not None:
-        try:
-            cb = callbacks.decode(query.data, NS)
-            draft_id = cb.int_arg(0)
-        except CallbackError:
-            await query.answer(w.t("common.stale_button"), show_alert=True)
-            raise _Stop(None) from None
-        if draft is None or draft.id != draft_id:
-            await query.answer(await closed_notice(w, draft_id), show_alert=True)
-            raise _Stop(None if draft is not None else END)
-    if draft is None:
-        await update.effective_chat.send_message(w.t("visits.draft_closed_long"))
-        raise _Stop(END)
-    return Session(update, context, w, w.cadre, draft, Form.load(draft.data), cb)
-
-
-async def closed_notice(w: Who, draft_id: int) -> str:
-    """What a button of a draft that is no longer open says when pressed."""
-    old = await drafts.get(w.deps.db, draft_id)
-    if old is not None and old.user_id == w.user_id and old.status == "submitted":
-        return w.t("visits.already_submitted", id=old.result_id)
-    return w.t("visits.draft_closed")
-
-
-def step(fn: Step) -> Handler:
-    """Wrap a step: load the session, run the step, return the state it reaches."""
-
-    @functools.wraps(fn)
-    async def handler(update: Update, context: Context) -> object:
-        try:
-            return await fn(await _session(update, context))
-        except _Stop as stop:
-            return stop.state
-
-    return handler
-
-
-# --- rendering each step ---------------------------------------------------------------
-
-
-async def render(
-    s: Session, step: str, places: list[Place] | None = None
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    w, f, did, settings = s.w, s.form, s.draft.id, s.d.settings
-    if step == PLACE:
-        return await _place_view(s, places)
-    if step == KINDS:
-        return w.t("visits.step_kinds"), views.kinds_keyboard(w, did, f.kinds)
-    if step == DATE:
-        days = settings.visits.backfill_days
-        return w.t("visits.step_date", days=days), views.date_keyboard(w, did, s.today, days)
-    if step == TEXT:
-        return views.text_prompt(w, did, f, settings.visits.max_text_chars)
-    if step == EXTRAS:
-        return views.extras_prompt(w, did, f)
-    if step == SUMMARY:
-        return views.summary_text(w, f, settings, s.today), views.summary_keyboard(w, did, f)
-    if step == RESUME:
-        when = views.when(w, s.draft.created_at, settings)
-        if f.edit_of:
-            text = w.t("visits.resume_edit", id=f.edit_of, time=when)
-        else:
-            text = w.t("visits.resume", time=when, where=_where(w, f))
-        buttons = (("visits.resume_continue", "res"), ("visits.resume_restart", "new"))
-        return text, views.two_buttons(w, did, *buttons)
-    if step == ASK_DROP:
-        buttons = (("visits.ask_drop_keep", "keep"), ("visits.ask_drop_drop", "drop"))
-        text = w.t("visits.ask_drop", command=f.command or "")
-        return text, views.two_buttons(w, did, *buttons)
-    raise ValueError(step)
-
-
-def _where(w: Who, f: Form) -> str:
-    back = f.back or PLACE
-    at = w.t("visits.at_step", n=_NUMBER[back]) if back in _NUMBER else w.t("visits.at_summary")
-    return f"{f.place['name']} · {at}" if f.place else at
-
-
-async def _place_view(
-    s: Session, places: list[Place] | None
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    w, f, db = s.w, s.form, s.d.db
-    if f.query:
-        found = await visits.search_places(db, s.cadre, f.query)
-        key = "visits.step_place_search" if found else "visits.search_none"
-        return w.t(key, query=f.query), views.place_keyboard(w, s.draft.id, found, f)
-    if f.village is not None:
-        village = await visits.place_in_scope(db, s.cadre, f.village)
-        if village is not None:
-            households = await visits.places_for(db, s.cadre, village_id=village.id)
-            text = w.t("visits.step_place_village", village=village.name)
-            return text, views.place_keyboard(w, s.draft.id, households, f, village)
-    if places is None:
-        places = await visits.places_for(db, s.cadre)
-    return w.t("visits.step_place"), views.place_keyboard(w, s.draft.id, places, f)
 
 
 # --- entering the flow -----------------------------------------------------------------
@@ -353,7 +122,7 @@ async def _offer_open(
     update: Update, context: Context, w: Who, cadre: Cadre, draft: Draft
 ) -> object:
     s = Session(update, context, w, cadre, draft, Form.load(draft.data))
-    back = s.form.back if draft.step in _QUESTIONS else draft.step
+    back = s.form.back if draft.step in QUESTIONS else draft.step
     idle = s.d.now() - draft.updated_at > timedelta(hours=s.d.settings.visits.draft_idle_hours)
     try:
         if idle or draft.step == RESUME:
@@ -361,7 +130,7 @@ async def _offer_open(
             return await s.go(RESUME)
         s.form.back, s.form.command = None, None
         return await s.go(back or PLACE, note=w.t("visits.continue_here"))
-    except _Stop as stop:
+    except Stop as stop:
         return stop.state
 
 
@@ -481,21 +250,13 @@ async def date_typed(s: Session) -> object:
     return await _set_day(s, day)
 
 
-def _day_message(s: Session, problem: DayProblem) -> str:
-    days = s.d.settings.visits.backfill_days
-    if problem is DayProblem.FUTURE:
-        return s.w.t("visits.date_future")
-    earliest = views.md(s.w, s.today - timedelta(days=days))
-    return s.w.t("visits.date_too_old", days=days, earliest=earliest)
-
-
 async def _set_day(s: Session, day: date) -> object:
     problem = day_problem(day, s.today, s.d.settings.visits.backfill_days)
     if problem is not None:
         if s.cb is not None:
-            await s.answer(_day_message(s, problem), alert=True)
+            await s.answer(day_message(s, problem), alert=True)
             return await s.go(DATE)
-        return await s.go(DATE, note=_day_message(s, problem))
+        return await s.go(DATE, note=day_message(s, problem))
     s.form.day = day.isoformat()
     return await s.go(s.next_after(DATE))
 
@@ -646,149 +407,6 @@ async def keep_media(s: Session) -> object:
     return await s.go(here, note=note)
 
 
-# --- step 6: summary -------------------------------------------------------------------
-
-
-@step
-async def summary_button(s: Session) -> object:
-    """Submit, change one field, or set the model-case mark."""
-    assert s.cb is not None
-    if s.cb.action == "ok":
-        return await _submit(s)
-    if s.cb.action == "mc":
-        s.form.model = bool(s.cb.int_arg(1))
-        return await s.go(SUMMARY)
-    target = _FIELD_STEPS.get(s.cb.args[1] if len(s.cb.args) > 1 else "")
-    if target is None:
-        await s.answer(s.w.t("common.stale_button"), alert=True)
-        return None
-    s.form.editing = True
-    if target == PLACE:
-        s.form.query, s.form.village, s.form.page = None, None, 0
-    return await s.go(target)
-
-
-async def _resolve_place(s: Session, visit: visits.Visit | None) -> Place | None:
-    """The chosen place as it is now: in the cadre's scope, or (when correcting) the
-    place the visit already had, even if the roster has moved it since."""
-    assert s.form.place is not None
-    place_id = int(s.form.place["id"])
-    place = await visits.place_in_scope(s.d.db, s.cadre, place_id)
-    if place is None and visit is not None and visit.record.place_id == place_id:
-        place = Place(
-            place_id, visit.place_kind, visit.place_name, None, visit.place_lat, visit.place_lon
-        )
-    return place
-
-
-async def _submit(s: Session) -> object:
-    w, f, d = s.w, s.form, s.d
-    missing = f.missing()
-    if missing is not None:
-        await s.answer(
-            w.t("visits.missing_field", field=w.t(f"visits.field_{missing}")), alert=True
-        )
-        return await s.go(_FIELD_STEPS[missing])
-    if s.cadre.role not in FIELD_ROLES:
-        await s.answer(w.t("visits.not_field_role"), alert=True)
-        return None
-    visit = await visits.get(d.db, f.edit_of) if f.edit_of else None
-    if f.edit_of and (visit is None or not visit.active or to_text(visit.updated_at) != f.base):
-        return await _close(s, w.t("visits.edit_conflict", id=f.edit_of))
-    place = await _resolve_place(s, visit)
-    if place is None:
-        await s.answer(w.t("visits.place_gone"), alert=True)
-        f.place = None
-        return await s.go(PLACE)
-    day = f.visit_day
-    assert day is not None
-    problem = day_problem(day, s.today, d.settings.visits.backfill_days)
-    if problem is not None and f.day != f.orig_day:
-        await s.answer(_day_message(s, problem), alert=True)
-        return await s.go(DATE)
-    km = distance_to(place.lat, place.lon, f.lat, f.lon)
-    record = VisitRecord(
-        place_id=place.id,
-        day=day,
-        kinds=tuple(k for k in WORK_KINDS if k in f.kinds),
-        text=f.text or "",
-        voice_file_id=f.voice,
-        people_met=f.people,
-        lat=f.lat,
-        lon=f.lon,
-        distance_km=km,
-        far=is_far(km, d.settings.visits.far_km),
-        model_case=f.model,
-        photos=tuple(Photo(p[0], p[1]) for p in f.photos),
-    )
-    if visit is not None:
-        return await _save_correction(s, visit, record)
-    visit_id = await visits.submit(
-        d.db, draft_id=s.draft.id, cadre=s.cadre, record=record, now=d.now()
-    )
-    if visit_id is None:
-        await s.answer(await closed_notice(w, s.draft.id), alert=True)
-        return END
-    month = month_of(day)
-    count = await visits.count_between(d.db, s.cadre.id, month.start, month.end)
-    quota = d.settings.quotas.monthly_visits
-    lines = [
-        w.t(
-            "visits.receipt",
-            id=visit_id,
-            count=count,
-            quota=quota,
-            month=views.month_label(w, month),
-        )
-    ]
-    if record.far:
-        lines.append(w.t("visits.receipt_far", km=f"{km:.1f}"))
-    if count >= quota and month.start <= s.today < month.end:
-        lines.append(w.t("visits.receipt_done"))
-    await _finish(s, w.t("visits.submitted_card", id=visit_id), "\n".join(lines))
-    return END
-
-
-async def _save_correction(s: Session, visit: visits.Visit, record: VisitRecord) -> object:
-    w, d = s.w, s.d
-    right = change_right(
-        actor_id=s.cadre.id,
-        actor_role=s.cadre.role,
-        actor_group_id=s.cadre.group_id,
-        owner_id=visit.cadre_id,
-        visit_group_id=visit.group_id,
-        created_at=visit.created_at,
-        now=d.now(),
-        window_hours=d.settings.visits.edit_window_hours,
-    )
-    if right is None:
-        hours = d.settings.visits.edit_window_hours
-        return await _close(s, w.t("visits.edit_window_closed", id=visit.id, hours=hours))
-    saved = await visits.amend(
-        d.db, draft_id=s.draft.id, visit=visit, actor=s.cadre, record=record, now=d.now()
-    )
-    if not saved:
-        return await _close(s, w.t("visits.edit_conflict", id=visit.id))
-    log.info("visit %s corrected by cadre %s (%s)", visit.id, s.cadre.id, right.value)
-    await _finish(s, w.t("visits.edit_saved", id=visit.id), w.t("visits.edit_saved", id=visit.id))
-    return END
-
-
-async def _close(s: Session, message: str) -> object:
-    """Give up the draft (it can no longer be saved) and say why."""
-    await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await _finish(s, s.w.t("visits.cancelled_card"), message)
-    return END
-
-
-async def _finish(s: Session, card_title: str, message: str) -> None:
-    """The summary card keeps its content without buttons; the outcome follows as a new
-    message, which also takes the location keyboard away."""
-    text = "\n".join([card_title, "", *views.summary_lines(s.w, s.form, s.d.settings, s.today)])
-    await s.show(text, None)
-    await s.say(message, ReplyKeyboardRemove() if s.form.keyboard else None)
-
-
 # --- questions: resume an idle draft, drop it for another command ----------------------
 
 
@@ -817,7 +435,7 @@ async def other_command(s: Session) -> object:
     """Another command mid-flow: ask whether to drop the draft for it."""
     text = s.message.text or ""
     s.form.command = text.split()[0].split("@")[0][:40] if text else "/"
-    if s.draft.step not in _QUESTIONS:
+    if s.draft.step not in QUESTIONS:
         s.form.back = s.draft.step
     return await s.go(ASK_DROP)
 
@@ -857,7 +475,7 @@ async def cancel_command(s: Session) -> object:
 async def cancel_button(s: Session) -> object:
     """❌ on any step's message."""
     await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await _finish(s, s.w.t("visits.cancelled_card"), s.w.t("visits.cancelled"))
+    await finish(s, s.w.t("visits.cancelled_card"), s.w.t("visits.cancelled"))
     return END
 
 
