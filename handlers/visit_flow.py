@@ -85,13 +85,9 @@ async def _entrant(update: Update, context: Context) -> tuple[Who, Cadre, Draft 
     if w is None or w.cadre is None or update.effective_chat is None:
         return None
     if w.cadre.role not in FIELD_ROLES:
-        if update.callback_query is not None:
-            await update.callback_query.answer(w.t("visits.not_field_role"), show_alert=True)
-        else:
-            await update.effective_chat.send_message(w.t("visits.not_field_role"))
+        await visit_log.tell(update, w.t("visits.not_field_role"))
         return None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    # A pressed button is answered once, later: by the step shown or by the refusal.
     draft = await drafts.open_draft(w.deps.db, KIND, update.effective_chat.id, w.user_id)
     return w, w.cadre, draft
 
@@ -110,7 +106,7 @@ async def visit_entry(update: Update, context: Context) -> object:
     chat = update.effective_chat
     assert chat is not None
     if not places:
-        await chat.send_message(w.t("visits.no_places"))
+        await visit_log.tell(update, w.t("visits.no_places"))
         return None
     draft = await drafts.start(
         d.db, KIND, cadre.id, chat.id, w.user_id, PLACE, Form().dump(), d.now()
@@ -148,7 +144,7 @@ async def edit_entry(update: Update, context: Context) -> object:
     if draft is not None:
         if Form.load(draft.data).edit_of == visit.id:
             return await _offer_open(update, context, w, cadre, draft)
-        await chat.send_message(w.t("visits.finish_current_first"))
+        await visit_log.tell(update, w.t("visits.finish_current_first"))
         return None
     form = visit_log.form_of(visit)
     form.editing, form.edit_of = True, visit.id

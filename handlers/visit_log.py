@@ -87,8 +87,8 @@ def _may_view(w: Who, visit: Visit) -> bool:
     )
 
 
-async def _tell(update: Update, text: str) -> None:
-    """A refusal: an alert on a button, a message after a command."""
+async def tell(update: Update, text: str) -> None:
+    """A refusal: an alert on a button (its one answer), a message after a command."""
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_chat is not None:
@@ -113,20 +113,20 @@ async def changeable_visit(
     say why not and return None."""
     visit_id = _visit_id(update, context)
     if visit_id is None:
-        await _tell(
+        await tell(
             update, w.t(usage_key) if update.callback_query is None else w.t("common.stale_button")
         )
         return None
     visit = await visits.get(w.deps.db, visit_id)
     if visit is None or not _may_view(w, visit):
-        await _tell(update, w.t("visitlog.not_found", id=visit_id))
+        await tell(update, w.t("visitlog.not_found", id=visit_id))
         return None
     if not visit.active:
-        await _tell(update, w.t("visitlog.already_withdrawn", id=visit.id))
+        await tell(update, w.t("visitlog.already_withdrawn", id=visit.id))
         return None
     if _right(w, visit) is None:
         hours = w.deps.settings.visits.edit_window_hours
-        await _tell(update, w.t("visitlog.cannot_change", id=visit.id, hours=hours))
+        await tell(update, w.t("visitlog.cannot_change", id=visit.id, hours=hours))
         return None
     return visit
 
@@ -270,7 +270,10 @@ async def group_view(
     assert w.cadre is not None
     cadre = w.cadre
     if cadre.role is not Role.GROUP_LEADER or cadre.group_id is None:
-        await _tell(update, w.t("visitlog.group_only"))
+        if edit:
+            await tell(update, w.t("visitlog.group_only"))
+        elif update.effective_chat is not None:  # after a command, or after a dropped draft
+            await update.effective_chat.send_message(w.t("visitlog.group_only"))
         return
     d = w.deps
     today = _today(w)

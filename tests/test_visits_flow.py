@@ -10,6 +10,7 @@ from tests.factories import Seed
 from tests.fakebot import Harness, shown
 from tests.visits_support import (
     alerts,
+    answer_once,  # noqa: F401  (autouse fixture)
     count,
     flow,
     log_visit,

@@ -10,7 +10,16 @@ from storage.db import Database
 from tests.conftest import join
 from tests.factories import Seed
 from tests.fakebot import Harness, shown
-from tests.visits_support import alerts, count, flow, log_visit, open_draft, rows, texts
+from tests.visits_support import (
+    alerts,
+    answer_once,  # noqa: F401  (autouse fixture)
+    count,
+    flow,
+    log_visit,
+    open_draft,
+    rows,
+    texts,
+)
 
 
 async def test_my_shows_progress_against_quotas(bot: Harness, seed: Seed, db: Database) -> None:

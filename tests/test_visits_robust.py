@@ -9,7 +9,16 @@ from storage.db import Database
 from tests.conftest import join, user
 from tests.factories import Seed
 from tests.fakebot import Harness, shown
-from tests.visits_support import alerts, count, flow, markup_json, open_draft, texts
+from tests.visits_support import (
+    alerts,
+    answer_once,  # noqa: F401  (autouse fixture)
+    count,
+    flow,
+    markup_json,
+    open_draft,
+    restart,
+    texts,
+)
 
 
 async def _to_kinds(bot: Harness, u: Any) -> None:
@@ -24,11 +33,11 @@ async def test_restart_continues_the_draft_at_the_same_step(
     bot = await make_bot()
     u = await join(bot, seed, "cadre1", 701)
     await _to_kinds(bot, u)
-    bot2: Harness = await make_bot()  # a new Application on the same database
+    bot2 = await restart(make_bot, bot)  # a new Application on the same database
     calls = await bot2.tap(u, "完成")
     assert "哪天走访" in shown(calls)[-1].text
     await bot2.tap(u, "今天")
-    bot3: Harness = await make_bot()
+    bot3 = await restart(make_bot, bot2)
     calls = await bot3.send(u, "重启后继续写的内容")  # text goes to the text step
     assert "第 5 步" in texts(calls)
     await bot3.tap(u, "下一步")
@@ -46,7 +55,7 @@ async def test_restart_at_the_summary_keeps_everything(
     u = await join(bot, seed, "cadre1", 702)
     await flow(bot, u, submit=False)
     await bot.photo(u, "before-restart")
-    bot2: Harness = await make_bot()
+    bot2 = await restart(make_bot, bot)
     calls = await bot2.send(u, "/visit")  # not idle: shows where the cadre was
     assert "继续填写您的走访记录" in shown(calls)[-1].text and "照片：1 张" in shown(calls)[-1].text
     await bot2.tap(u, "提交")
@@ -236,7 +245,7 @@ async def test_idle_draft_after_a_restart(make_bot: Any, seed: Seed, db: Databas
     u = await join(bot, seed, "cadre1", 714)
     await _to_kinds(bot, u)
     bot.clock.advance(hours=20)
-    bot2: Harness = await make_bot()
+    bot2 = await restart(make_bot, bot)
     calls = await bot2.send(u, "/visit")
     assert "还没提交" in shown(calls)[-1].text
     calls = await bot2.tap(u, "继续填写")
