@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -175,9 +174,3 @@ def may_view(
     if actor_role in (Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER):
         return actor_team_id is not None and actor_team_id == visit_team_id
     return False
-
-
-@dataclass(frozen=True)
-class PhotoRef:
-    file_id: str
-    file_unique_id: str

@@ -59,7 +59,8 @@ def _today(w: Who) -> date:
     return w.deps.local_now().date()
 
 
-def _right(w: Who, visit: Visit) -> ChangeRight | None:
+def right_of(w: Who, visit: Visit) -> ChangeRight | None:
+    """The sender's right to change this visit now, from the roster as it is now."""
     assert w.cadre is not None
     d = w.deps
     return change_right(
@@ -124,7 +125,7 @@ async def changeable_visit(
     if not visit.active:
         await tell(update, w.t("visitlog.already_withdrawn", id=visit.id))
         return None
-    if _right(w, visit) is None:
+    if right_of(w, visit) is None:
         hours = w.deps.settings.visits.edit_window_hours
         await tell(update, w.t("visitlog.cannot_change", id=visit.id, hours=hours))
         return None
@@ -166,7 +167,7 @@ def card(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup | None]:
     if not visit.active:
         lines.append(w.t("visitlog.card_status_withdrawn"))
         return "\n".join(lines), None
-    right = _right(w, visit)
+    right = right_of(w, visit)
     if right is None:
         return "\n".join(lines), None
     if right is ChangeRight.OWN:

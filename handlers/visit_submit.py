@@ -9,8 +9,9 @@ import logging
 from campaign.geo import distance_to, is_far
 from campaign.periods import month_of
 from campaign.roles import FIELD_ROLES
-from campaign.visitrules import change_right, day_problem
+from campaign.visitrules import day_problem
 from campaign.vocabulary import WORK_KINDS
+from handlers import visit_log
 from handlers import visit_views as views
 from handlers.visit_session import (
     DATE,
@@ -133,16 +134,7 @@ async def _submit(s: Session) -> object:
 
 async def _save_correction(s: Session, visit: visits.Visit, record: VisitRecord) -> object:
     w, d = s.w, s.d
-    right = change_right(
-        actor_id=s.cadre.id,
-        actor_role=s.cadre.role,
-        actor_group_id=s.cadre.group_id,
-        owner_id=visit.cadre_id,
-        visit_group_id=visit.group_id,
-        created_at=visit.created_at,
-        now=d.now(),
-        window_hours=d.settings.visits.edit_window_hours,
-    )
+    right = visit_log.right_of(w, visit)
     if right is None:
         hours = d.settings.visits.edit_window_hours
         return await _close(s, w.t("visits.edit_window_closed", id=visit.id, hours=hours))

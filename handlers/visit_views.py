@@ -230,8 +230,10 @@ def summary_lines(w: Who, form: Form, settings: Settings, today: date) -> list[s
             text=form.text or (w.t("visits.summary_voice_only") if form.voice else none),
         ),
     ]
-    if form.voice:
+    if form.voice and form.voice_s:
         lines.append(w.t("visits.summary_voice", seconds=form.voice_s))
+    elif form.voice:  # a stored visit keeps the voice note, not its length
+        lines.append(w.t("visits.summary_voice_kept"))
     people = w.t("visits.summary_people_n", people=form.people) if form.people is not None else none
     lines.append(w.t("visits.summary_people", people=people))
     lines.append(w.t("visits.summary_photos", count=len(form.photos)))

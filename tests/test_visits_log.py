@@ -284,3 +284,19 @@ async def test_group_is_for_group_leaders(bot: Harness, seed: Seed) -> None:
     leader = await join(bot, seed, "leader3", 820)
     calls = await bot.send(leader, "/group")
     assert "河口一组 近 30 天还没有走访记录" in shown(calls)[-1].text
+
+
+async def test_card_of_a_voice_visit(bot: Harness, seed: Seed, db: Database) -> None:
+    u = await join(bot, seed, "cadre1", 821)
+    await bot.send(u, "/visit")
+    await bot.tap(u, "城南社区")
+    await bot.tap(u, "宣讲政策")
+    await bot.tap(u, "完成")
+    await bot.tap(u, "今天")
+    await bot.voice(u, "voice-card", duration=9)
+    await bot.tap(u, "下一步")
+    await bot.tap(u, "提交")
+    await bot.send(u, "/my")
+    calls = await bot.tap(u, "#1")
+    assert "做了什么：（见语音）" in shown(calls)[-1].text
+    assert "语音：🎤 有" in shown(calls)[-1].text
