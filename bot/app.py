@@ -17,7 +17,7 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, mute, parked, problems, start
+from handlers import fallback, mute, parked, problems, start, visit_flow
 from scheduler.setup import install_jobs
 from storage import people
 from storage.db import Database
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     """Every handler, in the order that decides which one answers (first match wins)."""
     return [
+        # Visits: the /visit conversation first, so that any command sent mid-flow (even
+        # /start) is caught and the cadre asked whether to drop the draft; then /my, /group.
+        ("visits", visit_flow.handlers()),
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
         # Problem ledger: the card-action dialog, raising (/problem), card buttons, lists.

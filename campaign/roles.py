@@ -64,21 +64,54 @@ def may_bind_office_chat(role: Role) -> bool:
 # is the catalogue key ``commands.<name>``.
 _BASE = ("start", "help", "lang")
 _MUTE = ("mute", "unmute")  # field roles get reminders, so they may pause them
+_VISITS = ("visit", "my")
+_VISIT_FIXES = ("visit_edit", "visit_withdraw")
+_PROBLEMS = ("problem", "problems")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: (*_BASE, "problem", "problems", *_MUTE),
-    Role.GROUP_LEADER: (*_BASE, "problem", "problems", "ledger", *_MUTE),
-    Role.TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", "problem", "problems", "ledger", *_MUTE),
-    Role.OFFICE: (*_BASE, "bindoffice", "ledger", "parked"),
+    Role.CADRE: ("start", *_VISITS, *_PROBLEMS, *_VISIT_FIXES, *_MUTE, "help", "lang"),
+    Role.GROUP_LEADER: (
+        "start",
+        *_VISITS,
+        *_PROBLEMS,
+        "group",
+        "ledger",
+        *_VISIT_FIXES,
+        *_MUTE,
+        "help",
+        "lang",
+    ),
+    Role.TEAM_LEADER: (
+        "start",
+        *_VISITS,
+        *_PROBLEMS,
+        "ledger",
+        *_VISIT_FIXES,
+        *_MUTE,
+        "help",
+        "lang",
+        "bindteam",
+    ),
+    Role.DEPUTY_TEAM_LEADER: (
+        "start",
+        *_VISITS,
+        *_PROBLEMS,
+        "ledger",
+        *_VISIT_FIXES,
+        *_MUTE,
+        "help",
+        "lang",
+        "bindteam",
+    ),
+    Role.OFFICE: ("start", "ledger", "parked", "help", "lang", "bindoffice"),
     Role.INSPECTOR: (*_BASE,),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: ("problem", "help", "lang"),
-    Role.GROUP_LEADER: ("problem", "help", "lang"),
-    Role.TEAM_LEADER: ("problem", "help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("problem", "help", "lang"),
+    Role.CADRE: ("visit", "problem", "my", "help", "lang"),
+    Role.GROUP_LEADER: ("visit", "problem", "my", "help", "lang"),
+    Role.TEAM_LEADER: ("visit", "problem", "my", "help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("visit", "problem", "my", "help", "lang"),
     Role.OFFICE: ("help", "lang"),
     Role.INSPECTOR: ("help", "lang"),
 }

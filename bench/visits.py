@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+# ruff: noqa: E402  (the repository root goes on sys.path first, for tests/fakebot.py)
+"""Benchmark: 1,000 cadres each log a full visit through the real Application.
+
+A fresh file database gets a generated roster (teams, groups of ten cadres, villages
+with households, communities, enterprises), every cadre bound to a Telegram account.
+Each cadre then runs /visit → place → two kinds → Done → today → text → head count →
+photo → location → Next → Submit, through ``Application.process_update`` with the fake
+Bot API from tests/fakebot.py as the request (rate limiting off). The same updates are
+then fed to a bare python-telegram-bot Application that only echoes (a MessageHandler
+and a CallbackQueryHandler replying), on the same fake API.
+
+It prints updates per second and p50/p95/p99 latency per update for both, and their
+ratio. ``--db`` chooses the database file (its folder decides the disk: /dev/shm is
+memory, where fsync costs nothing); ``--profile FILE`` writes cProfile stats of our run.
+
+    .venv/bin/python bench/visits.py [--cadres 1000] [--db /tmp/x.sqlite3] [--profile out.prof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import build_application
+from campaign.settings import Settings, StorageSettings, TelegramSettings
+from storage.db import Database, utcnow_text
+from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
+
+CADRES_PER_GROUP = 10
+GROUPS_PER_TEAM = 10
+FIRST_USER = 100_000
+
+
+class TrackingAPI(FakeBotAPI):
+    """The fake Bot API, remembering each chat's newest message with buttons, so the
+    script can press them without searching every message."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock)
+        self.keyboard_of: dict[int, StoredMessage] = {}
+
+    def _message(
+        self, chat_id: int, text: str, markup: Any, kind: str, **extra: Any
+    ) -> dict[str, Any]:
+        out = super()._message(chat_id, text, markup, kind, **extra)
+        if markup and "inline_keyboard" in markup:
+            self.keyboard_of[chat_id] = self.messages[(chat_id, out["message_id"])]
+        return out
+
+
+async def make_roster(db: Database, cadres: int) -> list[int]:
+    """Teams, groups and places for ``cadres`` cadres; returns their Telegram ids."""
+    now = utcnow_text()
+    groups = -(-cadres // CADRES_PER_GROUP)
+    teams = -(-groups // GROUPS_PER_TEAM)
+    async with db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO teams (id, code, name, town) VALUES (?, ?, ?, ?)",
+            [(t + 1, f"T{t}", f"第{t}工作队", f"镇{t}") for t in range(teams)],
+        )
+        await conn.executemany(
+            "INSERT INTO groups (id, code, name, team_id) VALUES (?, ?, ?, ?)",
+            [(g + 1, f"G{g}", f"第{g}组", g // GROUPS_PER_TEAM + 1) for g in range(groups)],
+        )
+        places: list[tuple[Any, ...]] = []
+        pid = 0
+        for g in range(groups):
+            gid = g + 1
+            for name, kind in (
+                (f"{g}号村", "village"),
+                (f"{g}号二村", "village"),
+                (f"{g}号社区", "community"),
+                (f"{g}号企业", "enterprise"),
+            ):
+                pid += 1
+                places.append((pid, f"P{pid}", kind, name, gid, None, 30.0 + g / 1000, 114.0))
+            village = pid - 3
+            for h in range(3):
+                pid += 1
+                places.append(
+                    (pid, f"P{pid}", "household", f"{g}号村{h}户", gid, village, None, None)
+                )
+        await conn.executemany(
+            "INSERT INTO places (id, code, kind, name, group_id, village_id, lat, lon)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            places,
+        )
+        rows = []
+        for i in range(cadres):
+            g = i // CADRES_PER_GROUP
+            role = "group_leader" if i % CADRES_PER_GROUP == 0 else "cadre"
+            rows.append(
+                (
+                    i + 1,
+                    f"干部{i}",
+                    f"+86139{i:08d}",
+                    role,
+                    g // GROUPS_PER_TEAM + 1,
+                    g + 1,
+                    now,
+                    now,
+                )
+            )
+        await conn.executemany(
+            "INSERT INTO cadres (id, name, phone, role, team_id, group_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        await conn.executemany(
+            "INSERT INTO telegram_bindings (cadre_id, telegram_user_id, via, bound_at)"
+            " VALUES (?, ?, 'contact', ?)",
+            [(i + 1, FIRST_USER + i, now) for i in range(cadres)],
+        )
+    return [FIRST_USER + i for i in range(cadres)]
+
+
+def _press(h: Harness, api: TrackingAPI, u: TgUser, label: str) -> dict[str, Any]:
+    message = api.keyboard_of[u.id]
+    for row in message.reply_markup["inline_keyboard"]:
+        for b in row:
+            if label in b["text"]:
+                return h.callback_update(u, b["callback_data"], message)
+    raise AssertionError(f"no button {label!r} for {u.id}: {message.text!r}")
+
+
+async def run_ours(
+    path: Path, cadres: int, profile: str | None
+) -> tuple[list[float], list[dict[str, Any]]]:
+    clock = FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    settings = Settings(
+        telegram=TelegramSettings(rate_limit=False), storage=StorageSettings(database=str(path))
+    )
+    db = Database(path)
+    await db.open()
+    await db.migrate()
+    users = [TgUser(uid, f"u{uid}", "zh-hans") for uid in await make_roster(db, cadres)]
+    api = TrackingAPI(clock)
+    app = build_application(
+        settings, token=TOKEN, db=db, request=api, updates_request=api, clock=clock
+    )
+    await app.initialize()
+    h = Harness(app, api, clock)
+    latencies: list[float] = []
+    fed: list[dict[str, Any]] = []
+    profiler = cProfile.Profile() if profile else None
+
+    async def feed(data: dict[str, Any]) -> None:
+        update = Update.de_json(data, app.bot)
+        if profiler:
+            profiler.enable()
+        start = time.perf_counter()
+        await app.process_update(update)
+        latencies.append(time.perf_counter() - start)
+        if profiler:
+            profiler.disable()
+        fed.append(data)
+        api.calls.clear()
+
+    for n, u in enumerate(users):
+        g = (u.id - FIRST_USER) // CADRES_PER_GROUP
+        await feed(h.text_update(u, "/visit"))
+        await feed(_press(h, api, u, f"{g}号社区"))
+        await feed(_press(h, api, u, "宣讲政策"))
+        await feed(_press(h, api, u, "调查研究"))
+        await feed(_press(h, api, u, "完成"))
+        await feed(_press(h, api, u, "今天"))
+        await feed(h.text_update(u, f"走访社区，了解第{n}户的情况，宣讲医保政策"))
+        await feed(h.text_update(u, "12"))
+        photo = [{"file_id": f"ph{n}", "file_unique_id": f"uph{n}", "width": 640, "height": 480}]
+        await feed(h.message_update(u, photo=photo))
+        await feed(
+            h.message_update(u, location={"latitude": 30.0 + g / 1000, "longitude": 114.001})
+        )
+        await feed(_press(h, api, u, "下一步"))
+        await feed(_press(h, api, u, "提交"))
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM visits")
+    assert row is not None and row["n"] == cadres, (
+        f"expected {cadres} visits, got {row['n'] if row else 0}"
+    )
+    await app.shutdown()
+    await db.close()
+    if profiler and profile:
+        profiler.dump_stats(profile)
+    return latencies, fed
+
+
+async def run_echo(updates: list[dict[str, Any]]) -> list[float]:
+    api = FakeBotAPI()
+
+    async def echo(update: Update, context: Any) -> None:
+        message = update.effective_message
+        if message is not None:
+            await message.reply_text(message.text or "ok")
+
+    async def pressed(update: Update, context: Any) -> None:
+        query = update.callback_query
+        assert query is not None and update.effective_chat is not None
+        await query.answer()
+        await context.bot.send_message(update.effective_chat.id, query.data or "ok")
+
+    app: Application = (
+        ApplicationBuilder().token(TOKEN).request(api).get_updates_request(api).build()
+    )  # type: ignore[type-arg]
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    app.add_handler(CallbackQueryHandler(pressed))
+    await app.initialize()
+    latencies = []
+    for data in updates:
+        update = Update.de_json(data, app.bot)
+        start = time.perf_counter()
+        await app.process_update(update)
+        latencies.append(time.perf_counter() - start)
+        api.calls.clear()
+    await app.shutdown()
+    return latencies
+
+
+def figures(latencies: list[float]) -> tuple[float, float, float, float]:
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
+    return len(latencies) / sum(latencies), q[49] * 1000, q[94] * 1000, q[98] * 1000
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--cadres", type=int, default=1000)
+    p.add_argument("--db", help="database file (default: a new file in a temporary folder)")
+    p.add_argument("--profile", help="write cProfile stats of our run to this file")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
+        path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        ours, fed = asyncio.run(run_ours(path, args.cadres, args.profile))
+        echo = asyncio.run(run_echo(fed))
+    o, e = figures(ours), figures(echo)
+    print(
+        f"database: {path} (synchronous=FULL); {args.cadres} cadres, {len(ours)} updates each run"
+    )
+    print(f"{'':12}{'updates/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    print(f"{'fieldbot':12}{o[0]:11.0f}{o[1]:9.2f}{o[2]:9.2f}{o[3]:9.2f}")
+    print(f"{'bare echo':12}{e[0]:11.0f}{e[1]:9.2f}{e[2]:9.2f}{e[3]:9.2f}")
+    print(
+        f"throughput ratio fieldbot/echo: {o[0] / e[0]:.2f} (target >= 0.33); "
+        f"p95 {o[2]:.2f} ms (target < 10 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

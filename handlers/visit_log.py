@@ -1,0 +1,409 @@
+"""After the fact: /my (own visits and progress), /group (a group leader's list, flagged
+visits first), a visit's card, and withdrawing a visit. Corrections run through the
+visit conversation (handlers/visit_flow.py) from the card's ✏️ button."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from campaign import callbacks
+from campaign.callbacks import CallbackError
+from campaign.periods import quarter_of
+from campaign.quotas import Progress, month_progress, quarter_progress
+from campaign.roles import Role
+from campaign.visitform import Form
+from campaign.visitrules import ChangeRight, change_right, may_view
+from handlers import visit_views as views
+from handlers.common import Context, Who, is_private, require_cadre
+from storage import visits
+from storage.visits import Visit
+
+NS = "vlog"  # vlog:v1:<action>:<visit id or page>
+RECENT = 5
+GROUP_DAYS = 30
+GROUP_PAGE = 8
+
+
+def _button(text: str, action: str, *args: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callbacks.encode(NS, action, *args))
+
+
+def form_of(visit: Visit) -> Form:
+    """A visit as a draft form: for its card, and as the start of a correction."""
+    r = visit.record
+    return Form(
+        place={
+            "id": r.place_id,
+            "name": visit.place_name,
+            "kind": visit.place_kind,
+            "lat": visit.place_lat,
+            "lon": visit.place_lon,
+        },
+        kinds=list(r.kinds),
+        day=r.day.isoformat(),
+        text=r.text or None,
+        voice=r.voice_file_id,
+        people=r.people_met,
+        photos=[[p.file_id, p.file_unique_id] for p in r.photos],
+        lat=r.lat,
+        lon=r.lon,
+        model=r.model_case,
+    )
+
+
+def _today(w: Who) -> date:
+    return w.deps.local_now().date()
+
+
+def right_of(w: Who, visit: Visit) -> ChangeRight | None:
+    """The sender's right to change this visit now, from the roster as it is now."""
+    assert w.cadre is not None
+    d = w.deps
+    return change_right(
+        actor_id=w.cadre.id,
+        actor_role=w.cadre.role,
+        actor_group_id=w.cadre.group_id,
+        owner_id=visit.cadre_id,
+        visit_group_id=visit.group_id,
+        created_at=visit.created_at,
+        now=d.now(),
+        window_hours=d.settings.visits.edit_window_hours,
+    )
+
+
+def _may_view(w: Who, visit: Visit) -> bool:
+    assert w.cadre is not None
+    return may_view(
+        actor_id=w.cadre.id,
+        actor_role=w.cadre.role,
+        actor_group_id=w.cadre.group_id,
+        actor_team_id=w.cadre.team_id,
+        owner_id=visit.cadre_id,
+        visit_group_id=visit.group_id,
+        visit_team_id=visit.team_id,
+    )
+
+
+async def tell(update: Update, text: str) -> None:
+    """A refusal: an alert on a button (its one answer), a message after a command."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(text)
+
+
+def _visit_id(update: Update, context: Context) -> int | None:
+    query = update.callback_query
+    try:
+        if query is not None:
+            return callbacks.decode(query.data, NS).int_arg(0)
+        args = context.args or []
+        return int(args[0].lstrip("#")) if args else None
+    except (CallbackError, ValueError):
+        return None
+
+
+async def changeable_visit(
+    update: Update, context: Context, w: Who, usage_key: str
+) -> Visit | None:
+    """The visit a command or button names, if the sender may change it now; otherwise
+    say why not and return None."""
+    visit_id = _visit_id(update, context)
+    if visit_id is None:
+        await tell(
+            update, w.t(usage_key) if update.callback_query is None else w.t("common.stale_button")
+        )
+        return None
+    visit = await visits.get(w.deps.db, visit_id)
+    if visit is None or not _may_view(w, visit):
+        await tell(update, w.t("visitlog.not_found", id=visit_id))
+        return None
+    if not visit.active:
+        await tell(update, w.t("visitlog.already_withdrawn", id=visit.id))
+        return None
+    if right_of(w, visit) is None:
+        hours = w.deps.settings.visits.edit_window_hours
+        await tell(update, w.t("visitlog.cannot_change", id=visit.id, hours=hours))
+        return None
+    return visit
+
+
+# --- lines and cards -------------------------------------------------------------------
+
+
+def visit_line(w: Who, visit: Visit, today: date, with_cadre: bool = False) -> str:
+    r = visit.record
+    day = views.md(w, r.day)
+    place = views.place_name(w, visit.place_name, visit.place_kind)
+    if not visit.active:
+        return w.t("visitlog.line_withdrawn", id=visit.id, date=day, place=place)
+    kinds = views.kinds_text(w, r.kinds)
+    if with_cadre:
+        line = w.t(
+            "visitlog.line_group",
+            id=visit.id,
+            date=day,
+            cadre=visit.cadre_name,
+            place=place,
+            kinds=kinds,
+        )
+    else:
+        line = w.t("visitlog.line", id=visit.id, date=day, place=place, kinds=kinds)
+    if r.far and r.distance_km is not None:
+        line += " " + w.t("visitlog.line_far", km=f"{r.distance_km:.1f}")
+    return line
+
+
+def card(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup | None]:
+    d = w.deps
+    lines = [w.t("visitlog.card_title", id=visit.id), ""]
+    lines += views.summary_lines(w, form_of(visit), d.settings, _today(w))
+    lines.append(w.t("visitlog.card_cadre", cadre=visit.cadre_name))
+    lines.append(w.t("visitlog.card_created", time=views.when(w, visit.created_at, d.settings)))
+    if not visit.active:
+        lines.append(w.t("visitlog.card_status_withdrawn"))
+        return "\n".join(lines), None
+    right = right_of(w, visit)
+    if right is None:
+        return "\n".join(lines), None
+    if right is ChangeRight.OWN:
+        until = visit.created_at + timedelta(hours=d.settings.visits.edit_window_hours)
+        lines.append(w.t("visitlog.card_can_change_until", time=views.when(w, until, d.settings)))
+    else:
+        lines.append(w.t("visitlog.card_leader_can_change"))
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                _button(w.t("visitlog.edit"), "ed", visit.id),
+                _button(w.t("visitlog.withdraw"), "wd", visit.id),
+            ]
+        ]
+    )
+    return "\n".join(lines), markup
+
+
+def _progress_lines(w: Who, p: Progress, label: str) -> list[str]:
+    t = p.tally
+    lines = [
+        w.t(
+            "visitlog.period_line",
+            period=label,
+            visits=t.visits,
+            visits_quota=p.visits_quota,
+            days=t.days,
+            days_quota=p.days_quota,
+            places=t.places,
+        )
+    ]
+    if p.done:
+        lines.append(w.t("visitlog.pace_done"))
+    elif p.on_pace:
+        lines.append(w.t("visitlog.pace_ok"))
+    else:
+        lines.append(
+            w.t(
+                "visitlog.pace_behind",
+                expected_visits=p.expected_visits,
+                expected_days=p.expected_days,
+            )
+        )
+    if t.by_kind:
+        kinds = " · ".join(f"{w.t(f'kinds.{k}')} {n}" for k, n in t.by_kind.items())
+        lines.append(w.t("visitlog.by_kind", kinds=kinds))
+    else:
+        lines.append(w.t("visitlog.by_kind_none"))
+    return lines
+
+
+# --- /my -------------------------------------------------------------------------------
+
+
+async def my_view(update: Update, context: Context, w: Who) -> None:
+    """The cadre's progress this month and quarter, and their latest visits."""
+    assert w.cadre is not None and update.effective_chat is not None
+    d = w.deps
+    today = _today(w)
+    quarter = quarter_of(today)
+    facts = await visits.facts_for(d.db, w.cadre.id, quarter.start, quarter.end)
+    month = month_progress(facts, today, d.settings.quotas)
+    whole = quarter_progress(facts, today, d.settings.quotas)
+    recent = await visits.recent_for_cadre(d.db, w.cadre.id, RECENT)
+    lines = [w.t("visitlog.my_title", name=w.cadre.name), ""]
+    lines += _progress_lines(w, month, views.month_label(w, month.period))
+    lines.append("")
+    lines += _progress_lines(w, whole, views.quarter_label(w, whole.period))
+    lines.append("")
+    if recent:
+        lines.append(w.t("visitlog.recent_title"))
+        lines += [visit_line(w, v, today) for v in recent]
+    else:
+        lines.append(w.t("visitlog.recent_none"))
+    markup = (
+        InlineKeyboardMarkup([[_button(f"#{v.id}", "sh", v.id) for v in recent]])
+        if recent
+        else None
+    )
+    await update.effective_chat.send_message("\n".join(lines), reply_markup=markup)
+
+
+async def my_command(update: Update, context: Context) -> None:
+    """/my or the menu button."""
+    w = await require_cadre(update, context)
+    if w is None or not is_private(update):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await my_view(update, context, w)
+
+
+# --- /group ----------------------------------------------------------------------------
+
+
+async def group_view(
+    update: Update, context: Context, w: Who, page: int = 0, edit: bool = False
+) -> None:
+    """A group leader's visits of the last days: flagged (far) ones first. ``edit``:
+    turn the page in the message whose button was pressed."""
+    assert w.cadre is not None
+    cadre = w.cadre
+    if cadre.role is not Role.GROUP_LEADER or cadre.group_id is None:
+        if edit:
+            await tell(update, w.t("visitlog.group_only"))
+        elif update.effective_chat is not None:  # after a command, or after a dropped draft
+            await update.effective_chat.send_message(w.t("visitlog.group_only"))
+        return
+    d = w.deps
+    today = _today(w)
+    since = today - timedelta(days=GROUP_DAYS - 1)
+    found = await visits.group_page(d.db, cadre.group_id, since, page * GROUP_PAGE, GROUP_PAGE)
+    pages = max(1, -(-found.total // GROUP_PAGE))
+    if found.total == 0:
+        text = w.t("visitlog.group_empty", group=cadre.group_name, days=GROUP_DAYS)
+        markup = None
+    else:
+        lines = [
+            w.t(
+                "visitlog.group_title",
+                group=cadre.group_name,
+                days=GROUP_DAYS,
+                total=found.total,
+                far=found.far,
+            ),
+            w.t("visitlog.group_page", page=page + 1, pages=pages),
+            "",
+        ]
+        lines += [visit_line(w, v, today, with_cadre=True) for v in found.visits]
+        text = "\n".join(lines)
+        picks = [_button(f"#{v.id}", "sh", v.id) for v in found.visits]
+        keyboard = [picks[i : i + 4] for i in range(0, len(picks), 4)]
+        nav = []
+        if page > 0:
+            nav.append(_button(w.t("visitlog.prev"), "gp", page - 1))
+        if page < pages - 1:
+            nav.append(_button(w.t("visitlog.next"), "gp", page + 1))
+        if nav:
+            keyboard.append(nav)
+        markup = InlineKeyboardMarkup(keyboard)
+    query = update.callback_query
+    if edit and query is not None and query.message is not None:
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=markup)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+async def group_command(update: Update, context: Context) -> None:
+    """/group: the group's visits, first page."""
+    w = await require_cadre(update, context)
+    if w is None or not is_private(update):
+        return
+    await group_view(update, context, w)
+
+
+# --- buttons ---------------------------------------------------------------------------
+
+
+async def log_button(update: Update, context: Context) -> None:
+    """A page of /group, a visit's card, or the withdraw question and its answers.
+    Every press is authorised again from the database."""
+    query = update.callback_query
+    w = await require_cadre(update, context)
+    if query is None or w is None:
+        return
+    try:
+        cb = callbacks.decode(query.data, NS)
+        arg = cb.int_arg(0)
+    except CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return
+    if cb.action == "gp":
+        await group_view(update, context, w, arg, edit=True)
+        return
+    if cb.action not in ("sh", "wd", "wy", "wn"):
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return
+    visit = await visits.get(w.deps.db, arg)
+    if visit is None or not _may_view(w, visit):
+        await query.answer(w.t("visitlog.not_yours"), show_alert=True)
+        return
+    if cb.action == "sh":
+        await query.answer()
+        text, markup = card(w, visit)
+        if update.effective_chat is not None:
+            await update.effective_chat.send_message(text, reply_markup=markup)
+        return
+    if cb.action == "wn":
+        await query.answer()
+        text, markup = card(w, visit)
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    if await changeable_visit(update, context, w, "visitlog.usage_withdraw") is None:
+        return
+    if cb.action == "wd":
+        await query.answer()
+        text, markup = _withdraw_question(w, visit)
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    assert w.cadre is not None
+    done = await visits.withdraw(w.deps.db, visit, w.cadre, w.deps.now())
+    await query.answer()
+    key = "visitlog.withdrawn" if done else "visitlog.already_withdrawn"
+    await query.edit_message_text(w.t(key, id=visit.id))
+
+
+def _withdraw_question(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup]:
+    return w.t("visitlog.withdraw_confirm", id=visit.id), InlineKeyboardMarkup(
+        [
+            [
+                _button(w.t("visitlog.withdraw_yes"), "wy", visit.id),
+                _button(w.t("visitlog.withdraw_no"), "wn", visit.id),
+            ]
+        ]
+    )
+
+
+async def withdraw_command(update: Update, context: Context) -> None:
+    """/visit_withdraw N: ask before withdrawing."""
+    w = await require_cadre(update, context)
+    if w is None or not is_private(update) or update.effective_chat is None:
+        return
+    visit = await changeable_visit(update, context, w, "visitlog.usage_withdraw")
+    if visit is None:
+        return
+    text, markup = _withdraw_question(w, visit)
+    await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("my", my_command, filters=private),
+        CallbackQueryHandler(my_command, pattern=r"^menu:v1:my$"),
+        CommandHandler("group", group_command, filters=private),
+        CommandHandler("visit_withdraw", withdraw_command, filters=private),
+        CallbackQueryHandler(log_button, pattern=callbacks.pattern(NS)),
+    ]
