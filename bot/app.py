@@ -53,8 +53,8 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             if await people.update_seen(d.db, update.update_id):
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return
-            await super().process_update(update)
-            await people.mark_update(d.db, update.update_id, d.now())
+            async with d.db.processing(update.update_id, d.now()):
+                await super().process_update(update)
             return
         await super().process_update(update)
 

@@ -62,9 +62,8 @@ async def who(update: Update, context: Context) -> Who | None:
     if user is None:
         return None
     d = deps(context)
-    saved = await people.saved_language(d.db, user.id)
+    saved, cadre = await people.sender(d.db, user.id)
     lang = pick_language(saved, user.language_code, d.settings.campaign.language)
-    cadre = await people.cadre_by_telegram(d.db, user.id)
     return Who(user.id, lang, cadre, d)
 
 

@@ -72,6 +72,26 @@ async def cadre_by_telegram(db: Database, telegram_user_id: int) -> Cadre | None
     return _cadre(row) if row else None
 
 
+async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
+    """The saved language and the bound active cadre of a Telegram user, in one query
+    (it runs for every update)."""
+    row = await db.fetchone(
+        "SELECT p.lang AS saved_lang, c.id, c.name, c.phone, c.role, c.team_id, c.group_id,"
+        " c.unit, c.active, COALESCE(t.name, '') AS team_name,"
+        " COALESCE(g.name, '') AS group_name, b.telegram_user_id"
+        " FROM (SELECT ? AS uid) AS me"
+        " LEFT JOIN user_prefs p ON p.telegram_user_id = me.uid"
+        " LEFT JOIN telegram_bindings b ON b.telegram_user_id = me.uid"
+        " LEFT JOIN cadres c ON c.id = b.cadre_id AND c.active = 1"
+        " LEFT JOIN teams t ON t.id = c.team_id"
+        " LEFT JOIN groups g ON g.id = c.group_id",
+        (telegram_user_id,),
+    )
+    if row is None:
+        return None, None
+    return row["saved_lang"], (_cadre(row) if row["id"] is not None else None)
+
+
 async def cadre_by_id(db: Database, cadre_id: int) -> Cadre | None:
     row = await db.fetchone(_CADRE_SELECT + " WHERE c.id = ?", (cadre_id,))
     return _cadre(row) if row else None
@@ -342,11 +362,3 @@ async def office_chat(db: Database) -> BoundChat | None:
 async def update_seen(db: Database, update_id: int) -> bool:
     row = await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
     return row is not None
-
-
-async def mark_update(db: Database, update_id: int, now: datetime) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
-            (update_id, to_text(now)),
-        )
