@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.common import Context, is_private, reply, who
 
@@ -37,6 +37,13 @@ async def unknown_private(update: Update, context: Context) -> None:
         await reply(update, w.t("common.not_understood"))
 
 
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel with no report being typed (each flow answers its own /cancel first)."""
+    w = await who(update, context)
+    if w is not None:
+        await reply(update, w.t("common.nothing_to_cancel"))
+
+
 async def on_error(update: object, context: Context) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or not is_private(update):
@@ -53,6 +60,7 @@ async def on_error(update: object, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
+        CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(unknown_button),
         MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, unknown_private),
     ]

@@ -260,7 +260,7 @@ async def on_text_action(update: Update, context: Context) -> State:
         await query.answer(refusal(w, r, outcome, level), show_alert=True)
         return None
     d = deps(context)
-    if await problems.other_open_draft(d.db, w.user_id, w.user_id, KIND) is not None:
+    if await drafts.other_open(d.db, w.user_id, w.user_id, KIND) is not None:
         # Text typed in private goes to one flow at a time: finish the other one first.
         await query.answer(w.t("problems.act.busy"), show_alert=True)
         return None
@@ -328,7 +328,7 @@ async def _dialog_draft(update: Update, context: Context) -> tuple[Who, Draft] |
         else:
             await say(update, w.t("common.not_understood"))
         return None
-    if update.callback_query is None and await problems.other_open_draft(
+    if update.callback_query is None and await drafts.other_open(
         d.db, w.user_id, w.user_id, KIND, after_id=draft.id
     ):
         # Another flow started after this dialog: this text is not for the dialog.

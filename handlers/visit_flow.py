@@ -102,9 +102,17 @@ async def visit_entry(update: Update, context: Context) -> object:
     if draft is not None:
         return await _offer_open(update, context, w, cadre, draft)
     d = w.deps
-    places = await visits.places_for(d.db, cadre)
     chat = update.effective_chat
     assert chat is not None
+    other = await drafts.other_open(d.db, chat.id, w.user_id, KIND)
+    if other is not None:
+        # Text goes to one flow at a time; the other report keeps what was typed.
+        started = other.created_at.astimezone(d.settings.tz).strftime("%m-%d %H:%M")
+        await visit_log.tell(
+            update, w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
+        )
+        return None
+    places = await visits.places_for(d.db, cadre)
     if not places:
         await visit_log.tell(update, w.t("visits.no_places"))
         return None

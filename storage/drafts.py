@@ -138,3 +138,16 @@ async def open_steps(db: Database, kind: str) -> dict[tuple[int, int], str]:
         "SELECT chat_id, user_id, step FROM drafts WHERE kind = ? AND status = 'open'", (kind,)
     )
     return {(r["chat_id"], r["user_id"]): r["step"] for r in rows}
+
+
+async def other_open(
+    db: Database, chat_id: int, user_id: int, kind: str, after_id: int = 0
+) -> Draft | None:
+    """The newest open draft of another kind of this person in this chat (newer than
+    draft ``after_id`` when given): a flow never takes text typed for another one."""
+    row = await db.fetchone(
+        "SELECT * FROM drafts WHERE chat_id = ? AND user_id = ? AND status = 'open'"
+        " AND kind != ? AND id > ? ORDER BY id DESC LIMIT 1",
+        (chat_id, user_id, kind, after_id),
+    )
+    return _draft(row) if row else None

@@ -453,17 +453,3 @@ async def remember_language(db: Database, telegram_user_id: int, lang: str) -> N
             " WHERE user_prefs.lang IS NULL",
             (telegram_user_id, lang),
         )
-
-
-async def other_open_draft(
-    db: Database, chat_id: int, user_id: int, kind: str, after_id: int = 0
-) -> str | None:
-    """The kind of another open conversation draft of this person in this chat (newer
-    than draft ``after_id`` when given), if any. The card-action dialog uses it so that
-    it never takes text typed for another flow."""
-    row = await db.fetchone(
-        "SELECT kind FROM drafts WHERE chat_id = ? AND user_id = ? AND status = 'open'"
-        " AND kind != ? AND id > ? ORDER BY id DESC LIMIT 1",
-        (chat_id, user_id, kind, after_id),
-    )
-    return str(row["kind"]) if row else None
