@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from campaign.pace import expected
 from campaign.periods import Period, month_of, quarter_of
 from campaign.settings import QuotaSettings
 from campaign.vocabulary import WORK_KINDS
+from campaign.workcalendar import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,12 @@ def tally(facts: Iterable[VisitFact], period: Period) -> Tally:
     )
 
 
-def expected_by(quota: int, period: Period, today: date) -> int:
-    """How much of ``quota`` an even pace would have done by the end of ``today``
-    (rounded down, so nobody is called behind for a fraction)."""
-    if today < period.start:
-        return 0
-    if today >= period.last_day:
-        return quota
-    elapsed = (today - period.start).days + 1
-    return quota * elapsed // period.days
+def expected_by(quota: int, period: Period, today: date, cal: WorkCalendar) -> int:
+    """How much of ``quota`` an even pace over the period's working days would have done
+    before ``today`` (the same rule as the weekly pace reminder: campaign/pace.py)."""
+    total = cal.in_period(period)
+    elapsed = cal.count(period.start, min(max(today, period.start), period.end))
+    return expected(quota, elapsed, total)
 
 
 @dataclass(frozen=True)
@@ -79,21 +78,32 @@ class Progress:
 
 
 def progress(
-    facts: Iterable[VisitFact], period: Period, today: date, visits_quota: int, days_quota: int
+    facts: Iterable[VisitFact],
+    period: Period,
+    today: date,
+    visits_quota: int,
+    days_quota: int,
+    cal: WorkCalendar,
 ) -> Progress:
     return Progress(
         period=period,
         tally=tally(facts, period),
         visits_quota=visits_quota,
         days_quota=days_quota,
-        expected_visits=expected_by(visits_quota, period, today),
-        expected_days=expected_by(days_quota, period, today),
+        expected_visits=expected_by(visits_quota, period, today, cal),
+        expected_days=expected_by(days_quota, period, today, cal),
     )
 
 
-def month_progress(facts: Iterable[VisitFact], today: date, quotas: QuotaSettings) -> Progress:
-    return progress(facts, month_of(today), today, quotas.monthly_visits, quotas.monthly_days)
+def month_progress(
+    facts: Iterable[VisitFact], today: date, quotas: QuotaSettings, cal: WorkCalendar
+) -> Progress:
+    q = quotas
+    return progress(facts, month_of(today), today, q.monthly_visits, q.monthly_days, cal)
 
 
-def quarter_progress(facts: Iterable[VisitFact], today: date, quotas: QuotaSettings) -> Progress:
-    return progress(facts, quarter_of(today), today, quotas.quarterly_visits, quotas.quarterly_days)
+def quarter_progress(
+    facts: Iterable[VisitFact], today: date, quotas: QuotaSettings, cal: WorkCalendar
+) -> Progress:
+    q = quotas
+    return progress(facts, quarter_of(today), today, q.quarterly_visits, q.quarterly_days, cal)

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
+from campaign.workcalendar import WorkCalendar
 
 if TYPE_CHECKING:  # storage sits beside campaign; only its type is named here
     from storage.db import Database
 
 DEPS_KEY = "fieldbot.deps"
+_CALENDAR_KEY = "fieldbot.calendar"
 
 
 def system_clock() -> datetime:
@@ -36,3 +38,12 @@ class Deps:
 
     def local_now(self) -> datetime:
         return self.clock().astimezone(self.settings.tz)
+
+    def calendar(self) -> WorkCalendar:
+        """The work calendar from config, built once per application (it caches)."""
+        cal = self.extra.get(_CALENDAR_KEY)
+        if not isinstance(cal, WorkCalendar):
+            r = self.settings.reminders
+            cal = WorkCalendar.from_config(r.extra_holidays, r.extra_workdays)
+            self.extra[_CALENDAR_KEY] = cal
+        return cal

@@ -229,8 +229,9 @@ async def my_view(update: Update, context: Context, w: Who) -> None:
     today = _today(w)
     quarter = quarter_of(today)
     facts = await visits.facts_for(d.db, w.cadre.id, quarter.start, quarter.end)
-    month = month_progress(facts, today, d.settings.quotas)
-    whole = quarter_progress(facts, today, d.settings.quotas)
+    cal = d.calendar()
+    month = month_progress(facts, today, d.settings.quotas, cal)
+    whole = quarter_progress(facts, today, d.settings.quotas, cal)
     recent = await visits.recent_for_cadre(d.db, w.cadre.id, RECENT)
     lines = [w.t("visitlog.my_title", name=w.cadre.name), ""]
     lines += _progress_lines(w, month, views.month_label(w, month.period))

@@ -13,8 +13,6 @@ from campaign.runtime import Deps
 from campaign.workcalendar import WorkCalendar
 from storage import outbox
 
-_CALENDAR_KEY = "scheduler.workcalendar"
-
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -49,12 +47,7 @@ async def enqueue_all(conn: aiosqlite.Connection, items: list[Outgoing], now: da
 
 def calendar_of(deps: Deps) -> WorkCalendar:
     """The work calendar from config, built once per application."""
-    cal = deps.extra.get(_CALENDAR_KEY)
-    if not isinstance(cal, WorkCalendar):
-        r = deps.settings.reminders
-        cal = WorkCalendar.from_config(r.extra_holidays, r.extra_workdays)
-        deps.extra[_CALENDAR_KEY] = cal
-    return cal
+    return deps.calendar()
 
 
 def lang_of(deps: Deps, saved: str | None) -> str:

@@ -26,6 +26,7 @@ from campaign.visitrules import (
     parse_people,
     text_problem,
 )
+from campaign.workcalendar import WorkCalendar
 from storage.visits import escape_like
 
 TODAY = date(2026, 11, 16)
@@ -197,20 +198,23 @@ def test_tally() -> None:
 
 
 def test_pace() -> None:
-    month = month_of(TODAY)  # November: 30 days, the 16th is day 16
-    assert expected_by(8, month, TODAY) == 4
-    assert expected_by(8, month, date(2026, 11, 1)) == 0
-    assert expected_by(8, month, date(2026, 11, 30)) == 8
-    assert expected_by(8, month, date(2026, 10, 30)) == 0
+    cal = WorkCalendar()
+    # November 2026: 21 working days, 10 of them before Monday the 16th.
+    month = month_of(TODAY)
+    assert expected_by(8, month, TODAY, cal) == 8 * 10 // 21 == 3
+    assert expected_by(8, month, date(2026, 11, 1), cal) == 0
+    assert expected_by(8, month, date(2026, 11, 30), cal) == 8 * 20 // 21  # today not yet done
+    assert expected_by(8, month, date(2026, 12, 1), cal) == 8  # the month is over
+    assert expected_by(8, month, date(2026, 10, 30), cal) == 0
     quotas = QuotaSettings(
         monthly_visits=8, monthly_days=10, quarterly_visits=24, quarterly_days=30
     )
-    p = month_progress(FACTS, TODAY, quotas)
-    assert (p.expected_visits, p.expected_days) == (4, 5)
-    assert p.visits_behind == 1 and p.days_behind == 3 and not p.on_pace and not p.done
+    p = month_progress(FACTS, TODAY, quotas, cal)
+    assert (p.expected_visits, p.expected_days) == (3, 4)
+    assert p.visits_behind == 0 and p.days_behind == 2 and not p.on_pace and not p.done
     easy = QuotaSettings(monthly_visits=2, monthly_days=2, quarterly_visits=2, quarterly_days=2)
-    assert month_progress(FACTS, TODAY, easy).done
-    assert quarter_progress(FACTS, TODAY, quotas).tally.visits == 5
+    assert month_progress(FACTS, TODAY, easy, cal).done
+    assert quarter_progress(FACTS, TODAY, quotas, cal).tally.visits == 5
 
 
 def test_form_round_trip_and_photos() -> None:
