@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -170,16 +168,6 @@ def test_require_token(token: str, expected: str) -> None:
 
 
 # --- the command line ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """``main`` sets up logging for a real run; give pytest its handlers back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:

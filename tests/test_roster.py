@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -572,16 +571,6 @@ async def _tables(db: Database) -> dict[str, list[tuple[object, ...]]]:
 
 
 # --- the command line ---------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging() -> Iterator[None]:
-    """``main`` sets up logging for a real run; give pytest its handlers back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture
