@@ -16,7 +16,7 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, start
+from handlers import fallback, reports, start
 from storage import people
 from storage.db import Database
 
@@ -28,6 +28,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     return [
         # Joining, help, language, chat binding: plain commands, never inside a flow.
         ("start", start.handlers()),
+        # Office reports: plain commands and the log picker's buttons; read-only.
+        ("reports", reports.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     inv.add_argument("phone")
     unb = sub.add_parser("unbind", help="remove a cadre's Telegram binding")
     unb.add_argument("phone")
+    from bot.report_cli import add_parsers  # report, demo-data (registers their commands)
+
+    add_parsers(sub)
     return p
 
 

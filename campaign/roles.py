@@ -62,27 +62,29 @@ def may_bind_office_chat(role: Role) -> bool:
 # must be handled by a registered CommandHandler (a test checks it); the description
 # is the catalogue key ``commands.<name>``.
 _BASE = ("start", "help", "lang")
+_REPORTS = ("summary", "coverage", "overdue", "log", "cases", "export", "chart")
+_GROUP_REPORTS = ("summary", "coverage", "overdue", "log", "cases")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.CADRE: (*_BASE,),
-    Role.GROUP_LEADER: (*_BASE,),
-    Role.TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam"),
-    Role.OFFICE: (*_BASE, "bindoffice"),
-    Role.INSPECTOR: (*_BASE,),
+    Role.GROUP_LEADER: (*_BASE, *_GROUP_REPORTS),
+    Role.TEAM_LEADER: (*_BASE, "bindteam", *_REPORTS),
+    Role.DEPUTY_TEAM_LEADER: (*_BASE, "bindteam", *_REPORTS),
+    Role.OFFICE: (*_BASE, "bindoffice", *_REPORTS),
+    Role.INSPECTOR: (*_BASE, *_REPORTS),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
     Role.CADRE: ("help", "lang"),
-    Role.GROUP_LEADER: ("help", "lang"),
-    Role.TEAM_LEADER: ("help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("help", "lang"),
-    Role.OFFICE: ("help", "lang"),
-    Role.INSPECTOR: ("help", "lang"),
+    Role.GROUP_LEADER: ("help", "lang", "summary"),
+    Role.TEAM_LEADER: ("help", "lang", "summary"),
+    Role.DEPUTY_TEAM_LEADER: ("help", "lang", "summary"),
+    Role.OFFICE: ("help", "lang", "summary"),
+    Role.INSPECTOR: ("help", "lang", "summary"),
 }
 # Commands shown to people who have not joined yet.
 GUEST_COMMANDS: tuple[str, ...] = ("start", "help", "lang")
 # Commands shown in a bound team chat / office chat (to everyone in it; each command
 # still checks the sender's role).
-TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help",)
-OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help",)
+TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help", "summary", "coverage", "overdue")
+OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help", *_REPORTS)
