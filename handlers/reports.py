@@ -344,9 +344,11 @@ async def _heavy(update: Update, context: Context, report: str) -> None:
     where = await asyncio.to_thread(service.scope_label, ask)
     key = "reports.export.preparing" if report == "export" else "reports.chart.preparing"
     await reply(update, w.t(key, scope=where, period=ask.period_text()))
-    task = context.application.create_task(
-        _deliver(context.application, chat.id, ask, report, where), name=f"report-{report}"
-    )
+    job = _deliver(context.application, chat.id, ask, report, where)
+    if context.application.running:  # awaited by the application when it stops
+        task = context.application.create_task(job, name=f"report-{report}")
+    else:
+        task = asyncio.get_running_loop().create_task(job, name=f"report-{report}")
     jobs[w.user_id] = task
     user_id = w.user_id
 

@@ -249,7 +249,9 @@ def overdue_text(
     if not items:
         return t("reports.overdue.none", scope=where)
     lines = [t("reports.overdue.title", scope=where, now=_local(now, tz), n=len(items))]
-    budget = LIST_CAP
+    # Each level gets its share of the list, so the office's few are never crowded out.
+    present = len({p.level for p in items})
+    per_level = max(10, LIST_CAP // max(present, 1))
     for level in LEVELS:
         at_level = [p for p in items if p.level == level]
         if not at_level:
@@ -263,8 +265,7 @@ def overdue_text(
                 owners=t("reports.list_sep").join(f"{o} {n}" for o, n in owners.most_common()),
             ),
         ]
-        shown, more = capped(at_level, max(budget, 0))
-        budget -= len(shown)
+        shown, more = capped(at_level, per_level)
         for p in shown:
             lines.append(
                 t(
