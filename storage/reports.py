@@ -53,6 +53,13 @@ from campaign.vocabulary import LEVELS
 Conn = sqlite3.Connection
 _FIELD = "(" + ", ".join(f"'{r.value}'" for r in sorted(FIELD_ROLES)) + ")"
 OPEN_STATUSES = ("open", "claimed")
+# Past this many days, per-unit counts read the indexes kept in unit order (migration
+# 0011) from end to end instead of sorting the period's rows: a year's sort is the cost.
+LONG_PERIOD_DAYS = 62
+
+
+def _long(period: Period) -> bool:
+    return period.days > LONG_PERIOD_DAYS
 
 
 @contextmanager
@@ -161,9 +168,10 @@ def _unit_key(rows_kind: str, team_id: Any, group_id: Any, cadre_id: Any) -> Any
 def cadre_work(conn: Conn, scope: Scope, period: Period) -> list[CadreWork]:
     """Each cadre's visits and distinct days in the field, per team and group of visit."""
     where, params = _scope_sql(scope, "team_id", "group_id")
+    index = " INDEXED BY visits_report_cadre" if _long(period) else ""
     rows = conn.execute(
         "SELECT cadre_id, team_id, group_id, COUNT(*) AS n, COUNT(DISTINCT visit_date) AS d"
-        " FROM visits WHERE status = 'active' AND visit_date >= ? AND visit_date < ?"
+        f" FROM visits{index} WHERE status = 'active' AND visit_date >= ? AND visit_date < ?"
         f"{where} GROUP BY cadre_id, team_id, group_id",
         (period.start.isoformat(), period.end.isoformat(), *params),
     ).fetchall()
@@ -279,8 +287,9 @@ def _add_kinds(
         # Kept by triggers (migration 0011): one row per day, group and kind.
         where, params = _scope_sql(scope, "team_id", "group_id")
         column = "team_id" if rows_kind == "team" else "group_id"
+        index = f" INDEXED BY report_kind_days_{rows_kind}" if _long(period) else ""
         sql = (
-            f"SELECT {column}, kind, SUM(visits) FROM report_kind_days"
+            f"SELECT {column}, kind, SUM(visits) FROM report_kind_days{index}"
             f" WHERE visit_date >= ? AND visit_date < ?{where} GROUP BY 1, 2"
         )
     for unit, kind, n in conn.execute(sql, (*span, *params)):
