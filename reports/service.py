@@ -21,6 +21,7 @@ from campaign.settings import Settings
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
+from storage import report_rows as rows
 from storage import reports as q
 
 
@@ -86,22 +87,22 @@ def overdue_report(ask: Ask) -> str:
 
 def cases_report(ask: Ask) -> str:
     with q.reading(ask.db_path) as conn:
-        data = q.cases(conn, ask.scope, ask.period)
+        data = rows.cases(conn, ask.scope, ask.period)
     return text.cases_text(ask.t, data, ask.scope)
 
 
 def find_cadres(ask: Ask, query: str) -> list[CadreRef]:
     with q.reading(ask.db_path) as conn:
-        return q.find_cadres(conn, ask.scope, query)
+        return rows.find_cadres(conn, ask.scope, query)
 
 
 def log_report(ask: Ask, cadre_id: int) -> str | None:
     """The cadre's log, or None when the cadre is outside the asker's scope."""
     with q.reading(ask.db_path) as conn:
-        cadre = q.cadre_in_scope(conn, ask.scope, cadre_id)
+        cadre = rows.cadre_in_scope(conn, ask.scope, cadre_id)
         if cadre is None:
             return None
-        data = q.cadre_log(
+        data = rows.cadre_log(
             conn, ask.scope, cadre, ask.period, tz=ask.settings.tz, quotas=ask.settings.quotas
         )
     return text.log_text(ask.t, data, ask.settings.tz)
@@ -134,10 +135,12 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             title=title,
             overview=overview,
             by_group=by_group,
-            cadres=q.cadre_progress(conn, ask.scope, ask.period, tz=tz, quotas=ask.settings.quotas),
-            visits=q.visit_rows(conn, ask.scope, ask.period),
-            problems=q.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
-            events=q.event_rows(conn, ask.scope, ask.period, tz=tz),
+            cadres=rows.cadre_progress(
+                conn, ask.scope, ask.period, tz=tz, quotas=ask.settings.quotas
+            ),
+            visits=rows.visit_rows(conn, ask.scope, ask.period),
+            problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
+            events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
         )
         write_workbook(out, data, ask.t, tz)
 
