@@ -172,8 +172,9 @@ class Sheet:
 class StreamingWorkbook:
     """``with StreamingWorkbook(fileobj) as wb:`` then ``wb.sheet(...)`` one at a time."""
 
-    def __init__(self, out: IO[bytes], compresslevel: int = 1) -> None:
-        # Level 1: a year's workbook compresses about as well as at 6, in a third the time.
+    def __init__(self, out: IO[bytes], compresslevel: int = 4) -> None:
+        # A year's workbook: 218 MB of XML is 32 MB at level 1, 26 MB at 4, 24 MB at 6;
+        # 4 costs 0.2 s more than 1, 6 another 0.8 s. Bots may send files up to 50 MB.
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
         self._titles: list[str] = []
         self._current: Sheet | None = None

@@ -365,3 +365,25 @@ async def test_kind_counts_follow_every_change(db: Database, seed: Seed) -> None
     )
     assert sorted(map(tuple, raw)) == sorted(map(tuple, kept))
     assert len(raw) > 10
+
+
+async def test_every_report_reads_in_english(db: Database, seed: Seed) -> None:
+    await november(db, seed)
+    en = dataclasses.replace(ask(db, Scope.everything()), lang="en")
+    assert "📊 Summary | Whole county | 2026-11" in service.summary_report(en)
+    assert "Places nobody visited (1):" in service.coverage_report(en)
+    assert "(longest overdue first)" in service.overdue_report(en)
+    assert "Possible model cases | Whole county | 2026-11: 1" in service.cases_report(en)
+    [cadre] = service.find_cadres(en, "张伟")
+    assert "3 visits (quota 8)" in (service.log_report(en, cadre.id) or "")
+    out = BytesIO()
+    service.export_workbook(en, out)
+    wb = openpyxl.load_workbook(BytesIO(out.getvalue()))
+    assert wb.sheetnames[:5] == [
+        "Summary",
+        "Visits",
+        "Problems",
+        "Problem history",
+        "Cadre progress",
+    ]
+    assert wb["Visits"]["B1"].value == "Visit date"
