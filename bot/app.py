@@ -17,7 +17,7 @@ from campaign.i18n import LANGUAGES, Catalog, default_catalog
 from campaign.roles import GUEST_COMMANDS
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
-from handlers import fallback, mute, parked, problems, start, visit_flow
+from handlers import fallback, mute, parked, problems, reports, start, visit_flow
 from scheduler.setup import install_jobs
 from storage import people
 from storage.db import Database
@@ -39,6 +39,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("mute", mute.handlers()),
         # The office's view of the outgoing queue: parked items, unreachable chats.
         ("parked", parked.handlers()),
+        # Office reports: plain commands and the log picker's buttons; read-only.
+        ("reports", reports.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

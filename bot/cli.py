@@ -83,6 +83,9 @@ def parser() -> argparse.ArgumentParser:
     res.add_argument("path")
     obx = sub.add_parser("outbox", help="the outgoing queue: counts, parked, unreachable chats")
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
+    from bot.report_cli import add_parsers  # report, demo-data (registers their commands)
+
+    add_parsers(sub)
     return p
 
 
@@ -320,4 +323,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m bot.cli``, this file is ``__main__``; commands that other modules
+    # register (report, demo-data) register into ``bot.cli``, so run that one.
+    from bot.cli import main as registered_main
+
+    sys.exit(registered_main())

@@ -1,7 +1,11 @@
-"""Reporting periods: weeks, months and quarters as half-open ranges of local dates."""
+"""Reporting periods: weeks, months and quarters as half-open ranges of local dates, and
+the reader for periods a person types (``本月``, ``2026-Q4``, ``2026-11-01..2026-11-15``)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -48,3 +52,168 @@ def week_of(day: date) -> Period:
 
 def year_of(day: date) -> Period:
     return Period(date(day.year, 1, 1), date(day.year + 1, 1, 1), str(day.year))
+
+
+# --- reading a period a person typed ----------------------------------------------------
+
+# Ranges longer than this are refused: a typo such as 2062 should not scan decades.
+MAX_RANGE_DAYS = 731
+# Shown to someone whose period could not be read.
+EXAMPLES = "本月、上月、本周、上周、本季度、今年、2026-11、2026-Q4、2026-11-01..2026-11-15、2026"
+
+
+class PeriodError(ValueError):
+    """Text that names no period this module understands."""
+
+
+def previous(period: Period, make: Callable[[date], Period]) -> Period:
+    """The period made by ``make`` (week_of, month_of ...) just before ``period``."""
+    return make(period.start - timedelta(days=1))
+
+
+def day_period(day: date) -> Period:
+    return Period(day, day + timedelta(days=1), day.isoformat())
+
+
+def describe(start: date, end: date) -> Period:
+    """The period from ``start`` to ``end`` (exclusive), labelled as what it is: a whole
+    month, quarter, year or week gets that label, anything else ``start..last``."""
+    for make in (month_of, quarter_of, year_of, week_of):
+        whole = make(start)
+        if whole.start == start and whole.end == end:
+            return whole
+    if end - start == timedelta(days=1):
+        return day_period(start)
+    return Period(start, end, f"{start.isoformat()}..{(end - timedelta(days=1)).isoformat()}")
+
+
+def to_token(period: Period) -> str:
+    """A compact form for callback data: ``20261101-20261201`` (end exclusive)."""
+    return f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+
+
+def from_token(token: str) -> Period:
+    m = re.fullmatch(r"(\d{8})-(\d{8})", token)
+    if not m:
+        raise PeriodError(token)
+    try:
+        start = date(int(m[1][:4]), int(m[1][4:6]), int(m[1][6:]))
+        end = date(int(m[2][:4]), int(m[2][4:6]), int(m[2][6:]))
+    except ValueError:
+        raise PeriodError(token) from None
+    if not start < end or (end - start).days > MAX_RANGE_DAYS:
+        raise PeriodError(token)
+    return describe(start, end)
+
+
+_RELATIVE: dict[str, tuple[Callable[[date], Period], int]] = {}
+
+
+def _relative(words: str, make: Callable[[date], Period], back: int) -> None:
+    for word in words.split("|"):
+        _RELATIVE[word] = (make, back)
+
+
+_relative("本周|这周|this week|week", week_of, 0)
+_relative("上周|last week", week_of, 1)
+_relative("本月|这个月|当月|this month|month", month_of, 0)
+_relative("上月|上个月|last month", month_of, 1)
+_relative("本季度|本季|这个季度|this quarter|quarter", quarter_of, 0)
+_relative("上季度|上季|上个季度|last quarter", quarter_of, 1)
+_relative("今年|本年|本年度|this year|year", year_of, 0)
+_relative("去年|上年|last year", year_of, 1)
+_relative("今天|今日|today", day_period, 0)
+_relative("昨天|昨日|yesterday", day_period, 1)
+
+_QUARTER_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_DAY = r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})[日号]?)"
+_RANGE_SEP = r"\s*(?:\.\.|~|—|–|至|到|-{1,2}(?=\d{4}))\s*"
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if not 2000 <= year <= 2100:
+        raise PeriodError(text)
+    return year
+
+
+def _date(m: re.Match[str], offset: int = 0) -> date:
+    g = m.groups()[offset : offset + 5]
+    year = _year(g[0])
+    month, day = (g[1], g[2]) if g[1] is not None else (g[3], g[4])
+    try:
+        return date(year, int(month), int(day))
+    except (TypeError, ValueError):
+        raise PeriodError(m[0]) from None
+
+
+def _quarter(year: int, q: int) -> Period:
+    return quarter_of(date(year, 3 * q - 2, 1))
+
+
+def _month(year: int, month: int) -> Period:
+    if not 1 <= month <= 12:
+        raise PeriodError(str(month))
+    return month_of(date(year, month, 1))
+
+
+def parse_period(text: str, today: date) -> Period:
+    """Read a period as an office worker would type it, relative to local ``today``.
+
+    Accepted: relative words (本周, 上周, 本月, 上月, 本季度, 上季度, 今年, 去年, 今天, 昨天
+    and their English forms), a month ``2026-11`` / ``2026年11月`` / ``11月``, a quarter
+    ``2026-Q4`` / ``2026年第四季度`` / ``2026年Q4``, a year ``2026`` / ``2026年``, an ISO
+    week ``2026-W47``, a day ``2026-11-05``, and a range of days with ``..``, ``~``, ``至``
+    or ``到`` between them (both days included). Full-width characters are accepted.
+    Raises :class:`PeriodError` for anything else.
+    """
+    raw = unicodedata.normalize("NFKC", text).strip().lower()
+    raw = re.sub(r"\s+", " ", raw)
+    if not raw or len(raw) > 40:
+        raise PeriodError(text)
+    if raw in _RELATIVE:
+        make, back = _RELATIVE[raw]
+        period = make(today)
+        for _ in range(back):
+            period = previous(period, make)
+        return period
+    compact = raw.replace(" ", "")
+    m = re.fullmatch(_DAY + _RANGE_SEP.replace(r"\s*", "") + _DAY, compact)
+    if m:
+        first, last = _date(m, 0), _date(m, 5)
+        if last < first:
+            raise PeriodError(text)
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise PeriodError(text)
+        return describe(first, last + timedelta(days=1))
+    m = re.fullmatch(_DAY, compact)
+    if m:
+        return day_period(_date(m))
+    m = re.fullmatch(r"(\d{4})(?:[-/.]|年)(\d{1,2})月?", compact)
+    if m:
+        return _month(_year(m[1]), int(m[2]))
+    m = re.fullmatch(r"(\d{1,2})月(?:份)?", compact)
+    if m:
+        return _month(today.year, int(m[1]))
+    m = re.fullmatch(r"(\d{4})(?:-|年)?(?:q|第)?([1-4一二三四])(?:季度|季)?", compact)
+    if m and ("q" in compact or "季" in compact):
+        return _quarter(_year(m[1]), _QUARTER_WORDS[m[2]])
+    m = re.fullmatch(r"(\d{4})-?w(\d{1,2})", compact)
+    if m:
+        try:
+            monday = date.fromisocalendar(_year(m[1]), int(m[2]), 1)
+        except ValueError:
+            raise PeriodError(text) from None
+        return week_of(monday)
+    m = re.fullmatch(r"(\d{4})(?:年|年度)?", compact)
+    if m:
+        return year_of(date(_year(m[1]), 1, 1))
+    raise PeriodError(text)
+
+
+def looks_like_period(text: str, today: date) -> bool:
+    try:
+        parse_period(text, today)
+    except PeriodError:
+        return False
+    return True

@@ -62,62 +62,35 @@ def may_bind_office_chat(role: Role) -> bool:
 # The commands shown in each role's private-chat menu, in menu order. Every name here
 # must be handled by a registered CommandHandler (a test checks it); the description
 # is the catalogue key ``commands.<name>``.
-_BASE = ("start", "help", "lang")
 _MUTE = ("mute", "unmute")  # field roles get reminders, so they may pause them
 _VISITS = ("visit", "my")
 _VISIT_FIXES = ("visit_edit", "visit_withdraw")
 _PROBLEMS = ("problem", "problems")
+_REPORTS = ("summary", "coverage", "overdue", "log", "cases", "export", "chart")
+_GROUP_REPORTS = ("summary", "coverage", "overdue", "log", "cases")
+_FIELD = ("start", *_VISITS, *_PROBLEMS)
+_TAIL = (*_VISIT_FIXES, *_MUTE, "help", "lang")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.CADRE: ("start", *_VISITS, *_PROBLEMS, *_VISIT_FIXES, *_MUTE, "help", "lang"),
-    Role.GROUP_LEADER: (
-        "start",
-        *_VISITS,
-        *_PROBLEMS,
-        "group",
-        "ledger",
-        *_VISIT_FIXES,
-        *_MUTE,
-        "help",
-        "lang",
-    ),
-    Role.TEAM_LEADER: (
-        "start",
-        *_VISITS,
-        *_PROBLEMS,
-        "ledger",
-        *_VISIT_FIXES,
-        *_MUTE,
-        "help",
-        "lang",
-        "bindteam",
-    ),
-    Role.DEPUTY_TEAM_LEADER: (
-        "start",
-        *_VISITS,
-        *_PROBLEMS,
-        "ledger",
-        *_VISIT_FIXES,
-        *_MUTE,
-        "help",
-        "lang",
-        "bindteam",
-    ),
-    Role.OFFICE: ("start", "ledger", "parked", "help", "lang", "bindoffice"),
-    Role.INSPECTOR: (*_BASE,),
+    Role.CADRE: (*_FIELD, *_TAIL),
+    Role.GROUP_LEADER: (*_FIELD, "group", "ledger", *_GROUP_REPORTS, *_TAIL),
+    Role.TEAM_LEADER: (*_FIELD, "ledger", *_REPORTS, *_TAIL, "bindteam"),
+    Role.DEPUTY_TEAM_LEADER: (*_FIELD, "ledger", *_REPORTS, *_TAIL, "bindteam"),
+    Role.OFFICE: ("start", *_REPORTS, "ledger", "parked", "help", "lang", "bindoffice"),
+    Role.INSPECTOR: ("start", *_REPORTS, "help", "lang"),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {
     Role.CADRE: ("visit", "problem", "my", "help", "lang"),
-    Role.GROUP_LEADER: ("visit", "problem", "my", "help", "lang"),
-    Role.TEAM_LEADER: ("visit", "problem", "my", "help", "lang"),
-    Role.DEPUTY_TEAM_LEADER: ("visit", "problem", "my", "help", "lang"),
-    Role.OFFICE: ("help", "lang"),
-    Role.INSPECTOR: ("help", "lang"),
+    Role.GROUP_LEADER: ("visit", "problem", "my", "summary", "help", "lang"),
+    Role.TEAM_LEADER: ("visit", "problem", "my", "summary", "help", "lang"),
+    Role.DEPUTY_TEAM_LEADER: ("visit", "problem", "my", "summary", "help", "lang"),
+    Role.OFFICE: ("summary", "help", "lang"),
+    Role.INSPECTOR: ("summary", "help", "lang"),
 }
 # Commands shown to people who have not joined yet.
 GUEST_COMMANDS: tuple[str, ...] = ("start", "help", "lang")
 # Commands shown in a bound team chat / office chat (to everyone in it; each command
 # still checks the sender's role).
-TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help",)
-OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help",)
+TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help", "summary", "coverage", "overdue")
+OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help", *_REPORTS)

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""The office's reports at a county's full year, through the real Application.
+
+    python bench/office.py [DB] [--runs N]
+
+DB defaults to a temporary file; when it does not exist it is filled by
+``fieldbot demo-data`` (1,000 cadres, 300 places, 250,000 visits, 20,000 problems) in a
+separate process, so the generator's memory is not counted here. Prints:
+
+- /summary for a month and for the year, /coverage, /overdue: p50 and p95 of the time
+  the office waits for the reply (the update through the Application, the report read
+  in a worker thread on its own read-only connection);
+- /export of the year: from the command to the workbook delivered, and /chart;
+- the p95 reply time of a cadre sending /help every 50 ms while the export runs, and
+  the same without an export running;
+- peak memory (RSS) of this process.
+
+Targets: month summary p95 <= 50 ms, year <= 300 ms; year export <= 15 s; a cadre's
+reply p95 <= 100 ms during the export; peak RSS <= 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import build_application  # noqa: E402
+from campaign.settings import Settings, StorageSettings, TelegramSettings  # noqa: E402
+from handlers import reports as report_handlers  # noqa: E402
+from storage.db import Database  # noqa: E402
+from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser  # noqa: E402
+
+NOW = datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def line(name: str, ms: list[float], target: float | None = None) -> str:
+    p50, p95 = statistics.median(ms), pct(ms, 95)
+    verdict = "" if target is None else ("  ok" if p95 <= target else f"  OVER {target:.0f} ms")
+    return f"{name:<34} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms   (n={len(ms)}){verdict}"
+
+
+def make_data(path: Path) -> None:
+    config = path.with_suffix(".toml")
+    config.write_text(f'[storage]\ndatabase = "{path}"\n', encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+            *("--config", str(config), "demo-data", str(path)),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    print(f"demo data written in {time.perf_counter() - started:.1f} s")
+
+
+async def timed(bot: Harness, u: TgUser, text: str) -> float:
+    started = time.perf_counter()
+    calls = await bot.send(u, text)
+    elapsed = (time.perf_counter() - started) * 1000
+    if not calls:
+        raise SystemExit(f"{text!r} got no answer")
+    return elapsed
+
+
+async def run(path: Path, runs: int) -> None:
+    settings = Settings(
+        telegram=TelegramSettings(rate_limit=False),
+        storage=StorageSettings(database=str(path)),
+    )
+    clock = FakeClock(NOW)
+    api = FakeBotAPI(clock)
+    db = Database(path)
+    await db.open()
+    await db.migrate()
+    app = build_application(
+        settings, token=TOKEN, db=db, request=api, updates_request=api, clock=clock
+    )
+    await app.initialize()
+    try:
+        await measure(app, api, clock, db, runs)
+    finally:
+        await app.shutdown()
+        await db.close()
+
+
+async def measure(app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, runs: int) -> None:
+    bot = Harness(app, api, clock)
+    # A database benched before remembers its update ids; carry on after them.
+    seen = await db.fetchone("SELECT COALESCE(MAX(update_id), 0) AS n FROM processed_updates")
+    bot._update_ids = itertools.count(int(seen["n"] if seen else 0) + 1)
+    office_phone = await db.fetchone("SELECT phone FROM cadres WHERE role = 'office' LIMIT 1")
+    cadre_phone = await db.fetchone("SELECT phone FROM cadres WHERE role = 'cadre' LIMIT 1")
+    assert office_phone and cadre_phone, "no office member or cadre in the demo data"
+    office, cadre = TgUser(90001), TgUser(90002)
+    await bot.contact(office, office_phone["phone"])
+    await bot.contact(cadre, cadre_phone["phone"])
+    counts = await db.fetchone(
+        "SELECT (SELECT COUNT(*) FROM visits) AS v, (SELECT COUNT(*) FROM problems) AS p,"
+        " (SELECT COUNT(*) FROM cadres) AS c, (SELECT COUNT(*) FROM places) AS pl"
+    )
+    assert counts is not None
+    print(
+        f"data: {counts['c']} cadres, {counts['pl']} places, {counts['v']} visits, "
+        f"{counts['p']} problems; now = {NOW:%Y-%m-%d %H:%M %Z}"
+    )
+
+    for text in ("/summary 2026-12", "/summary 2026"):  # warm the page cache
+        await timed(bot, office, text)
+    print(
+        line(
+            "/summary 2026-12 (a month)",
+            [await timed(bot, office, "/summary 2026-12") for _ in range(runs)],
+            50,
+        )
+    )
+    print(
+        line(
+            "/summary 2026 (the year)",
+            [await timed(bot, office, "/summary 2026") for _ in range(runs)],
+            300,
+        )
+    )
+    print(
+        line(
+            "/coverage 2026-12",
+            [await timed(bot, office, "/coverage 2026-12") for _ in range(runs)],
+        )
+    )
+    print(line("/coverage 2026", [await timed(bot, office, "/coverage 2026") for _ in range(runs)]))
+    print(line("/overdue", [await timed(bot, office, "/overdue") for _ in range(runs)]))
+    idle = [await timed(bot, cadre, "/help") for _ in range(runs * 2)]
+    print(line("cadre /help, nothing else running", idle))
+
+    for text, label, target in (("/export 2026", "export", 15.0), ("/chart 2026", "chart", None)):
+        sent_before = len(api.calls)
+        started = time.perf_counter()
+        await bot.send(office, text)
+        during: list[float] = []
+        while report_handlers._jobs(app):
+            during.append(await timed(bot, cadre, "/help"))
+            await asyncio.sleep(0.05)
+        await report_handlers.wait_for_jobs(app)
+        took = time.perf_counter() - started
+        delivered = [
+            c for c in api.calls[sent_before:] if c.method in ("sendDocument", "sendPhoto")
+        ]
+        verdict = "" if target is None else ("  ok" if took <= target else f"  OVER {target:.0f} s")
+        print(f"{text + ' (delivered)':<34} {took:8.2f} s   files sent: {len(delivered)}{verdict}")
+        if during:
+            print(line(f"cadre /help during {label}", during, 100 if label == "export" else None))
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    verdict = "  ok" if rss_mb <= 250 else "  OVER 250 MB"
+    print(f"{'peak RSS of this process':<34} {rss_mb:8.1f} MB{verdict}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("db", nargs="?", help="database file (default: a new temporary one)")
+    p.add_argument("--runs", type=int, default=20)
+    args = p.parse_args()
+    if args.db:
+        path = Path(args.db).resolve()
+    else:
+        path = Path(tempfile.mkdtemp(prefix="fieldbot-bench-")) / "office.sqlite3"
+    if not path.exists():
+        make_data(path)
+    asyncio.run(run(path, args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,440 @@
+"""The office's reports in the chat: /summary, /coverage, /overdue, /log, /cases,
+/export, /chart, and the main-menu button for this month's summary.
+
+Every report is read in a worker thread on its own read-only connection
+(``reports.service``). Text reports are awaited (a year's summary takes a few hundred
+milliseconds); the workbook and the chart take seconds, so the handler only says
+"preparing" and a background task sends the file when it is ready: the next update,
+a cadre logging a visit, does not wait for it.
+
+Who sees what is decided in ``campaign.reporting.chat_scope`` from the sender's role
+(read from the database on every command and button) and the chat it is asked in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from campaign import callbacks
+from campaign.periods import (
+    EXAMPLES,
+    Period,
+    PeriodError,
+    from_token,
+    month_of,
+    parse_period,
+    to_token,
+)
+from campaign.phones import mask_phone
+from campaign.reporting import ChatKind, Scope, chat_scope, may_report, scope_for, split_text
+from handlers.common import MENU_NS, Context, Who, deps, is_private, reply, who
+from reports import service
+from reports.chart import NoCJKFont
+from storage import people
+
+log = logging.getLogger(__name__)
+
+NS = "rpt"
+JOBS_KEY = "reports.jobs"
+LOCK_KEY = "reports.heavy_lock"
+MAX_LOG_CHOICES = 8
+
+
+# --- who may ask, and for what -------------------------------------------------------------
+
+
+async def _chat_kind(update: Update, context: Context) -> tuple[ChatKind, int | None]:
+    chat = update.effective_chat
+    if chat is None or chat.type == "private":
+        return ChatKind.PRIVATE, None
+    bound = await people.bound_chat(deps(context).db, chat.id)
+    if bound is None:
+        return ChatKind.OTHER, None
+    if bound.kind == "office":
+        return ChatKind.OFFICE, None
+    return ChatKind.TEAM, bound.team_id
+
+
+async def _scope_here(update: Update, context: Context, w: Who, report: str) -> Scope | None:
+    """The scope ``w`` gets for ``report`` in this chat, or None."""
+    if w.cadre is None or not may_report(w.cadre.role, report):
+        return None
+    kind, team_id = await _chat_kind(update, context)
+    c = w.cadre
+    return chat_scope(c.role, c.team_id, c.group_id, kind, team_id)
+
+
+async def _allowed(update: Update, context: Context, report: str) -> tuple[Who, Scope] | None:
+    """The sender and the scope they get here, or None after answering (or, in group
+    chats where they are not entitled, staying silent)."""
+    w = await who(update, context)
+    if w is None:
+        return None
+    private = is_private(update)
+    if w.cadre is None:
+        if private:
+            await reply(update, w.t("start.not_joined"))
+        return None
+    scope = await _scope_here(update, context, w, report)
+    if scope is None:
+        c = w.cadre
+        if private:
+            await reply(update, w.t("reports.not_allowed"))
+        elif (await _chat_kind(update, context))[0] is ChatKind.OTHER and may_report(
+            c.role, report
+        ):
+            if scope_for(c.role, c.team_id, c.group_id) is not None:
+                await reply(update, w.t("reports.private_only"))
+        return None
+    return w, scope
+
+
+def _ask(context: Context, w: Who, scope: Scope, period: Period) -> service.Ask:
+    d = deps(context)
+    return service.Ask(
+        db_path=d.db.path,
+        settings=d.settings,
+        catalog=d.catalog,
+        lang=w.lang,
+        scope=scope,
+        period=period,
+        now=d.now(),
+    )
+
+
+def _today(context: Context) -> Any:
+    return deps(context).local_now().date()
+
+
+def _split_args(args: list[str], today: Any) -> tuple[Period | None, str, str]:
+    """(period or None for the default, the other words, the words that failed)."""
+    text = " ".join(args).strip()
+    if not text:
+        return None, "", ""
+    try:
+        return parse_period(text, today), "", ""
+    except PeriodError:
+        pass
+    for k in range(1, len(args)):
+        head, tail = " ".join(args[:k]), " ".join(args[k:])
+        for period_text, other in ((head, tail), (tail, head)):
+            try:
+                return parse_period(period_text, today), other, ""
+            except PeriodError:
+                continue
+    return None, text, text
+
+
+async def _period_and_scope(
+    update: Update, context: Context, w: Who, scope: Scope, args: list[str]
+) -> tuple[Period, Scope] | None:
+    """Read ``[period] [team]`` in either order; answer and return None if unreadable."""
+    today = _today(context)
+    period, other, failed = _split_args(args, today)
+    if other:
+        d = deps(context)
+        matches, all_teams = await asyncio.to_thread(service.find_teams, d.db.path, other)
+        if len(matches) != 1:
+            if failed and not matches:
+                await reply(update, w.t("reports.bad_period", text=failed, examples=EXAMPLES))
+            else:
+                names = w.t("reports.list_sep").join(u.name for u in (matches or all_teams))
+                await reply(update, w.t("reports.unknown_team", text=other, teams=names))
+            return None
+        narrowed = scope.narrow(matches[0].id)
+        if narrowed is None:
+            await reply(update, w.t("reports.other_team"))
+            return None
+        scope = narrowed
+    return (period or month_of(today)), scope
+
+
+async def _send_text(update: Update, text: str) -> None:
+    for chunk in split_text(text):
+        await reply(update, chunk)
+
+
+# --- text reports ----------------------------------------------------------------------------
+
+
+async def _text_report(update: Update, context: Context, report: str) -> None:
+    allowed = await _allowed(update, context, report)
+    if allowed is None:
+        return
+    w, scope = allowed
+    parsed = await _period_and_scope(update, context, w, scope, list(context.args or []))
+    if parsed is None:
+        return
+    period, scope = parsed
+    ask = _ask(context, w, scope, period)
+    run = {
+        "summary": service.summary_report,
+        "coverage": service.coverage_report,
+        "overdue": service.overdue_report,
+        "cases": service.cases_report,
+    }[report]
+    await _send_text(update, await asyncio.to_thread(run, ask))
+
+
+async def summary(update: Update, context: Context) -> None:
+    """/summary [period] [team]: visits, days, places, kinds, problems, against quotas."""
+    await _text_report(update, context, "summary")
+
+
+async def coverage(update: Update, context: Context) -> None:
+    """/coverage [period]: places nobody visited and cadres with no visit, by team."""
+    await _text_report(update, context, "coverage")
+
+
+async def overdue(update: Update, context: Context) -> None:
+    """/overdue: problems past their deadline, by level and owner, oldest first."""
+    await _text_report(update, context, "overdue")
+
+
+async def cases(update: Update, context: Context) -> None:
+    """/cases [period]: visits marked as possible model cases."""
+    await _text_report(update, context, "cases")
+
+
+async def menu_summary(update: Update, context: Context) -> None:
+    """The main-menu button: this month's summary for the presser's own scope."""
+    query = update.callback_query
+    if query is None:
+        return
+    w = await who(update, context)
+    scope = await _scope_here(update, context, w, "summary") if w else None
+    if w is None or scope is None:
+        await query.answer(w.t("reports.not_allowed") if w else None, show_alert=True)
+        return
+    await query.answer()
+    ask = _ask(context, w, scope, month_of(_today(context)))
+    await _send_text(update, await asyncio.to_thread(service.summary_report, ask))
+
+
+# --- one cadre's log ---------------------------------------------------------------------------
+
+
+def _split_log_args(args: list[str], today: Any) -> tuple[str, Period | None]:
+    for k in range(1, len(args)):
+        try:
+            return " ".join(args[:k]), parse_period(" ".join(args[k:]), today)
+        except PeriodError:
+            continue
+    return " ".join(args), None
+
+
+async def log_command(update: Update, context: Context) -> None:
+    """/log CADRE [period]: a cadre's visits and problems, to check the work log."""
+    allowed = await _allowed(update, context, "log")
+    if allowed is None:
+        return
+    w, scope = allowed
+    args = list(context.args or [])
+    if not args:
+        await reply(update, w.t("reports.log.usage"))
+        return
+    today = _today(context)
+    query_text, period = _split_log_args(args, today)
+    ask = _ask(context, w, scope, period or month_of(today))
+    found = await asyncio.to_thread(service.find_cadres, ask, query_text[:64])
+    if not found:
+        await reply(update, w.t("reports.log.not_found", query=query_text[:64]))
+        return
+    if len(found) == 1:
+        await _send_log(update, ask, found[0].id, w)
+        return
+    buttons = [
+        [
+            InlineKeyboardButton(
+                w.t(
+                    "reports.log.choice",
+                    name=c.name,
+                    unit=c.group_name or c.team_name or w.t(f"roles.{c.role.value}"),
+                    phone=mask_phone(c.phone),
+                ),
+                callback_data=callbacks.encode(NS, "log", c.id, to_token(ask.period)),
+            )
+        ]
+        for c in found[:MAX_LOG_CHOICES]
+    ]
+    text = w.t("reports.log.choose")
+    if len(found) > MAX_LOG_CHOICES:
+        text += "\n" + w.t("reports.more", n=len(found) - MAX_LOG_CHOICES)
+    await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> bool:
+    text = await asyncio.to_thread(service.log_report, ask, cadre_id)
+    if text is None:
+        return False
+    await _send_text(update, text)
+    return True
+
+
+async def log_pressed(update: Update, context: Context) -> None:
+    """A cadre picked from an ambiguous /log: re-authorised from the database."""
+    query = update.callback_query
+    if query is None:
+        return
+    w = await who(update, context)
+    try:
+        data = callbacks.decode(query.data, NS)
+        if data.action != "log" or len(data.args) != 2:
+            raise callbacks.CallbackError("not a log button")
+        cadre_id = data.int_arg(0)
+        period = from_token(data.args[1])
+    except (callbacks.CallbackError, PeriodError):
+        await query.answer(w.t("common.stale_button") if w else None, show_alert=True)
+        return
+    scope = await _scope_here(update, context, w, "log") if w else None
+    if w is None or scope is None:
+        await query.answer(w.t("reports.not_allowed") if w else None, show_alert=True)
+        return
+    ask = _ask(context, w, scope, period)
+    text = await asyncio.to_thread(service.log_report, ask, cadre_id)
+    if text is None:
+        await query.answer(w.t("reports.not_allowed"), show_alert=True)
+        return
+    await query.answer()
+    chat = update.effective_chat
+    for chunk in split_text(text):
+        if chat is not None:
+            await context.bot.send_message(chat.id, chunk)
+
+
+# --- the workbook and the chart, off the update path ------------------------------------------
+
+
+def _jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> dict[int, asyncio.Task[None]]:
+    jobs: dict[int, asyncio.Task[None]] = deps(app).extra.setdefault(JOBS_KEY, {})
+    return jobs
+
+
+async def wait_for_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Until every export and chart under way has been sent (tests, shutdown)."""
+    while _jobs(app):
+        await asyncio.gather(*list(_jobs(app).values()), return_exceptions=True)
+
+
+async def _heavy(update: Update, context: Context, report: str) -> None:
+    allowed = await _allowed(update, context, report)
+    if allowed is None:
+        return
+    w, scope = allowed
+    parsed = await _period_and_scope(update, context, w, scope, list(context.args or []))
+    if parsed is None:
+        return
+    period, scope = parsed
+    chat = update.effective_chat
+    if chat is None:
+        return
+    jobs = _jobs(context.application)
+    if w.user_id in jobs:
+        await reply(update, w.t("reports.export.busy"))
+        return
+    ask = _ask(context, w, scope, period)
+    where = await asyncio.to_thread(service.scope_label, ask)
+    key = "reports.export.preparing" if report == "export" else "reports.chart.preparing"
+    await reply(update, w.t(key, scope=where, period=ask.period_text()))
+    job = _deliver(context.application, chat.id, ask, report, where)
+    if context.application.running:  # awaited by the application when it stops
+        task = context.application.create_task(job, name=f"report-{report}")
+    else:
+        task = asyncio.get_running_loop().create_task(job, name=f"report-{report}")
+    jobs[w.user_id] = task
+    user_id = w.user_id
+
+    def finished(_: asyncio.Task[None]) -> None:
+        jobs.pop(user_id, None)
+
+    task.add_done_callback(finished)
+
+
+async def _deliver(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    chat_id: int,
+    ask: service.Ask,
+    report: str,
+    where: str,
+) -> None:
+    """Build the file in a worker thread (one heavy report at a time), then send it."""
+    lock: asyncio.Lock = deps(app).extra.setdefault(LOCK_KEY, asyncio.Lock())
+    t = ask.t
+    try:
+        async with lock:
+            if report == "export":
+                path = await asyncio.to_thread(_export_file, ask)
+                try:
+                    with path.open("rb") as f:
+                        await app.bot.send_document(
+                            chat_id,
+                            document=f,
+                            filename=service.file_stem(ask, "report") + ".xlsx",
+                            caption=t(
+                                "reports.export.caption", scope=where, period=ask.period_text()
+                            ),
+                        )
+                finally:
+                    path.unlink(missing_ok=True)
+            else:
+                png = await asyncio.to_thread(service.chart_png, ask)
+                await app.bot.send_photo(
+                    chat_id,
+                    photo=png,
+                    caption=t("reports.chart.caption", scope=where, period=ask.period_text()),
+                )
+    except NoCJKFont:
+        await _tell(app, chat_id, t("reports.chart.no_font"))
+    except Exception:
+        log.exception("the %s report for chat %s failed", report, chat_id)
+        await _tell(app, chat_id, t("reports.error"))
+
+
+def _export_file(ask: service.Ask) -> Path:
+    fd, name = tempfile.mkstemp(prefix="fieldbot-", suffix=".xlsx")
+    os.close(fd)
+    path = Path(name)
+    try:
+        return service.export_to_file(ask, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+async def _tell(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, text: str) -> None:
+    try:
+        await app.bot.send_message(chat_id, text)
+    except Exception:  # the failure is logged above; nothing more to do
+        log.warning("could not tell chat %s that a report failed", chat_id, exc_info=True)
+
+
+async def export(update: Update, context: Context) -> None:
+    """/export [period]: the Excel workbook, sent when ready."""
+    await _heavy(update, context, "export")
+
+
+async def chart(update: Update, context: Context) -> None:
+    """/chart [period]: the PNG chart, sent when ready."""
+    await _heavy(update, context, "chart")
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    return [
+        CommandHandler("summary", summary),
+        CommandHandler("coverage", coverage),
+        CommandHandler("overdue", overdue),
+        CommandHandler("log", log_command),
+        CommandHandler("cases", cases),
+        CommandHandler("export", export),
+        CommandHandler("chart", chart),
+        CallbackQueryHandler(menu_summary, pattern=rf"^{MENU_NS}:v1:summary$"),
+        CallbackQueryHandler(log_pressed, pattern=callbacks.pattern(NS)),
+    ]

@@ -1,0 +1,167 @@
+"""Whole reports, start to finish: open a reading snapshot, query, render.
+
+Every function is synchronous and opens its own read-only connection, so the bot runs
+them with ``asyncio.to_thread`` (no cadre's update waits for them) and the command line
+calls them directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+from campaign.i18n import Catalog
+from campaign.periods import Period
+from campaign.reporting import CadreRef, Scope, Summary, Unit, elapsed_share
+from campaign.settings import Settings
+from reports import text
+from reports.chart import ChartInput, draw_chart
+from reports.workbook import ExportData, write_workbook
+from storage import report_rows as rows
+from storage import reports as q
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One report request: where to read, what part, which period, as of when, in which
+    language."""
+
+    db_path: str
+    settings: Settings
+    catalog: Catalog
+    lang: str
+    scope: Scope
+    period: Period
+    now: datetime
+
+    @property
+    def t(self) -> text.Tr:
+        return partial(self.catalog.t, self.lang)
+
+    def scope_text(self, name: str) -> str:
+        return text.scope_text(self.t, self.scope, name)
+
+    def period_text(self) -> str:
+        return text.period_text(self.t, self.period)
+
+
+def _summary(conn: q.Conn, ask: Ask, rows_kind: str | None = None) -> Summary:
+    s = q.summary(
+        conn,
+        ask.scope,
+        ask.period,
+        now=ask.now,
+        tz=ask.settings.tz,
+        quotas=ask.settings.quotas,
+        rows_kind=rows_kind,
+    )
+    today = ask.now.astimezone(ask.settings.tz).date()
+    return dataclasses.replace(s, elapsed=elapsed_share(ask.period, today))
+
+
+def summary_data(ask: Ask) -> Summary:
+    with q.reading(ask.db_path) as conn:
+        return _summary(conn, ask)
+
+
+def summary_report(ask: Ask) -> str:
+    return text.summary_text(ask.t, summary_data(ask))
+
+
+def coverage_report(ask: Ask) -> str:
+    with q.reading(ask.db_path) as conn:
+        data = q.coverage(conn, ask.scope, ask.period)
+    return text.coverage_text(ask.t, data, ask.scope)
+
+
+def overdue_report(ask: Ask) -> str:
+    with q.reading(ask.db_path) as conn:
+        items = q.overdue(conn, ask.scope, ask.now)
+        name = q.scope_name(conn, ask.scope)
+    return text.overdue_text(ask.t, items, ask.scope, name, ask.now, ask.settings.tz)
+
+
+def cases_report(ask: Ask) -> str:
+    with q.reading(ask.db_path) as conn:
+        data = rows.cases(conn, ask.scope, ask.period)
+    return text.cases_text(ask.t, data, ask.scope)
+
+
+def find_cadres(ask: Ask, query: str) -> list[CadreRef]:
+    with q.reading(ask.db_path) as conn:
+        return rows.find_cadres(conn, ask.scope, query)
+
+
+def log_report(ask: Ask, cadre_id: int) -> str | None:
+    """The cadre's log, or None when the cadre is outside the asker's scope."""
+    with q.reading(ask.db_path) as conn:
+        cadre = rows.cadre_in_scope(conn, ask.scope, cadre_id)
+        if cadre is None:
+            return None
+        data = rows.cadre_log(
+            conn, ask.scope, cadre, ask.period, tz=ask.settings.tz, quotas=ask.settings.quotas
+        )
+    return text.log_text(ask.t, data, ask.settings.tz)
+
+
+def find_teams(db_path: str, query: str) -> tuple[list[Unit], list[Unit]]:
+    """(teams matching ``query``, all active teams)."""
+    with q.reading(db_path) as conn:
+        return q.find_teams(conn, query), q.teams(conn)
+
+
+def scope_label(ask: Ask) -> str:
+    with q.reading(ask.db_path) as conn:
+        return ask.scope_text(q.scope_name(conn, ask.scope))
+
+
+def export_workbook(ask: Ask, out: IO[bytes]) -> None:
+    """The whole workbook, read from one snapshot and streamed into ``out``."""
+    tz = ask.settings.tz
+    with q.reading(ask.db_path) as conn:
+        overview = _summary(conn, ask, rows_kind="team")
+        by_group = _summary(conn, ask, rows_kind="group")
+        title = ask.t(
+            "reports.export.title",
+            scope=ask.scope_text(overview.scope_name),
+            period=ask.period_text(),
+            now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        )
+        data = ExportData(
+            title=title,
+            overview=overview,
+            by_group=by_group,
+            cadres=rows.cadre_progress(
+                conn, ask.scope, ask.period, tz=tz, quotas=ask.settings.quotas
+            ),
+            visits=rows.visit_rows(conn, ask.scope, ask.period),
+            problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
+            events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+        )
+        write_workbook(out, data, ask.t, tz)
+
+
+def export_to_file(ask: Ask, path: Path) -> Path:
+    with path.open("wb") as out:
+        export_workbook(ask, out)
+    return path
+
+
+def chart_png(ask: Ask) -> bytes:
+    """The chart as PNG bytes; raises reports.chart.NoCJKFont without a Chinese font."""
+    with q.reading(ask.db_path) as conn:
+        data = _summary(conn, ask)
+    title = ask.t(
+        "reports.chart.title", scope=ask.scope_text(data.scope_name), period=ask.period_text()
+    )
+    return draw_chart(ChartInput(title, data), ask.t)
+
+
+def file_stem(ask: Ask, kind: str) -> str:
+    """``fieldbot-report-2026-11`` and the like, safe for any file system."""
+    label = ask.period.label.replace("..", "_")
+    return f"fieldbot-{kind}-{label}"

@@ -1,0 +1,378 @@
+"""The office's Excel workbook: a summary, every visit, the problem ledger with its full
+history, each cadre's progress, and one sheet per team.
+
+Streamed row by row from the query cursors into ``reports.xlsxstream``, so a year of
+visits never sits in memory. Chinese headers from the catalogue, real date cells,
+frozen header rows, column widths chosen per column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import IO, Any
+
+from campaign.reporting import (
+    CadreProgress,
+    EventRow,
+    ProblemRow,
+    Summary,
+    UnitLine,
+    VisitRow,
+    percent,
+)
+from campaign.vocabulary import WORK_KINDS
+from reports.xlsxstream import HEADER, TITLE, Sheet, StreamingWorkbook
+
+Tr = Callable[..., str]
+_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """Everything one workbook shows; the iterators stream from the reading connection."""
+
+    title: str
+    overview: Summary  # broken down by team
+    by_group: Summary  # broken down by group (for the team sheets)
+    cadres: list[CadreProgress]
+    visits: Iterable[VisitRow]
+    problems: Iterable[ProblemRow]
+    events: Iterable[EventRow]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # reports.xlsx.<key> is the header
+    width: float
+    number_format: str | None = None
+
+
+def _text(value: str | None) -> str | None:
+    """Free text from the field. Cells are written as text, never as formulas, so a
+    leading ``=`` is harmless; kept as a function for one place to change."""
+    return value
+
+
+def _naive(moment: datetime | None, tz: tzinfo) -> datetime | None:
+    """Excel has no time zones: local wall time of the campaign."""
+    return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A valid, unique sheet title (31 characters, none of []:*?/\\)."""
+    base = _SHEET_CHARS.sub("_", name).strip("'") or "Sheet"
+    base = base[:31]
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f"({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+class _Sheet:
+    """A worksheet laid out by columns: widths, number formats and catalogue headers."""
+
+    def __init__(
+        self,
+        wb: StreamingWorkbook,
+        title: str,
+        columns: Sequence[Column],
+        t: Tr,
+        *,
+        freeze: int,
+        later: Sequence[Column] = (),
+        extra: int = 0,
+    ) -> None:
+        """``later``: the columns of a second table further down the same sheet;
+        ``extra``: columns past ``columns`` (kinds of work), of default width."""
+        widths = []
+        for i in range(max(len(columns) + extra, len(later))):
+            ws = [cols[i].width for cols in (columns, later) if i < len(cols)]
+            widths.append(max(ws) if ws else 10.0)
+        self.ws: Sheet = wb.sheet(title, widths, freeze_rows=freeze, columns=len(widths))
+        self.t = t
+        self.use(columns)
+
+    def use(self, columns: Sequence[Column]) -> None:
+        self.columns = columns
+        self.ws.formats = [c.number_format or "general" for c in columns]
+
+    def title_row(self, text: str) -> None:
+        self.ws.append([text], style=TITLE)
+
+    def header(self, extra: Iterable[str] = ()) -> None:
+        labels = [self.t(f"reports.xlsx.{c.key}") for c in self.columns] + list(extra)
+        self.ws.append(labels, style=HEADER)
+
+    def row(self, values: list[Any], bold: bool = False) -> None:
+        self.ws.append(values, bold=bold)
+
+
+def _ratio(done: float, target: float) -> float | None:
+    p = percent(done, target)
+    return None if p is None else done / target
+
+
+_UNIT_COLUMNS = [
+    Column("cadres", 9),
+    Column("visits", 9),
+    Column("visits_target", 9, "0.0"),
+    Column("visits_pct", 10, "0%"),
+    Column("days", 9),
+    Column("days_target", 9, "0.0"),
+    Column("days_pct", 10, "0%"),
+    Column("places_visited", 11),
+    Column("places_total", 10),
+    Column("on_quota", 9),
+    Column("raised", 10),
+    Column("solved", 7),
+    Column("explained", 7),
+    Column("overdue_now", 9),
+]
+
+
+def _unit_values(line: UnitLine) -> list[Any]:
+    return [
+        line.cadres,
+        line.visits,
+        round(line.target.visits, 1),
+        _ratio(line.visits, line.target.visits),
+        line.days,
+        round(line.target.days, 1),
+        _ratio(line.days, line.target.days),
+        line.places,
+        line.places_total,
+        line.on_quota,
+        line.raised,
+        line.solved,
+        line.explained,
+        line.overdue,
+        *(line.kinds.get(k, 0) for k in WORK_KINDS),
+    ]
+
+
+def _units_table(sheet: _Sheet, lines: list[UnitLine], total: UnitLine) -> None:
+    t = sheet.t
+    sheet.header(t(f"kinds.{k}") for k in WORK_KINDS)
+    for line in lines:
+        sheet.row([line.unit.name, *_unit_values(line)])
+    sheet.row([t("reports.xlsx.total"), *_unit_values(total)], bold=True)
+
+
+def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]]:
+    kind_names = {k: t(f"kinds.{k}") for k in WORK_KINDS}
+    place_kinds = {k: t(f"places.{k}") for k in ("village", "community", "enterprise", "household")}
+    sep = t("reports.list_sep")
+
+    def values(v: VisitRow) -> list[Any]:
+        return [
+            v.id,
+            v.visit_date,
+            v.team_name,
+            v.group_name,
+            v.cadre_name,
+            v.unit,
+            v.place_name,
+            place_kinds.get(v.place_kind, v.place_kind),
+            sep.join(kind_names.get(k, k) for k in v.kinds),
+            _text(v.text),
+            v.people_met,
+            v.photos or None,
+            yes if v.voice else None,
+            round(v.distance_km, 2) if v.distance_km is not None else None,
+            yes if v.far else None,
+            yes if v.model_case else None,
+            _naive(v.created_at, tz),
+        ]
+
+    return values
+
+
+VISIT_COLUMNS = [
+    Column("id", 8),
+    Column("visit_date", 11),
+    Column("team", 14),
+    Column("group", 12),
+    Column("cadre", 9),
+    Column("unit", 14),
+    Column("place", 16),
+    Column("place_kind", 6),
+    Column("kinds", 22),
+    Column("text", 60),
+    Column("people_met", 9),
+    Column("photos", 8),
+    Column("voice", 6),
+    Column("distance", 10),
+    Column("far", 8),
+    Column("model_case", 6),
+    Column("created_at", 17),
+]
+PROBLEM_COLUMNS = [
+    Column("id", 8),
+    Column("raised_at", 17),
+    Column("team", 14),
+    Column("group", 12),
+    Column("reporter", 9),
+    Column("place", 16),
+    Column("category", 14),
+    Column("description", 50),
+    Column("urgent", 6),
+    Column("level", 12),
+    Column("status", 8),
+    Column("owner", 10),
+    Column("department", 14),
+    Column("deadline", 17),
+    Column("overdue", 6),
+    Column("closed_at", 17),
+    Column("resolution", 40),
+    Column("explained_by", 10),
+    Column("explained_on", 11),
+    Column("watch", 8),
+]
+EVENT_COLUMNS = [
+    Column("id", 8),
+    Column("event_at", 17),
+    Column("action", 16),
+    Column("actor", 10),
+    Column("from_level", 12),
+    Column("to_level", 12),
+    Column("note", 50),
+]
+CADRE_COLUMNS = [
+    Column("team", 14),
+    Column("group", 12),
+    Column("cadre", 9),
+    Column("role", 12),
+    Column("unit", 14),
+    Column("visits", 9),
+    Column("visits_target", 9, "0.0"),
+    Column("visits_pct", 10, "0%"),
+    Column("days", 9),
+    Column("days_target", 9, "0.0"),
+    Column("days_pct", 10, "0%"),
+    Column("cadre_places", 11),
+    Column("raised", 10),
+]
+
+
+def _cadre_values(t: Tr, c: CadreProgress) -> list[Any]:
+    return [
+        c.team_name,
+        c.group_name,
+        c.name,
+        t(f"roles.{c.role.value}"),
+        c.unit,
+        c.visits,
+        round(c.target.visits, 1),
+        _ratio(c.visits, c.target.visits),
+        c.days,
+        round(c.target.days, 1),
+        _ratio(c.days, c.target.days),
+        c.places,
+        c.raised,
+    ]
+
+
+def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
+    """Write the workbook to ``out`` (a file opened for binary writing)."""
+    taken: set[str] = set()
+    yes = t("reports.xlsx.yes")
+    kinds = [t(f"kinds.{k}") for k in WORK_KINDS]
+    with StreamingWorkbook(out) as wb:
+        # Summary: one row per team, a total, kinds of work at the right.
+        sheet = _Sheet(
+            wb,
+            sheet_title(t("reports.xlsx.sheet_summary"), taken),
+            [Column(data.overview.rows_kind, 16), *_UNIT_COLUMNS],
+            t,
+            freeze=2,
+            extra=len(kinds),
+        )
+        sheet.title_row(data.title)
+        _units_table(sheet, data.overview.rows, data.overview.total)
+
+        title = sheet_title(t("reports.xlsx.sheet_visits"), taken)
+        sheet = _Sheet(wb, title, VISIT_COLUMNS, t, freeze=1)
+        sheet.header()
+        row_of = _visit_values(t, tz, yes)
+        for v in data.visits:
+            sheet.row(row_of(v))
+
+        title = sheet_title(t("reports.xlsx.sheet_problems"), taken)
+        sheet = _Sheet(wb, title, PROBLEM_COLUMNS, t, freeze=1)
+        sheet.header()
+        for p in data.problems:
+            sheet.row(_problem_values(t, tz, yes, p))
+
+        title = sheet_title(t("reports.xlsx.sheet_events"), taken)
+        sheet = _Sheet(wb, title, EVENT_COLUMNS, t, freeze=1)
+        sheet.header()
+        bot = t("reports.xlsx.bot")
+        for e in data.events:
+            sheet.row(
+                [
+                    f"P-{e.problem_id}",
+                    _naive(e.at, tz),
+                    t(f"reports.action.{e.action}"),
+                    e.actor_name or bot,
+                    t(f"levels.{e.from_level}") if e.from_level else None,
+                    t(f"levels.{e.to_level}") if e.to_level else None,
+                    _text(e.note),
+                ]
+            )
+
+        title = sheet_title(t("reports.xlsx.sheet_cadres"), taken)
+        sheet = _Sheet(wb, title, CADRE_COLUMNS, t, freeze=1)
+        sheet.header()
+        for c in data.cadres:
+            sheet.row(_cadre_values(t, c))
+
+        # One sheet per team: its groups with a total, then its cadres.
+        for team in data.overview.rows:
+            groups = [g for g in data.by_group.rows if g.unit.team_id == team.unit.id]
+            sheet = _Sheet(
+                wb,
+                sheet_title(team.unit.name, taken),
+                [Column("group", 16), *_UNIT_COLUMNS],
+                t,
+                freeze=2,
+                later=CADRE_COLUMNS,
+                extra=len(kinds),
+            )
+            sheet.title_row(f"{team.unit.name}｜{data.title}")
+            _units_table(sheet, groups, team)
+            sheet.row([])
+            sheet.use(CADRE_COLUMNS)
+            sheet.header()
+            for c in data.cadres:
+                if c.team_id == team.unit.id:
+                    sheet.row(_cadre_values(t, c))
+
+
+def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
+    return [
+        f"P-{p.id}",
+        _naive(p.created_at, tz),
+        p.team_name,
+        p.group_name,
+        p.reporter_name,
+        p.place_name,
+        t(f"categories.{p.category}"),
+        _text(p.description),
+        yes if p.urgent else None,
+        t(f"levels.{p.level}"),
+        t(f"reports.status.{p.status}"),
+        p.owner_name,
+        _text(p.department),
+        _naive(p.deadline, tz),
+        yes if p.overdue else None,
+        _naive(p.closed_at, tz),
+        _text(p.resolution),
+        _text(p.explained_by),
+        p.explained_on,
+        yes if p.watch else None,
+    ]

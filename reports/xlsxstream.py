@@ -1,0 +1,257 @@
+"""A small streaming XLSX writer: rows go straight into the zip, nothing is kept.
+
+Why not openpyxl: its write-only mode keeps memory flat, but it spends about 7 µs on
+every cell (a year's export is some five million cells: over 30 s on this machine,
+against a 15 s target). This writer formats SpreadsheetML by hand, about ten times
+faster, and supports only what the office workbook needs: text, numbers, dates and
+times as real date cells, a bold header with a fill, a title row, frozen header rows,
+column widths and a few number formats. The tests read its files back with openpyxl.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl.utils import get_column_letter
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = date(1899, 12, 30)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+
+# Number formats beyond the built-in ones (ids from 164 up are custom).
+_CUSTOM_FORMATS = {164: "yyyy-mm-dd", 165: "yyyy-mm-dd hh:mm", 166: "0.0"}
+# Number format ids by name: "general", built-in 1 ("0"), 9 ("0%"), customs above.
+FORMATS = {"general": 0, "0": 1, "0%": 9, "date": 164, "datetime": 165, "0.0": 166}
+# Cell styles: index = position. (number format id, bold, fill, title)
+_XFS: list[tuple[int, bool, bool, bool]] = []
+STYLE: dict[tuple[str, bool], int] = {}
+for _name, _fmt in FORMATS.items():
+    for _bold in (False, True):
+        STYLE[(_name, _bold)] = len(_XFS)
+        _XFS.append((_fmt, _bold, False, False))
+HEADER = len(_XFS)
+_XFS.append((0, True, True, False))
+TITLE = len(_XFS)
+_XFS.append((0, True, False, True))
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_RNS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+
+
+def clean(text: str) -> str:
+    """Characters XML 1.0 cannot hold are dropped."""
+    return _ILLEGAL.sub("", text)
+
+
+def _styles_xml() -> str:
+    fmts = "".join(
+        f'<numFmt numFmtId="{i}" formatCode={quoteattr(code)}/>'
+        for i, code in _CUSTOM_FORMATS.items()
+    )
+    fonts = (
+        '<font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="13"/><name val="Calibri"/></font>'
+    )
+    fills = (
+        '<fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/>'
+        '<bgColor indexed="64"/></patternFill></fill>'
+    )
+    xfs = []
+    for fmt, bold, fill, title in _XFS:
+        font = 2 if title else (1 if bold else 0)
+        attrs = f'numFmtId="{fmt}" fontId="{font}" fillId="{2 if fill else 0}" borderId="0"'
+        attrs += ' xfId="0" applyNumberFormat="1"' if fmt else ' xfId="0"'
+        if bold or title:
+            attrs += ' applyFont="1"'
+        if fill:
+            xfs.append(
+                f'<xf {attrs} applyFill="1" applyAlignment="1">'
+                '<alignment vertical="top" wrapText="1"/></xf>'
+            )
+        else:
+            xfs.append(f"<xf {attrs}/>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_NS}>'
+        f'<numFmts count="{len(_CUSTOM_FORMATS)}">{fmts}</numFmts>'
+        f'<fonts count="3">{fonts}</fonts><fills count="3">{fills}</fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+        f'</cellStyleXfs><cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    )
+
+
+class Sheet:
+    """One worksheet being written. Rows are appended in order; formats are per column."""
+
+    def __init__(
+        self, stream: IO[bytes], widths: Sequence[float], freeze_rows: int, columns: int
+    ) -> None:
+        self._out = stream
+        self._row = 0
+        self._letters = [get_column_letter(i + 1) for i in range(max(columns, len(widths)) + 8)]
+        self.formats: list[str] = []
+        head = [
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} {_RNS}>'
+        ]
+        head.append('<sheetViews><sheetView workbookViewId="0">')
+        if freeze_rows:
+            cell = f"A{freeze_rows + 1}"
+            head.append(
+                f'<pane ySplit="{freeze_rows}" topLeftCell="{cell}" activePane="bottomLeft"'
+                f' state="frozen"/><selection pane="bottomLeft" activeCell="{cell}"'
+                f' sqref="{cell}"/>'
+            )
+        head.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
+        if widths:
+            head.append("<cols>")
+            head += [
+                f'<col min="{i}" max="{i}" width="{w:.2f}" customWidth="1"/>'
+                for i, w in enumerate(widths, start=1)
+            ]
+            head.append("</cols>")
+        head.append("<sheetData>")
+        self._write("".join(head))
+
+    def _write(self, text: str) -> None:
+        self._out.write(text.encode("utf-8"))
+
+    def append(
+        self, values: Sequence[Any], *, bold: bool = False, style: int | None = None
+    ) -> None:
+        """A row; ``style`` forces one cell style (header, title) on every cell."""
+        self._row += 1
+        r = self._row
+        letters = self._letters
+        formats = self.formats
+        parts = [f'<row r="{r}">']
+        for i, v in enumerate(values):
+            if v is None or v == "":
+                continue
+            ref = f"{letters[i]}{r}"
+            if isinstance(v, str):
+                s = style if style is not None else (STYLE[("general", True)] if bold else 0)
+                v = escape(_ILLEGAL.sub("", v))
+                space = ' xml:space="preserve"' if v[:1].isspace() or v[-1:].isspace() else ""
+                style_attr = f' s="{s}"' if s else ""
+                parts.append(
+                    f'<c r="{ref}"{style_attr} t="inlineStr"><is><t{space}>{v}</t></is></c>'
+                )
+                continue
+            if isinstance(v, bool):
+                v = int(v)
+            if isinstance(v, datetime):
+                seconds = v.hour * 3600 + v.minute * 60 + v.second
+                v = v.toordinal() - _EPOCH_ORDINAL + seconds / 86400
+                name = "datetime"
+            elif isinstance(v, date):
+                v = v.toordinal() - _EPOCH_ORDINAL
+                name = "date"
+            else:
+                name = formats[i] if i < len(formats) else "general"
+            s = style if style is not None else STYLE[(name, bold)]
+            style_attr = f' s="{s}"' if s else ""
+            parts.append(f'<c r="{ref}"{style_attr}><v>{v}</v></c>')
+        parts.append("</row>")
+        self._write("".join(parts))
+
+    def close(self) -> None:
+        self._write("</sheetData></worksheet>")
+        self._out.close()
+
+
+class StreamingWorkbook:
+    """``with StreamingWorkbook(fileobj) as wb:`` then ``wb.sheet(...)`` one at a time."""
+
+    def __init__(self, out: IO[bytes], compresslevel: int = 4) -> None:
+        # A year's workbook: 218 MB of XML is 32 MB at level 1, 26 MB at 4, 24 MB at 6;
+        # 4 costs 0.2 s more than 1, 6 another 0.8 s. Bots may send files up to 50 MB.
+        self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self._titles: list[str] = []
+        self._current: Sheet | None = None
+
+    def __enter__(self) -> StreamingWorkbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sheet(
+        self, title: str, widths: Sequence[float] = (), freeze_rows: int = 0, columns: int = 0
+    ) -> Sheet:
+        if self._current is not None:
+            self._current.close()
+        self._titles.append(title)
+        n = len(self._titles)
+        stream = self._zip.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True)
+        self._current = Sheet(stream, widths, freeze_rows, columns)
+        return self._current
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+        if self._zip.fp is None:
+            return
+        n = len(self._titles)
+        z = self._zip
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(
+                f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+                'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                for i in range(1, n + 1)
+            )
+            + "</Types>",
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        sheets = "".join(
+            f'<sheet name={quoteattr(clean(t))} sheetId="{i}" r:id="rId{i}"/>'
+            for i, t in enumerate(self._titles, start=1)
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS} {_RNS}>'
+            f'<bookViews><workbookView activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
+            "</workbook>",
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/'
+            f'2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, n + 1)
+        )
+        rels += (
+            f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f"{rels}</Relationships>",
+        )
+        z.writestr("xl/styles.xml", _styles_xml())
+        z.close()

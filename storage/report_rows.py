@@ -1,0 +1,330 @@
+"""Per-item reports: one cadre's work log, the model cases, and the row streams of the
+workbook (visits, the problem ledger and its history, cadre progress).
+
+Synchronous, on the reading connection of ``storage.reports.reading``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from campaign.periods import Period
+from campaign.phones import normalise_phone
+from campaign.reporting import (
+    CadreLog,
+    CadreProgress,
+    CadreRef,
+    Cases,
+    EventRow,
+    ProblemEntry,
+    ProblemRow,
+    Scope,
+    VisitEntry,
+    VisitRow,
+    quota_share,
+)
+from campaign.roles import Role
+from campaign.settings import QuotaSettings
+from storage.reports import (
+    FIELD_SQL,
+    OPEN_STATUSES,
+    PROBLEM_SELECT,
+    Conn,
+    scope_name,
+    scope_sql,
+    utc_text,
+    when,
+)
+
+# --- one cadre's log, model cases ---------------------------------------------------------
+
+_CADRE_SELECT = """
+SELECT c.id, c.name, c.role, c.unit, c.phone, COALESCE(t.name, '') AS team_name,
+       COALESCE(g.name, '') AS group_name
+FROM cadres c LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN groups g ON g.id = c.group_id
+"""
+
+
+def _cadre_ref(r: sqlite3.Row) -> CadreRef:
+    return CadreRef(
+        r["id"], r["name"], Role(r["role"]), r["team_name"], r["group_name"], r["unit"], r["phone"]
+    )
+
+
+def find_cadres(conn: Conn, scope: Scope, text: str, limit: int = 20) -> list[CadreRef]:
+    """Cadres in scope by phone, by exact name, else by part of the name."""
+    where, params = scope_sql(scope, "c.team_id", "c.group_id")
+    key = text.strip()
+    phone = normalise_phone(key) if any(ch.isdigit() for ch in key) else None
+    if phone:
+        rows = conn.execute(
+            _CADRE_SELECT + f" WHERE c.phone = ?{where} ORDER BY c.id", (phone, *params)
+        ).fetchall()
+        return [_cadre_ref(r) for r in rows]
+    if not key:
+        return []
+    rows = conn.execute(
+        _CADRE_SELECT + f" WHERE c.name = ?{where} ORDER BY c.active DESC, c.id LIMIT ?",
+        (key, *params, limit),
+    ).fetchall()
+    if not rows:
+        pattern = "%" + key.replace("%", "").replace("_", "") + "%"
+        rows = conn.execute(
+            _CADRE_SELECT + f" WHERE c.name LIKE ?{where} ORDER BY c.active DESC, c.id LIMIT ?",
+            (pattern, *params, limit),
+        ).fetchall()
+    return [_cadre_ref(r) for r in rows]
+
+
+def cadre_in_scope(conn: Conn, scope: Scope, cadre_id: int) -> CadreRef | None:
+    where, params = scope_sql(scope, "c.team_id", "c.group_id")
+    row = conn.execute(_CADRE_SELECT + f" WHERE c.id = ?{where}", (cadre_id, *params)).fetchone()
+    return _cadre_ref(row) if row else None
+
+
+_VISIT_SELECT = """
+SELECT v.id, v.visit_date, v.text, v.people_met, v.far, v.distance_km, v.model_case,
+       v.voice_file_id IS NOT NULL AS voice,
+       c.name AS cadre_name, COALESCE(t.name, '') AS team_name,
+       COALESCE(g.name, '') AS group_name, pl.name AS place_name, pl.kind AS place_kind,
+       (SELECT group_concat(kind) FROM visit_kinds k WHERE k.visit_id = v.id) AS kinds,
+       (SELECT COUNT(*) FROM visit_photos ph WHERE ph.visit_id = v.id) AS photos
+FROM visits v
+JOIN cadres c ON c.id = v.cadre_id
+JOIN places pl ON pl.id = v.place_id
+LEFT JOIN teams t ON t.id = v.team_id
+LEFT JOIN groups g ON g.id = v.group_id
+"""
+
+
+def _visit_entry(r: sqlite3.Row) -> VisitEntry:
+    return VisitEntry(
+        id=r["id"],
+        visit_date=date.fromisoformat(r["visit_date"]),
+        cadre_name=r["cadre_name"],
+        team_name=r["team_name"],
+        group_name=r["group_name"],
+        place_name=r["place_name"],
+        place_kind=r["place_kind"],
+        kinds=tuple(r["kinds"].split(",")) if r["kinds"] else (),
+        text=r["text"],
+        people_met=r["people_met"],
+        photos=r["photos"],
+        voice=bool(r["voice"]),
+        far=bool(r["far"]),
+        distance_km=r["distance_km"],
+        model_case=bool(r["model_case"]),
+    )
+
+
+def cadre_log(
+    conn: Conn,
+    scope: Scope,
+    cadre: CadreRef,
+    period: Period,
+    *,
+    tz: tzinfo,
+    quotas: QuotaSettings,
+) -> CadreLog:
+    """A cadre's visits and raised problems in the period, within the asker's scope."""
+    where, params = scope_sql(scope, "v.team_id", "v.group_id")
+    visits = [
+        _visit_entry(r)
+        for r in conn.execute(
+            _VISIT_SELECT + " WHERE v.cadre_id = ? AND v.status = 'active'"
+            f" AND v.visit_date >= ? AND v.visit_date < ?{where} ORDER BY v.visit_date, v.id",
+            (cadre.id, period.start.isoformat(), period.end.isoformat(), *params),
+        )
+    ]
+    where, params = scope_sql(scope, "p.team_id", "p.group_id")
+    problems = [
+        ProblemEntry(
+            r["id"],
+            when(r["created_at"]),
+            r["level"],
+            r["status"],
+            r["category"],
+            r["description"],
+            r["place_name"],
+        )
+        for r in conn.execute(
+            PROBLEM_SELECT + " WHERE p.reporter_id = ? AND p.created_at >= ?"
+            f" AND p.created_at < ?{where} ORDER BY p.created_at, p.id",
+            (cadre.id, utc_text(period.start, tz), utc_text(period.end, tz), *params),
+        )
+    ]
+    return CadreLog(
+        cadre=cadre,
+        period=period,
+        visits=visits,
+        days=len({v.visit_date for v in visits}),
+        places=len({v.place_name for v in visits}),
+        problems=problems,
+        target=quota_share(period, quotas),
+    )
+
+
+def cases(conn: Conn, scope: Scope, period: Period, limit: int = 500) -> Cases:
+    """Visits marked as possible model cases (典型), newest first."""
+    where, params = scope_sql(scope, "v.team_id", "v.group_id")
+    rows = conn.execute(
+        _VISIT_SELECT + " WHERE v.model_case = 1 AND v.status = 'active'"
+        f" AND v.visit_date >= ? AND v.visit_date < ?{where}"
+        " ORDER BY v.visit_date DESC, v.id DESC LIMIT ?",
+        (period.start.isoformat(), period.end.isoformat(), *params, limit),
+    ).fetchall()
+    return Cases(period, scope_name(conn, scope), [_visit_entry(r) for r in rows])
+
+
+# --- rows for the workbook ----------------------------------------------------------------
+
+
+def visit_rows(conn: Conn, scope: Scope, period: Period) -> Iterator[VisitRow]:
+    """Every active visit of the period, streamed in date order."""
+    where, params = scope_sql(scope, "v.team_id", "v.group_id")
+    cur = conn.execute(
+        "SELECT v.id, v.visit_date, COALESCE(t.name, ''), COALESCE(g.name, ''), c.name, c.unit,"
+        " pl.name, pl.kind,"
+        " (SELECT group_concat(kind) FROM visit_kinds k WHERE k.visit_id = v.id),"
+        " v.text, v.people_met,"
+        " (SELECT COUNT(*) FROM visit_photos ph WHERE ph.visit_id = v.id),"
+        " v.voice_file_id IS NOT NULL, v.distance_km, v.far, v.model_case, v.created_at"
+        " FROM visits v JOIN cadres c ON c.id = v.cadre_id JOIN places pl ON pl.id = v.place_id"
+        " LEFT JOIN teams t ON t.id = v.team_id LEFT JOIN groups g ON g.id = v.group_id"
+        " WHERE v.status = 'active' AND v.visit_date >= ? AND v.visit_date < ?"
+        f"{where} ORDER BY v.visit_date, v.id",
+        (period.start.isoformat(), period.end.isoformat(), *params),
+    )
+    cur.row_factory = None  # plain tuples: this runs for every visit of a year
+    fromiso_d, fromiso_t = date.fromisoformat, datetime.fromisoformat
+    for r in cur:
+        yield VisitRow(
+            r[0],
+            fromiso_d(r[1]),
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            tuple(r[8].split(",")) if r[8] else (),
+            r[9],
+            r[10],
+            r[11],
+            bool(r[12]),
+            r[13],
+            bool(r[14]),
+            bool(r[15]),
+            fromiso_t(r[16]),
+        )
+
+
+def _ledger_where(scope: Scope, period: Period, tz: tzinfo) -> tuple[str, tuple[Any, ...]]:
+    """Problems raised in the period, or raised before it and still open at its start."""
+    where, params = scope_sql(scope, "p.team_id", "p.group_id")
+    start, end = utc_text(period.start, tz), utc_text(period.end, tz)
+    return (
+        " WHERE p.created_at < ? AND (p.created_at >= ? OR p.closed_at IS NULL"
+        f" OR p.closed_at >= ?){where}",
+        (end, start, start, *params),
+    )
+
+
+def problem_rows(
+    conn: Conn, scope: Scope, period: Period, *, now: datetime, tz: tzinfo
+) -> Iterator[ProblemRow]:
+    where, params = _ledger_where(scope, period, tz)
+    now_text = now.astimezone(UTC).isoformat(timespec="seconds")
+    for r in conn.execute(PROBLEM_SELECT + where + " ORDER BY p.created_at, p.id", params):
+        yield ProblemRow(
+            id=r["id"],
+            created_at=when(r["created_at"]),
+            team_name=r["team_name"],
+            group_name=r["group_name"],
+            reporter_name=r["reporter_name"],
+            place_name=r["place_name"],
+            category=r["category"],
+            description=r["description"],
+            urgent=bool(r["urgent"]),
+            level=r["level"],
+            status=r["status"],
+            owner_name=r["owner_name"],
+            department=r["department"],
+            deadline=when(r["deadline"]),
+            overdue=r["status"] in OPEN_STATUSES and r["deadline"] < now_text,
+            closed_at=when(r["closed_at"]) if r["closed_at"] else None,
+            resolution=r["resolution"],
+            explained_by=r["explained_by"],
+            explained_on=date.fromisoformat(r["explained_on"]) if r["explained_on"] else None,
+            watch=bool(r["watch"]),
+        )
+
+
+def event_rows(conn: Conn, scope: Scope, period: Period, *, tz: tzinfo) -> Iterator[EventRow]:
+    """The whole history of every problem in the period's ledger."""
+    where, params = _ledger_where(scope, period, tz)
+    cur = conn.execute(
+        "SELECT e.problem_id, e.at, e.action, a.name, e.from_level, e.to_level, e.note"
+        " FROM problem_events e JOIN problems p ON p.id = e.problem_id"
+        f" LEFT JOIN cadres a ON a.id = e.actor_id{where} ORDER BY e.problem_id, e.at, e.id",
+        params,
+    )
+    cur.row_factory = None
+    for r in cur:
+        yield EventRow(r[0], when(r[1]), r[2], r[3], r[4], r[5], r[6])
+
+
+def cadre_progress(
+    conn: Conn, scope: Scope, period: Period, *, tz: tzinfo, quotas: QuotaSettings
+) -> list[CadreProgress]:
+    """Every cadre expected in the field, with their visits, days and places in scope."""
+    target = quota_share(period, quotas)
+    vwhere, vparams = scope_sql(scope, "team_id", "group_id")
+    work = {
+        r[0]: (r[1], r[2], r[3])
+        for r in conn.execute(
+            "SELECT cadre_id, COUNT(*), COUNT(DISTINCT visit_date), COUNT(DISTINCT place_id)"
+            " FROM visits WHERE status = 'active' AND visit_date >= ? AND visit_date < ?"
+            f"{vwhere} GROUP BY cadre_id",
+            (period.start.isoformat(), period.end.isoformat(), *vparams),
+        )
+    }
+    raised = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT reporter_id, COUNT(*) FROM problems WHERE created_at >= ? AND created_at < ?"
+            f"{vwhere} GROUP BY reporter_id",
+            (utc_text(period.start, tz), utc_text(period.end, tz), *vparams),
+        )
+    }
+    where, params = scope_sql(scope, "c.team_id", "c.group_id")
+    out: list[CadreProgress] = []
+    for r in conn.execute(
+        "SELECT c.id, c.name, c.role, c.unit, c.team_id, COALESCE(t.name, '') AS team_name,"
+        " COALESCE(g.name, '') AS group_name FROM cadres c"
+        " LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN groups g ON g.id = c.group_id"
+        f" WHERE c.active = 1 AND c.role IN {FIELD_SQL}{where}"
+        " ORDER BY t.code, t.id, g.code, g.id, c.name, c.id",
+        params,
+    ):
+        v, d, p = work.get(r["id"], (0, 0, 0))
+        out.append(
+            CadreProgress(
+                r["id"],
+                r["name"],
+                Role(r["role"]),
+                r["unit"],
+                r["team_id"],
+                r["team_name"],
+                r["group_name"],
+                v,
+                d,
+                p,
+                raised.get(r["id"], 0),
+                target,
+            )
+        )
+    return out
