@@ -1,32 +1,33 @@
 """The weekly bulletin (工作简报) to the office chat: last week's numbers per team.
 
-``build_bulletin`` turns the week's numbers into text and leaves room for the chart:
-``Bulletin.image`` is where the reports feature's chart builder puts a PNG (connected
-by the lead at merge time, see ``CHART_BUILDER``); the job queues the text now.
+``build_bulletin`` turns the week's numbers into text; ``bulletin_items`` queues it with
+the week's chart (the office reports' chart: visits per team, problems by status),
+drawn off the event loop and uploaded from a file beside the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from campaign.periods import week_of
+from campaign.periods import Period, week_of
+from campaign.reporting import Scope
 from campaign.runtime import Deps
+from reports.service import Ask, chart_png
 from scheduler.common import Outgoing, day_bounds, excerpt, fmt_date, local_day
 from storage import people
 from storage.bulletin import WeekStats, week_stats
 
-# Merge point for the chart image: a function from the week's numbers to PNG bytes.
-# The reports feature (issue 6) provides it; until connected the bulletin is text only.
-CHART_BUILDER: Callable[[WeekStats], bytes | None] | None = None
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Bulletin:
     text: str
     stats: WeekStats
-    image: bytes | None = None  # the chart, when CHART_BUILDER is connected
 
 
 def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
@@ -95,8 +96,7 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
     text = "\n".join(lines)
     if len(text) > 4000:
         text = text[:3999] + "…"
-    image = CHART_BUILDER(stats) if CHART_BUILDER is not None else None
-    return Bulletin(text, stats, image)
+    return Bulletin(text, stats)
 
 
 async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
@@ -108,7 +108,32 @@ async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgo
     start, _ = day_bounds(deps, week.start)
     end, _ = day_bounds(deps, week.end)
     stats = await week_stats(deps.db, week, start, end, now)
-    bulletin = build_bulletin(deps, stats, deps.settings.campaign.language)
-    # The chart (bulletin.image) is queued beside the text once the dispatcher can
-    # upload files from the outbox; the lead connects it at merge time.
-    return [Outgoing(f"bulletin:{week.label}", office.chat_id, bulletin.text)]
+    lang = deps.settings.campaign.language
+    bulletin = build_bulletin(deps, stats, lang)
+    items = [Outgoing(f"bulletin:{week.label}", office.chat_id, bulletin.text)]
+    chart = await _week_chart(deps, week, now, lang)
+    if chart is not None:
+        caption = deps.catalog.t(lang, "sched.bulletin.chart_caption", week=week.label)
+        items.append(Outgoing(f"bulletin-chart:{week.label}", office.chat_id, caption, photo=chart))
+    return items
+
+
+async def _week_chart(deps: Deps, week: Period, now: datetime, lang: str) -> Path | None:
+    """The county's chart for the week as a PNG file the outbox can upload, or None when
+    it cannot be drawn (no CJK font, an in-memory database): the text still goes."""
+    if deps.db.path == ":memory:":
+        return None
+    ask = Ask(deps.db.path, deps.settings, deps.catalog, lang, Scope.everything(), week, now)
+    try:
+        return await asyncio.to_thread(_draw_to_file, ask, f"bulletin-{week.label}.png")
+    except Exception:
+        log.exception("the weekly bulletin's chart could not be drawn; sending the text alone")
+        return None
+
+
+def _draw_to_file(ask: Ask, name: str) -> Path:
+    folder = Path(ask.db_path).resolve().parent / "outbox-files"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    target.write_bytes(chart_png(ask))
+    return target

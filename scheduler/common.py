@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -24,8 +25,18 @@ class Outgoing:
     text: str
     urgent: bool = False
     expires_at: datetime | None = None  # pointless after this: dropped, not sent late
+    photo: Path | None = None  # a local PNG: sent as a photo, ``text`` its caption
+
+    @property
+    def method(self) -> str:
+        return "sendPhoto" if self.photo is not None else "sendMessage"
 
     def payload(self) -> dict[str, Any]:
+        if self.photo is not None:
+            return {
+                "photo": {"path": str(self.photo), "filename": self.photo.name},
+                "caption": self.text,
+            }
         return {"text": self.text}
 
 
@@ -38,6 +49,7 @@ async def enqueue_all(conn: aiosqlite.Connection, items: list[Outgoing], now: da
             key=item.key,
             chat_id=item.chat_id,
             payload=item.payload(),
+            method=item.method,
             now=now,
             urgent=item.urgent,
             expires_at=item.expires_at,

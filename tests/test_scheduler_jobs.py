@@ -5,7 +5,9 @@ Every job runs with an explicit ``now``; assertions are on outbox rows."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -388,6 +390,14 @@ async def test_weekly_bulletin_to_the_office(deps: Deps, db: Database, world: Se
     assert await run(deps, BULLETIN, local(2026, 11, 16, 9, 30)) == "done-before"
     rows = await queued(db, "bulletin:")
     assert [(r.key, r.chat_id) for r in rows] == [("bulletin:2026-W46", OFFICE_CHAT)]
+    # The week's chart follows the text as a photo uploaded from a file beside the database.
+    chart = await db.fetchone(
+        "SELECT method, payload FROM outbox WHERE key = 'bulletin-chart:2026-W46'"
+    )
+    assert chart is not None and chart["method"] == "sendPhoto"
+    photo = json.loads(chart["payload"])["photo"]
+    png = Path(photo["path"]).read_bytes()  # noqa: ASYNC240  (a test reading its own file)
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
     text = rows[0].text
     assert "2026年第46周：11月9日—11月15日" in text
     assert "走访 6 次，在岗 5 人·天" in text
@@ -408,7 +418,7 @@ async def test_bulletin_in_english_and_without_teams(deps: Deps, db: Database, w
     )
     b = build_bulletin(deps, stats, "en")
     assert "Weekly bulletin (2026, week 46: Nov 9 to Nov 15)" in b.text
-    assert "6 visits, 5 person-days" in b.text and b.image is None
+    assert "6 visits, 5 person-days" in b.text
     empty = dataclasses.replace(stats, teams=[], model_cases=[], model_case_count=0)
     assert "No work teams" in build_bulletin(deps, empty, "en").text
 
