@@ -46,17 +46,47 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
     ]
 
 
+class SeenUpdates:
+    """Which update ids were processed. Telegram numbers updates in increasing order, so
+    only an id not above the highest one recorded before this run can be an old one
+    delivered again and needs the database; later repeats are caught in memory."""
+
+    KEEP = 50_000
+
+    def __init__(self) -> None:
+        self.floor: int | None = None
+        self.recent: dict[int, None] = {}
+
+    async def seen(self, db: Database, update_id: int) -> bool:
+        if self.floor is None:
+            self.floor = await people.last_update_id(db)
+        if update_id in self.recent:
+            return True
+        return update_id <= self.floor and await people.update_seen(db, update_id)
+
+    def add(self, update_id: int) -> None:
+        self.recent[update_id] = None
+        if len(self.recent) > self.KEEP:
+            del self.recent[next(iter(self.recent))]
+
+
 class FieldbotApplication(Application):  # type: ignore[type-arg]
     """Skips an update already processed, so a redelivered update changes nothing."""
+
+    _seen_updates: SeenUpdates | None = None
 
     async def process_update(self, update: object) -> None:
         d = self.bot_data.get(DEPS_KEY)
         if isinstance(update, Update) and isinstance(d, Deps):
-            if await people.update_seen(d.db, update.update_id):
+            if self._seen_updates is None:
+                self._seen_updates = SeenUpdates()
+            seen = self._seen_updates
+            if await seen.seen(d.db, update.update_id):
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return
             async with d.db.processing(update.update_id, d.now()):
                 await super().process_update(update)
+            seen.add(update.update_id)
             return
         await super().process_update(update)
 

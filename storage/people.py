@@ -359,6 +359,11 @@ async def office_chat(db: Database) -> BoundChat | None:
 # --- redelivered updates --------------------------------------------------------------
 
 
+async def last_update_id(db: Database) -> int:
+    row = await db.fetchone("SELECT MAX(update_id) AS top FROM processed_updates")
+    return int(row["top"]) if row is not None and row["top"] is not None else -1
+
+
 async def update_seen(db: Database, update_id: int) -> bool:
     row = await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = ?", (update_id,))
     return row is not None

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from storage import people
 from storage.db import Database
-from tests.conftest import join, user
+from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
 from tests.fakebot import Harness, shown
 
@@ -137,3 +137,19 @@ async def test_forged_button_gets_alert(bot: Harness, seed: Seed) -> None:
         calls = await bot.press(u, data)
         assert calls[-1].method == "answerCallbackQuery"
         assert calls[-1].params.get("show_alert") is True
+
+
+async def test_update_delivered_again_after_a_restart_is_ignored(
+    make_bot: AppFactory, seed: Seed
+) -> None:
+    first = await make_bot()
+    u = user(542)
+    old = first.text_update(u, "/start")
+    skipped = first.text_update(u, "/help")  # never handled before the restart
+    newest = first.text_update(u, "/lang")
+    assert await first.process(old)
+    assert await first.process(newest)
+    second = await make_bot()  # a restart: nothing in memory
+    assert await second.process(old) == []
+    assert await second.process(newest) == []
+    assert shown(await second.process(skipped))  # older id, but new to us: handled
