@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,8 +13,10 @@ import pytest
 from bot.app import build_application
 from campaign.settings import Settings, StorageSettings, TelegramSettings
 from storage.db import Database, open_database
+from tests.botprocess import BotProcess
 from tests.factories import Seed, seed_roster
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
+from tests.fakeserver import FakeServer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -98,3 +100,21 @@ async def join(
     u = user(user_id, lang)
     await bot.contact(u, seed.phones[key])
     return u
+
+
+# --- the real bot as a process, against the fake Bot API over HTTP (tests/botprocess.py)
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def bot_process(tmp_path: Path, fake_server: FakeServer) -> Iterator[BotProcess]:
+    folder = tmp_path / "live"
+    folder.mkdir()
+    process = BotProcess(folder, fake_server)
+    yield process
+    process.kill()
