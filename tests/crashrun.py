@@ -84,9 +84,7 @@ class CrashRun:
         self.cursor = 0
         self.actions_posted = 0
         self.report = Report(len(self.players), 0, 0, 0, 0.0)
-        total = sum(
-            1 for p in self.players for s in p.script.steps if not isinstance(s, Expect)
-        )
+        total = sum(1 for p in self.players for s in p.script.steps if not isinstance(s, Expect))
         # Kill k happens when the run has posted its kill_points[k]-th action.
         self.kill_points = sorted(self.rng.sample(range(1, max(total, kills + 1)), kills))
         self._wall_kill_at: float | None = None
@@ -213,7 +211,10 @@ def verify(scripts: Sequence[Script], query: Query) -> list[str]:
     each team chat bound, each flow's record there exactly once. Returns the problems."""
     problems: list[str] = []
     members = [s.member for s in scripts]
-    bound = {cadre: tg for cadre, tg in query("SELECT cadre_id, telegram_user_id FROM telegram_bindings", ())}
+    bound = {
+        cadre: tg
+        for cadre, tg in query("SELECT cadre_id, telegram_user_id FROM telegram_bindings", ())
+    }
     if len(bound) != len(members):
         problems.append(f"{len(bound)} bindings for {len(members)} members")
     for m in members:

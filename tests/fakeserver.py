@@ -572,21 +572,6 @@ class ControlClient:
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         return list(self._call("sent", chat_id=chat_id)["calls"])
 
-    def fail_next(self, plan: FailPlan) -> None:
-        with self.cond:
-            self.failures.append(plan)
-
-    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Wait (woken by every call and update) until ``predicate()`` holds."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.2))
-            return True
-
     def state(self) -> dict[str, Any]:
         return self._call("state")
 
@@ -596,7 +581,9 @@ class ControlClient:
     def arm_kill(self, pid: int, **plan: Any) -> None:
         self._call("arm_kill", {"pid": pid, **plan})
 
-    def fail_next(self, method: str, status: int = 500, description: str = "", times: int = 1) -> None:
+    def fail_next(
+        self, method: str, status: int = 500, description: str = "", times: int = 1
+    ) -> None:
         plan = {"method": method, "status": status, "times": times}
         self._call("fail_next", {**plan, "description": description or "Internal Server Error"})
 

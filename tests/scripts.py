@@ -285,7 +285,9 @@ def _newest_buttons(bot: Harness, chat_id: int) -> list[tuple[Any, str]]:
     for stored in sorted(bot.api.messages.values(), key=lambda m: -m.message_id):
         if stored.chat_id == chat_id and stored.reply_markup:
             rows = stored.reply_markup.get("inline_keyboard", [])
-            found = [(stored, b["callback_data"]) for r in rows for b in r if b.get("callback_data")]
+            found = [
+                (stored, b["callback_data"]) for r in rows for b in r if b.get("callback_data")
+            ]
             if found:
                 return found
     return []

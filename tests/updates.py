@@ -94,9 +94,7 @@ class Updates:
             "text": text,
         }
         if text.startswith("/"):
-            msg["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
-            ]
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return {"channel_post": msg}
 
 
