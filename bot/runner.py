@@ -7,7 +7,9 @@ import asyncio
 import logging
 
 from telegram import Bot
+from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.app import build_application
 from campaign.settings import Settings, SettingsError
@@ -50,10 +52,44 @@ async def preflight(settings: Settings, attempts: int | None = None) -> str:
             delay = min(delay * 2, MAX_BACKOFF)
 
 
+class ConfirmWhenHandled(HTTPXRequest):
+    """The getUpdates connection, holding each poll until every update fetched before it
+    has been handled.
+
+    A poll's ``offset`` confirms all earlier updates to Telegram, which never sends them
+    again. python-telegram-bot polls again as soon as it has queued a batch, so a crash
+    (SIGKILL, power loss) while that batch is still being handled would lose it: the
+    cadre's message gets no answer, ever. Waiting for the queue first makes delivery
+    at-least-once; an update delivered again is skipped by its id (processed_updates).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.queue: asyncio.Queue[object] | None = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self.queue is not None and url.endswith("/getUpdates"):
+            await self.queue.join()
+        return await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+
+
 def run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
-    app = build_application(settings)
+    updates_request = ConfirmWhenHandled()
+    app = build_application(settings, updates_request=updates_request)
+    updates_request.queue = app.update_queue
     if settings.telegram.mode == "webhook":
         wh = settings.telegram.webhook
         url = wh.url.rstrip("/")

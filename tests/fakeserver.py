@@ -519,7 +519,8 @@ class FakeServer:
 
     def stop(self) -> None:
         self.fake.close()
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> FakeServer:

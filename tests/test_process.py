@@ -1,0 +1,176 @@
+"""The real ``fieldbot run`` process against the fake Bot API over HTTP: it starts (the
+preflight getMe, then long polling), answers, survives SIGKILL and restarts, waits out
+an unreachable API, refuses a rejected token, and loses no update to a kill."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.botprocess import BotProcess
+from tests.crashrun import log_problems
+from tests.crowd import seed_crowd
+from tests.fakebot import TOKEN, TgUser
+from tests.fakeserver import SHOWING, ControlClient, FakeServer
+from tests.updates import Updates
+
+pytestmark = pytest.mark.process
+
+ASK_PHONE = "请点击下方按钮分享您的手机号"
+
+
+def shown(server: FakeServer, chat_id: int, since: int = 0) -> list[str]:
+    """Texts sent or edited into ``chat_id`` after call ``since``."""
+    return [
+        str(c.params.get("text") or c.params.get("caption") or "")
+        for c in server.fake.calls_since(since, chat_id=str(chat_id))
+        if c.ok and c.method in SHOWING
+    ]
+
+
+def wait_shown(
+    server: FakeServer, chat_id: int, fragment: str, since: int = 0, timeout: float = 20
+) -> list[str]:
+    """Wait until a text holding ``fragment`` is shown in ``chat_id``; all texts shown."""
+    server.fake.wait_until(
+        lambda: any(fragment in t for t in shown(server, chat_id, since)), timeout
+    )
+    texts = shown(server, chat_id, since)
+    assert any(fragment in t for t in texts), f"no {fragment!r} in {texts!r}"
+    return texts
+
+
+def wait_taken(server: FakeServer, update_id: int, timeout: float = 20) -> None:
+    """Until the bot confirmed ``update_id`` (it asks for the next ones only after
+    processing, so confirmed means handled)."""
+    fake = server.fake
+    assert fake.wait_until(lambda: fake.confirmed > update_id, timeout), fake.state()
+
+
+def test_starts_answers_and_stops_cleanly(fake_server: FakeServer, bot_process: BotProcess) -> None:
+    bot_process.run_cli("migrate")
+    (member,) = seed_crowd(bot_process.database, 1)
+    bot_process.start()
+    control = ControlClient(fake_server.url)
+    methods = [c.method for c in fake_server.fake.log]
+    assert methods[:2] == ["getMe", "getMe"]  # the preflight, then PTB's own
+    assert "deleteWebhook" in methods and "setMyCommands" in methods
+    u = Updates()
+    _, seq = control.calls()
+    control.post_update(u.text(member.user, "/start"))
+    ask = ASK_PHONE if member.lang == "zh-CN" else "Share my phone"
+    wait_shown(fake_server, member.user.id, ask, seq)
+    _, seq = control.calls()
+    control.post_update(u.contact(member.user, member.phone))
+    wait_shown(fake_server, member.user.id, member.name, seq)
+    assert bot_process.stop() == 0
+    assert (
+        bot_process.rows("SELECT telegram_user_id FROM telegram_bindings")[0][0] == member.user.id
+    )
+    assert "Application.stop() complete" in bot_process.log_text()
+    assert log_problems(bot_process.log_text(), TOKEN, [member.phone]) == []
+
+
+def test_kill_and_restart_keeps_what_was_done(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    bot_process.run_cli("migrate")
+    (member,) = seed_crowd(bot_process.database, 1)
+    control = ControlClient(fake_server.url)
+    u = Updates()
+    bot_process.start()
+    wait_taken(fake_server, control.post_update(u.contact(member.user, member.phone)))
+    bot_process.kill()
+    bot_process.start()
+    _, seq = control.calls()
+    control.post_update(u.text(member.user, "/start"))
+    # A joined cadre is greeted, not asked for the phone again.
+    texts = wait_shown(fake_server, member.user.id, member.name, seq)
+    assert not any(ASK_PHONE in t for t in texts)
+    assert bot_process.kills == 1 and bot_process.starts == 2
+
+
+@pytest.mark.parametrize("phase", ["before", "after"])
+def test_a_kill_while_answering_loses_no_update(
+    fake_server: FakeServer, bot_process: BotProcess, phase: str
+) -> None:
+    """Killed in the middle of handling an update (at its reply), the bot must get the
+    update again after the restart: Telegram re-sends what was not confirmed, so the
+    bot must confirm an update only once it is handled."""
+    control = ControlClient(fake_server.url)
+    stranger = TgUser(4242)
+    bot_process.start()
+    control.arm_kill(bot_process.pid, method="sendMessage", phase=phase)
+    uid = control.post_update(Updates().text(stranger, "/start"))
+    assert bot_process.reap() == -9
+    bot_process.start()
+    wait_shown(fake_server, stranger.id, ASK_PHONE)
+    wait_taken(fake_server, uid)
+    assert fake_server.fake.deliveries[uid] == 2
+    processed = bot_process.rows("SELECT 1 FROM processed_updates WHERE update_id = ?", (uid,))
+    assert processed
+
+
+def test_redelivered_update_is_skipped(fake_server: FakeServer, bot_process: BotProcess) -> None:
+    """Handled and recorded, but killed before the next getUpdates confirmed it:
+    Telegram delivers it again, and the bot changes nothing and answers nothing twice."""
+    bot_process.run_cli("migrate")
+    (member,) = seed_crowd(bot_process.database, 1)
+    control = ControlClient(fake_server.url)
+    bot_process.start()
+    u = Updates()
+    contact = u.contact(member.user, member.phone)
+    uid = fake_server.fake.post_update(contact) + 0  # numbered now, queued now
+    control.arm_kill(bot_process.pid, method="getUpdates", min_offset=uid + 1, phase="before")
+    assert bot_process.reap() == -9
+    greetings = [c for c in fake_server.fake.log if member.name in str(c.params.get("text"))]
+    assert len(greetings) == 1
+    before = bot_process.rows("SELECT COUNT(*) FROM audit_log")[0][0]
+    bot_process.start()
+    wait_taken(fake_server, uid)
+    assert fake_server.fake.deliveries[uid] == 2
+    after = [c for c in fake_server.fake.log if member.name in str(c.params.get("text"))]
+    assert len(after) == 1  # no second greeting
+    assert bot_process.rows("SELECT COUNT(*) FROM audit_log")[0][0] == before
+    assert bot_process.rows("SELECT COUNT(*) FROM telegram_bindings")[0][0] == 1
+    assert f"update {uid} was delivered again; ignored" in bot_process.log_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_api_is_waited_out(tmp_path: Path) -> None:
+    port = _free_port()
+    placeholder = FakeServer(port=port)  # bound but not yet serving: the config needs it
+    placeholder.stop()
+    bot = BotProcess(tmp_path, placeholder)
+    bot.spawn()
+    try:
+        deadline = time.monotonic() + 30
+        while "is not reachable" not in bot.log_text() and time.monotonic() < deadline:
+            assert bot.running, bot.log_tail()
+            time.sleep(0.1)  # a real process retrying; nothing to wake us but its log
+        assert "is not reachable" in bot.log_text()
+        with FakeServer(port=port) as server:
+            assert server.fake.wait_until(lambda: server.fake.polls > 0, 30), bot.log_tail()
+            assert bot.running
+    finally:
+        bot.kill()
+    assert TOKEN not in bot.log_text() and TOKEN.split(":")[1] not in bot.log_text()
+
+
+def test_rejected_token_stops_with_one_line(tmp_path: Path) -> None:
+    with FakeServer(token="1:another-bots-token-zzzzzzzzzzzzzzzzzzzzzzzz") as server:
+        bot = BotProcess(tmp_path, server)
+        result = bot.run_cli("run", timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "telegram.token" in lines[0] and "rejected" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert TOKEN.split(":")[1] not in result.stderr + result.stdout
