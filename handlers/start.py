@@ -14,6 +14,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -203,7 +204,11 @@ async def lang_chosen(update: Update, context: Context) -> None:
     fresh = Who(w.user_id, lang, w.cadre, d)
     await query.answer()
     if query.message is not None:
-        await query.edit_message_text(fresh.t("lang.saved"))
+        try:
+            await query.edit_message_text(fresh.t("lang.saved"))
+        except BadRequest as exc:  # pressed twice, or the update was delivered again
+            if "not modified" not in exc.message:
+                raise
     if update.effective_chat is not None:
         await refresh_commands(context, update.effective_chat.id, fresh)
 

@@ -53,10 +53,12 @@ class Report:
     seconds: float
     failures: list[str] = field(default_factory=list)
     posted: list[int] = field(default_factory=list)
+    idle_kills: int = 0
 
     def summary(self) -> str:
         return (
-            f"{self.players} members, {self.actions} actions, {self.kills} kills, "
+            f"{self.players} members, {self.actions} actions, {self.kills} kills "
+            f"({self.idle_kills} on an idle bot), "
             f"{self.starts} starts, {self.seconds:.1f} s, {len(self.failures)} failures"
         )
 
@@ -85,8 +87,10 @@ class CrashRun:
         self.actions_posted = 0
         self.report = Report(len(self.players), 0, 0, 0, 0.0)
         total = sum(1 for p in self.players for s in p.script.steps if not isinstance(s, Expect))
-        # Kill k happens when the run has posted its kill_points[k]-th action.
-        self.kill_points = sorted(self.rng.sample(range(1, max(total, kills + 1)), kills))
+        # Kill k happens when the run has posted its kill_points[k]-th action; the last
+        # fifth is left free so that a kill still due has traffic to land in.
+        span = range(1, max(total * 4 // 5, kills + 1))
+        self.kill_points = sorted(self.rng.sample(span, kills))
         self._wall_kill_at: float | None = None
         self._kill_pending = False
 
@@ -106,6 +110,12 @@ class CrashRun:
                     self.shown.setdefault(chat, []).append((c["seq"], text))
             self._kill_and_restart()
         self.client.disarm()
+        # A kill that found no traffic left still happens, on the idle bot.
+        while self._kill_pending or self.kill_points:
+            self.report.idle_kills += 1
+            self.kill_points = self.kill_points[1:] if not self._kill_pending else self.kill_points
+            self.bot.kill()
+            self._kill_and_restart()
         self.report.seconds = time.monotonic() - started
         self.report.kills = self.bot.kills
         self.report.starts = self.bot.starts
