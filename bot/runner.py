@@ -84,11 +84,43 @@ class ConfirmWhenHandled(HTTPXRequest):
         )
 
 
+class ForgivingRequest(HTTPXRequest):
+    """The connection for every call but getUpdates.
+
+    A button press can be answered once, within seconds. After a crash, a press that
+    was answered but not yet recorded comes again, and presses that waited while the
+    bot was down are too old: Telegram refuses the answer ("query is too old ..."). That
+    refusal must not abort the handler before it does what the press asked for, so it
+    is logged and taken as answered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=256)
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code == 400 and url.endswith("/answerCallbackQuery") and b"query is too old" in body:
+            log.info("a button press could no longer be answered (too old, or answered before)")
+            return 200, b'{"ok": true, "result": true}'
+        return code, body
+
+
 def run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
     updates_request = ConfirmWhenHandled()
-    app = build_application(settings, updates_request=updates_request)
+    app = build_application(settings, request=ForgivingRequest(), updates_request=updates_request)
     updates_request.queue = app.update_queue
     if settings.telegram.mode == "webhook":
         wh = settings.telegram.webhook

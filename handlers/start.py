@@ -222,11 +222,11 @@ async def menu_pressed(update: Update, context: Context) -> None:
         data = callbacks.decode(query.data, MENU_NS)
     except callbacks.CallbackError:
         data = None
-    if data is not None and data.action == "help":
-        await query.answer()
+    # The menu lives in private chats; help and lang answer the press through reply()
+    # (a second answer would be refused by Telegram and abort the handler).
+    if data is not None and data.action == "help" and is_private(update):
         await help_command(update, context)
-    elif data is not None and data.action == "lang":
-        await query.answer()
+    elif data is not None and data.action == "lang" and is_private(update):
         await lang_command(update, context)
     else:
         w = await who(update, context)

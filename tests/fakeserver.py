@@ -73,6 +73,7 @@ SHOWING = {
     "editMessageCaption",
 }
 MAX_BATCH = 100
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 @dataclass
@@ -146,6 +147,7 @@ class FakeTelegram:
         self.kill: KillPlan | None = None
         self.killed: list[int] = []
         self.failures: list[FailPlan] = []
+        self.answered_queries: set[str] = set()
         self.closing = False
 
     # --- the control side ----------------------------------------------------------------
@@ -285,7 +287,14 @@ class FakeTelegram:
                 if plan.method == method and plan.times > 0:
                     plan.times -= 1
                     raise ApiRefusal(plan.status, plan.description)
+            if method == "answerCallbackQuery":
+                # Telegram takes one answer per button press; a second one is refused.
+                query_id = str(params.get("callback_query_id"))
+                if query_id in self.answered_queries:
+                    raise ApiRefusal(400, QUERY_TOO_OLD)
             result = self.api.answer(call)
+            if method == "answerCallbackQuery":
+                self.answered_queries.add(query_id)
         except ApiRefusal as refusal:
             self.log.append(Logged(seq, method, params, False, refusal.description))
             self.cond.notify_all()

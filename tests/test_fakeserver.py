@@ -168,3 +168,11 @@ def test_an_injected_failure_answers_once(fake_server: FakeServer) -> None:
     t.start()
     t.join(30)
     assert result == [["NetworkError", "ok"]]
+
+
+async def test_a_button_press_is_answered_once(fake_server: FakeServer) -> None:
+    async with _bot(fake_server) as bot:
+        assert await bot.answer_callback_query("q1")
+        with pytest.raises(BadRequest, match="(?i)query is too old"):
+            await bot.answer_callback_query("q1", text="again")
+        assert await bot.answer_callback_query("q2")

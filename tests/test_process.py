@@ -174,3 +174,33 @@ def test_rejected_token_stops_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "telegram.token" in lines[0] and "rejected" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert TOKEN.split(":")[1] not in result.stderr + result.stdout
+
+
+def test_a_press_answered_before_a_kill_still_does_its_work(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    """Killed right after answering a language button (the answer reached Telegram, the
+    rest did not happen): the press comes again, Telegram refuses a second answer, and
+    the bot still saves the choice and says so, with no error in the log."""
+    bot_process.run_cli("migrate")
+    (member,) = seed_crowd(bot_process.database, 1)
+    control = ControlClient(fake_server.url)
+    fake = fake_server.fake
+    u = Updates()
+    bot_process.start()
+    for update in (u.contact(member.user, member.phone), u.text(member.user, "/lang")):
+        uid = control.post_update(update)
+        wait_taken(fake_server, uid)
+    control.arm_kill(bot_process.pid, method="answerCallbackQuery", phase="after")
+    _, seq = control.calls()
+    label = "English" if member.lang == "zh-CN" else "中文"
+    press = control.press(member.user.as_dict(), member.user.id, label)
+    assert bot_process.reap() == -9
+    bot_process.start()
+    wait_taken(fake_server, press)
+    saved = "Language set to English." if label == "English" else "已切换为中文。"
+    wait_shown(fake_server, member.user.id, saved, seq)
+    refused = [c.error for c in fake.log if not c.ok]
+    assert any("query is too old" in e for e in refused)
+    assert bot_process.stop() == 0
+    assert log_problems(bot_process.log_text(), TOKEN, [member.phone]) == []
