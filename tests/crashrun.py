@@ -269,8 +269,11 @@ def phone_pattern(phone: str) -> re.Pattern[str]:
     return re.compile(_SEPARATORS.join(national))
 
 
-def log_problems(text: str, token: str, phones: Sequence[str]) -> list[str]:
-    """Lines that leak the token or a full phone number, and lines that report a crash."""
+def log_problems(
+    text: str, token: str, phones: Sequence[str], errors_too: bool = True
+) -> list[str]:
+    """Lines that leak the token or a full phone number, and (``errors_too``) lines that
+    report an error or hold a traceback."""
     problems: list[str] = []
     secret = token.split(":", 1)[1]
     patterns = [phone_pattern(p) for p in phones]
@@ -279,6 +282,6 @@ def log_problems(text: str, token: str, phones: Sequence[str]) -> list[str]:
             problems.append(f"line {n} holds the token: {line[:120]}")
         if any(p.search(line) for p in patterns):
             problems.append(f"line {n} holds a full phone number: {line[:160]}")
-        if re.search(r"\b(ERROR|CRITICAL)\b|Traceback", line):
+        if errors_too and re.search(r"\b(ERROR|CRITICAL)\b|Traceback", line):
             problems.append(f"line {n} reports an error: {line[:160]}")
     return problems

@@ -204,3 +204,32 @@ def test_a_press_answered_before_a_kill_still_does_its_work(
     assert any("query is too old" in e for e in refused)
     assert bot_process.stop() == 0
     assert log_problems(bot_process.log_text(), TOKEN, [member.phone]) == []
+
+
+def test_tracebacks_in_the_log_hold_no_token_or_phone(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    """An API error whose text carries the token and phone numbers (as an echoing proxy
+    or a URL in an exception would) goes through the error handler's traceback; the
+    debug log prints the shared contact as sent. Neither leaks."""
+    bot_process.verbose = True
+    bot_process.run_cli("migrate")
+    (member,) = seed_crowd(bot_process.database, 1)
+    local = member.phone[3:]
+    spaced = f"+86 {local[:3]} {local[3:7]} {local[7:]}"
+    control = ControlClient(fake_server.url)
+    bot_process.start()
+    control.fail_next(
+        "sendMessage",
+        400,
+        f"Bad Request: upstream said bot{TOKEN}/sendMessage failed for {member.phone}"
+        f" and {local[:3]}-{local[3:7]}-{local[7:]}",
+    )
+    uid = control.post_update(Updates().contact(member.user, spaced))
+    wait_taken(fake_server, uid)
+    assert bot_process.stop() == 0
+    text = bot_process.log_text()
+    assert "Traceback" in text and "error while handling an update" in text
+    (raised,) = [line for line in text.splitlines() if line.startswith("telegram.error")]
+    assert "bot<token>/" in raised and raised.count(f"{local[:3]}****{local[-4:]}") == 2
+    assert log_problems(text, TOKEN, [member.phone], errors_too=False) == []
