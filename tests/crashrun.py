@@ -12,6 +12,7 @@ Afterwards :func:`verify` checks what the run must leave behind, and
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import signal
@@ -247,11 +248,36 @@ def verify(scripts: Sequence[Script], query: Query) -> list[str]:
     for s in scripts:
         if s.team_chat is not None and chats.get(s.member.team_id) != s.team_chat:
             problems.append(f"{s.member.name}: team chat {chats.get(s.member.team_id)}")
+    open_drafts = query("SELECT cadre_id, kind, step FROM drafts WHERE status = 'open'", ())
+    for cadre_id, kind, step in open_drafts:
+        problems.append(f"cadre {cadre_id}: a {kind} draft left open at step {step}")
     for s in scripts:
         for name in s.flows:
             (count,) = query(FLOWS[name].count_sql, (s.member.cadre_id,))[0]
             if count != 1:
                 problems.append(f"{s.member.name}: {count} {name} records, expected 1")
+    return problems
+
+
+UNFINISHED_OUTBOX = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+
+
+def verify_outbox(query: Query, sent: Sequence[tuple[str, int, str]]) -> list[str]:
+    """Every queued message went out exactly once. ``sent``: (method, chat_id, text) of
+    each call Telegram accepted. Items still pending, parked, or sent twice or never
+    (by their text in their chat) are reported."""
+    problems: list[str] = []
+    rows = query("SELECT key, chat_id, method, payload, status FROM outbox ORDER BY id", ())
+    for key, chat_id, method, payload, status in rows:
+        if status in ("pending", "sending", "parked"):
+            problems.append(f"outbox {key}: still {status}")
+            continue
+        if status != "sent" or method != "sendMessage":
+            continue  # superseded edits, dropped items; card edits are checked by text
+        text = str(json.loads(payload).get("text", ""))
+        times = sum(1 for m, c, t in sent if m == method and c == chat_id and t == text)
+        if times != 1:
+            problems.append(f"outbox {key}: sent {times} times")
     return problems
 
 

@@ -18,7 +18,15 @@ import pytest
 from campaign.settings import Settings
 from tests.botprocess import BotProcess
 from tests.conftest import AppFactory
-from tests.crashrun import CrashRun, log_problems, sqlite_query, unprocessed, verify
+from tests.crashrun import (
+    UNFINISHED_OUTBOX,
+    CrashRun,
+    log_problems,
+    sqlite_query,
+    unprocessed,
+    verify,
+    verify_outbox,
+)
 from tests.crowd import Member, seed_crowd
 from tests.fakebot import TOKEN
 from tests.fakeserver import FakeServer
@@ -64,6 +72,24 @@ async def test_verify_catches_a_double_binding(make_bot: AppFactory, settings: S
     assert any("bound 2 times" in p for p in problems), problems
 
 
+def test_verify_outbox_catches_a_double_send() -> None:
+    rows = [
+        ("k1", 5, "sendMessage", '{"text": "卡片"}', "sent"),
+        ("k2", 6, "sendMessage", '{"text": "通知"}', "sent"),
+        ("k3", 7, "sendMessage", '{"text": "待发"}', "pending"),
+    ]
+
+    def query(sql: str, params: tuple[object, ...]) -> list[object]:
+        return list(rows)
+
+    sent = [("sendMessage", 5, "卡片"), ("sendMessage", 5, "卡片")]
+    assert verify_outbox(query, sent) == [
+        "outbox k1: sent 2 times",
+        "outbox k2: sent 0 times",
+        "outbox k3: still pending",
+    ]
+
+
 @pytest.mark.parametrize("name", sorted(FLOWS))
 async def test_feature_flow_script(name: str, make_bot: AppFactory, settings: Settings) -> None:
     """A visit / a problem, scripted: runs once the feature is merged; until then it is
@@ -100,10 +126,19 @@ def test_crash_run(fake_server: FakeServer, bot_process: BotProcess) -> None:
     report = run.run()
     print(report.summary())
     assert report.failures == []
-    assert bot_process.stop() == 0
     query = sqlite_query(bot_process.database)
+    # What the changes queued (cards, notices) is sent by the dispatcher: let it drain.
+    drained = fake_server.fake.wait_until(lambda: query(UNFINISHED_OUTBOX, ())[0][0] == 0, 60)
+    assert bot_process.stop() == 0
+    assert drained, query("SELECT key, status FROM outbox WHERE status != 'sent'", ())
     assert verify(scripts, query) == []
     assert unprocessed(report.posted, query) == []
+    accepted = [
+        (c.method, int(c.params["chat_id"]), str(c.params.get("text") or ""))
+        for c in fake_server.fake.log
+        if c.ok and "chat_id" in c.params
+    ]
+    assert verify_outbox(query, accepted) == []
     assert report.kills == KILLS
     # An update handled again after a kill repeats its edit ("not modified") and its
     # answer to the button press ("query is too old"): Telegram refuses both, the bot
