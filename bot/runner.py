@@ -4,9 +4,10 @@ poll or serve the webhook."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
-from telegram import Bot
+from telegram import Bot, Update
 from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
@@ -61,6 +62,11 @@ class ConfirmWhenHandled(HTTPXRequest):
     (SIGKILL, power loss) while that batch is still being handled would lose it: the
     cadre's message gets no answer, ever. Waiting for the queue first makes delivery
     at-least-once; an update delivered again is skipped by its id (processed_updates).
+
+    An update python-telegram-bot cannot read (a field its version does not expect)
+    would fail the whole batch, which is then fetched again at once, forever: the bot
+    spins and answers no one. Such an update is replaced by an empty one with its id,
+    so it is skipped and confirmed, and the operator sees one error line.
     """
 
     def __init__(self) -> None:
@@ -79,9 +85,34 @@ class ConfirmWhenHandled(HTTPXRequest):
     ) -> tuple[int, bytes]:
         if self.queue is not None and url.endswith("/getUpdates"):
             await self.queue.join()
-        return await super().do_request(
+        code, body = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
+        if code == 200 and url.endswith("/getUpdates"):
+            body = _skip_unreadable(body)
+        return code, body
+
+
+def _skip_unreadable(body: bytes) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, list):
+        return body
+    skipped = False
+    for i, item in enumerate(result):
+        try:
+            Update.de_json(item, None)
+        except Exception as exc:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            log.error("update %s cannot be read (%s); skipped", update_id, type(exc).__name__)
+            result[i] = {"update_id": update_id}
+            skipped = True
+    return json.dumps(data).encode() if skipped else body
 
 
 class ForgivingRequest(HTTPXRequest):

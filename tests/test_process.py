@@ -233,3 +233,26 @@ def test_tracebacks_in_the_log_hold_no_token_or_phone(
     (raised,) = [line for line in text.splitlines() if line.startswith("telegram.error")]
     assert "bot<token>/" in raised and raised.count(f"{local[:3]}****{local[-4:]}") == 2
     assert log_problems(text, TOKEN, [member.phone], errors_too=False) == []
+
+
+def test_an_unreadable_update_is_skipped_not_spun_on(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    """An update python-telegram-bot cannot read (here a poll answer without a field
+    this version requires) must not stop the bot: it is skipped with one error line and
+    the next update is answered."""
+    control = ControlClient(fake_server.url)
+    fake = fake_server.fake
+    bot_process.start()
+    polls = fake.polls
+    poison = control.post_update(
+        {"poll_answer": {"poll_id": "p", "user": TgUser(5).as_dict(), "option_ids": []}}
+    )
+    after = control.post_update(Updates().text(TgUser(6), "/start"))
+    wait_shown(fake_server, 6, ASK_PHONE)
+    wait_taken(fake_server, after)
+    assert fake.polls - polls < 10  # not a loop of refetching the same batch
+    assert bot_process.stop() == 0
+    errors = [line for line in bot_process.log_text().splitlines() if " ERROR " in line]
+    assert errors and all(f"update {poison} cannot be read" in line for line in errors)
+    assert "CRITICAL" not in bot_process.log_text()
