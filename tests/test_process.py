@@ -256,3 +256,18 @@ def test_an_unreadable_update_is_skipped_not_spun_on(
     errors = [line for line in bot_process.log_text().splitlines() if " ERROR " in line]
     assert errors and all(f"update {poison} cannot be read" in line for line in errors)
     assert "CRITICAL" not in bot_process.log_text()
+
+
+def test_a_fatal_error_at_start_goes_through_the_redacting_log(tmp_path: Path) -> None:
+    """Not a raw traceback from Python on stderr (which no filter sees), but a log
+    record: the token and phone numbers are masked there like everywhere else."""
+    with FakeServer() as server:
+        bot = BotProcess(tmp_path, server)
+        config = bot.config.read_text().replace(str(bot.database), "/proc/none/x.sqlite3")
+        bot.config.write_text(config)
+        result = bot.run_cli("run", timeout=60)
+    output = result.stderr + result.stdout
+    assert result.returncode == 1
+    first = output.index("Traceback")
+    assert "CRITICAL fieldbot: fieldbot stopped by an unexpected error" in output[:first]
+    assert log_problems(output, TOKEN, [], errors_too=False) == []
