@@ -5,7 +5,7 @@ an unreachable API, refuses a rejected token, and loses no update to a kill."""
 from __future__ import annotations
 
 import socket
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -139,28 +139,62 @@ def test_redelivered_update_is_skipped(fake_server: FakeServer, bot_process: Bot
     assert f"update {uid} was delivered again; ignored" in bot_process.log_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Refuser:
+    """A port that takes connections and drops them at once: the Bot API is down.
+    Each attempt sets an event, so the test waits for attempts, not for time."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = int(self.sock.getsockname()[1])
+        self.attempts = 0
+        self.attempted = threading.Condition()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.close()
+            with self.attempted:
+                self.attempts += 1
+                self.attempted.notify_all()
+
+    def wait_attempts(self, n: int, timeout: float) -> bool:
+        with self.attempted:
+            return self.attempted.wait_for(lambda: self.attempts >= n, timeout)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
+        self.sock.close()
 
 
 def test_unreachable_api_is_waited_out(tmp_path: Path) -> None:
-    port = _free_port()
-    placeholder = FakeServer(port=port)  # bound but not yet serving: the config needs it
+    refuser = Refuser()
+    placeholder = FakeServer(port=0)  # only for the config's address
     placeholder.stop()
     bot = BotProcess(tmp_path, placeholder)
+    bot.config.write_text(
+        bot.config.read_text().replace(f":{placeholder.port}/", f":{refuser.port}/")
+    )
     bot.spawn()
     try:
-        deadline = time.monotonic() + 30
-        while "is not reachable" not in bot.log_text() and time.monotonic() < deadline:
-            assert bot.running, bot.log_tail()
-            time.sleep(0.1)  # a real process retrying; nothing to wake us but its log
-        assert "is not reachable" in bot.log_text()
-        with FakeServer(port=port) as server:
+        # Two attempts: the first failed, the bot backed off and tried again.
+        assert refuser.wait_attempts(2, 30), bot.log_tail()
+        assert bot.running and "is not reachable" in bot.log_text()
+        refuser.close()
+        with FakeServer(port=refuser.port) as server:
             assert server.fake.wait_until(lambda: server.fake.polls > 0, 30), bot.log_tail()
             assert bot.running
     finally:
+        refuser.close()
         bot.kill()
     assert TOKEN not in bot.log_text() and TOKEN.split(":")[1] not in bot.log_text()
 
