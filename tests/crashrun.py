@@ -248,6 +248,10 @@ def verify(scripts: Sequence[Script], query: Query) -> list[str]:
     for s in scripts:
         if s.team_chat is not None and chats.get(s.member.team_id) != s.team_chat:
             problems.append(f"{s.member.name}: team chat {chats.get(s.member.team_id)}")
+    office = [r[0] for r in query("SELECT chat_id FROM bound_chats WHERE kind = 'office'", ())]
+    wanted = {s.office_chat for s in scripts if s.office_chat is not None}
+    if wanted and office != sorted(wanted):
+        problems.append(f"office chat {office}, expected {sorted(wanted)}")
     open_drafts = query("SELECT cadre_id, kind, step FROM drafts WHERE status = 'open'", ())
     for cadre_id, kind, step in open_drafts:
         problems.append(f"cadre {cadre_id}: a {kind} draft left open at step {step}")

@@ -75,6 +75,7 @@ class Script:
     # What the run must leave behind for this member, checked after it (see crashrun.py).
     final_lang: str | None = None
     team_chat: int | None = None
+    office_chat: int | None = None
     flows: list[str] = field(default_factory=list)
 
 
@@ -117,6 +118,16 @@ def bindteam_steps(m: Member, cat: Catalog, lang: str) -> list[Step]:
     ]
 
 
+OFFICE_CHAT = -1_000_999_999
+
+
+def bindoffice_steps(cat: Catalog, lang: str) -> list[Step]:
+    return [
+        Send("/bindoffice", chat_id=OFFICE_CHAT),
+        expect(cat.t(lang, "bindchat.office_bound"), chat_id=OFFICE_CHAT),
+    ]
+
+
 def phone_variants(phone: str) -> list[str]:
     """How people's phones write their own number in a shared contact."""
     local = phone[3:]
@@ -152,6 +163,9 @@ def everyday_script(m: Member, pick: Callable[[int], int], cat: Catalog | None =
     if m.role in (Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER):
         steps += bindteam_steps(m, cat, lang)
         script.team_chat = m.team_chat_id
+    if m.role is Role.OFFICE:
+        steps += bindoffice_steps(cat, lang)
+        script.office_chat = OFFICE_CHAT
     for flow in FLOWS.values():
         if flow.available() is None and m.role in flow.roles and pick(2) == 0:
             steps += flow.steps(m, cat, lang)

@@ -50,6 +50,7 @@ async def test_every_script_passes_in_process(make_bot: AppFactory, settings: Se
     scripts = build_scripts(members, SEED)
     assert {s.member.role for s in scripts} >= {m.role for m in members}
     assert any(s.final_lang for s in scripts) and any(s.team_chat for s in scripts)
+    assert any(s.office_chat for s in scripts)
     for script in scripts:
         await run_inprocess(bot, script)
     assert verify(scripts, sqlite_query(Path(settings.storage.database))) == []
