@@ -114,29 +114,34 @@ def test_a_kill_while_answering_loses_no_update(
     assert processed
 
 
-def test_redelivered_update_is_skipped(fake_server: FakeServer, bot_process: BotProcess) -> None:
-    """Handled and recorded, but killed before the next getUpdates confirmed it:
-    Telegram delivers it again, and the bot changes nothing and answers nothing twice."""
+def test_redelivered_updates_are_skipped(fake_server: FakeServer, bot_process: BotProcess) -> None:
+    """Handled and recorded, but killed before the next getUpdates confirmed them:
+    Telegram delivers them again, and the bot changes nothing and answers nothing twice."""
     bot_process.run_cli("migrate")
-    (member,) = seed_crowd(bot_process.database, 1)
+    members = seed_crowd(bot_process.database, 5)
     control = ControlClient(fake_server.url)
+    fake = fake_server.fake
     bot_process.start()
     u = Updates()
-    contact = u.contact(member.user, member.phone)
-    uid = fake_server.fake.post_update(contact) + 0  # numbered now, queued now
-    control.arm_kill(bot_process.pid, method="getUpdates", min_offset=uid + 1, phase="before")
+    ids = list(range(1000, 1000 + len(members)))
+    # Armed before posting: killed at the poll that would confirm the last of them.
+    control.arm_kill(bot_process.pid, method="getUpdates", min_offset=ids[-1] + 1)
+    for uid, m in zip(ids, members, strict=True):
+        control.post_update({**u.contact(m.user, m.phone), "update_id": uid})
     assert bot_process.reap() == -9
-    greetings = [c for c in fake_server.fake.log if member.name in str(c.params.get("text"))]
-    assert len(greetings) == 1
     before = bot_process.rows("SELECT COUNT(*) FROM audit_log")[0][0]
+    assert before == len(members)  # each bound once, before the kill
     bot_process.start()
-    wait_taken(fake_server, uid)
-    assert fake_server.fake.deliveries[uid] == 2
-    after = [c for c in fake_server.fake.log if member.name in str(c.params.get("text"))]
-    assert len(after) == 1  # no second greeting
+    wait_taken(fake_server, ids[-1])
+    again = [uid for uid in ids if fake.deliveries[uid] == 2]
+    assert again and again[-1] == ids[-1]
+    for uid in again:
+        assert f"update {uid} was delivered again; ignored" in bot_process.log_text()
+    for m in members:
+        greetings = [c for c in fake.log if m.name in str(c.params.get("text"))]
+        assert len(greetings) == 1, m.name  # no second greeting
     assert bot_process.rows("SELECT COUNT(*) FROM audit_log")[0][0] == before
-    assert bot_process.rows("SELECT COUNT(*) FROM telegram_bindings")[0][0] == 1
-    assert f"update {uid} was delivered again; ignored" in bot_process.log_text()
+    assert bot_process.rows("SELECT COUNT(*) FROM telegram_bindings")[0][0] == len(members)
 
 
 class Refuser:
