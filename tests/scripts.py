@@ -283,7 +283,7 @@ FLOWS: dict[str, Flow] = {
             "problems.submit",
         ),
         problem_steps,
-        "SELECT COUNT(*) FROM problems WHERE reporter_cadre_id = ?",
+        "SELECT COUNT(*) FROM problems WHERE reporter_id = ?",
     ),
 }
 

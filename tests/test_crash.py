@@ -91,6 +91,13 @@ def test_verify_outbox_catches_a_double_send() -> None:
     ]
 
 
+async def test_flow_counts_match_the_schema(settings: Settings, db: object) -> None:
+    """The skeletons' record counts are real SQL against the migrated schema now."""
+    query = sqlite_query(Path(settings.storage.database))
+    for flow in FLOWS.values():
+        assert query(flow.count_sql, (1,)) == [(0,)], flow.name
+
+
 @pytest.mark.parametrize("name", sorted(FLOWS))
 async def test_feature_flow_script(name: str, make_bot: AppFactory, settings: Settings) -> None:
     """A visit / a problem, scripted: runs once the feature is merged; until then it is
