@@ -320,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # through the log, so the redaction of token and phones applies
+        log.critical("fieldbot stopped by an unexpected error", exc_info=True)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,10 +4,13 @@ poll or serve the webhook."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
-from telegram import Bot
+from telegram import Bot, Update
+from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.app import build_application
 from campaign.settings import Settings, SettingsError
@@ -50,10 +53,106 @@ async def preflight(settings: Settings, attempts: int | None = None) -> str:
             delay = min(delay * 2, MAX_BACKOFF)
 
 
+class ConfirmWhenHandled(HTTPXRequest):
+    """The getUpdates connection, holding each poll until every update fetched before it
+    has been handled.
+
+    A poll's ``offset`` confirms all earlier updates to Telegram, which never sends them
+    again. python-telegram-bot polls again as soon as it has queued a batch, so a crash
+    (SIGKILL, power loss) while that batch is still being handled would lose it: the
+    cadre's message gets no answer, ever. Waiting for the queue first makes delivery
+    at-least-once; an update delivered again is skipped by its id (processed_updates).
+
+    An update python-telegram-bot cannot read (a field its version does not expect)
+    would fail the whole batch, which is then fetched again at once, forever: the bot
+    spins and answers no one. Such an update is replaced by an empty one with its id,
+    so it is skipped and confirmed, and the operator sees one error line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.queue: asyncio.Queue[object] | None = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self.queue is not None and url.endswith("/getUpdates"):
+            await self.queue.join()
+        code, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code == 200 and url.endswith("/getUpdates"):
+            body = _skip_unreadable(body)
+        return code, body
+
+
+def _skip_unreadable(body: bytes) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    result = data.get("result") if isinstance(data, dict) else None
+    if not isinstance(result, list):
+        return body
+    skipped = False
+    for i, item in enumerate(result):
+        try:
+            Update.de_json(item, None)
+        except Exception as exc:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            log.error("update %s cannot be read (%s); skipped", update_id, type(exc).__name__)
+            result[i] = {"update_id": update_id}
+            skipped = True
+    return json.dumps(data).encode() if skipped else body
+
+
+class ForgivingRequest(HTTPXRequest):
+    """The connection for every call but getUpdates.
+
+    A button press can be answered once, within seconds. After a crash, a press that
+    was answered but not yet recorded comes again, and presses that waited while the
+    bot was down are too old: Telegram refuses the answer ("query is too old ..."). That
+    refusal must not abort the handler before it does what the press asked for, so it
+    is logged and taken as answered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=256)
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code == 400 and url.endswith("/answerCallbackQuery") and b"query is too old" in body:
+            log.info("a button press could no longer be answered (too old, or answered before)")
+            return 200, b'{"ok": true, "result": true}'
+        return code, body
+
+
 def run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
-    app = build_application(settings)
+    updates_request = ConfirmWhenHandled()
+    app = build_application(settings, request=ForgivingRequest(), updates_request=updates_request)
+    updates_request.queue = app.update_queue
     if settings.telegram.mode == "webhook":
         wh = settings.telegram.webhook
         url = wh.url.rstrip("/")

@@ -18,7 +18,7 @@ from telegram.ext import Application, ContextTypes
 
 from campaign import callbacks
 from campaign.i18n import pick_language
-from campaign.roles import GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
+from campaign.roles import FIELD_ROLES, GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
 from campaign.runtime import DEPS_KEY, Deps
 from storage import people
 from storage.people import Cadre
@@ -113,9 +113,24 @@ async def require_cadre(update: Update, context: Context) -> Who | None:
     if w is None:
         return None
     if w.cadre is None:
-        if is_private(update):
-            await reply(update, w.t("start.not_joined"))
-        elif update.callback_query is not None:
+        if update.callback_query is not None:
             await update.callback_query.answer(w.t("start.not_joined_short"), show_alert=True)
+        elif is_private(update):
+            await reply(update, w.t("start.not_joined"))
+        return None
+    return w
+
+
+async def require_field_cadre(update: Update, context: Context, refusal: str) -> Who | None:
+    """The sender if they are a stationed cadre (a field role: they log visits and raise
+    problems); office staff and inspectors get ``refusal``."""
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return None
+    if w.cadre.role not in FIELD_ROLES:
+        if update.callback_query is not None:
+            await update.callback_query.answer(w.t(refusal), show_alert=True)
+        else:
+            await reply(update, w.t(refusal))
         return None
     return w

@@ -14,7 +14,6 @@ from telegram.warnings import PTBUserWarning
 
 from campaign.problem_cards import Renderer
 from handlers.common import Context, Who, deps, require_cadre
-from storage import problems
 
 # What a conversation callback returns: a step name, ConversationHandler.END (-1), or
 # None to stay where it is.
@@ -57,11 +56,6 @@ def renderer(context: Context, w: Who) -> Renderer:
 
 
 async def member(update: Update, context: Context) -> Who | None:
-    """The joined sender (else they are told how to join). Their app's language is kept
-    when they never chose one, so that cards and notices sent to them later, with no
-    update to read it from, speak it too."""
-    w = await require_cadre(update, context)
-    user = update.effective_user
-    if w is not None and user is not None and user.language_code:
-        await problems.remember_language(deps(context).db, w.user_id, w.lang)
-    return w
+    """The joined sender (else they are told how to join). Their language was kept when
+    they joined, so cards and notices sent to them later speak it too."""
+    return await require_cadre(update, context)

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from campaign.problem_cards import number, show_data
+from campaign.roles import FIELD_ROLES
 from handlers.common import Context, Who, deps
 from handlers.problem_common import member, renderer, say
 from storage import problems
@@ -30,6 +31,9 @@ async def my_problems(update: Update, context: Context) -> None:
     """/problems: every problem I raised or joined, open ones first."""
     w = await member(update, context)
     if w is None or w.cadre is None:
+        return
+    if w.cadre.role not in FIELD_ROLES:
+        await say(update, w.t("problems.raise.not_for_you"))
         return
     d = deps(context)
     items = await problems.mine(d.db, w.cadre.id)

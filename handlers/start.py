@@ -14,6 +14,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -97,7 +98,7 @@ async def start(update: Update, context: Context) -> None:
 
 async def _redeem(update: Update, context: Context, w: Who, code: str) -> None:
     d = deps(context)
-    outcome = await people.redeem_invite(d.db, code[:64], w.user_id, d.now())
+    outcome = await people.redeem_invite(d.db, code[:64], w.user_id, d.now(), w.lang)
     if outcome in (BindOutcome.BOUND, BindOutcome.ALREADY):
         fresh = await who(update, context)
         assert fresh is not None
@@ -134,7 +135,7 @@ async def contact(update: Update, context: Context) -> None:
         log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
         await reply(update, w.t("start.not_on_roster"), reply_markup=ReplyKeyboardRemove())
         return
-    outcome = await people.bind(d.db, cadre.id, w.user_id, "contact", d.now())
+    outcome = await people.bind(d.db, cadre.id, w.user_id, "contact", d.now(), w.lang)
     if outcome in (BindOutcome.BOUND, BindOutcome.ALREADY):
         fresh = await who(update, context)
         assert fresh is not None
@@ -203,7 +204,11 @@ async def lang_chosen(update: Update, context: Context) -> None:
     fresh = Who(w.user_id, lang, w.cadre, d)
     await query.answer()
     if query.message is not None:
-        await query.edit_message_text(fresh.t("lang.saved"))
+        try:
+            await query.edit_message_text(fresh.t("lang.saved"))
+        except BadRequest as exc:  # pressed twice, or the update was delivered again
+            if "not modified" not in exc.message:
+                raise
     if update.effective_chat is not None:
         await refresh_commands(context, update.effective_chat.id, fresh)
 
@@ -217,11 +222,11 @@ async def menu_pressed(update: Update, context: Context) -> None:
         data = callbacks.decode(query.data, MENU_NS)
     except callbacks.CallbackError:
         data = None
-    if data is not None and data.action == "help":
-        await query.answer()
+    # The menu lives in private chats; help and lang answer the press through reply()
+    # (a second answer would be refused by Telegram and abort the handler).
+    if data is not None and data.action == "help" and is_private(update):
         await help_command(update, context)
-    elif data is not None and data.action == "lang":
-        await query.answer()
+    elif data is not None and data.action == "lang" and is_private(update):
         await lang_command(update, context)
     else:
         w = await who(update, context)

@@ -18,7 +18,7 @@ from campaign.roles import Role
 from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, change_right, may_view
 from handlers import visit_views as views
-from handlers.common import Context, Who, is_private, require_cadre
+from handlers.common import Context, Who, is_private, require_cadre, require_field_cadre
 from storage import visits
 from storage.visits import Visit
 
@@ -253,8 +253,10 @@ async def my_view(update: Update, context: Context, w: Who) -> None:
 
 async def my_command(update: Update, context: Context) -> None:
     """/my or the menu button."""
-    w = await require_cadre(update, context)
-    if w is None or not is_private(update):
+    if not is_private(update):
+        return
+    w = await require_field_cadre(update, context, "visits.not_field_role")
+    if w is None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -389,8 +391,10 @@ def _withdraw_question(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup]
 
 async def withdraw_command(update: Update, context: Context) -> None:
     """/visit_withdraw N: ask before withdrawing."""
-    w = await require_cadre(update, context)
-    if w is None or not is_private(update) or update.effective_chat is None:
+    if not is_private(update) or update.effective_chat is None:
+        return
+    w = await require_field_cadre(update, context, "visits.not_field_role")
+    if w is None:
         return
     visit = await changeable_visit(update, context, w, "visitlog.usage_withdraw")
     if visit is None:

@@ -165,9 +165,31 @@ class BindOutcome:
     INACTIVE = "inactive"
 
 
-async def bind(db: Database, cadre_id: int, telegram_user_id: int, via: str, now: datetime) -> str:
+async def bind(
+    db: Database,
+    cadre_id: int,
+    telegram_user_id: int,
+    via: str,
+    now: datetime,
+    lang: str | None = None,
+) -> str:
+    """Bind a Telegram account to a cadre. ``lang``, the language the person's app
+    speaks, is kept unless they chose one: messages sent to them later, with no update
+    to read it from, are in it too."""
     async with db.write() as conn:
-        return await _bind(conn, cadre_id, telegram_user_id, via, now)
+        outcome = await _bind(conn, cadre_id, telegram_user_id, via, now)
+        if outcome == BindOutcome.BOUND and lang:
+            await _keep_language(conn, telegram_user_id, lang)
+        return outcome
+
+
+async def _keep_language(conn: aiosqlite.Connection, telegram_user_id: int, lang: str) -> None:
+    await conn.execute(
+        "INSERT INTO user_prefs (telegram_user_id, lang) VALUES (?, ?)"
+        " ON CONFLICT (telegram_user_id) DO UPDATE SET lang = excluded.lang"
+        " WHERE user_prefs.lang IS NULL",
+        (telegram_user_id, lang),
+    )
 
 
 async def _bind(
@@ -246,7 +268,9 @@ class InviteOutcome:
     USED = "used"
 
 
-async def redeem_invite(db: Database, code: str, telegram_user_id: int, now: datetime) -> str:
+async def redeem_invite(
+    db: Database, code: str, telegram_user_id: int, now: datetime, lang: str | None = None
+) -> str:
     """Bind by invite code; returns an InviteOutcome or a BindOutcome."""
     async with db.write() as conn:
         async with conn.execute(
@@ -263,6 +287,8 @@ async def redeem_invite(db: Database, code: str, telegram_user_id: int, now: dat
             return InviteOutcome.EXPIRED
         outcome = await _bind(conn, row["cadre_id"], telegram_user_id, "invite", now)
         if outcome == BindOutcome.BOUND:
+            if lang:
+                await _keep_language(conn, telegram_user_id, lang)
             await conn.execute(
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
                 (to_text(now), telegram_user_id, code),

@@ -441,15 +441,3 @@ async def group_has_leader(db: Database, group_id: int | None) -> bool:
         (group_id,),
     )
     return row is not None
-
-
-async def remember_language(db: Database, telegram_user_id: int, lang: str) -> None:
-    """Keep the language a person's Telegram app speaks when they never chose one, so
-    that notices sent later (without an update to read it from) are in it too."""
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO user_prefs (telegram_user_id, lang) VALUES (?, ?)"
-            " ON CONFLICT (telegram_user_id) DO UPDATE SET lang = excluded.lang"
-            " WHERE user_prefs.lang IS NULL",
-            (telegram_user_id, lang),
-        )

@@ -15,8 +15,10 @@ from bot.app import build_application
 from bot.dispatcher import DrainReport, dispatcher_of
 from campaign.settings import Settings, StorageSettings, TelegramSettings
 from storage.db import Database, open_database
+from tests.botprocess import BotProcess
 from tests.factories import Seed, seed_roster
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
+from tests.fakeserver import FakeServer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -116,3 +118,21 @@ async def drain(bot: Harness) -> DrainReport:
     """Send what the outgoing queue may send at the clock's time, as the running bot's
     dispatcher would; move the clock to let paced items follow."""
     return await dispatcher_of(bot.app).drain(bot.clock())
+
+
+# --- the real bot as a process, against the fake Bot API over HTTP (tests/botprocess.py)
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeServer]:
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def bot_process(tmp_path: Path, fake_server: FakeServer) -> Iterator[BotProcess]:
+    folder = tmp_path / "live"
+    folder.mkdir()
+    process = BotProcess(folder, fake_server)
+    yield process
+    process.kill()

@@ -27,6 +27,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK = 64
 MAX_ALERT = 200
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 _SENDING = {
     "sendMessage",
@@ -128,6 +129,7 @@ class FakeBotAPI(BaseRequest):
         self.fail: Callable[[Call], None] | None = None
         self.updates: list[dict[str, Any]] = []
         self.blocked_chats: set[int] = set()
+        self.answered_queries: set[str] = set()
 
     # --- BaseRequest ---
     async def initialize(self) -> None:
@@ -293,6 +295,10 @@ class FakeBotAPI(BaseRequest):
         if m == "answerCallbackQuery":
             if len(str(p.get("text") or "")) > MAX_ALERT:
                 raise ApiRefusal(400, "Bad Request: MESSAGE_TOO_LONG")
+            query_id = str(p.get("callback_query_id"))
+            if query_id in self.answered_queries:  # Telegram takes one answer per press
+                raise ApiRefusal(400, QUERY_TOO_OLD)
+            self.answered_queries.add(query_id)
             return True
         if m in (
             "setMyCommands",

@@ -1,0 +1,129 @@
+"""A roster of any size, written straight into a bot's database file (as
+tests/factories.py does for the small one), and the Telegram users who play it.
+
+Until the roster import exists on this branch, rows go in with plain SQL. Every team
+has a leader and a deputy, every group a leader; the rest are cadres; one office member
+and one inspector per twenty people. Phones are fictional (+86139...).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from campaign.i18n import pick_language
+from campaign.roles import Role
+from tests.fakebot import TgUser
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+_LANGS = ("zh-hans", "zh-hans", "en", None, "zh-hant", "fr")
+FIRST_USER_ID = 100_000
+
+
+@dataclass(frozen=True)
+class Member:
+    """One cadre on the crowd roster, and the Telegram user who will play them."""
+
+    index: int
+    cadre_id: int
+    name: str
+    phone: str
+    role: Role
+    team_id: int | None
+    team_name: str
+    group_name: str
+    user: TgUser
+
+    @property
+    def lang(self) -> str:
+        """The language the bot answers in before any /lang choice."""
+        return pick_language(None, self.user.language_code, "zh-CN")
+
+    @property
+    def team_chat_id(self) -> int:
+        assert self.team_id is not None
+        return -1_000_000_000 - self.team_id
+
+
+def crowd_roles(n: int) -> list[Role]:
+    """The roles of ``n`` people, in roster order: leaders first within each team."""
+    roles: list[Role] = []
+    while len(roles) < n:
+        block = [
+            Role.TEAM_LEADER,
+            Role.DEPUTY_TEAM_LEADER,
+            Role.GROUP_LEADER,
+            *[Role.CADRE] * 7,
+            Role.GROUP_LEADER,
+            *[Role.CADRE] * 7,
+            Role.OFFICE,
+            Role.INSPECTOR,
+        ]
+        roles.extend(block)
+    return roles[:n]
+
+
+def seed_crowd(database: Path, n: int) -> list[Member]:
+    """Insert ``n`` cadres into a migrated database file; return who they are."""
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA foreign_keys=ON")
+    now = "2026-11-16T01:00:00+00:00"
+    members: list[Member] = []
+    team_id: int | None = None
+    group_id: int | None = None
+    team_name = group_name = ""
+    with conn:
+        for i, role in enumerate(crowd_roles(n)):
+            if role is Role.TEAM_LEADER:
+                team_no = i // 20 + 1
+                team_name = f"第{team_no}工作队"
+                cur = conn.execute(
+                    "INSERT INTO teams (code, name, town) VALUES (?, ?, ?)",
+                    (f"CT{team_no}", team_name, f"{team_no}镇"),
+                )
+                team_id = int(cur.lastrowid or 0)
+            if role is Role.GROUP_LEADER:
+                assert team_id is not None
+                group_name = f"{team_name}第{i % 20 // 10 + 1}组"
+                cur = conn.execute(
+                    "INSERT INTO groups (code, name, team_id) VALUES (?, ?, ?)",
+                    (f"CG{i}", group_name, team_id),
+                )
+                group_id = int(cur.lastrowid or 0)
+            in_team = role in (Role.CADRE, Role.GROUP_LEADER, Role.TEAM_LEADER)
+            in_team = in_team or role is Role.DEPUTY_TEAM_LEADER
+            in_group = role in (Role.CADRE, Role.GROUP_LEADER)
+            name = _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i // 3) % len(_GIVEN)] + str(i)
+            phone = f"+86139{i:08d}"
+            cur = conn.execute(
+                "INSERT INTO cadres (name, phone, role, team_id, group_id, unit, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    phone,
+                    role.value,
+                    team_id if in_team else None,
+                    group_id if in_group else None,
+                    "县直单位",
+                    now,
+                    now,
+                ),
+            )
+            user = TgUser(FIRST_USER_ID + i, f"u{i}", _LANGS[i % len(_LANGS)])
+            members.append(
+                Member(
+                    index=i,
+                    cadre_id=int(cur.lastrowid or 0),
+                    name=name,
+                    phone=phone,
+                    role=role,
+                    team_id=team_id if in_team else None,
+                    team_name=team_name if in_team else "",
+                    group_name=group_name if in_group else "",
+                    user=user,
+                )
+            )
+    conn.close()
+    return members
