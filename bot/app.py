@@ -84,8 +84,14 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             if await seen.seen(d.db, update.update_id):
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return
-            async with d.db.processing(update.update_id, d.now()):
+            query = update.callback_query
+            if query is not None and not query.data and not query.game_short_name:
+                # PTB lets a press without data match every pattern handler; only a
+                # modified client sends one, so it gets the stale-button alert.
+                await fallback.unknown_button(update, self)  # type: ignore[arg-type]
+            else:
                 await super().process_update(update)
+            await d.db.mark_processed(update.update_id, d.now())
             seen.add(update.update_id)
             return
         await super().process_update(update)

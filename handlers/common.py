@@ -93,9 +93,8 @@ async def refresh_commands(context: Context, chat_id: int, w: Who) -> None:
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from, whatever kind of update it was."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    """Answer in the chat the update came from, whatever kind of update it was. A button
+    press is answered by its handler (Telegram takes one answer per press), not here."""
     message = update.effective_message
     if message is not None:
         await message.reply_text(text, **kwargs)

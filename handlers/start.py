@@ -222,11 +222,12 @@ async def menu_pressed(update: Update, context: Context) -> None:
         data = callbacks.decode(query.data, MENU_NS)
     except callbacks.CallbackError:
         data = None
-    # The menu lives in private chats; help and lang answer the press through reply()
-    # (a second answer would be refused by Telegram and abort the handler).
+    # The menu lives in private chats. Telegram takes one answer per press.
     if data is not None and data.action == "help" and is_private(update):
+        await query.answer()
         await help_command(update, context)
     elif data is not None and data.action == "lang" and is_private(update):
+        await query.answer()
         await lang_command(update, context)
     else:
         w = await who(update, context)

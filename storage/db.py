@@ -13,7 +13,6 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,19 +46,6 @@ def discover_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     if len(set(numbers)) != len(numbers):
         raise RuntimeError("two migrations share a number")
     return found
-
-
-@dataclass
-class _UpdateMark:
-    update_id: int
-    at: str
-    task: asyncio.Task[Any] | None
-    pending: bool = True
-
-
-# Set while one update is handled; only that update's own task consumes it.
-_update_mark: ContextVar[_UpdateMark | None] = ContextVar("fieldbot_update_mark", default=None)
-_MARK_SQL = "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)"
 
 
 def utcnow_text() -> str:
@@ -123,38 +109,32 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises.
-
-        The first write made while handling an update also records the update as
-        processed (see ``processing``), so the change and the mark commit together."""
+        """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
             conn = self.conn
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                mark = _update_mark.get()
-                if mark is not None and mark.pending and mark.task is asyncio.current_task():
-                    await conn.execute(_MARK_SQL, (mark.update_id, mark.at))
-                    mark.pending = False
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise
             else:
                 await conn.execute("COMMIT")
 
-    @asynccontextmanager
-    async def processing(self, update_id: int, now: datetime) -> AsyncIterator[None]:
-        """Handle one update: its first write transaction records ``update_id`` as
-        processed; if it wrote nothing, the mark is written on its own at the end."""
-        mark = _UpdateMark(update_id, to_text(now), asyncio.current_task())
-        token = _update_mark.set(mark)
-        try:
-            yield
-        finally:
-            _update_mark.reset(token)
-        if mark.pending:
-            async with self._write_lock:
-                await self.conn.execute(_MARK_SQL, (update_id, mark.at))
+    async def mark_processed(self, update_id: int, now: datetime) -> None:
+        """Record an update as handled, after its handler ran (so a crash before that
+        makes Telegram deliver it again, and the idempotent handlers answer it again).
+        The mark alone is committed without fsync (synchronous=NORMAL: it survives a
+        crash of the bot, and losing it to a power cut only means handling the update
+        once more); every report keeps synchronous=FULL."""
+        script = (
+            "PRAGMA synchronous=NORMAL;"
+            "INSERT OR IGNORE INTO processed_updates (update_id, at)"
+            f" VALUES ({int(update_id)}, '{to_text(now)}');"
+            "PRAGMA synchronous=FULL;"
+        )
+        async with self._write_lock:
+            await self.conn.executescript(script)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return list(await self.conn.execute_fetchall(sql, tuple(params)))

@@ -84,11 +84,14 @@ async def make_bot(
         await app.initialize()
         started.append(app)
         harness = Harness(app, api, clock)
-        if len(started) > 1:  # keep update ids growing across a simulated restart
-            previous = started[-2].bot_data.get("harness.next_update")
-            if previous:
-                harness._update_ids = previous
+        if len(started) > 1:
+            # Across a simulated restart, Telegram's update ids keep growing and button
+            # presses keep getting fresh query ids (each can be answered once).
+            before = started[-2].bot_data
+            harness._update_ids = before.get("harness.next_update", harness._update_ids)
+            harness._query_ids = before.get("harness.next_query", harness._query_ids)
         app.bot_data["harness.next_update"] = harness._update_ids
+        app.bot_data["harness.next_query"] = harness._query_ids
         return harness
 
     yield factory

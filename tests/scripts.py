@@ -151,7 +151,8 @@ def everyday_script(m: Member, pick: Callable[[int], int], cat: Catalog | None =
     lang = m.lang
     if pick(4) == 0:  # tapping share again once joined just greets
         steps += [ShareContact(), expect(m.name)]
-    script = Script(m, steps)
+    # Joining keeps the language the member's app speaks, so later notices use it too.
+    script = Script(m, steps, final_lang=lang)
     if pick(2) == 0:
         other = "en" if lang == "zh-CN" else "zh-CN"
         steps += lang_steps(m, lang, other, cat)
@@ -159,7 +160,7 @@ def everyday_script(m: Member, pick: Callable[[int], int], cat: Catalog | None =
         if pick(3) == 0:
             steps += lang_steps(m, lang, m.lang, cat)
             lang = m.lang
-        script.final_lang = lang  # a choice was saved
+        script.final_lang = lang  # the last choice is saved
     if m.role in (Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER):
         steps += bindteam_steps(m, cat, lang)
         script.team_chat = m.team_chat_id

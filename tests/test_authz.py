@@ -183,6 +183,11 @@ async def discover(matrix: Matrix) -> dict[str, dict[str, StoredMessage]]:
     return seen
 
 
+# Buttons that start or move a step-by-step report (its draft), by namespace or data.
+FLOW_NAMESPACES = {"vis", "prn", "pra"}
+FLOW_ENTRIES = {"menu:v1:visit", "menu:v1:problem"}
+
+
 def _menu_command(data: str) -> str | None:
     try:
         decoded = callbacks.decode(data, "menu")
@@ -219,7 +224,14 @@ async def test_buttons(matrix: Matrix) -> None:
                 report.append(f"{where}: raised {matrix.errors!r}")
                 matrix.errors.clear()
             if allowed:
-                if answers and answers[0].params.get("show_alert") and not shown(calls):
+                # A step of a report changes that report's draft, and the buttons of a
+                # draft that a later press closed or replaced are rightly refused: the
+                # flow tests check those; here only who may press matters.
+                flow = data.split(":", 1)[0] in FLOW_NAMESPACES or data in FLOW_ENTRIES
+                if flow:
+                    rows -= {"drafts"}
+                refused = answers and answers[0].params.get("show_alert") and not shown(calls)
+                if refused and not flow:
                     report.append(f"{where}: refused although shown to them")
                 if rows - {"user_prefs"}:
                     report.append(f"{where}: changed {sorted(rows)}")

@@ -286,7 +286,7 @@ async def test_a_removed_cadre_loses_the_draft_cleanly(
     async with db.write() as conn:
         await conn.execute("UPDATE cadres SET active = 0 WHERE id = ?", (seed.cadres["cadre1"],))
     calls = await bot.tap(u, "完成")
-    assert "您还没有加入" in texts(calls)
+    assert "/start" in texts(calls) and alerts(calls)  # told how to join again
     assert await open_draft(db, 716) is None
 
 
