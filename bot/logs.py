@@ -6,7 +6,8 @@ import logging
 import re
 
 # A mobile number as people write it: 13812345678, +86 138-1234-5678, 138 1234 5678.
-_PHONE = re.compile(r"(?<![\d])(\+?\d{2,4}[ \-]?)?(\d{3})[ \-]?\d{4}[ \-]?(\d{4})(?![\d])")
+# Not after a minus sign: supergroup chat ids (-1001234567890) stay readable in the log.
+_PHONE = re.compile(r"(?<![\d\-])(\+?\d{2,4}[ \-]?)?(\d{3})[ \-]?\d{4}[ \-]?(\d{4})(?![\d])")
 _TOKEN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
 
 

@@ -239,14 +239,17 @@ async def _bind_chat(update: Update, context: Context, kind: str) -> None:
     chat = update.effective_chat
     if w is None or chat is None:
         return
+    role = w.cadre.role if w.cadre is not None else None
+    allowed = role is not None and (
+        may_bind_team_chat(role) if kind == "team" else may_bind_office_chat(role)
+    )
     if chat.type == "private":
-        await reply(update, w.t(f"bindchat.{kind}_in_private"))
+        # Only those who may bind learn how; the rest hear that it is not theirs to do.
+        key = f"bindchat.{kind}_in_private" if allowed else f"bindchat.{kind}_refused"
+        await reply(update, w.t(key))
         return
     if w.cadre is None:
         return  # strangers in a group chat get no answer
-    allowed = (
-        may_bind_team_chat(w.cadre.role) if kind == "team" else may_bind_office_chat(w.cadre.role)
-    )
     if not allowed or (kind == "team" and w.cadre.team_id is None):
         await reply(update, w.t(f"bindchat.{kind}_refused"))
         return

@@ -26,6 +26,8 @@ def test_every_way_of_writing_a_number_is_masked(written: str) -> None:
 def test_timestamps_and_ids_are_left_alone() -> None:
     text = "2026-11-28 01:54:32,529 update 20000018 chat -1001234 date 1795831774"
     assert RedactingFilter([TOKEN]).redact(text) == text
+    team_chat = "card sent to chat -1001234567890"  # a supergroup id is not a phone
+    assert RedactingFilter([TOKEN]).redact(team_chat) == team_chat
 
 
 def test_the_token_and_a_traceback_are_masked() -> None:

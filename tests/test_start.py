@@ -153,3 +153,11 @@ async def test_update_delivered_again_after_a_restart_is_ignored(
     assert await second.process(old) == []
     assert await second.process(newest) == []
     assert shown(await second.process(skipped))  # older id, but new to us: handled
+
+
+async def test_bind_commands_in_private_tell_only_those_who_may(bot: Harness, seed: Seed) -> None:
+    leader = await join(bot, seed, "captain1", 543)
+    assert "/bindteam" in shown(await bot.send(leader, "/bindteam"))[-1].text
+    cadre = await join(bot, seed, "cadre1", 544)
+    assert "只有工作队队长" in shown(await bot.send(cadre, "/bindteam"))[-1].text
+    assert "只有活动办公室" in shown(await bot.send(cadre, "/bindoffice"))[-1].text
