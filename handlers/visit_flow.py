@@ -61,6 +61,7 @@ from handlers.visit_session import (
     closed_notice,
     day_message,
     finish,
+    render,
     step,
 )
 from handlers.visit_submit import summary_button
@@ -485,9 +486,18 @@ async def cancel_button(s: Session) -> object:
 
 @step
 async def old_button(s: Session) -> object:
-    """A button of this draft from a step it has left."""
+    """A button of this draft from a step it has left. Its message is turned into the
+    step the draft is at: a press handled again after a crash (the draft saved, the edit
+    showing the next step lost) would otherwise leave a message whose every button is
+    "old", and the cadre with no way on but /cancel."""
     await s.answer(s.w.t("visits.old_step_button"), alert=True)
+    if s.draft.step in _REDRAWN:
+        text, markup = await render(s, s.draft.step, None)
+        await s.show(text, markup)
     return None
+
+
+_REDRAWN = frozenset({PLACE, KINDS, DATE, TEXT, EXTRAS, SUMMARY})
 
 
 _HINTS = {

@@ -84,6 +84,9 @@ class CrashRun:
         self.expect_timeout = expect_timeout
         self.updates = Updates()
         self.shown: dict[int, list[tuple[int, str]]] = {}
+        # A press's answer (an alert, e.g. "already submitted" for a Submit handled again
+        # after a kill) is shown in the chat the button was in.
+        self.query_chats: dict[str, int] = {}
         self.cursor = 0
         self.actions_posted = 0
         self.report = Report(len(self.players), 0, 0, 0, 0.0)
@@ -109,6 +112,11 @@ class CrashRun:
                     chat = int(c["params"]["chat_id"])
                     text = str(c["params"].get("text") or c["params"].get("caption") or "")
                     self.shown.setdefault(chat, []).append((c["seq"], text))
+                elif c["ok"] and c["method"] == "answerCallbackQuery":
+                    query_chat = self.query_chats.get(str(c["params"].get("callback_query_id")))
+                    text = str(c["params"].get("text") or "")
+                    if query_chat is not None and text:
+                        self.shown.setdefault(query_chat, []).append((c["seq"], text))
             self._kill_and_restart()
         self.client.disarm()
         # A kill that found no traffic left still happens, on the idle bot.
@@ -197,7 +205,9 @@ class CrashRun:
         if isinstance(step, Press | PressFirst):
             chat = m.user.id if step.chat_id is None else step.chat_id
             label = step.label if isinstance(step, Press) else ""
-            return self.client.press(m.user.as_dict(), chat, label)
+            update_id = self.client.press(m.user.as_dict(), chat, label)
+            self.query_chats[self.client.last_query_id] = chat
+            return update_id
         raise TypeError(step)
 
 
@@ -260,29 +270,53 @@ def verify(scripts: Sequence[Script], query: Query) -> list[str]:
             (count,) = query(FLOWS[name].count_sql, (s.member.cadre_id,))[0]
             if count != 1:
                 problems.append(f"{s.member.name}: {count} {name} records, expected 1")
+            (drafted,) = query(FLOWS[name].draft_sql, (s.member.cadre_id,))[0]
+            if drafted != 1:
+                problems.append(
+                    f"{s.member.name}: {drafted} {name} records from a submitted draft, expected 1"
+                )
     return problems
 
 
 UNFINISHED_OUTBOX = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
 
 
+INTERRUPTED = "interrupted mid-send"
+
+
 def verify_outbox(query: Query, sent: Sequence[tuple[str, int, str]]) -> list[str]:
-    """Every queued message went out exactly once. ``sent``: (method, chat_id, text) of
-    each call Telegram accepted. Items still pending, parked, or sent twice or never
-    (by their text in their chat) are reported."""
+    """Every queued message went out at most once, and every one not parked exactly once.
+    ``sent``: (method, chat_id, text) of each call Telegram accepted. A send the
+    dispatcher was killed in the middle of is parked, not sent again (docs/dispatch.md):
+    it may have reached Telegram once or not at all, and stays for the office's /parked.
+    Items still pending, parked for any other reason, or sent twice or never (by their
+    text in their chat) are reported."""
     problems: list[str] = []
-    rows = query("SELECT key, chat_id, method, payload, status FROM outbox ORDER BY id", ())
-    for key, chat_id, method, payload, status in rows:
-        if status in ("pending", "sending", "parked"):
+    rows = query(
+        "SELECT key, chat_id, method, payload, status, COALESCE(last_error, '') FROM outbox"
+        " ORDER BY id",
+        (),
+    )
+    for key, chat_id, method, payload, status, error in rows:
+        if status in ("pending", "sending"):
             problems.append(f"outbox {key}: still {status}")
             continue
-        if status != "sent" or method != "sendMessage":
+        if status == "parked" and INTERRUPTED not in error:
+            problems.append(f"outbox {key}: parked ({error})")
+            continue
+        if status not in ("sent", "parked") or method != "sendMessage":
             continue  # superseded edits, dropped items; card edits are checked by text
         text = str(json.loads(payload).get("text", ""))
         times = sum(1 for m, c, t in sent if m == method and c == chat_id and t == text)
-        if times != 1:
+        if times > 1 or (times == 0 and status == "sent"):
             problems.append(f"outbox {key}: sent {times} times")
     return problems
+
+
+def parked_mid_send(query: Query) -> list[str]:
+    """The outbox keys parked because a kill interrupted their send."""
+    rows = query("SELECT key, COALESCE(last_error, '') FROM outbox WHERE status = 'parked'", ())
+    return [key for key, error in rows if INTERRUPTED in error]
 
 
 def unprocessed(posted: Sequence[int], query: Query) -> list[int]:

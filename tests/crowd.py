@@ -3,7 +3,9 @@ tests/factories.py does for the small one), and the Telegram users who play it.
 
 Until the roster import exists on this branch, rows go in with plain SQL. Every team
 has a leader and a deputy, every group a leader; the rest are cadres; one office member
-and one inspector per twenty people. Phones are fictional (+86139...).
+and one inspector per twenty people. Phones are fictional (+86139...). Every group has a
+village, and every member of a group an enterprise of their own (:func:`own_place`), so
+that scripted problems have a place nobody else reports on.
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ def seed_crowd(database: Path, n: int) -> list[Member]:
                     (f"CG{i}", group_name, team_id),
                 )
                 group_id = int(cur.lastrowid or 0)
+                conn.execute(
+                    "INSERT INTO places (code, kind, name, town, group_id) VALUES (?, ?, ?, ?, ?)",
+                    (f"CV{i}", "village", f"{group_name}村", "", group_id),
+                )
             in_team = role in (Role.CADRE, Role.GROUP_LEADER, Role.TEAM_LEADER)
             in_team = in_team or role is Role.DEPUTY_TEAM_LEADER
             in_group = role in (Role.CADRE, Role.GROUP_LEADER)
@@ -111,6 +117,11 @@ def seed_crowd(database: Path, n: int) -> list[Member]:
                     now,
                 ),
             )
+            if in_group:
+                conn.execute(
+                    "INSERT INTO places (code, kind, name, town, group_id) VALUES (?, ?, ?, ?, ?)",
+                    (f"CE{i}", "enterprise", own_place(i), "", group_id),
+                )
             user = TgUser(FIRST_USER_ID + i, f"u{i}", _LANGS[i % len(_LANGS)])
             members.append(
                 Member(
@@ -127,3 +138,8 @@ def seed_crowd(database: Path, n: int) -> list[Member]:
             )
     conn.close()
     return members
+
+
+def own_place(index: int) -> str:
+    """The enterprise only member ``index`` works at: no name is part of another's."""
+    return f"厂{index}号"

@@ -455,16 +455,17 @@ def _control(
         if found is None:
             return 404, {"error": f"no button {payload['label']!r} in chat {payload['chat_id']}"}
         stored, data = found
+        query_id = f"q{time.monotonic_ns()}"
         update = {
             "callback_query": {
-                "id": f"q{time.monotonic_ns()}",
+                "id": query_id,
                 "from": payload["user"],
                 "chat_instance": f"ci{stored.chat_id}",
                 "data": data,
                 "message": fake.render(stored),
             }
         }
-        return 200, {"update_id": fake.post_update(update), "data": data}
+        return 200, {"update_id": fake.post_update(update), "data": data, "query_id": query_id}
     if action == "calls":
         since = int(query.get("since") or 0)
         calls = fake.calls_since(since, float(query.get("wait") or 0), query.get("chat_id"))
@@ -545,6 +546,7 @@ class ControlClient:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
         self.confirmed = 0  # the bot's confirmed offset, as of the last ``calls``
+        self.last_query_id = ""
 
     def _call(
         self, action: str, payload: dict[str, Any] | None = None, **query: Any
@@ -567,9 +569,12 @@ class ControlClient:
         return int(self._call("post_update", update)["update_id"])
 
     def press(self, user: dict[str, Any], chat_id: int, label: str) -> int:
-        """Press the newest button in ``chat_id`` whose text contains ``label``."""
+        """Press the newest button in ``chat_id`` whose text contains ``label``; the
+        press's callback query id is kept in ``last_query_id``."""
         payload = {"user": user, "chat_id": chat_id, "label": label}
-        return int(self._call("press", payload)["update_id"])
+        got = self._call("press", payload)
+        self.last_query_id = str(got["query_id"])
+        return int(got["update_id"])
 
     def calls(
         self, since: int = 0, wait: float = 0.0, chat_id: int | None = None

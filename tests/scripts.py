@@ -14,6 +14,7 @@ catalogue keys); a flow whose pieces are missing is skipped with that reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from telegram.ext import CommandHandler, ConversationHandler
 
 from campaign.i18n import Catalog, default_catalog
 from campaign.roles import ROLE_COMMANDS, Role
-from tests.crowd import Member
+from tests.crowd import Member, own_place
 from tests.fakebot import Call, Harness, shown
 
 
@@ -181,7 +182,9 @@ def everyday_script(m: Member, pick: Callable[[int], int], cat: Catalog | None =
 class Flow:
     """A feature's scripted use. ``needs_keys``: catalogue keys the steps use (they name
     the buttons pressed); ``count_sql``: how many records one run of the steps leaves,
-    per cadre (``?`` is the cadre id); each run must leave exactly one."""
+    per cadre (``?`` is the cadre id); each run must leave exactly one; ``draft_sql``:
+    how many of them came from a submitted draft of the cadre's that points back at
+    the record (also exactly one)."""
 
     name: str
     command: str
@@ -189,6 +192,7 @@ class Flow:
     needs_keys: tuple[str, ...]
     steps: Callable[[Member, Catalog, str], list[Step]]
     count_sql: str
+    draft_sql: str
 
     def available(self, catalog: Catalog | None = None) -> str | None:
         """None when the flow can run; otherwise why it cannot (yet)."""
@@ -216,40 +220,72 @@ def registered_command(name: str) -> bool:
     return False
 
 
+def fixed(cat: Catalog, lang: str, key: str) -> str:
+    """The longest piece of a message's first line that holds no placeholder: what the
+    user surely sees of it, whatever the values."""
+    raw = first_line(cat.t(lang, key))
+    pieces = re.split(r"\{[^{}]*\}", raw)
+    return max((piece.strip() for piece in pieces), key=len)
+
+
 def visit_steps(m: Member, cat: Catalog, lang: str) -> list[Step]:
-    """Issue 3's conversation with the fewest taps: first place, first kind, Done,
-    today, a text, Submit; the receipt carries the visit number ``#``."""
-    return [
+    """Issue 3's /visit as a cadre taps it: the first place offered, a kind, Done,
+    today, a text, (every other member types how many people they met) Next, Submit.
+    The receipt (or, for a Submit handled again after a kill, "already submitted")
+    carries the visit number."""
+    steps: list[Step] = [
         Send("/visit"),
-        expect(first_line(cat.t(lang, "visits.ask_place"))),
+        expect(fixed(cat, lang, "visits.step_place")),
         PressFirst(),
-        expect(first_line(cat.t(lang, "visits.ask_kinds"))),
+        expect(fixed(cat, lang, "visits.step_kinds")),
         Press(cat.t(lang, "kinds.policy")),
-        Press(cat.t(lang, "visits.done")),
-        expect(first_line(cat.t(lang, "visits.ask_date"))),
-        Press(cat.t(lang, "visits.today")),
-        expect(first_line(cat.t(lang, "visits.ask_text"))),
+        Press(cat.t(lang, "visits.kinds_done")),
+        expect(fixed(cat, lang, "visits.step_date")),
+        Press(fixed(cat, lang, "visits.day_today")),
+        expect(fixed(cat, lang, "visits.step_text")),
         Send(f"走访记录 {m.index}：宣讲惠农政策，听取群众意见。"),
-        Press(cat.t(lang, "visits.submit")),
-        expect("#"),
+        expect(fixed(cat, lang, "visits.step_extras")),
     ]
+    if m.index % 2 == 0:
+        steps += [Send(str(m.index % 30 + 1)), expect(fixed(cat, lang, "visits.people_saved"))]
+    steps += [
+        Press(cat.t(lang, "visits.extras_next")),
+        expect(cat.t(lang, "visits.summary_title")),
+        Press(cat.t(lang, "visits.submit")),
+        expect(fixed(cat, lang, "visits.receipt"), fixed(cat, lang, "visits.already_submitted")),
+    ]
+    return steps
 
 
 def problem_steps(m: Member, cat: Catalog, lang: str) -> list[Step]:
-    """Issue 4's raising of a problem: first place, a category, text, not urgent, the
-    group can solve it, Submit; the receipt carries the number ``P-``."""
+    """Issue 4's /problem: the member's own place (searched by name, so no one else's
+    open problem is offered to join), a category, a description, no photos, not urgent,
+    the group can solve it (or not, every other member), Submit. The receipt (or
+    "already submitted") carries the problem number."""
+    place = own_place(m.index)
+    solvable = "solvable_yes" if m.index % 2 else "solvable_no"
     return [
         Send("/problem"),
-        expect(first_line(cat.t(lang, "problems.ask_place"))),
-        PressFirst(),
-        expect(first_line(cat.t(lang, "problems.ask_category"))),
+        expect(fixed(cat, lang, "problems.raise.ask_place")),
+        Send(place),
+        expect(cat.t(lang, "problems.raise.matches")),
+        Press(place),
+        expect(cat.t(lang, "problems.raise.ask_category")),
         Press(cat.t(lang, "categories.infrastructure")),
-        expect(first_line(cat.t(lang, "problems.ask_text"))),
-        Send(f"问题 {m.index}：村道破损，雨天积水。"),
-        Press(cat.t(lang, "problems.not_urgent")),
-        Press(cat.t(lang, "problems.group_can_solve")),
-        Press(cat.t(lang, "problems.submit")),
-        expect("P-"),
+        expect(fixed(cat, lang, "problems.raise.ask_description")),
+        Send(f"问题 {m.index}：村道破损，雨天积水，群众出行困难。"),
+        expect(fixed(cat, lang, "problems.raise.ask_photos")),
+        Press(cat.t(lang, "problems.raise.skip_button")),
+        expect(fixed(cat, lang, "problems.raise.ask_urgent")),
+        Press(cat.t(lang, "problems.raise.urgent_no")),
+        expect(fixed(cat, lang, "problems.raise.ask_solvable")),
+        Press(cat.t(lang, f"problems.raise.{solvable}")),
+        expect(fixed(cat, lang, "problems.raise.summary")),
+        Press(cat.t(lang, "problems.raise.submit_button")),
+        expect(
+            fixed(cat, lang, "problems.raise.receipt"),
+            fixed(cat, lang, "problems.raise.already_submitted"),
+        ),
     ]
 
 
@@ -260,31 +296,53 @@ FLOWS: dict[str, Flow] = {
         "visit",
         _FIELD,
         (
-            "visits.ask_place",
-            "visits.ask_kinds",
-            "visits.done",
-            "visits.ask_date",
-            "visits.today",
-            "visits.ask_text",
+            "visits.step_place",
+            "visits.step_kinds",
+            "kinds.policy",
+            "visits.kinds_done",
+            "visits.step_date",
+            "visits.day_today",
+            "visits.step_text",
+            "visits.step_extras",
+            "visits.people_saved",
+            "visits.extras_next",
+            "visits.summary_title",
             "visits.submit",
+            "visits.receipt",
+            "visits.already_submitted",
         ),
         visit_steps,
         "SELECT COUNT(*) FROM visits WHERE cadre_id = ?",
+        "SELECT COUNT(*) FROM drafts d JOIN visits v ON v.draft_id = d.id AND d.result_id = v.id"
+        " WHERE d.cadre_id = ? AND d.kind = 'visit' AND d.status = 'submitted'",
     ),
     "problem": Flow(
         "problem",
         "problem",
         _FIELD,
         (
-            "problems.ask_place",
-            "problems.ask_category",
-            "problems.ask_text",
-            "problems.not_urgent",
-            "problems.group_can_solve",
-            "problems.submit",
+            "problems.raise.ask_place",
+            "problems.raise.matches",
+            "problems.raise.ask_category",
+            "categories.infrastructure",
+            "problems.raise.ask_description",
+            "problems.raise.ask_photos",
+            "problems.raise.skip_button",
+            "problems.raise.ask_urgent",
+            "problems.raise.urgent_no",
+            "problems.raise.ask_solvable",
+            "problems.raise.solvable_yes",
+            "problems.raise.solvable_no",
+            "problems.raise.summary",
+            "problems.raise.submit_button",
+            "problems.raise.receipt",
+            "problems.raise.already_submitted",
         ),
         problem_steps,
         "SELECT COUNT(*) FROM problems WHERE reporter_id = ?",
+        "SELECT COUNT(*) FROM drafts d JOIN problems p ON p.draft_id = d.id"
+        " AND d.result_id = p.id WHERE d.cadre_id = ? AND d.kind = 'problem'"
+        " AND d.status = 'submitted'",
     ),
 }
 
@@ -317,6 +375,11 @@ async def run_inprocess(bot: Harness, script: Script) -> list[Call]:
         if isinstance(step, Expect):
             chat = m.user.id if step.chat_id is None else step.chat_id
             texts = [c.text for c in shown(last) if c.chat_id == chat]
+            texts += [  # a press's alert, e.g. "already submitted"
+                str(c.params.get("text") or "")
+                for c in last
+                if c.method == "answerCallbackQuery" and chat == m.user.id
+            ]
             if not any(step.met_by(t) for t in texts):
                 raise ScriptFailed(
                     f"{m.name} step {n}: expected one of {step.any_of!r} in chat {chat}, "

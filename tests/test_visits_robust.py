@@ -293,3 +293,30 @@ async def test_a_removed_cadre_loses_the_draft_cleanly(
 async def test_stranger_pressing_a_flow_button(bot: Harness, seed: Seed, db: Database) -> None:
     calls = await bot.press(user(717), "vis:v1:kd:1")
     assert alerts(calls)
+
+
+async def test_a_press_handled_again_after_a_lost_edit_shows_the_current_step(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    """A crash after the place press was saved but before the edit showing step 2 went
+    out: Telegram delivers the press again, on a message still showing step 1. The cadre
+    is told, and the message turns into step 2, so its buttons work again."""
+    u = await join(bot, seed, "cadre1", 611)
+    calls = await bot.send(u, "/visit")
+    step1 = shown(calls)[-1]
+    data = next(d for label, d in step1.buttons if "城南社区" in label)
+    message = max(
+        (m for m in bot.api.messages.values() if m.chat_id == 611), key=lambda m: m.message_id
+    )
+    text, markup = message.text, message.reply_markup
+    await bot.tap(u, "城南社区")
+    # The edit is lost: the chat still shows step 1 with its place buttons.
+    message.text, message.reply_markup = text, markup
+    calls = await bot.press(u, data, message)
+    assert "前面的步骤" in texts(calls)
+    assert "这次走访做了哪些工作" in shown(calls)[-1].text
+    await bot.tap(u, "宣讲政策")
+    calls = await bot.tap(u, "完成")
+    assert "哪天走访" in texts(calls)
+    draft = await open_draft(db, 611)
+    assert draft is not None and draft.step == "date"
