@@ -344,8 +344,9 @@ async def extras_typed(s: Session) -> object:
     """A number typed at the extras step is the number of people met."""
     people = parse_people(s.message.text or "")
     if people is None:
-        await s.say(s.w.t("visits.extras_hint"))
-        return None
+        # Show the step again with its buttons: after a crash the last message on screen
+        # may be an earlier step's, and a hint alone would leave no Next button to tap.
+        return await s.go(EXTRAS, note=s.w.t("visits.extras_hint"))
     s.form.people = people
     return await s.go(EXTRAS, note=s.w.t("visits.people_saved", people=people))
 

@@ -320,3 +320,20 @@ async def test_a_press_handled_again_after_a_lost_edit_shows_the_current_step(
     assert "哪天走访" in texts(calls)
     draft = await open_draft(db, 611)
     assert draft is not None and draft.step == "date"
+
+
+async def test_stray_text_at_the_extras_step_shows_the_step_again(bot: Harness, seed: Seed) -> None:
+    """After a crash the extras step's message may never have reached the cadre; text
+    that is not a head count brings the step back with its Next button."""
+    u = await join(bot, seed, "cadre1", 731)
+    await bot.send(u, "/visit")
+    await bot.tap(u, "城关建材厂")
+    await bot.tap(u, "服务企业")
+    await bot.tap(u, "完成")
+    await bot.tap(u, "今天")
+    await bot.send(u, "帮企业对接了用工需求。")
+    calls = await bot.send(u, "这是又一段文字")
+    last = shown(calls)[-1]
+    assert any("下一步" in label for label, _ in last.buttons)
+    calls = await bot.tap(u, "下一步")
+    assert "提交" in str([b for c in shown(calls) for b in c.buttons])
