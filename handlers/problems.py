@@ -452,6 +452,10 @@ async def stale_button(update: Update, context: Context) -> None:
         and draft.result_id is not None
     ):
         text = w.t("problems.raise.already_submitted", number=number(draft.result_id))
+        # Said in the chat too: after a crash the press comes again and its alert may
+        # no longer be shown; the cadre must still learn the problem is in.
+        if update.effective_chat is not None:
+            await update.effective_chat.send_message(text)
     elif draft is not None and draft.user_id == w.user_id and draft.status == "cancelled":
         text = w.t("problems.raise.was_cancelled")
     await query.answer(text, show_alert=True)

@@ -58,11 +58,11 @@ from handlers.visit_session import (
     Handler,
     Session,
     Stop,
-    closed_notice,
     day_message,
     finish,
     render,
     step,
+    tell_closed,
 )
 from handlers.visit_submit import summary_button
 from handlers.visit_views import NS
@@ -590,7 +590,7 @@ async def stale_button(update: Update, context: Context) -> None:
     except CallbackError:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return
-    await query.answer(await closed_notice(w, draft_id), show_alert=True)
+    await tell_closed(update, w, draft_id)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

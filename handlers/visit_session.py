@@ -185,7 +185,7 @@ async def load_session(update: Update, context: Context) -> Session:
             await query.answer(w.t("common.stale_button"), show_alert=True)
             raise Stop(None) from None
         if draft is None or draft.id != draft_id:
-            await query.answer(await closed_notice(w, draft_id), show_alert=True)
+            await tell_closed(update, w, draft_id)
             raise Stop(None if draft is not None else END)
     if draft is None:
         await update.effective_chat.send_message(w.t("visits.draft_closed_long"))
@@ -199,6 +199,20 @@ async def closed_notice(w: Who, draft_id: int) -> str:
     if old is not None and old.user_id == w.user_id and old.status == "submitted":
         return w.t("visits.already_submitted", id=old.result_id)
     return w.t("visits.draft_closed")
+
+
+async def tell_closed(update: Update, w: Who, draft_id: int) -> None:
+    """Answer a press on a closed draft's button. When that draft became a visit, the
+    receipt is said in the chat too: after a crash the press comes again, its alert may
+    no longer be shown (Telegram takes one answer per press), and the cadre must still
+    learn that the visit is in."""
+    old = await drafts.get(w.deps.db, draft_id)
+    text = await closed_notice(w, draft_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    submitted = old is not None and old.user_id == w.user_id and old.status == "submitted"
+    if submitted and update.effective_chat is not None:
+        await update.effective_chat.send_message(text)
 
 
 def step(fn: Step) -> Handler:
