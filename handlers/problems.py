@@ -159,6 +159,10 @@ async def on_button(update: Update, context: Context) -> State:
         return await _cancel(update, context, w, draft)
     if draft_id != draft.id or cb.action not in STEP_BUTTONS.get(draft.step, frozenset()):
         await query.answer(w.t("problems.raise.old_button"), show_alert=True)
+        if draft_id == draft.id:
+            # A button of an earlier step of this report: after a crash the question of
+            # the step the draft is at may never have reached the cadre; ask it again.
+            await prompt(update, context, w, draft)
         return None
     await query.answer()
     data = dict(draft.data)

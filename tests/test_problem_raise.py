@@ -5,7 +5,7 @@ from __future__ import annotations
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
-from tests.fakebot import Harness, shown
+from tests.fakebot import Call, Harness, shown
 from tests.problem_helpers import TEAM_CHAT, alert, buttons, last_text, outbox, raise_via_chat
 
 
@@ -276,3 +276,22 @@ async def test_english_user_raises_in_english(bot: Harness, seed: Seed, db: Data
     assert "Submitted as problem P-1" in last_text(calls)
     lang = await db.fetchone("SELECT lang FROM user_prefs WHERE telegram_user_id = 601")
     assert lang is not None and lang["lang"] == "en"  # notices later come in English too
+
+
+async def test_an_earlier_steps_button_asks_the_current_question_again(
+    bot: Harness, seed: Seed
+) -> None:
+    """Killed after the category was saved but before the description question reached
+    the cadre: the category press comes again and the question is asked again."""
+    u = await join(bot, seed, "cadre1", 611)
+    await bot.send(u, "/problem")
+    await bot.tap(u, "东风村")
+    category = bot.api.messages[max(k for k in bot.api.messages if k[0] == u.id)]
+    await bot.tap(u, "基础设施")
+    data = next(
+        d
+        for label, d in Call("x", {"reply_markup": category.reply_markup}).buttons
+        if "基础设施" in label
+    )
+    calls = await bot.press(u, data, category)
+    assert "请用文字描述问题" in last_text(calls)
