@@ -48,7 +48,8 @@ def main(argv: list[str]) -> int:
     cmd, rest = argv[0], argv[1:]
     if cmd == "run":
         ensure_venv()
-        return subprocess.call([str(BIN / "fieldbot"), "run", *rest], cwd=ROOT)
+        # `dev.py run --config x.toml -v`: those are fieldbot's own options, before `run`.
+        return subprocess.call([str(BIN / "fieldbot"), *rest, "run"], cwd=ROOT)
     if cmd == "fieldbot":
         ensure_venv()
         return subprocess.call([str(BIN / "fieldbot"), *rest], cwd=ROOT)
