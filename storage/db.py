@@ -48,6 +48,11 @@ def discover_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
+def escape_like(text: str) -> str:
+    """Make typed text match literally inside ``LIKE ? ESCAPE '\\'``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def utcnow_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -14,7 +14,7 @@ import aiosqlite
 
 from campaign.problem_cards import CardView, EventView
 from campaign.roles import Role
-from storage.db import Database, Row, from_text, to_text
+from storage.db import Database, Row, escape_like, from_text, to_text
 from storage.people import Cadre
 
 Reader = aiosqlite.Connection
@@ -412,11 +412,10 @@ async def search_places(db: Database, cadre: Cadre, text: str, limit: int = 10) 
     if scope is None or not needle:
         return []
     where, params = scope
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await db.fetchall(
         _PLACE_SELECT + f" WHERE {where} AND p.active = 1 AND p.name LIKE ? ESCAPE '\\'"
         " ORDER BY length(p.name), p.name LIMIT ?",
-        (*params, f"%{escaped}%", limit),
+        (*params, f"%{escape_like(needle)}%", limit),
     )
     return [_place(r) for r in rows]
 

@@ -13,7 +13,7 @@ from campaign.quotas import VisitFact
 from campaign.roles import TEAM_LEADERS
 from campaign.vocabulary import WORK_KINDS
 from storage import drafts
-from storage.db import Database, Row, from_text, to_text
+from storage.db import Database, Row, escape_like, from_text, to_text
 from storage.people import Cadre, audit
 
 _KIND_ORDER = (
@@ -130,12 +130,6 @@ ORDER BY last_seen IS NULL, last_seen DESC, {_KIND_ORDER}, s.name, s.id
 """
 
 
-async def _rows(db: Database, sql: str, params: tuple[Any, ...]) -> list[Row]:
-    """A read in one trip to the database thread (``db.fetchall`` takes three: execute,
-    fetch, close), which matters on the per-update path."""
-    return list(await db.conn.execute_fetchall(sql, params))
-
-
 def _place(row: Row) -> Place:
     return Place(
         id=row["id"],
@@ -153,7 +147,7 @@ async def _places(db: Database, cadre: Cadre, where: str, params: tuple[Any, ...
     if scope is None:
         return []
     groups, gparams = scope
-    rows = await _rows(db, _places_sql(groups, where), (*gparams, *gparams, cadre.id, *params))
+    rows = await db.fetchall(_places_sql(groups, where), (*gparams, *gparams, cadre.id, *params))
     return [_place(r) for r in rows]
 
 
@@ -170,11 +164,6 @@ async def places_for(db: Database, cadre: Cadre, village_id: int | None = None) 
         " OR s.village_id NOT IN (SELECT id FROM scope)",
         (),
     )
-
-
-def escape_like(text: str) -> str:
-    """Make typed text match literally inside LIKE ... ESCAPE '\\'."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def search_places(db: Database, cadre: Cadre, query: str, limit: int = 12) -> list[Place]:
@@ -404,8 +393,7 @@ async def facts_for(db: Database, cadre_id: int, start: date, end: date) -> list
 
 async def count_between(db: Database, cadre_id: int, start: date, end: date) -> int:
     """How many active visits the cadre has dated in [start, end)."""
-    found = await _rows(
-        db,
+    found = await db.fetchall(
         "SELECT COUNT(*) AS n FROM visits WHERE cadre_id = ? AND status = 'active'"
         " AND visit_date >= ? AND visit_date < ?",
         (cadre_id, start.isoformat(), end.isoformat()),

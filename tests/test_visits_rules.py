@@ -27,7 +27,7 @@ from campaign.visitrules import (
     text_problem,
 )
 from campaign.workcalendar import WorkCalendar
-from storage.visits import escape_like
+from storage.db import escape_like
 
 TODAY = date(2026, 11, 16)
 
