@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -20,9 +22,11 @@ from campaign.settings import Settings
 from handlers import fallback, mute, parked, problems, reports, start, visit_flow
 from scheduler.setup import install_jobs
 from storage import people
-from storage.db import Database
+from storage.db import MARKS_PER_SYNC, Database
 
 log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 0.5  # the longest a handled update waits for its durable mark
 
 
 def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
@@ -91,18 +95,44 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
                 await fallback.unknown_button(update, self)  # type: ignore[arg-type]
             else:
                 await super().process_update(update)
-            await d.db.mark_processed(update.update_id, d.now())
+            # Marked after the handler ran, so a crash before makes Telegram deliver it
+            # again; written (with one fsync) by the next sync, see storage/db.py.
+            d.db.note_processed(update.update_id, d.now())
             seen.add(update.update_id)
+            if d.db.pending_marks >= MARKS_PER_SYNC:
+                await d.db.sync()
             return
         await super().process_update(update)
 
     async def start(self) -> None:
         await super().start()
         await dispatcher_of(self).start()  # the outgoing queue is sent while we run
+        self._syncer = asyncio.create_task(self._sync_every(SYNC_SECONDS), name="db-sync")
 
     async def stop(self) -> None:
+        syncer, self._syncer = self._syncer, None
+        if syncer is not None:
+            syncer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncer
         await dispatcher_of(self).stop()
         await super().stop()
+        d = self.bot_data.get(DEPS_KEY)
+        if isinstance(d, Deps) and d.db.is_open:
+            await d.db.sync()
+
+    _syncer: asyncio.Task[None] | None = None
+
+    async def _sync_every(self, seconds: float) -> None:
+        """Between polls (webhook mode, a quiet spell) handled updates still reach the
+        disk within ``seconds``."""
+        d: Deps = self.bot_data[DEPS_KEY]
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await d.db.sync()
+            except Exception:
+                log.exception("could not write the handled updates; trying again")
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot, Update
 from telegram._utils.types import ODVInput
@@ -13,6 +14,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.app import build_application
+from campaign.runtime import DEPS_KEY
 from campaign.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class ConfirmWhenHandled(HTTPXRequest):
     def __init__(self) -> None:
         super().__init__(connection_pool_size=1)
         self.queue: asyncio.Queue[object] | None = None
+        self.settle: Callable[[], Awaitable[None]] | None = None
 
     async def do_request(
         self,
@@ -85,6 +88,10 @@ class ConfirmWhenHandled(HTTPXRequest):
     ) -> tuple[int, bytes]:
         if self.queue is not None and url.endswith("/getUpdates"):
             await self.queue.join()
+            if self.settle is not None:
+                # What the batch wrote reaches the disk (one fsync) before Telegram is
+                # told the batch was handled: see storage/db.py.
+                await self.settle()
         code, body = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )
@@ -153,6 +160,7 @@ def run(settings: Settings) -> int:
     updates_request = ConfirmWhenHandled()
     app = build_application(settings, request=ForgivingRequest(), updates_request=updates_request)
     updates_request.queue = app.update_queue
+    updates_request.settle = app.bot_data[DEPS_KEY].db.sync
     if settings.telegram.mode == "webhook":
         wh = settings.telegram.webhook
         url = wh.url.rstrip("/")

@@ -80,7 +80,7 @@ async def week_stats(
     overdue are counted as of ``now``."""
     d0, d1 = week.start.isoformat(), week.end.isoformat()
     t0, t1, tn = to_text(start), to_text(end), to_text(now)
-    rows = await db.fetchall(
+    rows = await db.scan(
         """
         SELECT t.id, t.name,
           (SELECT COUNT(*) FROM cadres c WHERE c.team_id = t.id AND c.active = 1
@@ -117,7 +117,7 @@ async def week_stats(
         )
         for r in rows
     ]
-    cases = await db.fetchall(
+    cases = await db.scan(
         "SELECT v.id, c.name AS cadre_name, COALESCE(t.name, '') AS team_name,"
         " pl.name AS place_name, v.text FROM visits v"
         " JOIN cadres c ON c.id = v.cadre_id JOIN places pl ON pl.id = v.place_id"

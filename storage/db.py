@@ -1,8 +1,23 @@
-"""The database: one aiosqlite connection, every write through one transaction at a time.
+"""The database: one aiosqlite connection for writes, one transaction at a time; a second,
+read-only connection for the short reads of the update path.
 
 WAL, foreign keys on, ``synchronous=FULL`` (reports must survive power loss) and a busy
 timeout. Schema changes are the numbered SQL files in ``storage/migrations/``, applied
 in order and recorded in ``schema_migrations``; they are append-only.
+
+Where the time of an update goes: each call into aiosqlite's thread costs a thread
+hand-over (about 80 µs on the 2-core machines), far more than an indexed read. So:
+
+- ``fetchone``/``fetchall`` read on the event loop's thread through their own
+  connection, which sees every committed write (WAL). Inside ``write()`` they read
+  through the writing connection instead, so a transaction sees its own rows. Long
+  scans (scheduler sweeps) use ``scan``, which stays off the loop.
+- A conversation step is one statement, committed at once without waiting for the disk
+  (``write_step``). It survives a crash of the bot at once and a power cut after the
+  next ``sync()``, which writes the marks of the handled updates in one durable
+  transaction: its fsync covers every step written before it. The bot confirms updates
+  to Telegram only after that, so an update whose step could still be lost to a power
+  cut is delivered again (bot/runner.py): one fsync per batch, not per step.
 """
 
 from __future__ import annotations
@@ -11,8 +26,9 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +42,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 Row = sqlite3.Row
+
+# True while the current task is inside ``Database.write()``: its reads must see the
+# transaction's own rows, so they go through the writing connection.
+_WRITING: ContextVar[bool] = ContextVar("fieldbot_db_writing", default=False)
+
+MARKS_PER_SYNC = 100  # handled updates noted before a sync is forced (a getUpdates batch)
 
 
 @dataclass(frozen=True)
@@ -74,7 +96,10 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._marks: list[tuple[int, str]] = []  # handled updates not yet written
+        self._unsynced = False  # a step was committed without fsync since the last sync
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -95,6 +120,12 @@ class Database:
         ):
             await conn.execute(pragma)
         self._conn = conn
+        if self.path != ":memory:":  # a second connection to :memory: is another database
+            reader = sqlite3.connect(self.path, isolation_level=None)
+            reader.row_factory = sqlite3.Row
+            reader.execute("PRAGMA query_only=ON")
+            reader.execute("PRAGMA busy_timeout=5000")
+            self._reader = reader
 
     @property
     def is_open(self) -> bool:
@@ -109,46 +140,114 @@ class Database:
 
     async def close(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+            try:
+                await self.sync()
+            finally:
+                if self._reader is not None:
+                    self._reader.close()
+                    self._reader = None
+                await self._conn.close()
+                self._conn = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            token = _WRITING.set(True)
             try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
-                await conn.execute("COMMIT")
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                else:
+                    await conn.execute("COMMIT")
+            finally:
+                _WRITING.reset(token)
 
-    async def mark_processed(self, update_id: int, now: datetime) -> None:
-        """Record an update as handled, after its handler ran (so a crash before that
-        makes Telegram deliver it again, and the idempotent handlers answer it again).
-        The mark alone is committed without fsync (synchronous=NORMAL: it survives a
-        crash of the bot, and losing it to a power cut only means handling the update
-        once more); every report keeps synchronous=FULL."""
-        script = (
-            "PRAGMA synchronous=NORMAL;"
-            "INSERT OR IGNORE INTO processed_updates (update_id, at)"
-            f" VALUES ({int(update_id)}, '{to_text(now)}');"
-            "PRAGMA synchronous=FULL;"
-        )
+    async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement, committed at once without fsync (``synchronous=NORMAL``) in a
+        single trip to the writing thread; returns the number of rows it changed.
+
+        For a step of a conversation: it survives a crash of the bot at once, and a
+        power cut after the next ``sync()``, before which its update is not confirmed to
+        Telegram. Reports, problems and everything the bot sends use ``write()``."""
+        values = tuple(params)
+
+        def step(conn: sqlite3.Connection) -> int:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                return conn.execute(sql, values).rowcount
+            finally:
+                conn.execute("PRAGMA synchronous=FULL")
+
         async with self._write_lock:
-            await self.conn.executescript(script)
+            changed = await self._on_writer(step)
+        self._unsynced = True
+        return changed
+
+    async def _on_writer(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn`` on aiosqlite's thread with its sqlite3 connection: several
+        statements for the price of one thread hand-over. aiosqlite runs each of its own
+        calls this way (``_execute``); it is pinned in pyproject.toml, and
+        tests/test_storage_db.py fails if this stops working."""
+        conn = self.conn
+        return await conn._execute(fn, conn._conn)
+
+    def note_processed(self, update_id: int, now: datetime) -> None:
+        """Remember that an update was handled; ``sync()`` writes it. Until then a crash
+        only means the update is delivered and handled again, which every handler
+        takes calmly (a step asked again, a report never made twice)."""
+        self._marks.append((int(update_id), to_text(now)))
+
+    @property
+    def pending_marks(self) -> int:
+        return len(self._marks)
+
+    async def sync(self) -> None:
+        """Write the noted update marks in one ``synchronous=FULL`` transaction. Its fsync
+        also makes durable every step committed before it (``write_step``), since WAL
+        frames reach the disk in order."""
+        if self._conn is None or (not self._marks and not self._unsynced):
+            return
+        marks, self._marks = self._marks, []
+        self._unsynced = False
+        try:
+            async with self.write() as conn:
+                if marks:
+                    await conn.executemany(
+                        "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
+                        marks,
+                    )
+                else:  # steps without a mark yet: a one-row write carries the fsync
+                    await conn.execute(
+                        "INSERT OR REPLACE INTO processed_updates (update_id, at) VALUES (-1, ?)",
+                        (utcnow_text(),),
+                    )
+        except BaseException:
+            self._marks[:0] = marks
+            self._unsynced = True
+            raise
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        """A short read (an indexed lookup): on the loop's thread, no hand-over."""
+        if self._reader is None or _WRITING.get():
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return self._reader.execute(sql, tuple(params)).fetchall()
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        rows = await self.conn.execute_fetchall(sql, tuple(params))
-        for row in rows:
-            return row
-        return None
+        if self._reader is None or _WRITING.get():
+            rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+            return rows[0] if rows else None
+        found: Row | None = self._reader.execute(sql, tuple(params)).fetchone()
+        return found
+
+    async def scan(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """A long read (a sweep over the campaign): on the writing thread, so the loop
+        keeps answering cadres meanwhile."""
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def migrate(self, migrations: list[Migration] | None = None) -> list[int]:
         """Apply the migrations not yet recorded; returns the numbers applied."""

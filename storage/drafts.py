@@ -99,13 +99,14 @@ async def start(
 
 
 async def save(db: Database, draft_id: int, step: str, data: dict[str, Any], now: datetime) -> bool:
-    """Save what was typed and the step reached; False if the draft is no longer open."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "UPDATE drafts SET step = ?, data = ?, updated_at = ? WHERE id = ? AND status = 'open'",
-            (step, json.dumps(data, ensure_ascii=False), to_text(now), draft_id),
-        )
-        return cur.rowcount == 1
+    """Save what was typed and the step reached; False if the draft is no longer open.
+    Durable against a crash at once, against a power cut before the update is confirmed
+    to Telegram (``Database.write_step``)."""
+    changed = await db.write_step(
+        "UPDATE drafts SET step = ?, data = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+        (step, json.dumps(data, ensure_ascii=False), to_text(now), draft_id),
+    )
+    return changed == 1
 
 
 async def close(

@@ -108,7 +108,7 @@ async def nudge_due(
 async def tallies(db: Database, start: date, end: date) -> dict[int, Tally]:
     """Visits and distinct days in the field per cadre, local dates ``start`` to ``end``
     (exclusive); withdrawn visits do not count."""
-    rows = await db.fetchall(
+    rows = await db.scan(
         "SELECT cadre_id, COUNT(*) AS visits, COUNT(DISTINCT visit_date) AS days FROM visits"
         " WHERE status = 'active' AND visit_date >= ? AND visit_date < ? GROUP BY cadre_id",
         (start.isoformat(), end.isoformat()),

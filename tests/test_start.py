@@ -140,7 +140,7 @@ async def test_forged_button_gets_alert(bot: Harness, seed: Seed) -> None:
 
 
 async def test_update_delivered_again_after_a_restart_is_ignored(
-    make_bot: AppFactory, seed: Seed
+    make_bot: AppFactory, seed: Seed, db: Database
 ) -> None:
     first = await make_bot()
     u = user(542)
@@ -149,10 +149,25 @@ async def test_update_delivered_again_after_a_restart_is_ignored(
     newest = first.text_update(u, "/lang")
     assert await first.process(old)
     assert await first.process(newest)
+    await db.sync()  # the runner does this before it confirms a batch to Telegram
     second = await make_bot()  # a restart: nothing in memory
     assert await second.process(old) == []
     assert await second.process(newest) == []
     assert shown(await second.process(skipped))  # older id, but new to us: handled
+
+
+async def test_update_handled_but_not_yet_synced_is_handled_again_after_a_crash(
+    make_bot: AppFactory, seed: Seed, db: Database
+) -> None:
+    # A crash before the sync: Telegram was not told either, so it delivers the update
+    # again, and the cadre gets the answer again rather than none.
+    first = await make_bot()
+    u = user(545)
+    old = first.text_update(u, "/start")
+    assert await first.process(old)
+    assert db.pending_marks == 1
+    second = await make_bot()
+    assert shown(await second.process(old))
 
 
 async def test_bind_commands_in_private_tell_only_those_who_may(bot: Harness, seed: Seed) -> None:

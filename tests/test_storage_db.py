@@ -1,7 +1,9 @@
-"""The database layer: an update is marked handled, durably enough, after its handler."""
+"""The database layer: reads on the loop through their own connection, steps committed
+in one trip, update marks written in batches by ``sync``."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from storage.db import Database
@@ -9,10 +11,60 @@ from storage.db import Database
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 
 
-async def test_mark_processed_is_idempotent_and_leaves_full_sync(db: Database) -> None:
-    await db.mark_processed(5, NOW)
-    await db.mark_processed(5, NOW)
+async def _synchronous(db: Database) -> int:
+    row = (await db.scan("PRAGMA synchronous"))[0]  # the writing connection's setting
+    return int(row[0])
+
+
+async def test_marks_are_written_once_by_sync_and_leave_full_sync(db: Database) -> None:
+    db.note_processed(5, NOW)
+    db.note_processed(5, NOW)
+    assert db.pending_marks == 2
+    assert await db.fetchall("SELECT * FROM processed_updates") == []
+    await db.sync()
+    assert db.pending_marks == 0
     rows = await db.fetchall("SELECT update_id, at FROM processed_updates")
     assert [tuple(r) for r in rows] == [(5, "2026-11-16T01:00:00+00:00")]
-    mode = await db.fetchone("PRAGMA synchronous")
-    assert mode is not None and mode[0] == 2  # FULL again for every report
+    assert await _synchronous(db) == 2  # FULL for every report
+
+
+async def test_a_step_is_one_statement_committed_at_once(db: Database) -> None:
+    await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (7, 'x')")
+    changed = await db.write_step("UPDATE processed_updates SET at = 'y' WHERE update_id > 0")
+    assert changed == 1
+    row = await db.fetchone("SELECT at FROM processed_updates WHERE update_id = 7")
+    assert row is not None and row["at"] == "y"  # the loop's reader sees it at once
+    assert await _synchronous(db) == 2
+    await db.sync()  # no mark yet: a one-row write still carries the fsync
+    assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = -1")
+
+
+async def test_reads_inside_a_write_see_its_rows_and_others_do_not(db: Database) -> None:
+    inside = asyncio.Event()
+    release = asyncio.Event()
+    seen_inside: list[int] = []
+
+    async def writer() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (9, 'z')")
+            seen_inside.append(len(await db.fetchall("SELECT * FROM processed_updates")))
+            inside.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await inside.wait()
+    assert seen_inside == [1]
+    assert await db.fetchall("SELECT * FROM processed_updates") == []  # not committed yet
+    release.set()
+    await task
+    assert len(await db.fetchall("SELECT * FROM processed_updates")) == 1
+
+
+async def test_a_failed_step_leaves_full_sync(db: Database) -> None:
+    try:
+        await db.write_step("INSERT INTO no_such_table VALUES (1)")
+    except Exception as exc:
+        assert "no_such_table" in str(exc)
+    else:
+        raise AssertionError("the bad statement passed")
+    assert await _synchronous(db) == 2
