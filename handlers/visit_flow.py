@@ -15,7 +15,7 @@ import warnings
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from telegram import ReplyKeyboardRemove, Update, Voice
+from telegram import Update, Voice
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -40,7 +40,7 @@ from campaign.visitrules import (
     text_problem,
 )
 from campaign.vocabulary import WORK_KINDS
-from handlers import visit_log
+from handlers import screen, visit_log
 from handlers import visit_views as views
 from handlers.common import Context, Who, is_private, require_cadre, who
 from handlers.visit_session import (
@@ -460,7 +460,7 @@ async def drop_button(s: Session) -> object:
         s.w.t("visits.dropped") if run else s.w.t("visits.dropped_resend", command=command)
     )
     if s.form.keyboard:
-        await s.say(s.w.t("visits.cancelled"), ReplyKeyboardRemove())
+        await s.say(s.w.t("visits.cancelled"), screen.REMOVE_KEYBOARD)
     if run is not None:
         await run(s.update, s.context, s.w)
     return END
@@ -473,7 +473,7 @@ async def drop_button(s: Session) -> object:
 async def cancel_command(s: Session) -> object:
     """/cancel: drop the draft and say so."""
     await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await s.say(s.w.t("visits.cancelled"), ReplyKeyboardRemove())
+    await s.say(s.w.t("visits.cancelled"), screen.REMOVE_KEYBOARD)
     return END
 
 

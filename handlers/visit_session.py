@@ -15,13 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
@@ -30,8 +24,10 @@ from campaign.callbacks import Callback, CallbackError
 from campaign.runtime import Deps
 from campaign.visitform import Form
 from campaign.visitrules import DayProblem
+from handlers import screen
 from handlers import visit_views as views
 from handlers.common import Context, Who, require_cadre, who
+from handlers.screen import Markup
 from handlers.visit_views import NS
 from storage import drafts, visits
 from storage.drafts import Draft
@@ -105,23 +101,21 @@ class Session:
         query = self.update.callback_query
         if query is not None and not self.answered:
             self.answered = True
-            await query.answer(text, show_alert=alert)
+            await screen.answer(self.context.bot, query.id, text, alert)
 
-    async def say(
-        self,
-        text: str,
-        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None,
-    ) -> None:
+    async def say(self, text: str, markup: Markup | None = None) -> None:
         await self.answer()
-        await self.context.bot.send_message(self.chat_id, text, reply_markup=markup)
+        await screen.send(self.context.bot, self.chat_id, text, markup)
 
-    async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    async def show(self, text: str, markup: Markup | None = None) -> None:
         """Edit the message whose button was pressed; otherwise send a new one."""
         await self.answer()
         query = self.update.callback_query
         if self.cb is not None and query is not None and query.message is not None:
             try:
-                await query.edit_message_text(text, reply_markup=markup)
+                await screen.edit(
+                    self.context.bot, self.chat_id, query.message.message_id, text, markup
+                )
                 return
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
@@ -233,7 +227,7 @@ def step(fn: Step) -> Handler:
 
 async def render(
     s: Session, step: str, places: list[Place] | None = None
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> tuple[str, Markup | None]:
     w, f, did, settings = s.w, s.form, s.draft.id, s.d.settings
     if step == PLACE:
         return await _place_view(s, places)
@@ -269,9 +263,7 @@ def _where(w: Who, f: Form) -> str:
     return f"{f.place['name']} · {at}" if f.place else at
 
 
-async def _place_view(
-    s: Session, places: list[Place] | None
-) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _place_view(s: Session, places: list[Place] | None) -> tuple[str, Markup | None]:
     w, f, db = s.w, s.form, s.d.db
     if f.query:
         found = await visits.search_places(db, s.cadre, f.query)
@@ -301,4 +293,4 @@ async def finish(s: Session, card_title: str, message: str) -> None:
     message, which also takes the location keyboard away."""
     text = "\n".join([card_title, "", *views.summary_lines(s.w, s.form, s.d.settings, s.today)])
     await s.show(text, None)
-    await s.say(message, ReplyKeyboardRemove() if s.form.keyboard else None)
+    await s.say(message, screen.REMOVE_KEYBOARD if s.form.keyboard else None)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
-
 from campaign import callbacks
 from campaign.geo import distance_to, is_far
 from campaign.periods import Period
@@ -14,7 +12,9 @@ from campaign.settings import Settings
 from campaign.visitform import Form
 from campaign.visitrules import allowed_days
 from campaign.vocabulary import WORK_KINDS
+from handlers import screen
 from handlers.common import Who
+from handlers.screen import Button, Markup
 from storage.visits import Place
 
 NS = "vis"  # buttons of the visit flow: vis:v1:<action>:<draft id>[:<arg>]
@@ -22,14 +22,11 @@ PAGE_SIZE = 8
 MAX_LABEL = 40
 
 
-def button(text: str, action: str, *args: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.encode(NS, action, *args))
+def button(text: str, action: str, *args: object) -> Button:
+    return screen.button(text, callbacks.encode(NS, action, *args))
 
 
-def rows(
-    buttons: Sequence[InlineKeyboardButton], width: int = 2
-) -> list[list[InlineKeyboardButton]]:
-    return [list(buttons[i : i + width]) for i in range(0, len(buttons), width)]
+rows = screen.rows
 
 
 def short(text: str, limit: int = MAX_LABEL) -> str:
@@ -89,11 +86,11 @@ def place_keyboard(
     places: list[Place],
     form: Form,
     village: Place | None = None,
-) -> InlineKeyboardMarkup:
+) -> Markup:
     page_count = max(1, -(-len(places) // PAGE_SIZE))
     page = min(max(0, form.page), page_count - 1)
     shown = places[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    keyboard: list[list[InlineKeyboardButton]] = []
+    keyboard: list[list[Button]] = []
     if village is not None and page == 0:
         itself = w.t("visits.place_itself", village=village.name)
         keyboard.append(
@@ -114,13 +111,13 @@ def place_keyboard(
     if village is not None or form.query:
         keyboard.append([button(w.t("visits.place_all"), "top", draft_id)])
     keyboard.append([button(w.t("visits.cancel"), "x", draft_id)])
-    return InlineKeyboardMarkup(keyboard)
+    return screen.inline(keyboard)
 
 
 # --- step 2: kinds ---------------------------------------------------------------------
 
 
-def kinds_keyboard(w: Who, draft_id: int, chosen: Sequence[str]) -> InlineKeyboardMarkup:
+def kinds_keyboard(w: Who, draft_id: int, chosen: Sequence[str]) -> Markup:
     toggles = []
     for k in WORK_KINDS:
         on = k in chosen
@@ -133,26 +130,26 @@ def kinds_keyboard(w: Who, draft_id: int, chosen: Sequence[str]) -> InlineKeyboa
             button(w.t("visits.cancel"), "x", draft_id),
         ]
     )
-    return InlineKeyboardMarkup(keyboard)
+    return screen.inline(keyboard)
 
 
 # --- step 3: date ----------------------------------------------------------------------
 
 
-def date_keyboard(w: Who, draft_id: int, today: date, backfill_days: int) -> InlineKeyboardMarkup:
+def date_keyboard(w: Who, draft_id: int, today: date, backfill_days: int) -> Markup:
     days = [
         button(day_text(w, d, today), "d", draft_id, d.strftime("%Y%m%d"))
         for d in allowed_days(today, backfill_days)
     ]
     keyboard = rows(days)
     keyboard.append([button(w.t("visits.cancel"), "x", draft_id)])
-    return InlineKeyboardMarkup(keyboard)
+    return screen.inline(keyboard)
 
 
 # --- step 4: text ----------------------------------------------------------------------
 
 
-def text_prompt(w: Who, draft_id: int, form: Form, limit: int) -> tuple[str, InlineKeyboardMarkup]:
+def text_prompt(w: Who, draft_id: int, form: Form, limit: int) -> tuple[str, Markup]:
     text = w.t("visits.step_text", limit=limit)
     keyboard = []
     if form.editing and form.described:
@@ -161,25 +158,21 @@ def text_prompt(w: Who, draft_id: int, form: Form, limit: int) -> tuple[str, Inl
         )
         keyboard.append([button(w.t("visits.keep_text"), "kt", draft_id)])
     keyboard.append([button(w.t("visits.cancel"), "x", draft_id)])
-    return text, InlineKeyboardMarkup(keyboard)
+    return text, screen.inline(keyboard)
 
 
 # --- step 5: extras --------------------------------------------------------------------
 
 
-def location_keyboard(w: Who) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(w.t("visits.location_button"), request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+def location_keyboard(w: Who) -> Markup:
+    return screen.location_request(w.t("visits.location_button"))
 
 
 def _yes_no(w: Who, value: bool) -> str:
     return w.t("visits.yes") if value else w.t("visits.no")
 
 
-def extras_prompt(w: Who, draft_id: int, form: Form) -> tuple[str, InlineKeyboardMarkup]:
+def extras_prompt(w: Who, draft_id: int, form: Form) -> tuple[str, Markup]:
     text = w.t(
         "visits.step_extras",
         people=form.people if form.people is not None else w.t("visits.none"),
@@ -202,7 +195,7 @@ def extras_prompt(w: Who, draft_id: int, form: Form) -> tuple[str, InlineKeyboar
             button(w.t("visits.cancel"), "x", draft_id),
         ]
     )
-    return text, InlineKeyboardMarkup(keyboard)
+    return text, screen.inline(keyboard)
 
 
 def location_note(w: Who, form: Form, settings: Settings) -> str:
@@ -266,10 +259,10 @@ def summary_text(w: Who, form: Form, settings: Settings, today: date) -> str:
     return "\n".join([title, "", *summary_lines(w, form, settings, today)])
 
 
-def summary_keyboard(w: Who, draft_id: int, form: Form) -> InlineKeyboardMarkup:
+def summary_keyboard(w: Who, draft_id: int, form: Form) -> Markup:
     submit = w.t("visits.save_edit") if form.edit_of else w.t("visits.submit")
     model_label = w.t("visits.model_on") if form.model else w.t("visits.model_off")
-    return InlineKeyboardMarkup(
+    return screen.inline(
         [
             [button(submit, "ok", draft_id)],
             [
@@ -290,9 +283,7 @@ def summary_keyboard(w: Who, draft_id: int, form: Form) -> InlineKeyboardMarkup:
 # --- questions -------------------------------------------------------------------------
 
 
-def two_buttons(
-    w: Who, draft_id: int, first: tuple[str, str], second: tuple[str, str]
-) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def two_buttons(w: Who, draft_id: int, first: tuple[str, str], second: tuple[str, str]) -> Markup:
+    return screen.inline(
         [[button(w.t(first[0]), first[1], draft_id), button(w.t(second[0]), second[1], draft_id)]]
     )
