@@ -4,7 +4,6 @@ Plain JSON-able values only, so the draft row can be read back after a restart."
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,8 +42,13 @@ class Form:
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Form:
-        # A deep copy: the draft as read stays as it was, so a change is seen as one.
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in _NAMES})
+        # Copies of the lists and the place: the draft as read stays as it was, so a
+        # change is seen as one (the other values are immutable).
+        form = cls(**{k: v for k, v in data.items() if k in _NAMES})
+        form.place = dict(form.place) if form.place is not None else None
+        form.kinds = list(form.kinds)
+        form.photos = [list(p) for p in form.photos]
+        return form
 
     def dump(self) -> dict[str, Any]:
         # Every update saves the draft; asdict's recursive deep copy showed up in the

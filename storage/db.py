@@ -1,5 +1,6 @@
-"""The database: one aiosqlite connection for writes, one transaction at a time; a second,
-read-only connection for the short reads of the update path.
+"""The database: one aiosqlite connection whose thread does every durable write, one
+transaction at a time; a second connection, on the event loop's thread, for the short
+reads and the conversation steps of the update path.
 
 WAL, foreign keys on, ``synchronous=FULL`` (reports must survive power loss) and a busy
 timeout. Schema changes are the numbered SQL files in ``storage/migrations/``, applied
@@ -8,16 +9,17 @@ in order and recorded in ``schema_migrations``; they are append-only.
 Where the time of an update goes: each call into aiosqlite's thread costs a thread
 hand-over (about 80 µs on the 2-core machines), far more than an indexed read. So:
 
-- ``fetchone``/``fetchall`` read on the event loop's thread through their own
-  connection, which sees every committed write (WAL). Inside ``write()`` they read
-  through the writing connection instead, so a transaction sees its own rows. Long
-  scans (scheduler sweeps) use ``scan``, which stays off the loop.
-- A conversation step is one statement, committed at once without waiting for the disk
-  (``write_step``). It survives a crash of the bot at once and a power cut after the
-  next ``sync()``, which writes the marks of the handled updates in one durable
-  transaction: its fsync covers every step written before it. The bot confirms updates
-  to Telegram only after that, so an update whose step could still be lost to a power
-  cut is delivered again (bot/runner.py): one fsync per batch, not per step.
+- ``fetchone``/``fetchall`` read on the loop's connection, which sees every committed
+  write (WAL). Inside ``write()`` they read through the writing connection instead, so
+  a transaction sees its own rows. Long scans (scheduler sweeps) use ``scan``, which
+  stays off the loop.
+- A conversation step is one statement on the loop's connection, committed at once
+  without waiting for the disk (``write_step``). It survives a crash of the bot at
+  once, and a power cut after the next ``sync()``, which writes the marks of the
+  handled updates in one durable transaction: its fsync covers every step written
+  before it. The bot confirms updates to Telegram only after that, so an update whose
+  step could still be lost to a power cut is delivered again (bot/runner.py): one
+  fsync per batch of updates, not one per step.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._here: sqlite3.Connection | None = None  # the loop's: short reads, steps
         self._write_lock = asyncio.Lock()
         self._marks: list[tuple[int, str]] = []  # handled updates not yet written
         self._unsynced = False  # a step was committed without fsync since the last sync
@@ -121,11 +123,16 @@ class Database:
             await conn.execute(pragma)
         self._conn = conn
         if self.path != ":memory:":  # a second connection to :memory: is another database
-            reader = sqlite3.connect(self.path, isolation_level=None)
-            reader.row_factory = sqlite3.Row
-            reader.execute("PRAGMA query_only=ON")
-            reader.execute("PRAGMA busy_timeout=5000")
-            self._reader = reader
+            here = sqlite3.connect(self.path, isolation_level=None)
+            here.row_factory = sqlite3.Row
+            for pragma in (
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA synchronous=NORMAL",  # its writes are steps; sync() makes them durable
+                "PRAGMA wal_autocheckpoint=0",  # never checkpoint (fsync) on the loop
+                "PRAGMA busy_timeout=5000",
+            ):
+                here.execute(pragma)
+            self._here = here
 
     @property
     def is_open(self) -> bool:
@@ -143,9 +150,9 @@ class Database:
             try:
                 await self.sync()
             finally:
-                if self._reader is not None:
-                    self._reader.close()
-                    self._reader = None
+                if self._here is not None:
+                    self._here.close()
+                    self._here = None
                 await self._conn.close()
                 self._conn = None
 
@@ -168,12 +175,14 @@ class Database:
                 _WRITING.reset(token)
 
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement, committed at once without fsync (``synchronous=NORMAL``) in a
-        single trip to the writing thread; returns the number of rows it changed.
+        """One statement, committed at once without fsync (``synchronous=NORMAL``), on the
+        loop's own connection: no thread hand-over. Returns the number of rows changed.
 
         For a step of a conversation: it survives a crash of the bot at once, and a
         power cut after the next ``sync()``, before which its update is not confirmed to
-        Telegram. Reports, problems and everything the bot sends use ``write()``."""
+        Telegram. Reports, problems and everything the bot sends use ``write()``. The
+        write lock keeps it out of any open transaction of the writing thread, so it
+        never waits for SQLite's lock while holding up the loop."""
         values = tuple(params)
 
         def step(conn: sqlite3.Connection) -> int:
@@ -184,7 +193,10 @@ class Database:
                 conn.execute("PRAGMA synchronous=FULL")
 
         async with self._write_lock:
-            changed = await self._on_writer(step)
+            if self._here is not None:
+                changed = self._here.execute(sql, values).rowcount
+            else:
+                changed = await self._on_writer(step)
         self._unsynced = True
         return changed
 
@@ -233,15 +245,15 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """A short read (an indexed lookup): on the loop's thread, no hand-over."""
-        if self._reader is None or _WRITING.get():
+        if self._here is None or _WRITING.get():
             return list(await self.conn.execute_fetchall(sql, tuple(params)))
-        return self._reader.execute(sql, tuple(params)).fetchall()
+        return self._here.execute(sql, tuple(params)).fetchall()
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        if self._reader is None or _WRITING.get():
+        if self._here is None or _WRITING.get():
             rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
             return rows[0] if rows else None
-        found: Row | None = self._reader.execute(sql, tuple(params)).fetchone()
+        found: Row | None = self._here.execute(sql, tuple(params)).fetchone()
         return found
 
     async def scan(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
