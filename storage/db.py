@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -50,6 +50,26 @@ Row = sqlite3.Row
 _WRITING: ContextVar[bool] = ContextVar("fieldbot_db_writing", default=False)
 
 MARKS_PER_SYNC = 100  # handled updates noted before a sync is forced (a getUpdates batch)
+
+
+class StepConn:
+    """The loop's connection inside ``Database.step()``, with aiosqlite's calling shape
+    (``await conn.execute(...)``), so one storage helper serves both kinds of write.
+    Nothing here waits: the transaction is open on the connection other tasks read from,
+    so no other task may run until it ends."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(parameters))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, parameters)
+
+
+# What a storage helper that writes inside the caller's transaction takes.
+Writer = aiosqlite.Connection | StepConn
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,28 @@ class Database:
         self._unsynced = True
         return changed
 
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[Writer]:
+        """Several statements of a conversation step in one transaction on the loop's
+        connection, committed without fsync, like ``write_step``. The block must not
+        wait for anything (no Bot API call): see ``StepConn``. A report whose receipt is
+        shown right after calls ``sync()`` before showing it."""
+        here = self._here
+        if here is None:  # :memory: has one connection
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self._write_lock:
+            here.execute("BEGIN IMMEDIATE")
+            try:
+                yield StepConn(here)
+            except BaseException:
+                here.execute("ROLLBACK")
+                raise
+            else:
+                here.execute("COMMIT")
+        self._unsynced = True
+
     async def _on_writer(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run ``fn`` on aiosqlite's thread with its sqlite3 connection: several
         statements for the price of one thread hand-over. aiosqlite runs each of its own
@@ -219,25 +261,35 @@ class Database:
         return len(self._marks)
 
     async def sync(self) -> None:
-        """Write the noted update marks in one ``synchronous=FULL`` transaction. Its fsync
-        also makes durable every step committed before it (``write_step``), since WAL
-        frames reach the disk in order."""
+        """Write the noted update marks in one ``synchronous=FULL`` transaction, in one
+        trip to the writing thread. Its fsync also makes durable every step committed
+        before it (``write_step``, ``step``), since WAL frames reach the disk in order."""
         if self._conn is None or (not self._marks and not self._unsynced):
             return
         marks, self._marks = self._marks, []
         self._unsynced = False
-        try:
-            async with self.write() as conn:
+
+        def flush(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 if marks:
-                    await conn.executemany(
+                    conn.executemany(
                         "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
                         marks,
                     )
                 else:  # steps without a mark yet: a one-row write carries the fsync
-                    await conn.execute(
+                    conn.execute(
                         "INSERT OR REPLACE INTO processed_updates (update_id, at) VALUES (-1, ?)",
                         (utcnow_text(),),
                     )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        try:
+            async with self._write_lock:
+                await self._on_writer(flush)
         except BaseException:
             self._marks[:0] = marks
             self._unsynced = True

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, Row, from_text, to_text
+from storage.db import Database, Row, Writer, from_text, to_text
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,9 @@ async def start(
     data: dict[str, Any],
     now: datetime,
 ) -> Draft:
-    """Open a new draft, cancelling any open one of the same kind in this chat."""
-    async with db.write() as conn:
+    """Open a new draft, cancelling any open one of the same kind in this chat (a step:
+    durable like ``save``)."""
+    async with db.step() as conn:
         await conn.execute(
             "UPDATE drafts SET status = 'cancelled', updated_at = ?"
             " WHERE kind = ? AND chat_id = ? AND user_id = ? AND status = 'open'",
@@ -110,7 +109,7 @@ async def save(db: Database, draft_id: int, step: str, data: dict[str, Any], now
 
 
 async def close(
-    conn: aiosqlite.Connection,
+    conn: Writer,
     draft_id: int,
     status: str,
     now: datetime,

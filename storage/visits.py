@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
 from campaign.quotas import VisitFact
 from campaign.roles import TEAM_LEADERS
 from campaign.vocabulary import WORK_KINDS
 from storage import drafts
-from storage.db import Database, Row, escape_like, from_text, to_text
+from storage.db import Database, Row, Writer, escape_like, from_text, to_text
 from storage.people import Cadre, audit
 
 _KIND_ORDER = (
@@ -186,7 +184,7 @@ class _DraftClosed(Exception):
 
 
 async def _write_children(
-    conn: aiosqlite.Connection, visit_id: int, record: VisitRecord, replace: bool = False
+    conn: Writer, visit_id: int, record: VisitRecord, replace: bool = False
 ) -> None:
     if replace:
         await conn.execute("DELETE FROM visit_kinds WHERE visit_id = ?", (visit_id,))
@@ -222,9 +220,12 @@ async def submit(
     db: Database, *, draft_id: int, cadre: Cadre, record: VisitRecord, now: datetime
 ) -> int | None:
     """Write the visit and close its draft in one transaction; returns the visit id, or
-    None when the draft was already submitted or cancelled (nothing is written)."""
+    None when the draft was already submitted or cancelled (nothing is written).
+
+    The statements run on the loop's connection and ``sync()`` then makes them durable,
+    one fsync in one trip to the writing thread, before the receipt is shown."""
     try:
-        async with db.write() as conn:
+        async with db.step() as conn:
             cur = await conn.execute(
                 "INSERT INTO visits (cadre_id, team_id, group_id, place_id, visit_date, text,"
                 " voice_file_id, people_met, lat, lon, distance_km, far, model_case, draft_id,"
@@ -248,6 +249,7 @@ async def submit(
                 raise _DraftClosed
     except _DraftClosed:
         return None
+    await db.sync()
     return visit_id
 
 

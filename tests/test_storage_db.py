@@ -68,3 +68,23 @@ async def test_a_failed_step_leaves_full_sync(db: Database) -> None:
     else:
         raise AssertionError("the bad statement passed")
     assert await _synchronous(db) == 2
+
+
+async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> None:
+    async with db.step() as conn:
+        await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (11, 'a')")
+        await conn.executemany(
+            "INSERT INTO processed_updates (update_id, at) VALUES (?, ?)", [(12, "b"), (13, "c")]
+        )
+    assert len(await db.fetchall("SELECT * FROM processed_updates")) == 3
+    try:
+        async with db.step() as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (14, 'd')")
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (11, 'e')")
+    except Exception as exc:
+        assert "UNIQUE" in str(exc)
+    else:
+        raise AssertionError("a duplicate key passed")
+    assert len(await db.fetchall("SELECT * FROM processed_updates")) == 3  # 14 rolled back
+    await db.sync()
+    assert await _synchronous(db) == 2
