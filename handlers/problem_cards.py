@@ -16,7 +16,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     BaseHandler,
@@ -41,8 +41,10 @@ from campaign.ladder import (
 from campaign.problem_cards import CARD_NS, SHOW_WORD, WORD_ACTIONS, Renderer, number
 from campaign.roles import Role
 from campaign.vocabulary import LEVELS
+from handlers import screen
 from handlers.common import Context, Who, deps
-from handlers.problem_common import State, markup, member, quiet_per_message, renderer, say
+from handlers.problem_common import State, member, quiet_per_message, renderer, say
+from handlers.screen import Button
 from storage import drafts, problem_flow, problems
 from storage.drafts import Draft
 from storage.problem_flow import ActOutcome, actor_of
@@ -222,7 +224,7 @@ async def on_show(update: Update, context: Context) -> None:
     payload = r.card_payload(view, d.now(), actionable=actionable)
     lines = [r.event(e.view()) for e in history[-10:]]
     text = payload["text"] + "\n\n" + w.t("problems.act.history") + "\n" + "\n".join(lines)
-    await say(update, text[:4000], reply_markup=markup(payload.get("reply_markup")))
+    await say(update, text[:4000], payload.get("reply_markup"))
 
 
 # --- the dialog: text actions ----------------------------------------------------------
@@ -288,23 +290,19 @@ async def _ask(context: Context, w: Who, draft: Draft, note: str = "") -> None:
     data = draft.data
     action = Action(data["action"])
     pid = number(int(data["problem_id"]))
-    cancel = InlineKeyboardButton(
-        w.t("problems.act.cancel_button"), callback_data=callbacks.encode(NS, "cancel", draft.id)
+    cancel = screen.button(
+        w.t("problems.act.cancel_button"), callbacks.encode(NS, "cancel", draft.id)
     )
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     if draft.step == WHO:
         text = w.t("problems.act.ask_who", number=pid)
     elif draft.step == WHEN:
         text = w.t("problems.act.ask_when", number=pid)
         rows.append(
             [
-                InlineKeyboardButton(
-                    w.t("problems.act.today"),
-                    callback_data=callbacks.encode(NS, "day", draft.id, 0),
-                ),
-                InlineKeyboardButton(
-                    w.t("problems.act.yesterday"),
-                    callback_data=callbacks.encode(NS, "day", draft.id, 1),
+                screen.button(w.t("problems.act.today"), callbacks.encode(NS, "day", draft.id, 0)),
+                screen.button(
+                    w.t("problems.act.yesterday"), callbacks.encode(NS, "day", draft.id, 1)
                 ),
             ]
         )
@@ -313,7 +311,7 @@ async def _ask(context: Context, w: Who, draft: Draft, note: str = "") -> None:
     rows.append([cancel])
     if note:
         text = note + "\n" + text
-    await context.bot.send_message(w.user_id, text, reply_markup=InlineKeyboardMarkup(rows))
+    await screen.send(context.bot, w.user_id, text, screen.inline(rows))
 
 
 async def _dialog_draft(update: Update, context: Context) -> tuple[Who, Draft] | None:

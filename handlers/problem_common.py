@@ -1,19 +1,20 @@
-"""Small things the problem handlers share: answering without re-answering a button,
-turning the plain ``reply_markup`` dicts of campaign/problem_cards.py into Telegram
-objects, and a renderer in the sender's language."""
+"""Small things the problem handlers share: sending without re-answering a button, and
+a renderer in the sender's language. Keyboards are plain Bot API dicts
+(handlers/screen.py), as campaign/problem_cards.py builds them for the outbox."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.warnings import PTBUserWarning
 
 from campaign.problem_cards import Renderer
+from handlers import screen
 from handlers.common import Context, Who, deps, require_cadre
+from handlers.screen import Markup
 
 # What a conversation callback returns: a step name, ConversationHandler.END (-1), or
 # None to stay where it is.
@@ -29,25 +30,12 @@ def quiet_per_message() -> Iterator[None]:
         yield
 
 
-def markup(plain: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
-    if not plain:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
-            for row in plain.get("inline_keyboard", [])
-        ]
-    )
-
-
-async def say(update: Update, text: str, **kwargs: Any) -> None:
+async def say(update: Update, text: str, markup: Markup | None = None) -> None:
     """Send to the chat the update came from. Unlike ``common.reply`` it never answers
-    the button press: the caller already did (with a toast or an alert)."""
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(text, **kwargs)
-    elif update.effective_chat is not None:
-        await update.get_bot().send_message(update.effective_chat.id, text, **kwargs)
+    the button press: the caller already did (with a toast or an alert). The problem
+    flows talk in private chats only (team chats get cards, through the outbox)."""
+    if update.effective_chat is not None:
+        await screen.send(update.get_bot(), update.effective_chat.id, text, markup)
 
 
 def renderer(context: Context, w: Who) -> Renderer:

@@ -5,26 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES
+from handlers import screen
 from handlers.common import Context, Who, deps
 from handlers.problem_common import member, renderer, say
+from handlers.screen import Markup
 from storage import problems
 from storage.problems import Problem
 
 _BUTTONS = 10
 
 
-def _show_buttons(items: list[Problem]) -> InlineKeyboardMarkup | None:
-    buttons = [
-        InlineKeyboardButton(number(p.id), callback_data=show_data(p.id)) for p in items[:_BUTTONS]
-    ]
+def _show_buttons(items: list[Problem]) -> Markup | None:
+    buttons = [screen.button(number(p.id), show_data(p.id)) for p in items[:_BUTTONS]]
     if not buttons:
         return None
-    return InlineKeyboardMarkup([buttons[i : i + 5] for i in range(0, len(buttons), 5)])
+    return screen.inline(screen.rows(buttons, 5))
 
 
 async def my_problems(update: Update, context: Context) -> None:
@@ -45,7 +45,7 @@ async def my_problems(update: Update, context: Context) -> None:
     lines = [w.t("problems.mine.head", count=len(items))]
     lines += [r.line(p.view(), now) for p in items]
     lines.append(w.t("problems.list.tap_number"))
-    await say(update, "\n".join(lines), reply_markup=_show_buttons(items))
+    await say(update, "\n".join(lines), _show_buttons(items))
 
 
 async def ledger(update: Update, context: Context) -> None:
@@ -74,7 +74,7 @@ async def ledger(update: Update, context: Context) -> None:
         lines += [r.line(p.view(), now) for p in watch]
     if items or watch:
         lines.append(w.t("problems.list.tap_number"))
-    await say(update, "\n".join(lines)[:4000], reply_markup=_show_buttons(items + watch))
+    await say(update, "\n".join(lines)[:4000], _show_buttons(items + watch))
 
 
 def _level_name(w: Who) -> str:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from campaign import callbacks
 from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, start_level
 from campaign.problem_cards import Renderer, number
 from campaign.vocabulary import PROBLEM_CATEGORIES
+from handlers import screen
 from handlers.common import Context, Who, deps
 from handlers.problem_common import say
+from handlers.screen import Button
 from storage import problems
 from storage.drafts import Draft
 
@@ -47,18 +49,16 @@ STEP_BUTTONS: dict[str, frozenset[str]] = {
 FIELDS = ("place", "category", "description", "photos", "urgent", "solvable")
 
 
-def button(w: Who, key: str, action: str, draft_id: int, *args: object, **values: Any) -> Any:
-    return InlineKeyboardButton(
-        w.t(key, **values), callback_data=callbacks.encode(NS, action, draft_id, *args)
-    )
+def button(w: Who, key: str, action: str, draft_id: int, *args: object, **values: Any) -> Button:
+    return screen.button(w.t(key, **values), callbacks.encode(NS, action, draft_id, *args))
 
 
-def cancel_row(w: Who, draft: Draft) -> list[InlineKeyboardButton]:
+def cancel_row(w: Who, draft: Draft) -> list[Button]:
     return [button(w, "problems.raise.cancel_button", "cancel", draft.id)]
 
 
-def two_columns(buttons: list[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
-    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+def two_columns(buttons: list[Button]) -> list[list[Button]]:
+    return screen.rows(buttons)
 
 
 # --- prompts: what each step asks, rebuilt from the draft ------------------------------
@@ -70,7 +70,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
     data = draft.data
     step = draft.step
     lines = [note] if note else []
-    markup: list[list[InlineKeyboardButton]] = []
+    markup: list[list[Button]] = []
     assert w.cadre is not None
     if step == PLACE:
         village = data.get("village")
@@ -142,9 +142,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
         lines.append(w.t("problems.raise.ask_category"))
         markup += two_columns(
             [
-                InlineKeyboardButton(
-                    w.t(f"categories.{c}"), callback_data=callbacks.encode(NS, "cat", draft.id, c)
-                )
+                screen.button(w.t(f"categories.{c}"), callbacks.encode(NS, "cat", draft.id, c))
                 for c in PROBLEM_CATEGORIES
             ]
         )
@@ -186,7 +184,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
         markup.append(cancel_row(w, draft))
     else:
         markup[-1].append(cancel_row(w, draft)[0])
-    await say(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(markup))
+    await say(update, "\n".join(lines), screen.inline(markup))
 
 
 def excerpt(text: str, limit: int) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -27,7 +27,7 @@ from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
 from campaign.problem_cards import Renderer, number
 from campaign.roles import FIELD_ROLES
 from campaign.vocabulary import PROBLEM_CATEGORIES
-from handlers import problem_cards, problem_lists
+from handlers import problem_cards, problem_lists, screen
 from handlers.common import MENU_NS, Context, Who, deps, who
 from handlers.problem_common import State, member, quiet_per_message, say
 from handlers.problem_steps import (
@@ -381,7 +381,7 @@ async def on_message(update: Update, context: Context) -> State:
             for p in found_places
         ]
         rows = two_columns(buttons) + [cancel_row(w, draft)]
-        await say(update, w.t("problems.raise.matches"), reply_markup=InlineKeyboardMarkup(rows))
+        await say(update, w.t("problems.raise.matches"), screen.inline(rows))
         return None
     if draft.step == DESCRIPTION:
         if not message.text:
