@@ -91,7 +91,13 @@ class ConfirmWhenHandled(HTTPXRequest):
             if self.settle is not None:
                 # What the batch wrote reaches the disk (one fsync) before Telegram is
                 # told the batch was handled: see storage/db.py.
-                await self.settle()
+                try:
+                    await self.settle()
+                except Exception as exc:
+                    # Not confirmed, so Telegram keeps the batch; as a network error,
+                    # python-telegram-bot polls again after a back-off instead of stopping.
+                    log.error("handled updates could not be written (%s); will retry", exc)
+                    raise NetworkError("handled updates not yet on disk") from exc
         code, body = await super().do_request(
             url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
         )

@@ -4,8 +4,14 @@ in one trip, update marks written in batches by ``sync``."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 
+import pytest
+from telegram.error import NetworkError
+from telegram.request import HTTPXRequest
+
+from bot.runner import ConfirmWhenHandled
 from storage.db import Database
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
@@ -88,3 +94,36 @@ async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> N
     assert len(await db.fetchall("SELECT * FROM processed_updates")) == 3  # 14 rolled back
     await db.sync()
     assert await _synchronous(db) == 2
+
+
+async def test_a_poll_confirms_a_batch_only_after_its_writes_are_on_disk(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order: list[str] = []
+
+    async def network(self: object, url: str, *args: object, **kwargs: object) -> tuple[int, bytes]:
+        order.append("poll")
+        return 200, b'{"ok": true, "result": []}'
+
+    monkeypatch.setattr(HTTPXRequest, "do_request", network)
+    request = ConfirmWhenHandled()
+    request.queue = asyncio.Queue()
+    db.note_processed(21, NOW)
+
+    async def settle() -> None:
+        order.append("sync")
+        await db.sync()
+
+    request.settle = settle
+    await request.do_request("https://example.invalid/botT/getUpdates", "POST")
+    assert order == ["sync", "poll"]
+    assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = 21")
+
+    async def broken() -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    request.settle = broken
+    order.clear()
+    with pytest.raises(NetworkError):  # python-telegram-bot retries these, with a back-off
+        await request.do_request("https://example.invalid/botT/getUpdates", "POST")
+    assert order == []  # nothing confirmed: Telegram keeps the batch
