@@ -113,7 +113,9 @@ def from_text(text: str) -> datetime:
 
 
 class Database:
-    """The one connection. ``async with db.write() as conn`` is one transaction."""
+    """The database of one bot process. ``async with db.write() as conn`` is one durable
+    transaction on aiosqlite's thread; ``step``/``write_step`` write a conversation step
+    on the loop's connection; ``sync`` makes everything so far durable."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -284,7 +286,8 @@ class Database:
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
         try:
