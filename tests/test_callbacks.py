@@ -1,0 +1,48 @@
+"""The callback-data codec: what a button may carry, and what a press may send back."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign import callbacks
+from campaign.callbacks import CallbackError
+
+
+def test_encode_then_decode_gives_the_parts_back() -> None:
+    data = callbacks.encode("vis", "pl", 12, "2026-11-16", "a_b.c")
+    assert data == "vis:v1:pl:12:2026-11-16:a_b.c"
+    cb = callbacks.decode(data, "vis")
+    assert (cb.action, cb.args, cb.int_arg(0)) == ("pl", ("12", "2026-11-16", "a_b.c"), 12)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("a:b",), ("",), ("中文",), ("a b",), ("x" * 41,), ("ok", "x" * 60)],
+)
+def test_encode_refuses_what_a_button_cannot_carry(args: tuple[str, ...]) -> None:
+    with pytest.raises(CallbackError):
+        callbacks.encode("vis", "pl", *args)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "vis",
+        "vis:v1",
+        "prb:v1:ack:1",
+        "vis:v0:pl:1",
+        "vis:v1:pl:中",
+        "vis:v1:" + "x" * 70,
+    ],
+)
+def test_decode_refuses_foreign_old_or_malformed_data(data: str | None) -> None:
+    with pytest.raises(CallbackError):
+        callbacks.decode(data, "vis")
+
+
+def test_a_numeric_argument_must_be_a_sane_number() -> None:
+    for data in ("vis:v1:pl:-1", "vis:v1:pl:x", "vis:v1:pl", f"vis:v1:pl:{2**63}"):
+        with pytest.raises(CallbackError):
+            callbacks.decode(data, "vis").int_arg(0)
