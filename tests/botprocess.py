@@ -27,15 +27,16 @@ class BotDied(AssertionError):
     """The bot process exited on its own."""
 
 
-def write_config(folder: Path, base: str, token: str = TOKEN, extra: str = "") -> Path:
+def write_config(
+    folder: Path, base: str, token: str = TOKEN, extra: str = "", telegram_extra: str = ""
+) -> Path:
     config = folder / "config.toml"
     config.write_text(
         "[telegram]\n"
         f'token = "{token}"\n'
         f'base_url = "{base}/bot"\n'
         f'base_file_url = "{base}/file/bot"\n'
-        "rate_limit = false\n"
-        "\n[storage]\n"
+        "rate_limit = false\n" + telegram_extra + "\n[storage]\n"
         f'database = "{folder / "fieldbot.sqlite3"}"\n'
         f'backup_dir = "{folder / "backups"}"\n' + extra,
         encoding="utf-8",
@@ -54,10 +55,11 @@ class BotProcess:
         token: str = TOKEN,
         verbose: bool = False,
         extra_config: str = "",
+        telegram_config: str = "",
     ) -> None:
         self.folder = folder
         self.server = server
-        self.config = write_config(folder, server.url, token, extra_config)
+        self.config = write_config(folder, server.url, token, extra_config, telegram_config)
         self.database = folder / "fieldbot.sqlite3"
         self.log_path = folder / "bot.log"
         self.verbose = verbose

@@ -4,8 +4,12 @@ an unreachable API, refuses a rejected token, and loses no update to a kill."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -310,3 +314,67 @@ def test_a_fatal_error_at_start_goes_through_the_redacting_log(tmp_path: Path) -
     first = output.index("Traceback")
     assert "CRITICAL fieldbot: fieldbot stopped by an unexpected error" in output[:first]
     assert log_problems(output, TOKEN, [], errors_too=False) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post_webhook(port: int, update: dict[str, object], secret: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/hook",
+        data=json.dumps(update).encode(),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_webhook_mode_takes_updates_with_the_secret_only(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    secret = "webhook-secret-0123456789"
+    port = _free_port()
+    bot = BotProcess(
+        tmp_path,
+        fake_server,
+        telegram_config='mode = "webhook"\n',
+        extra_config=(
+            "\n[telegram.webhook]\n"
+            f'listen = "127.0.0.1"\nport = {port}\nurl = "https://example.invalid/hook"\n'
+            f'path = "hook"\nsecret_token = "{secret}"\n'
+        ),
+    )
+    with bot:
+        bot.run_cli("migrate")
+        (member,) = seed_crowd(bot.database, 1)
+        proc = bot.spawn()
+        fake = fake_server.fake
+        fake.wait_until(
+            lambda: any(c.method == "setWebhook" for c in fake.log) or proc.poll() is not None,
+            60,
+        )
+        (hook,) = [c for c in fake.log if c.method == "setWebhook"]
+        assert hook.params["url"] == "https://example.invalid/hook"
+        assert hook.params["secret_token"] == secret
+        update = {"update_id": 900_001, **Updates().text(member.user, "/start")}
+        status = 0
+        for _ in range(100):  # the server may still be starting
+            try:
+                status = _post_webhook(port, update, "wrong")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert status == 403  # a post without the secret is refused
+        assert _post_webhook(port, update, secret) == 200
+        wait_shown(fake_server, member.user.id, ASK_PHONE if member.lang == "zh-CN" else "phone")
+        assert bot.stop() == 0
+        # Handled updates reach the disk at stop (in webhook mode nothing polls).
+        assert bot.rows("SELECT 1 FROM processed_updates WHERE update_id = 900001")
+        log = bot.log_text()
+        assert secret not in log and log_problems(log, TOKEN, [member.phone]) == []
