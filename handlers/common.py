@@ -6,13 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -20,6 +14,8 @@ from campaign import callbacks
 from campaign.i18n import pick_language
 from campaign.roles import FIELD_ROLES, GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
 from campaign.runtime import DEPS_KEY, Deps
+from handlers import screen
+from handlers.screen import Button, Markup
 from storage import people
 from storage.people import Cadre
 
@@ -67,16 +63,14 @@ async def who(update: Update, context: Context) -> Who | None:
     return Who(user.id, lang, cadre, d)
 
 
-def menu_button(w: Who, key: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(w.t(f"menu.{key}"), callback_data=callbacks.encode(MENU_NS, key))
+def menu_button(w: Who, key: str) -> Button:
+    return screen.button(w.t(f"menu.{key}"), callbacks.encode(MENU_NS, key))
 
 
-def role_menu(w: Who) -> InlineKeyboardMarkup | None:
+def role_menu(w: Who) -> Markup | None:
     if w.cadre is None:
         return None
-    keys = ROLE_MENU[w.cadre.role]
-    rows = [[menu_button(w, k) for k in keys[i : i + 2]] for i in range(0, len(keys), 2)]
-    return InlineKeyboardMarkup(rows)
+    return screen.inline(screen.rows([menu_button(w, k) for k in ROLE_MENU[w.cadre.role]]))
 
 
 def command_list(w: Who) -> list[BotCommand]:
@@ -92,14 +86,16 @@ async def refresh_commands(context: Context, chat_id: int, w: Who) -> None:
         log.warning("could not set commands for a chat: %s", exc)
 
 
-async def reply(update: Update, text: str, **kwargs: Any) -> None:
-    """Answer in the chat the update came from, whatever kind of update it was. A button
-    press is answered by its handler (Telegram takes one answer per press), not here."""
+async def reply(update: Update, text: str, markup: Markup | None = None) -> None:
+    """Answer in the chat the update came from (in a forum, in the same topic), whatever
+    kind of update it was. A button press is answered by its handler (Telegram takes one
+    answer per press), not here."""
+    chat = update.effective_chat
+    if chat is None:
+        return
     message = update.effective_message
-    if message is not None:
-        await message.reply_text(text, **kwargs)
-    elif update.effective_chat is not None and update.get_bot() is not None:
-        await update.get_bot().send_message(update.effective_chat.id, text, **kwargs)
+    thread = message.message_thread_id if message is not None and message.is_topic_message else None
+    await screen.send(update.get_bot(), chat.id, text, markup, thread)
 
 
 def is_private(update: Update) -> bool:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from campaign import callbacks
 from campaign.delivery import shorten
 from campaign.roles import Role
+from handlers import screen
 from handlers.common import Context, Who, deps, is_private, reply, require_cadre, who
+from handlers.screen import Button, Markup
 from storage import outbox, people
 from storage.outbox import ChatLabel
 
@@ -36,7 +38,7 @@ def _method(w: Who, method: str) -> str:
     return w.t(key) if w.deps.catalog.has(key) else method
 
 
-async def render(w: Who) -> tuple[str, InlineKeyboardMarkup | None]:
+async def render(w: Who) -> tuple[str, Markup | None]:
     """The office's view: newest parked items with a retry button each, then the
     unreachable chats with a button each to declare them reachable again."""
     d = w.deps
@@ -45,7 +47,7 @@ async def render(w: Who) -> tuple[str, InlineKeyboardMarkup | None]:
     labels = await outbox.chat_labels(d.db, [i.chat_id for i in items] + [c.chat_id for c in chats])
     tz = d.settings.tz
     lines: list[str] = []
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     if items:
         lines.append(w.t("parked.title", count=total, shown=len(items)))
         for it in items:
@@ -64,9 +66,8 @@ async def render(w: Who) -> tuple[str, InlineKeyboardMarkup | None]:
             )
             rows.append(
                 [
-                    InlineKeyboardButton(
-                        w.t("parked.retry_button", id=it.id),
-                        callback_data=callbacks.encode(NS, "retry", it.id),
+                    screen.button(
+                        w.t("parked.retry_button", id=it.id), callbacks.encode(NS, "retry", it.id)
                     )
                 ]
             )
@@ -87,15 +88,15 @@ async def render(w: Who) -> tuple[str, InlineKeyboardMarkup | None]:
             )
             rows.append(
                 [
-                    InlineKeyboardButton(
+                    screen.button(
                         w.t("parked.clear_button", chat=shorten(name, 24)),
-                        callback_data=callbacks.encode(NS, "reach", c.chat_id),
+                        callbacks.encode(NS, "reach", c.chat_id),
                     )
                 ]
             )
     else:
         lines.append(w.t("parked.unreachable_none"))
-    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+    return "\n".join(lines), screen.inline(rows) if rows else None
 
 
 async def parked_command(update: Update, context: Context) -> None:
@@ -110,7 +111,7 @@ async def parked_command(update: Update, context: Context) -> None:
         await reply(update, w.t("parked.private_only"))
         return
     text, markup = await render(w)
-    await reply(update, text, reply_markup=markup)
+    await reply(update, text, markup)
 
 
 def _chat_arg(data: callbacks.Callback) -> int:
@@ -165,8 +166,8 @@ async def pressed(update: Update, context: Context) -> None:
     await query.answer(answer, show_alert=True)
     text, markup = await render(w)
     try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except TelegramError:  # the list did not change, or the message is gone
+        await screen.edit_pressed(context.bot, query, text, markup)
+    except (TelegramError, ValueError):  # the list did not change, or the message is gone
         log.debug("the /parked list was not refreshed", exc_info=True)
 
 

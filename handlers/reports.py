@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from campaign import callbacks
@@ -35,6 +35,7 @@ from campaign.periods import (
 )
 from campaign.phones import mask_phone
 from campaign.reporting import ChatKind, Scope, chat_scope, may_report, scope_for, split_text
+from handlers import screen
 from handlers.common import MENU_NS, Context, Who, deps, is_private, reply, who
 from reports import service
 from reports.chart import NoCJKFont
@@ -253,14 +254,14 @@ async def log_command(update: Update, context: Context) -> None:
         return
     buttons = [
         [
-            InlineKeyboardButton(
+            screen.button(
                 w.t(
                     "reports.log.choice",
                     name=c.name,
                     unit=c.group_name or c.team_name or w.t(f"roles.{c.role.value}"),
                     phone=mask_phone(c.phone),
                 ),
-                callback_data=callbacks.encode(NS, "log", c.id, to_token(ask.period)),
+                callbacks.encode(NS, "log", c.id, to_token(ask.period)),
             )
         ]
         for c in found[:MAX_LOG_CHOICES]
@@ -268,7 +269,7 @@ async def log_command(update: Update, context: Context) -> None:
     text = w.t("reports.log.choose")
     if len(found) > MAX_LOG_CHOICES:
         text += "\n" + w.t("reports.more", n=len(found) - MAX_LOG_CHOICES)
-    await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons))
+    await reply(update, text, screen.inline(buttons))
 
 
 async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> bool:

@@ -1,5 +1,6 @@
-"""Keyboards as the Bot API's own JSON, and the calls a conversation step makes with
-them: send, edit, answer a press.
+"""Keyboards as the Bot API's own JSON, and the calls that show them: send, edit,
+answer a press. Every keyboard the handlers show is built here (the outbox's cards are
+the same plain JSON, from campaign/problem_cards.py).
 
 python-telegram-bot builds an object for every button, serialises them again to send,
 and parses the whole message Telegram echoes back, keyboard included. For a step with
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, CallbackQuery
 
 Button = dict[str, Any]
 Markup = dict[str, Any]  # inline_keyboard, keyboard or remove_keyboard, as the Bot API has it
@@ -34,6 +35,15 @@ def inline(keyboard: Sequence[Sequence[Button]]) -> Markup:
     return {"inline_keyboard": [list(row) for row in keyboard]}
 
 
+def contact_request(label: str) -> Markup:
+    """A reply keyboard with one button that shares the user's own phone number."""
+    return {
+        "keyboard": [[{"text": label, "request_contact": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+
+
 def location_request(label: str) -> Markup:
     """A reply keyboard with one button that shares the phone's location."""
     return {
@@ -49,11 +59,15 @@ async def _call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
     return await bot._post(method, params)
 
 
-async def send(bot: Bot, chat_id: int, text: str, markup: Markup | None = None) -> int | None:
-    """Send a message; returns its id."""
+async def send(
+    bot: Bot, chat_id: int, text: str, markup: Markup | None = None, thread: int | None = None
+) -> int | None:
+    """Send a message (into forum topic ``thread`` when given); returns its id."""
     params: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if markup is not None:
         params["reply_markup"] = markup
+    if thread is not None:
+        params["message_thread_id"] = thread
     result = await _call(bot, "sendMessage", params)
     return result.get("message_id") if isinstance(result, dict) else None
 
@@ -66,6 +80,16 @@ async def edit(
     if markup is not None:
         params["reply_markup"] = markup
     await _call(bot, "editMessageText", params)
+
+
+async def edit_pressed(
+    bot: Bot, query: CallbackQuery, text: str, markup: Markup | None = None
+) -> None:
+    """Replace the message whose button was pressed."""
+    message = query.message
+    if message is None:  # too old for Telegram to say which message it was
+        raise ValueError("the pressed message is unknown")
+    await edit(bot, message.chat.id, message.message_id, text, markup)
 
 
 async def answer(bot: Bot, query_id: str, text: str | None = None, alert: bool = False) -> None:

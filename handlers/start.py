@@ -6,14 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -27,6 +20,7 @@ from campaign import callbacks
 from campaign.i18n import LANGUAGES
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roles import Role, may_bind_office_chat, may_bind_team_chat
+from handlers import screen
 from handlers.common import (
     MENU_NS,
     Context,
@@ -39,6 +33,7 @@ from handlers.common import (
     role_menu,
     who,
 )
+from handlers.screen import Markup
 from storage import people
 from storage.people import BindOutcome, InviteOutcome
 
@@ -52,12 +47,8 @@ def invite_payload(code: str) -> str:
     return _INVITE_PREFIX + code
 
 
-def _share_phone_keyboard(w: Who) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(w.t("start.share_phone_button"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+def _share_phone_keyboard(w: Who) -> Markup:
+    return screen.contact_request(w.t("start.share_phone_button"))
 
 
 async def _greet(update: Update, context: Context, w: Who, *, fresh: bool = False) -> None:
@@ -73,8 +64,8 @@ async def _greet(update: Update, context: Context, w: Who, *, fresh: bool = Fals
     )
     if fresh:
         # Take the share-phone keyboard away before showing the role menu.
-        await reply(update, w.t("start.bound_ok"), reply_markup=ReplyKeyboardRemove())
-    await reply(update, text, reply_markup=role_menu(w))
+        await reply(update, w.t("start.bound_ok"), screen.REMOVE_KEYBOARD)
+    await reply(update, text, role_menu(w))
     if update.effective_chat is not None:
         await refresh_commands(context, update.effective_chat.id, w)
 
@@ -91,7 +82,7 @@ async def start(update: Update, context: Context) -> None:
     if w.cadre is not None:
         await _greet(update, context, w)
         return
-    await reply(update, w.t("start.ask_phone"), reply_markup=_share_phone_keyboard(w))
+    await reply(update, w.t("start.ask_phone"), _share_phone_keyboard(w))
     if update.effective_chat is not None:
         await refresh_commands(context, update.effective_chat.id, w)
 
@@ -123,7 +114,7 @@ async def contact(update: Update, context: Context) -> None:
         return
     shared = message.contact
     if shared.user_id != w.user_id:
-        await reply(update, w.t("start.not_own_contact"), reply_markup=_share_phone_keyboard(w))
+        await reply(update, w.t("start.not_own_contact"), _share_phone_keyboard(w))
         return
     if w.cadre is not None:
         await _greet(update, context, w)
@@ -133,7 +124,7 @@ async def contact(update: Update, context: Context) -> None:
     cadre = await people.cadre_by_phone(d.db, phone) if phone else None
     if cadre is None or not cadre.active:
         log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
-        await reply(update, w.t("start.not_on_roster"), reply_markup=ReplyKeyboardRemove())
+        await reply(update, w.t("start.not_on_roster"), screen.REMOVE_KEYBOARD)
         return
     outcome = await people.bind(d.db, cadre.id, w.user_id, "contact", d.now(), w.lang)
     if outcome in (BindOutcome.BOUND, BindOutcome.ALREADY):
@@ -142,7 +133,7 @@ async def contact(update: Update, context: Context) -> None:
         await _greet(update, context, fresh, fresh=True)
         return
     key = "start.cadre_taken" if outcome == BindOutcome.CADRE_TAKEN else "start.account_taken"
-    await reply(update, w.t(key), reply_markup=ReplyKeyboardRemove())
+    await reply(update, w.t(key), screen.REMOVE_KEYBOARD)
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -160,20 +151,13 @@ async def help_command(update: Update, context: Context) -> None:
         return
     lines = [w.t("help.intro", role=w.role_name())]
     lines += [f"/{c.command} — {c.description}" for c in command_list(w)]
-    await reply(update, "\n".join(lines), reply_markup=role_menu(w))
+    await reply(update, "\n".join(lines), role_menu(w))
 
 
-def _lang_keyboard() -> InlineKeyboardMarkup:
+def _lang_keyboard() -> Markup:
     names = {"zh-CN": "中文", "en": "English"}
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    names[lang], callback_data=callbacks.encode(LANG_NS, "set", lang)
-                )
-                for lang in LANGUAGES
-            ]
-        ]
+    return screen.inline(
+        [[screen.button(names[lang], callbacks.encode(LANG_NS, "set", lang)) for lang in LANGUAGES]]
     )
 
 
@@ -182,7 +166,7 @@ async def lang_command(update: Update, context: Context) -> None:
     w = await who(update, context)
     if w is None or not is_private(update):
         return
-    await reply(update, w.t("lang.choose"), reply_markup=_lang_keyboard())
+    await reply(update, w.t("lang.choose"), _lang_keyboard())
 
 
 async def lang_chosen(update: Update, context: Context) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import callbacks
@@ -17,8 +17,10 @@ from campaign.quotas import Progress, month_progress, quarter_progress
 from campaign.roles import Role
 from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, change_right, may_view
+from handlers import screen
 from handlers import visit_views as views
 from handlers.common import Context, Who, is_private, require_cadre, require_field_cadre
+from handlers.screen import Button, Markup
 from storage import visits
 from storage.visits import Visit
 
@@ -28,8 +30,8 @@ GROUP_DAYS = 30
 GROUP_PAGE = 8
 
 
-def _button(text: str, action: str, *args: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=callbacks.encode(NS, action, *args))
+def _button(text: str, action: str, *args: object) -> Button:
+    return screen.button(text, callbacks.encode(NS, action, *args))
 
 
 def form_of(visit: Visit) -> Form:
@@ -158,7 +160,7 @@ def visit_line(w: Who, visit: Visit, today: date, with_cadre: bool = False) -> s
     return line
 
 
-def card(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup | None]:
+def card(w: Who, visit: Visit) -> tuple[str, Markup | None]:
     d = w.deps
     lines = [w.t("visitlog.card_title", id=visit.id), ""]
     lines += views.summary_lines(w, form_of(visit), d.settings, _today(w))
@@ -175,7 +177,7 @@ def card(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup | None]:
         lines.append(w.t("visitlog.card_can_change_until", time=views.when(w, until, d.settings)))
     else:
         lines.append(w.t("visitlog.card_leader_can_change"))
-    markup = InlineKeyboardMarkup(
+    markup = screen.inline(
         [
             [
                 _button(w.t("visitlog.edit"), "ed", visit.id),
@@ -243,12 +245,8 @@ async def my_view(update: Update, context: Context, w: Who) -> None:
         lines += [visit_line(w, v, today) for v in recent]
     else:
         lines.append(w.t("visitlog.recent_none"))
-    markup = (
-        InlineKeyboardMarkup([[_button(f"#{v.id}", "sh", v.id) for v in recent]])
-        if recent
-        else None
-    )
-    await update.effective_chat.send_message("\n".join(lines), reply_markup=markup)
+    markup = screen.inline([[_button(f"#{v.id}", "sh", v.id) for v in recent]]) if recent else None
+    await screen.send(context.bot, update.effective_chat.id, "\n".join(lines), markup)
 
 
 async def my_command(update: Update, context: Context) -> None:
@@ -310,13 +308,13 @@ async def group_view(
             nav.append(_button(w.t("visitlog.next"), "gp", page + 1))
         if nav:
             keyboard.append(nav)
-        markup = InlineKeyboardMarkup(keyboard)
+        markup = screen.inline(keyboard)
     query = update.callback_query
     if edit and query is not None and query.message is not None:
         await query.answer()
-        await query.edit_message_text(text, reply_markup=markup)
+        await screen.edit_pressed(context.bot, query, text, markup)
     elif update.effective_chat is not None:
-        await update.effective_chat.send_message(text, reply_markup=markup)
+        await screen.send(context.bot, update.effective_chat.id, text, markup)
 
 
 async def group_command(update: Update, context: Context) -> None:
@@ -357,29 +355,29 @@ async def log_button(update: Update, context: Context) -> None:
         await query.answer()
         text, markup = card(w, visit)
         if update.effective_chat is not None:
-            await update.effective_chat.send_message(text, reply_markup=markup)
+            await screen.send(context.bot, update.effective_chat.id, text, markup)
         return
     if cb.action == "wn":
         await query.answer()
         text, markup = card(w, visit)
-        await query.edit_message_text(text, reply_markup=markup)
+        await screen.edit_pressed(context.bot, query, text, markup)
         return
     if await changeable_visit(update, context, w, "visitlog.usage_withdraw") is None:
         return
     if cb.action == "wd":
         await query.answer()
         text, markup = _withdraw_question(w, visit)
-        await query.edit_message_text(text, reply_markup=markup)
+        await screen.edit_pressed(context.bot, query, text, markup)
         return
     assert w.cadre is not None
     done = await visits.withdraw(w.deps.db, visit, w.cadre, w.deps.now())
     await query.answer()
     key = "visitlog.withdrawn" if done else "visitlog.already_withdrawn"
-    await query.edit_message_text(w.t(key, id=visit.id))
+    await screen.edit_pressed(context.bot, query, w.t(key, id=visit.id))
 
 
-def _withdraw_question(w: Who, visit: Visit) -> tuple[str, InlineKeyboardMarkup]:
-    return w.t("visitlog.withdraw_confirm", id=visit.id), InlineKeyboardMarkup(
+def _withdraw_question(w: Who, visit: Visit) -> tuple[str, Markup]:
+    return w.t("visitlog.withdraw_confirm", id=visit.id), screen.inline(
         [
             [
                 _button(w.t("visitlog.withdraw_yes"), "wy", visit.id),
@@ -400,7 +398,7 @@ async def withdraw_command(update: Update, context: Context) -> None:
     if visit is None:
         return
     text, markup = _withdraw_question(w, visit)
-    await update.effective_chat.send_message(text, reply_markup=markup)
+    await screen.send(context.bot, update.effective_chat.id, text, markup)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

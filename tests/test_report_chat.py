@@ -140,6 +140,19 @@ async def test_office_chat_answers_the_office_only(bot: Harness, seed: Seed, db:
     assert shown(await bot.send(user(998), "/summary", chat_id=OFFICE_CHAT)) == []
 
 
+async def test_an_answer_in_a_forum_topic_stays_in_that_topic(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    u = await people_in(bot, seed, db)
+    await bot.send(u["office1"], "/bindoffice", chat_id=OFFICE_CHAT)
+    data = bot.text_update(u["office1"], "/overdue", chat_id=OFFICE_CHAT)
+    data["message"].update(message_thread_id=7, is_topic_message=True)
+    sent = [c for c in await bot.process(data) if c.method == "sendMessage"]
+    assert sent and all(c.params.get("message_thread_id") == 7 for c in sent)
+    plain = await bot.send(u["office1"], "/overdue", chat_id=OFFICE_CHAT)
+    assert plain and all("message_thread_id" not in c.params for c in plain)
+
+
 async def test_team_chat_shows_only_that_team(bot: Harness, seed: Seed, db: Database) -> None:
     u = await people_in(bot, seed, db)
     await bot.send(u["captain1"], "/bindteam", chat_id=TEAM_CHAT)
