@@ -100,7 +100,10 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             d.db.note_processed(update.update_id, d.now())
             seen.add(update.update_id)
             if d.db.pending_marks >= MARKS_PER_SYNC:
-                await d.db.sync()
+                try:
+                    await d.db.sync()
+                except Exception:  # the marks stay pending; the next sync tries again
+                    log.exception("could not write the handled updates")
             return
         await super().process_update(update)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from bot import app as app_module
 from storage import people
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
@@ -176,3 +179,15 @@ async def test_bind_commands_in_private_tell_only_those_who_may(bot: Harness, se
     cadre = await join(bot, seed, "cadre1", 544)
     assert "只有工作队队长" in shown(await bot.send(cadre, "/bindteam"))[-1].text
     assert "只有活动办公室" in shown(await bot.send(cadre, "/bindoffice"))[-1].text
+
+
+async def test_a_failed_sync_after_a_batch_loses_no_answer_and_no_mark(
+    bot: Harness, seed: Seed, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken() -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(app_module, "MARKS_PER_SYNC", 1)
+    monkeypatch.setattr(db, "sync", broken)
+    assert shown(await bot.send(user(546), "/start"))
+    assert db.pending_marks == 1  # kept for the next sync
