@@ -78,6 +78,7 @@ class StorageSettings:
     backup_dir: str = "data/backups"
     backup_keep: int = 14
     keep_update_ids_days: int = 14
+    keep_outbox_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,8 @@ def _validate_reminders(s: Settings) -> None:
         )
     if s.storage.backup_keep < 1:
         raise SettingsError(f"{src}: key 'storage.backup_keep' must be at least 1")
+    if s.storage.keep_outbox_days < 7:
+        raise SettingsError(f"{src}: key 'storage.keep_outbox_days' must be at least 7")
 
 
 def parse_settings(

@@ -17,7 +17,7 @@ from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.runtime import Deps
 from reports.service import Ask, chart_png
-from scheduler.common import Outgoing, day_bounds, excerpt, fmt_date, local_day
+from scheduler.common import Outgoing, day_bounds, excerpt, fmt_date, local_day, outbox_files
 from storage import people
 from storage.bulletin import WeekStats, week_stats
 
@@ -132,7 +132,7 @@ async def _week_chart(deps: Deps, week: Period, now: datetime, lang: str) -> Pat
 
 
 def _draw_to_file(ask: Ask, name: str) -> Path:
-    folder = Path(ask.db_path).resolve().parent / "outbox-files"
+    folder = outbox_files(ask.db_path)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     target.write_bytes(chart_png(ask))

@@ -15,6 +15,12 @@ from campaign.workcalendar import WorkCalendar
 from storage import outbox
 
 
+def outbox_files(db_path: str) -> Path:
+    """Where files a job uploads through the outbox wait (beside the database); the
+    nightly clean-up deletes them with their sent items."""
+    return Path(db_path).resolve().parent / "outbox-files"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message a job wants sent. ``key`` is stable for the occurrence it belongs to,

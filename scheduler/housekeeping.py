@@ -1,13 +1,15 @@
-"""The nightly job: an online backup of the database, then forgetting old update ids."""
+"""The nightly job: an online backup of the database, then forgetting old update ids and
+old finished outbox items (with the files they uploaded)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from campaign.runtime import Deps
-from scheduler.common import Outgoing, local_day
-from storage import jobruns, people
+from scheduler.common import Outgoing, local_day, outbox_files
+from storage import jobruns, outbox, people
 from storage.backup import BackupError, backup
 
 log = logging.getLogger(__name__)
@@ -41,4 +43,28 @@ async def nightly_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoi
     )
     if pruned:
         log.info("forgot %d processed update id(s)", pruned)
+    items, files = await outbox.prune(deps.db, now - timedelta(days=s.storage.keep_outbox_days))
+    removed = _remove_outbox_files(deps.db.path, files)
+    if items or removed:
+        log.info("forgot %d finished outbox item(s) and %d uploaded file(s)", items, removed)
     return out
+
+
+def _remove_outbox_files(db_path: str, files: list[str]) -> int:
+    """Delete the given files, but only those inside the outbox's own folder."""
+    if db_path == ":memory:":
+        return 0
+    folder = outbox_files(db_path)
+    removed = 0
+    for name in files:
+        path = Path(name).resolve()
+        if path.parent != folder:
+            continue
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not delete %s: %s", path.name, exc)
+    return removed

@@ -470,3 +470,34 @@ async def requeue(conn: aiosqlite.Connection, item_id: int, now: datetime) -> st
 async def counts(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
     return {r["status"]: r["n"] for r in rows}
+
+
+async def prune(db: Database, before: datetime) -> tuple[int, list[str]]:
+    """Forget items that were finished (sent, superseded, dropped) before ``before``;
+    parked and pending ones stay. Returns how many, and the local files their payloads
+    uploaded, which nothing else refers to any more (for the caller to delete). Cards
+    keep their message ids in their own table, so old cards are still edited in place."""
+    done = "status IN ('sent', 'superseded', 'dropped') AND COALESCE(sent_at, created_at) < ?"
+    async with db.write() as conn:
+        rows = await _all(conn, f"SELECT payload FROM outbox WHERE {done}", (to_text(before),))
+        cur = await conn.execute(f"DELETE FROM outbox WHERE {done}", (to_text(before),))
+        removed = cur.rowcount
+        kept = await _all(conn, "SELECT payload FROM outbox WHERE payload LIKE '%\"path\"%'")
+    still_used = {p for r in kept for p in _file_paths(r["payload"])}
+    files = sorted({p for r in rows for p in _file_paths(r["payload"])} - still_used)
+    return removed, files
+
+
+def _file_paths(payload: str) -> list[str]:
+    """Local files a payload uploads (``{"path": ...}`` values, see bot/sending.py)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [
+        str(v["path"])
+        for v in data.values()
+        if isinstance(v, dict) and isinstance(v.get("path"), str)
+    ]

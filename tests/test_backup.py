@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.cli import main
 from campaign.runtime import Deps
 from campaign.schedule import NIGHTLY
 from campaign.settings import Settings
+from scheduler.common import outbox_files
 from scheduler.runner import plan_by_id, run_if_due
 from storage.backup import BackupError, backup, check_backup, list_backups, restore_file
 from storage.db import Database, open_database, to_text
@@ -209,3 +211,45 @@ def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_backup_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(_config(tmp_path)), "backup"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+async def test_nightly_job_forgets_old_finished_outbox_items_and_their_files(
+    settings: Settings, db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    d = make_deps(settings, db, clock)
+    folder = outbox_files(db.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    old_png, shared_png, outside = folder / "old.png", folder / "shared.png", tmp_path / "x.png"
+    for f in (old_png, shared_png, outside):
+        f.write_bytes(b"png")
+    now = local(2026, 11, 17, 2, 30)
+    long_ago, lately = to_text(now - timedelta(days=100)), to_text(now - timedelta(days=3))
+
+    def photo(path: Path) -> str:
+        return json.dumps({"photo": {"path": str(path), "filename": path.name}, "caption": "c"})
+
+    text = json.dumps({"text": "t"})
+    rows = [  # key, method, payload, status, sent_at
+        ("old-sent", "sendMessage", text, "sent", long_ago),
+        ("old-photo", "sendPhoto", photo(old_png), "sent", long_ago),
+        ("old-shared", "sendPhoto", photo(shared_png), "sent", long_ago),
+        ("old-outside", "sendPhoto", photo(outside), "sent", long_ago),
+        ("old-superseded", "editMessageText", text, "superseded", None),
+        ("old-parked", "sendMessage", text, "parked", None),
+        ("pending-shared", "sendPhoto", photo(shared_png), "pending", None),
+        ("new-sent", "sendMessage", text, "sent", lately),
+    ]
+    async with db.write() as conn:
+        for key, method, payload, status, sent_at in rows:
+            created = long_ago if key.startswith("old") else lately
+            await conn.execute(
+                "INSERT INTO outbox (key, chat_id, method, payload, not_before, status,"
+                " created_at, sent_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+                (key, method, payload, created, status, created, sent_at),
+            )
+    assert (await run_if_due(d, plan_by_id(d, NIGHTLY), now)).status == "ran"
+    left = await db.fetchall("SELECT key FROM outbox ORDER BY key")
+    assert [r["key"] for r in left] == ["new-sent", "old-parked", "pending-shared"]
+    assert not old_png.exists()
+    assert shared_png.exists()  # a pending item still uploads it
+    assert outside.exists()  # never delete outside the outbox's folder

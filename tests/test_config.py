@@ -92,6 +92,17 @@ def test_bad_language() -> None:
     assert message == "conf.toml: key 'campaign.language' must be one of zh-CN, en, got 'fr'"
 
 
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"storage": {"backup_keep": 0}}, "'storage.backup_keep' must be at least 1"),
+        ({"storage": {"keep_outbox_days": 3}}, "'storage.keep_outbox_days' must be at least 7"),
+    ],
+)
+def test_too_small_to_keep(data: dict[str, Any], key: str) -> None:
+    assert key in error_of(data)
+
+
 def test_bad_mode() -> None:
     assert "'telegram.mode' must be" in error_of({"telegram": {"mode": "push"}})
 
