@@ -14,6 +14,7 @@ import aiosqlite
 
 from campaign.problem_cards import CardView, EventView
 from campaign.roles import Role
+from storage import places
 from storage.db import Database, Row, escape_like, from_text, to_text
 from storage.people import Cadre
 
@@ -344,22 +345,11 @@ async def overdue(db: Database, now: datetime, levels: Iterable[str] = ()) -> li
 # --- places a cadre may raise a problem at ---------------------------------------------
 
 
-def _place_scope(cadre: Cadre) -> tuple[str, tuple[Any, ...]] | None:
-    if cadre.group_id is not None:
-        return "COALESCE(p.group_id, v.group_id) = ?", (cadre.group_id,)
-    if cadre.team_id is not None:
-        return (
-            "COALESCE(p.group_id, v.group_id) IN (SELECT id FROM groups WHERE team_id = ?)",
-            (cadre.team_id,),
-        )
-    return None
-
-
-_PLACE_SELECT = """
+_PLACE_SELECT = f"""
 SELECT p.id, p.kind, p.name, COALESCE(p.group_id, v.group_id) AS group_id, p.village_id,
        COALESCE(v.name, '') AS village_name,
        (SELECT COUNT(*) FROM places h WHERE h.village_id = p.id AND h.active = 1) AS households
-FROM places p LEFT JOIN places v ON v.id = p.village_id
+{places.FROM}
 """
 
 
@@ -378,12 +368,12 @@ def _place(row: Row) -> Place:
 async def places_for(db: Database, cadre: Cadre, limit: int = 24) -> list[Place]:
     """The villages, communities and enterprises of the cadre's group (a team leader's:
     of the whole team). Households are reached through their village."""
-    scope = _place_scope(cadre)
+    scope = places.scope_where(cadre)
     if scope is None:
         return []
     where, params = scope
     rows = await db.fetchall(
-        _PLACE_SELECT + f" WHERE {where} AND p.active = 1 AND p.kind != 'household'"
+        _PLACE_SELECT + f" WHERE {where} AND p.kind != 'household'"
         " ORDER BY p.kind = 'village' DESC, p.kind, p.name LIMIT ?",
         (*params, limit),
     )
@@ -393,13 +383,12 @@ async def places_for(db: Database, cadre: Cadre, limit: int = 24) -> list[Place]
 async def households_of(
     db: Database, cadre: Cadre, village_id: int, limit: int = 24
 ) -> list[Place]:
-    scope = _place_scope(cadre)
+    scope = places.scope_where(cadre)
     if scope is None:
         return []
     where, params = scope
     rows = await db.fetchall(
-        _PLACE_SELECT + f" WHERE {where} AND p.active = 1 AND p.village_id = ?"
-        " ORDER BY p.name LIMIT ?",
+        _PLACE_SELECT + f" WHERE {where} AND p.village_id = ? ORDER BY p.name LIMIT ?",
         (*params, village_id, limit),
     )
     return [_place(r) for r in rows]
@@ -407,13 +396,13 @@ async def households_of(
 
 async def search_places(db: Database, cadre: Cadre, text: str, limit: int = 10) -> list[Place]:
     """Places in the cadre's scope whose name contains the typed text."""
-    scope = _place_scope(cadre)
+    scope = places.scope_where(cadre)
     needle = text.strip()
     if scope is None or not needle:
         return []
     where, params = scope
     rows = await db.fetchall(
-        _PLACE_SELECT + f" WHERE {where} AND p.active = 1 AND p.name LIKE ? ESCAPE '\\'"
+        _PLACE_SELECT + f" WHERE {where} AND p.name LIKE ? ESCAPE '\\'"
         " ORDER BY length(p.name), p.name LIMIT ?",
         (*params, f"%{escape_like(needle)}%", limit),
     )
@@ -422,13 +411,11 @@ async def search_places(db: Database, cadre: Cadre, text: str, limit: int = 10) 
 
 async def place_in_scope(db: Database, cadre: Cadre, place_id: int) -> Place | None:
     """The place if this cadre may raise a problem there (a forged button is refused)."""
-    scope = _place_scope(cadre)
+    scope = places.scope_where(cadre)
     if scope is None:
         return None
     where, params = scope
-    row = await db.fetchone(
-        _PLACE_SELECT + f" WHERE {where} AND p.active = 1 AND p.id = ?", (*params, place_id)
-    )
+    row = await db.fetchone(_PLACE_SELECT + f" WHERE {where} AND p.id = ?", (*params, place_id))
     return _place(row) if row else None
 
 

@@ -8,9 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from campaign.quotas import VisitFact
-from campaign.roles import TEAM_LEADERS
 from campaign.vocabulary import WORK_KINDS
-from storage import drafts
+from storage import drafts, places
 from storage.db import Database, Row, Writer, escape_like, from_text, to_text
 from storage.people import Cadre, audit
 
@@ -95,25 +94,13 @@ class Visit:
 # --- places ----------------------------------------------------------------------------
 
 
-def _scope(cadre: Cadre) -> tuple[str, tuple[Any, ...]] | None:
-    """The groups whose places a cadre logs visits at: their own group, or for a team
-    leader without a group every group of their team."""
-    if cadre.group_id is not None:
-        return "SELECT ?", (cadre.group_id,)
-    if cadre.role in TEAM_LEADERS and cadre.team_id is not None:
-        return "SELECT id FROM groups WHERE team_id = ? AND active = 1", (cadre.team_id,)
-    return None
-
-
-def _places_sql(groups: str, where: str) -> str:
-    # Households count under their village; a place's "last seen" is this cadre's most
-    # recent visit to it or to one of its households, so the list starts with the places
-    # the cadre actually goes to.
+def _places_sql(scope: str, where: str) -> str:
+    # The places the cadre works at (storage/places.py). Households count under their
+    # village; a place's "last seen" is this cadre's most recent visit to it or to one of
+    # its households, so the list starts with the places the cadre actually goes to.
     return f"""
 WITH scope AS (
-    SELECT p.* FROM places p
-    WHERE p.active = 1 AND (p.group_id IN ({groups}) OR p.village_id IN (
-        SELECT id FROM places WHERE active = 1 AND group_id IN ({groups})))
+    SELECT p.* {places.FROM} WHERE {scope}
 )
 SELECT s.id, s.kind, s.name, s.village_id, s.lat, s.lon,
        (SELECT COUNT(*) FROM scope h WHERE h.village_id = s.id) AS households,
@@ -141,11 +128,11 @@ def _place(row: Row) -> Place:
 
 
 async def _places(db: Database, cadre: Cadre, where: str, params: tuple[Any, ...]) -> list[Place]:
-    scope = _scope(cadre)
+    scope = places.scope_where(cadre)
     if scope is None:
         return []
-    groups, gparams = scope
-    rows = await db.fetchall(_places_sql(groups, where), (*gparams, *gparams, cadre.id, *params))
+    condition, sparams = scope
+    rows = await db.fetchall(_places_sql(condition, where), (*sparams, cadre.id, *params))
     return [_place(r) for r in rows]
 
 
