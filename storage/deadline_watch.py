@@ -68,17 +68,23 @@ async def _bound(db: Database, where: str, params: tuple[object, ...]) -> list[R
 
 
 async def _chat(db: Database, where: str, params: tuple[object, ...]) -> list[Recipient]:
-    row = await db.fetchone(f"SELECT chat_id FROM bound_chats WHERE {where}", params)
+    """The bound chat, unless it refused us (then it is as if none was bound)."""
+    row = await db.fetchone(
+        f"SELECT chat_id FROM bound_chats WHERE {where}"
+        " AND chat_id NOT IN (SELECT chat_id FROM unreachable_chats)",
+        params,
+    )
     return [Recipient(row["chat_id"], None)] if row else []
 
 
 async def owners(db: Database, problem: WatchedProblem) -> list[Recipient]:
     """Who answers for the problem at its level: the group leader (or whoever claimed
     it) for the group, the team's leaders for the team, the office chat for the office.
-    When nobody of the group or team has joined the bot yet, the team's chat."""
+    When nobody of the group or team has joined the bot yet, the team's chat; with no
+    reachable office chat, each office member (as the problem's card does)."""
     found: list[Recipient] = []
     if problem.level == "office":
-        return await _chat(db, "kind = 'office'", ())
+        return await _chat(db, "kind = 'office'", ()) or await _bound(db, "c.role = 'office'", ())
     if problem.level == "group":
         if problem.owner_id is not None:
             found = await _bound(db, "c.id = ?", (problem.owner_id,))

@@ -441,3 +441,19 @@ async def test_settings_reach_the_jobs(
     r = dataclasses.replace(ReminderSettings(), evening_nudge=time(18, 0))
     d = make_deps(dataclasses.replace(settings, reminders=r), db, clock)
     assert await run(d, NUDGE, local(2026, 11, 16, 18, 5)) == "ran"
+
+
+async def test_office_warnings_reach_the_office_without_a_working_office_chat(
+    deps: Deps, db: Database, world: Seed
+) -> None:
+    s = world
+    due = local(2026, 11, 16, 18)
+    first = await add_problem(db, s.cadres["cadre4"], s.places["v3"], deadline=due, level="office")
+    async with db.write() as conn:  # the bot was removed from the office chat
+        await conn.execute(
+            "INSERT INTO unreachable_chats (chat_id, since, reason) VALUES (?, '', 'kicked')",
+            (OFFICE_CHAT,),
+        )
+    await check_deadlines(deps, local(2026, 11, 16, 9))
+    rows = [r for r in await queued(db, "deadline:") if r.key.startswith(f"deadline:{first}:")]
+    assert chats(rows) == {TG["office1"]}  # each office member, privately
