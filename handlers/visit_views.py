@@ -26,9 +26,6 @@ def button(text: str, action: str, *args: object) -> Button:
     return screen.button(text, callbacks.encode(NS, action, *args))
 
 
-rows = screen.rows
-
-
 def short(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -100,7 +97,7 @@ def place_keyboard(
     for p in shown:
         label = place_name(w, p.name, p.kind) + (" ›" if p.households and village is None else "")
         picks.append(button(short(label), "pl", draft_id, p.id))
-    keyboard += rows(picks)
+    keyboard += screen.rows(picks)
     nav = []
     if page > 0:
         nav.append(button(w.t("visits.place_less"), "pg", draft_id, page - 1))
@@ -123,7 +120,7 @@ def kinds_keyboard(w: Who, draft_id: int, chosen: Sequence[str]) -> Markup:
         on = k in chosen
         label = ("✅ " if on else "▫️ ") + w.t(f"kinds.{k}")
         toggles.append(button(label, "k", draft_id, k, 0 if on else 1))
-    keyboard = rows(toggles)
+    keyboard = screen.rows(toggles)
     keyboard.append(
         [
             button(w.t("visits.kinds_done"), "kd", draft_id),
@@ -141,7 +138,7 @@ def date_keyboard(w: Who, draft_id: int, today: date, backfill_days: int) -> Mar
         button(day_text(w, d, today), "d", draft_id, d.strftime("%Y%m%d"))
         for d in allowed_days(today, backfill_days)
     ]
-    keyboard = rows(days)
+    keyboard = screen.rows(days)
     keyboard.append([button(w.t("visits.cancel"), "x", draft_id)])
     return screen.inline(keyboard)
 

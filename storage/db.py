@@ -197,37 +197,24 @@ class Database:
                 _WRITING.reset(token)
 
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One statement, committed at once without fsync (``synchronous=NORMAL``), on the
-        loop's own connection: no thread hand-over. Returns the number of rows changed.
+        """One statement as a conversation step (see ``step``): committed at once on the
+        loop's connection without fsync; returns the number of rows it changed.
 
-        For a step of a conversation: it survives a crash of the bot at once, and a
-        power cut after the next ``sync()``, before which its update is not confirmed to
-        Telegram. Reports, problems and everything the bot sends use ``write()``. The
-        write lock keeps it out of any open transaction of the writing thread, so it
-        never waits for SQLite's lock while holding up the loop."""
-        values = tuple(params)
-
-        def step(conn: sqlite3.Connection) -> int:
-            conn.execute("PRAGMA synchronous=NORMAL")
-            try:
-                return conn.execute(sql, values).rowcount
-            finally:
-                conn.execute("PRAGMA synchronous=FULL")
-
-        async with self._write_lock:
-            if self._here is not None:
-                changed = self._here.execute(sql, values).rowcount
-            else:
-                changed = await self._on_writer(step)
-        self._unsynced = True
-        return changed
+        It survives a crash of the bot at once, and a power cut after the next
+        ``sync()``, before which its update is not confirmed to Telegram. Reports,
+        problems and everything the bot sends use ``write()``."""
+        async with self.step() as conn:
+            cur = await conn.execute(sql, tuple(params))
+            return cur.rowcount
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[Writer]:
-        """Several statements of a conversation step in one transaction on the loop's
-        connection, committed without fsync, like ``write_step``. The block must not
-        wait for anything (no Bot API call): see ``StepConn``. A report whose receipt is
-        shown right after calls ``sync()`` before showing it."""
+        """The statements of a conversation step, in one transaction on the loop's
+        connection (no thread hand-over), committed without fsync. The write lock keeps
+        it out of any open transaction of the writing thread, so it never waits for
+        SQLite's lock while holding up the loop. The block must not wait for anything
+        else (no Bot API call): see ``StepConn``. A report whose receipt is shown right
+        after calls ``sync()`` before showing it."""
         here = self._here
         if here is None:  # :memory: has one connection
             async with self.write() as conn:
