@@ -203,9 +203,14 @@ class Database:
         It survives a crash of the bot at once, and a power cut after the next
         ``sync()``, before which its update is not confirmed to Telegram. Reports,
         problems and everything the bot sends use ``write()``."""
-        async with self.step() as conn:
-            cur = await conn.execute(sql, tuple(params))
-            return cur.rowcount
+        values = tuple(params)
+        if self._here is None:  # :memory: has one connection
+            async with self.write() as conn:
+                return (await conn.execute(sql, values)).rowcount
+        async with self._write_lock:  # see step(); one statement commits by itself
+            changed = self._here.execute(sql, values).rowcount
+        self._unsynced = True
+        return changed
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[Writer]:

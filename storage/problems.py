@@ -345,11 +345,11 @@ async def overdue(db: Database, now: datetime, levels: Iterable[str] = ()) -> li
 # --- places a cadre may raise a problem at ---------------------------------------------
 
 
-_PLACE_SELECT = f"""
+_PLACE_SELECT = """
 SELECT p.id, p.kind, p.name, COALESCE(p.group_id, v.group_id) AS group_id, p.village_id,
        COALESCE(v.name, '') AS village_name,
        (SELECT COUNT(*) FROM places h WHERE h.village_id = p.id AND h.active = 1) AS households
-{places.FROM}
+FROM places p LEFT JOIN places v ON v.id = p.village_id
 """
 
 

@@ -100,7 +100,7 @@ def _places_sql(scope: str, where: str) -> str:
     # its households, so the list starts with the places the cadre actually goes to.
     return f"""
 WITH scope AS (
-    SELECT p.* {places.FROM} WHERE {scope}
+    SELECT p.* FROM places p WHERE {scope}
 )
 SELECT s.id, s.kind, s.name, s.village_id, s.lat, s.lon,
        (SELECT COUNT(*) FROM scope h WHERE h.village_id = s.id) AS households,
