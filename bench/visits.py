@@ -12,9 +12,11 @@ and a CallbackQueryHandler replying), on the same fake API.
 
 It prints updates per second and p50/p95/p99 latency per update for both, and their
 ratio. ``--db`` chooses the database file (its folder decides the disk: /dev/shm is
-memory, where fsync costs nothing); ``--profile FILE`` writes cProfile stats of our run.
+memory, where fsync costs nothing); ``--profile FILE`` writes cProfile stats of our run;
+``--history N`` first gives every cadre N past visits, each with its submitted draft, as
+at the end of a campaign (100 makes 100,000 visits and drafts for 1,000 cadres).
 
-    .venv/bin/python bench/visits.py [--cadres 1000] [--db /tmp/x.sqlite3] [--profile out.prof]
+    .venv/bin/python bench/visits.py [--cadres 1000] [--history 100] [--db PATH] [--profile F]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +70,38 @@ class TrackingAPI(FakeBotAPI):
         if markup and "inline_keyboard" in markup:
             self.keyboard_of[chat_id] = self.messages[(chat_id, out["message_id"])]
         return out
+
+
+async def add_history(db: Database, cadres: int, per_cadre: int) -> None:
+    """``per_cadre`` past visits for every cadre (one every few days before the bench's
+    Monday, at the places of their group), each with a submitted draft and two kinds."""
+    start = date(2026, 11, 15)
+    kinds = ("policy", "survey", "party", "service", "stability", "enterprise")
+    drafts_rows, visit_rows, kind_rows = [], [], []
+    n = 0
+    for i in range(cadres):
+        cadre, uid, g = i + 1, FIRST_USER + i, i // CADRES_PER_GROUP
+        for k in range(per_cadre):
+            n += 1
+            day = (start - timedelta(days=k * 2 + i % 2)).isoformat()
+            at = f"{day}T02:00:00+00:00"
+            place = g * 7 + 1 + (k % 7)
+            drafts_rows.append((n, cadre, uid, uid, n, at, at))
+            visit_rows.append((n, cadre, g // GROUPS_PER_TEAM + 1, g + 1, place, day, n, at, at))
+            kind_rows += [(n, kinds[k % 6]), (n, kinds[(k + 1) % 6])]
+    async with db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO drafts (id, kind, cadre_id, chat_id, user_id, step, data, status,"
+            " result_id, created_at, updated_at)"
+            " VALUES (?, 'visit', ?, ?, ?, 'summary', '{}', 'submitted', ?, ?, ?)",
+            drafts_rows,
+        )
+        await conn.executemany(
+            "INSERT INTO visits (id, cadre_id, team_id, group_id, place_id, visit_date, text,"
+            " draft_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '走访', ?, ?, ?)",
+            visit_rows,
+        )
+        await conn.executemany("INSERT INTO visit_kinds (visit_id, kind) VALUES (?, ?)", kind_rows)
 
 
 async def make_roster(db: Database, cadres: int) -> list[int]:
@@ -146,7 +180,7 @@ def _press(h: Harness, api: TrackingAPI, u: TgUser, label: str) -> dict[str, Any
 
 
 async def run_ours(
-    path: Path, cadres: int, profile: str | None
+    path: Path, cadres: int, profile: str | None, history: int = 0
 ) -> tuple[list[float], list[dict[str, Any]]]:
     clock = FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     settings = Settings(
@@ -156,6 +190,8 @@ async def run_ours(
     await db.open()
     await db.migrate()
     users = [TgUser(uid, f"u{uid}", "zh-hans") for uid in await make_roster(db, cadres)]
+    if history:
+        await add_history(db, cadres, history)
     api = TrackingAPI(clock)
     app = build_application(
         settings, token=TOKEN, db=db, request=api, updates_request=api, clock=clock
@@ -196,8 +232,8 @@ async def run_ours(
         await feed(_press(h, api, u, "下一步"))
         await feed(_press(h, api, u, "提交"))
     row = await db.fetchone("SELECT COUNT(*) AS n FROM visits")
-    assert row is not None and row["n"] == cadres, (
-        f"expected {cadres} visits, got {row['n'] if row else 0}"
+    assert row is not None and row["n"] == cadres * (1 + history), (
+        f"expected {cadres * (1 + history)} visits, got {row['n'] if row else 0}"
     )
     await app.shutdown()
     await db.close()
@@ -249,17 +285,19 @@ def main() -> int:
     p.add_argument("--cadres", type=int, default=1000)
     p.add_argument("--db", help="database file (default: a new file in a temporary folder)")
     p.add_argument("--profile", help="write cProfile stats of our run to this file")
+    p.add_argument("--history", type=int, default=0, help="past visits per cadre first")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        ours, fed = asyncio.run(run_ours(path, args.cadres, args.profile))
+        ours, fed = asyncio.run(run_ours(path, args.cadres, args.profile, args.history))
         echo = asyncio.run(run_echo(fed))
     o, e = figures(ours), figures(echo)
     print(
         f"database: {path} (steps without fsync, synced every {MARKS_PER_SYNC} updates and at"
-        f" each submit); {args.cadres} cadres, {len(ours)} updates each run"
+        f" each submit); {args.cadres} cadres with {args.history} past visits each,"
+        f" {len(ours)} updates each run"
     )
     print(f"{'':12}{'updates/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     print(f"{'fieldbot':12}{o[0]:11.0f}{o[1]:9.2f}{o[2]:9.2f}{o[3]:9.2f}")

@@ -13,9 +13,9 @@ from campaign.roles import TEAM_LEADERS
 from storage.people import Cadre
 
 
-def scope_where(cadre: Cadre) -> tuple[str, tuple[Any, ...]] | None:
-    """A condition on place ``p`` that holds for the places this cadre works at, with its
-    parameters; None when there are none."""
+def scope_where(cadre: Cadre, p: str = "p") -> tuple[str, tuple[Any, ...]] | None:
+    """A condition on the place named ``p`` in the query that holds for the places this
+    cadre works at, with its parameters; None when there are none."""
     if cadre.group_id is not None:
         groups, params = "?", (cadre.group_id,)
     elif cadre.role in TEAM_LEADERS and cadre.team_id is not None:
@@ -25,7 +25,7 @@ def scope_where(cadre: Cadre) -> tuple[str, tuple[Any, ...]] | None:
     # COALESCE(p.group_id, v.group_id) IN (groups), written so that SQLite can use the
     # indexes on places(group_id) and places(village_id): this runs on every step.
     return (
-        f"p.active = 1 AND (p.group_id IN ({groups}) OR (p.group_id IS NULL AND"
-        f" p.village_id IN (SELECT id FROM places WHERE group_id IN ({groups}))))",
+        f"{p}.active = 1 AND ({p}.group_id IN ({groups}) OR ({p}.group_id IS NULL AND"
+        f" {p}.village_id IN (SELECT id FROM places WHERE group_id IN ({groups}))))",
         params + params,
     )

@@ -101,13 +101,16 @@ def _places_sql(scope: str, where: str) -> str:
     return f"""
 WITH scope AS (
     SELECT p.* FROM places p WHERE {scope}
+),
+seen AS MATERIALIZED (  -- the cadre's last visit to each place, read once
+    SELECT place_id, MAX(visit_date || ' ' || created_at) AS at FROM visits
+    WHERE cadre_id = ? AND status = 'active' GROUP BY place_id
 )
 SELECT s.id, s.kind, s.name, s.village_id, s.lat, s.lon,
        (SELECT COUNT(*) FROM scope h WHERE h.village_id = s.id) AS households,
-       (SELECT MAX(v.visit_date || ' ' || v.created_at) FROM visits v
-         WHERE v.cadre_id = ? AND v.status = 'active'
-           AND (v.place_id = s.id
-                OR v.place_id IN (SELECT h.id FROM scope h WHERE h.village_id = s.id))
+       (SELECT MAX(seen.at) FROM seen
+         WHERE seen.place_id = s.id
+            OR seen.place_id IN (SELECT h.id FROM scope h WHERE h.village_id = s.id)
        ) AS last_seen
 FROM scope s
 WHERE {where}
@@ -158,9 +161,17 @@ async def search_places(db: Database, cadre: Cadre, query: str, limit: int = 12)
 
 
 async def place_in_scope(db: Database, cadre: Cadre, place_id: int) -> Place | None:
-    """The place if this cadre may log a visit there now."""
-    found = await _places(db, cadre, "s.id = ?", (place_id,))
-    return found[0] if found else None
+    """The place if this cadre may log a visit there now (no ranking: one place)."""
+    scope, households = places.scope_where(cadre), places.scope_where(cadre, "h")
+    if scope is None or households is None:
+        return None
+    row = await db.fetchone(
+        "SELECT p.id, p.kind, p.name, p.village_id, p.lat, p.lon,"
+        f" (SELECT COUNT(*) FROM places h WHERE h.village_id = p.id AND {households[0]})"
+        f" AS households FROM places p WHERE {scope[0]} AND p.id = ?",
+        (*households[1], *scope[1], place_id),
+    )
+    return _place(row) if row else None
 
 
 # --- writing ---------------------------------------------------------------------------

@@ -41,3 +41,13 @@ async def test_visits_and_problems_agree_on_every_place(db: Database) -> None:
         await conn.execute("UPDATE places SET active = 0 WHERE id = ?", (seed.places["e1"],))
     found = await _agree(db, seed)
     assert found["captain1"] == {"v1", "c1", "h1"}
+
+
+async def test_a_picked_place_has_the_households_its_list_showed(db: Database) -> None:
+    seed = await seed_roster(db)
+    for key in ("cadre1", "captain1", "cadre4"):
+        cadre = await people.cadre_by_id(db, seed.cadres[key])
+        assert cadre is not None
+        for place in await visits.places_for(db, cadre):
+            picked = await visits.place_in_scope(db, cadre, place.id)
+            assert picked == place, (key, place.name)
