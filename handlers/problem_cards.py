@@ -42,8 +42,8 @@ from campaign.problem_cards import CARD_NS, SHOW_WORD, WORD_ACTIONS, Renderer, n
 from campaign.roles import Role
 from campaign.vocabulary import LEVELS
 from handlers import screen
-from handlers.common import Context, Who, deps
-from handlers.problem_common import State, member, quiet_per_message, renderer, say
+from handlers.common import Context, Who, deps, reply
+from handlers.problem_common import State, member, quiet_per_message, renderer
 from handlers.screen import Button
 from storage import drafts, problem_flow, problems
 from storage.drafts import Draft
@@ -224,7 +224,7 @@ async def on_show(update: Update, context: Context) -> None:
     payload = r.card_payload(view, d.now(), actionable=actionable)
     lines = [r.event(e.view()) for e in history[-10:]]
     text = payload["text"] + "\n\n" + w.t("problems.act.history") + "\n" + "\n".join(lines)
-    await say(update, text[:4000], payload.get("reply_markup"))
+    await reply(update, text[:4000], payload.get("reply_markup"))
 
 
 # --- the dialog: text actions ----------------------------------------------------------
@@ -324,14 +324,14 @@ async def _dialog_draft(update: Update, context: Context) -> tuple[Who, Draft] |
         if update.callback_query is not None:
             await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
         else:
-            await say(update, w.t("common.not_understood"))
+            await reply(update, w.t("common.not_understood"))
         return None
     if update.callback_query is None and await drafts.other_open(
         d.db, w.user_id, w.user_id, KIND, after_id=draft.id
     ):
         # Another flow started after this dialog: this text is not for the dialog.
         await drafts.cancel(d.db, draft.id, d.now())
-        await say(update, w.t("problems.act.dropped_for_other", number=_pid(draft)))
+        await reply(update, w.t("problems.act.dropped_for_other", number=_pid(draft)))
         return None
     return w, draft
 
@@ -427,7 +427,7 @@ async def on_dialog_button(update: Update, context: Context) -> State:
     if cb.action == "cancel":
         await query.answer()
         await drafts.cancel(d.db, draft.id, d.now())
-        await say(update, w.t("problems.act.cancelled"))
+        await reply(update, w.t("problems.act.cancelled"))
         return ConversationHandler.END
     if cb.action == "day" and draft.step == WHEN and cb.args[1:] in (("0",), ("1",)):
         await query.answer()
@@ -490,7 +490,7 @@ async def dialog_cancel(update: Update, context: Context) -> State:
         w, draft = found
         d = deps(context)
         await drafts.cancel(d.db, draft.id, d.now())
-        await say(update, w.t("problems.act.cancelled"))
+        await reply(update, w.t("problems.act.cancelled"))
     return ConversationHandler.END
 
 

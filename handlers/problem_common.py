@@ -1,6 +1,7 @@
-"""Small things the problem handlers share: sending without re-answering a button, and
-a renderer in the sender's language. Keyboards are plain Bot API dicts
-(handlers/screen.py), as campaign/problem_cards.py builds them for the outbox."""
+"""Small things the problem handlers share: the conversation state type, PTB's
+per-message warning, a renderer in the sender's language, the joined sender. They answer
+with ``handlers.common.reply`` and plain JSON keyboards (handlers/screen.py), as
+campaign/problem_cards.py builds them for the outbox."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from telegram import Update
 from telegram.warnings import PTBUserWarning
 
 from campaign.problem_cards import Renderer
-from handlers import screen
 from handlers.common import Context, Who, deps, require_cadre
-from handlers.screen import Markup
 
 # What a conversation callback returns: a step name, ConversationHandler.END (-1), or
 # None to stay where it is.
@@ -28,14 +27,6 @@ def quiet_per_message() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         yield
-
-
-async def say(update: Update, text: str, markup: Markup | None = None) -> None:
-    """Send to the chat the update came from. Unlike ``common.reply`` it never answers
-    the button press: the caller already did (with a toast or an alert). The problem
-    flows talk in private chats only (team chats get cards, through the outbox)."""
-    if update.effective_chat is not None:
-        await screen.send(update.get_bot(), update.effective_chat.id, text, markup)
 
 
 def renderer(context: Context, w: Who) -> Renderer:

@@ -11,8 +11,8 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES
 from handlers import screen
-from handlers.common import Context, Who, deps
-from handlers.problem_common import member, renderer, say
+from handlers.common import Context, Who, deps, reply
+from handlers.problem_common import member, renderer
 from handlers.screen import Markup
 from storage import problems
 from storage.problems import Problem
@@ -33,19 +33,19 @@ async def my_problems(update: Update, context: Context) -> None:
     if w is None or w.cadre is None:
         return
     if w.cadre.role not in FIELD_ROLES:
-        await say(update, w.t("problems.raise.not_for_you"))
+        await reply(update, w.t("problems.raise.not_for_you"))
         return
     d = deps(context)
     items = await problems.mine(d.db, w.cadre.id)
     if not items:
-        await say(update, w.t("problems.mine.none"))
+        await reply(update, w.t("problems.mine.none"))
         return
     r = renderer(context, w)
     now = d.now()
     lines = [w.t("problems.mine.head", count=len(items))]
     lines += [r.line(p.view(), now) for p in items]
     lines.append(w.t("problems.list.tap_number"))
-    await say(update, "\n".join(lines), _show_buttons(items))
+    await reply(update, "\n".join(lines), _show_buttons(items))
 
 
 async def ledger(update: Update, context: Context) -> None:
@@ -56,7 +56,7 @@ async def ledger(update: Update, context: Context) -> None:
     d = deps(context)
     items = await problems.ledger(d.db, w.cadre)
     if items is None:
-        await say(update, w.t("problems.ledger.not_for_you"))
+        await reply(update, w.t("problems.ledger.not_for_you"))
         return
     r = renderer(context, w)
     now = d.now()
@@ -74,7 +74,7 @@ async def ledger(update: Update, context: Context) -> None:
         lines += [r.line(p.view(), now) for p in watch]
     if items or watch:
         lines.append(w.t("problems.list.tap_number"))
-    await say(update, "\n".join(lines)[:4000], _show_buttons(items + watch))
+    await reply(update, "\n".join(lines)[:4000], _show_buttons(items + watch))
 
 
 def _level_name(w: Who) -> str:

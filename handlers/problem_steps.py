@@ -13,8 +13,7 @@ from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, start_level
 from campaign.problem_cards import Renderer, number
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import screen
-from handlers.common import Context, Who, deps
-from handlers.problem_common import say
+from handlers.common import Context, Who, deps, reply
 from handlers.screen import Button
 from storage import problems
 from storage.drafts import Draft
@@ -184,7 +183,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
         markup.append(cancel_row(w, draft))
     else:
         markup[-1].append(cancel_row(w, draft)[0])
-    await say(update, "\n".join(lines), screen.inline(markup))
+    await reply(update, "\n".join(lines), screen.inline(markup))
 
 
 def excerpt(text: str, limit: int) -> str:

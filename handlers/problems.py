@@ -28,8 +28,8 @@ from campaign.problem_cards import Renderer, number
 from campaign.roles import FIELD_ROLES
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import problem_cards, problem_lists, screen
-from handlers.common import MENU_NS, Context, Who, deps, who
-from handlers.problem_common import State, member, quiet_per_message, say
+from handlers.common import MENU_NS, Context, Who, deps, reply, who
+from handlers.problem_common import State, member, quiet_per_message
 from handlers.problem_steps import (
     CATEGORY,
     DESCRIPTION,
@@ -70,7 +70,7 @@ async def _go(
     """Save the data and the step reached, then ask what that step asks."""
     d = deps(context)
     if not await drafts.save(d.db, draft.id, step, data, d.now()):
-        await say(update, w.t("problems.raise.no_draft"))
+        await reply(update, w.t("problems.raise.no_draft"))
         return ConversationHandler.END
     fresh = await drafts.get(d.db, draft.id)
     assert fresh is not None
@@ -102,7 +102,7 @@ async def _may_raise(update: Update, context: Context) -> Who | None:
         if update.callback_query is not None:
             await update.callback_query.answer(w.t("problems.raise.not_for_you"), show_alert=True)
         else:
-            await say(update, w.t("problems.raise.not_for_you"))
+            await reply(update, w.t("problems.raise.not_for_you"))
         return None
     return w
 
@@ -132,7 +132,7 @@ async def _current(update: Update, context: Context) -> tuple[Who, Draft] | None
         if update.callback_query is not None:
             await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
         else:
-            await say(update, w.t("problems.raise.no_draft"))
+            await reply(update, w.t("problems.raise.no_draft"))
         return None
     return w, draft
 
@@ -275,7 +275,7 @@ async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_
         JoinOutcome.ALREADY: "problems.raise.joined_already",
         JoinOutcome.SUBMITTED: "problems.raise.already_submitted",
     }[outcome]
-    await say(update, w.t(key, number=number(problem_id)))
+    await reply(update, w.t(key, number=number(problem_id)))
     return ConversationHandler.END
 
 
@@ -313,7 +313,7 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
     if problem_id is None:
         closed = await drafts.get(d.db, draft.id)
         done = closed.result_id if closed and closed.result_id else None
-        await say(
+        await reply(
             update,
             w.t("problems.raise.already_submitted", number=number(done) if done else "-"),
         )
@@ -321,7 +321,7 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
     problem = await problems.get(d.db, problem_id)
     assert problem is not None
     r = Renderer(d.catalog, w.lang, d.settings.tz)
-    await say(
+    await reply(
         update,
         w.t(
             "problems.raise.receipt",
@@ -336,7 +336,7 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
 async def _cancel(update: Update, context: Context, w: Who, draft: Draft) -> State:
     d = deps(context)
     await drafts.cancel(d.db, draft.id, d.now())
-    await say(update, w.t("problems.raise.cancelled"))
+    await reply(update, w.t("problems.raise.cancelled"))
     return ConversationHandler.END
 
 
@@ -381,7 +381,7 @@ async def on_message(update: Update, context: Context) -> State:
             for p in found_places
         ]
         rows = two_columns(buttons) + [cancel_row(w, draft)]
-        await say(update, w.t("problems.raise.matches"), screen.inline(rows))
+        await reply(update, w.t("problems.raise.matches"), screen.inline(rows))
         return None
     if draft.step == DESCRIPTION:
         if not message.text:
@@ -420,7 +420,7 @@ async def _photo(
     same_album = album is not None and data.get("album") == album
     if len(photos) >= MAX_PHOTOS:
         if not same_album:
-            await say(update, w.t("problems.raise.photos_full", max=MAX_PHOTOS))
+            await reply(update, w.t("problems.raise.photos_full", max=MAX_PHOTOS))
         return None
     if all(u != biggest.file_unique_id for _, u in photos):
         photos.append([biggest.file_id, biggest.file_unique_id])

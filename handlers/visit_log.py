@@ -19,7 +19,7 @@ from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, change_right, may_view
 from handlers import screen
 from handlers import visit_views as views
-from handlers.common import Context, Who, is_private, require_cadre, require_field_cadre
+from handlers.common import Context, Who, is_private, reply, require_cadre, require_field_cadre
 from handlers.screen import Button, Markup
 from storage import visits
 from storage.visits import Visit
@@ -246,7 +246,7 @@ async def my_view(update: Update, context: Context, w: Who) -> None:
     else:
         lines.append(w.t("visitlog.recent_none"))
     markup = screen.inline([[_button(f"#{v.id}", "sh", v.id) for v in recent]]) if recent else None
-    await screen.send(context.bot, update.effective_chat.id, "\n".join(lines), markup)
+    await reply(update, "\n".join(lines), markup)
 
 
 async def my_command(update: Update, context: Context) -> None:
@@ -314,7 +314,7 @@ async def group_view(
         await query.answer()
         await screen.edit_pressed(context.bot, query, text, markup)
     elif update.effective_chat is not None:
-        await screen.send(context.bot, update.effective_chat.id, text, markup)
+        await reply(update, text, markup)
 
 
 async def group_command(update: Update, context: Context) -> None:
@@ -355,7 +355,7 @@ async def log_button(update: Update, context: Context) -> None:
         await query.answer()
         text, markup = card(w, visit)
         if update.effective_chat is not None:
-            await screen.send(context.bot, update.effective_chat.id, text, markup)
+            await reply(update, text, markup)
         return
     if cb.action == "wn":
         await query.answer()
@@ -398,7 +398,7 @@ async def withdraw_command(update: Update, context: Context) -> None:
     if visit is None:
         return
     text, markup = _withdraw_question(w, visit)
-    await screen.send(context.bot, update.effective_chat.id, text, markup)
+    await reply(update, text, markup)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
