@@ -67,3 +67,60 @@ def decode(data: str | None, namespace: str | None = None) -> Callback:
 def pattern(namespace: str) -> str:
     """A regex for ``CallbackQueryHandler(pattern=...)`` matching one namespace."""
     return rf"^{re.escape(namespace)}:"
+
+
+# --- typed builders: one per namespace ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The buttons of one feature: ``build`` makes their data, ``parse`` reads a press
+    back (refusing another namespace, an old version or an unknown action), ``pattern``
+    is the ``CallbackQueryHandler`` regex. ``actions`` maps each action to how many
+    arguments it carries: ``(least, most)``; a press with another count is refused."""
+
+    name: str
+    actions: dict[str, tuple[int, int]]
+
+    def build(self, action: str, *args: object) -> str:
+        self._check(action, len(args))
+        return encode(self.name, action, *args)
+
+    def parse(self, data: str | None) -> Callback:
+        cb = decode(data, self.name)
+        self._check(cb.action, len(cb.args))
+        return cb
+
+    def pattern(self, *actions: str) -> str:
+        """Every button of this namespace, or only the given actions."""
+        for action in actions:
+            if action not in self.actions:
+                raise ValueError(f"{self.name} has no action {action!r}")
+        head = rf"^{re.escape(self.name)}:{VERSION}:"
+        if not actions:
+            return head
+        return head + "(?:" + "|".join(re.escape(a) for a in actions) + ")(?::|$)"
+
+    def _check(self, action: str, count: int) -> None:
+        arity = self.actions.get(action)
+        if arity is None:
+            raise CallbackError(f"{self.name} has no action {action!r}")
+        least, most = arity
+        if not least <= count <= most:
+            raise CallbackError(f"{self.name}:{action} takes {least}..{most} arguments")
+
+
+def _ns(name: str, **actions: tuple[int, int] | int) -> Namespace:
+    return Namespace(name, {a: (n, n) if isinstance(n, int) else n for a, n in actions.items()})
+
+
+# The main menu's buttons: menu:v1:<key>.
+MENU = _ns("menu", visit=0, my=0, problem=0, summary=0, help=0, lang=0)
+# Language choice: lang:v1:set:<code>.
+LANG = _ns("lang", set=1)
+
+# --- visits: vis (the visit flow), vlog (the visit log) ----------------------------------
+
+# --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
+
+# --- office: obx (parked messages), rpt (reports) ----------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campaign import callbacks
@@ -46,3 +48,26 @@ def test_a_numeric_argument_must_be_a_sane_number() -> None:
     for data in ("vis:v1:pl:-1", "vis:v1:pl:x", "vis:v1:pl", f"vis:v1:pl:{2**63}"):
         with pytest.raises(CallbackError):
             callbacks.decode(data, "vis").int_arg(0)
+
+
+def test_a_namespace_builds_parses_and_matches_only_its_own_actions() -> None:
+    ns = callbacks.Namespace("zz", {"go": (1, 2), "x": (0, 0)})
+    data = ns.build("go", 7)
+    assert data == "zz:v1:go:7" and ns.parse(data).int_arg(0) == 7
+    assert re.match(ns.pattern("go"), data) and not re.match(ns.pattern("x"), data)
+    assert re.match(ns.pattern("x"), ns.build("x")) and re.match(ns.pattern(), data)
+    for bad in ("zz:v1:go", "zz:v1:go:1:2:3", "zz:v1:nope:1", "yy:v1:go:1", "zz:v2:go:1"):
+        with pytest.raises(CallbackError):
+            ns.parse(bad)
+    with pytest.raises(CallbackError):
+        ns.build("go")
+    with pytest.raises(ValueError):
+        ns.pattern("nope")
+
+
+def test_every_menu_key_of_every_role_is_a_menu_action() -> None:
+    from campaign.roles import ROLE_MENU
+
+    for keys in ROLE_MENU.values():
+        for key in keys:
+            assert callbacks.MENU.parse(callbacks.MENU.build(key)).action == key
