@@ -17,6 +17,8 @@ from typing import Any
 
 from telegram import Bot, CallbackQuery
 
+from campaign.message import Ask, Message
+
 Button = dict[str, Any]
 Markup = dict[str, Any]  # inline_keyboard, keyboard or remove_keyboard, as the Bot API has it
 
@@ -100,3 +102,16 @@ async def answer(bot: Bot, query_id: str, text: str | None = None, alert: bool =
     if alert:
         params["show_alert"] = True
     await _call(bot, "answerCallbackQuery", params)
+
+
+def markup_of(message: Message) -> Markup | None:
+    """A plain ``Message``'s buttons (or one-tap answer) as Bot API reply markup."""
+    if message.buttons:
+        return inline([[button(b.text, b.data) for b in row] for row in message.buttons])
+    if message.ask is Ask.CONTACT:
+        return contact_request(message.ask_label)
+    if message.ask is Ask.LOCATION:
+        return location_request(message.ask_label)
+    if message.ask is Ask.NOTHING:
+        return REMOVE_KEYBOARD
+    return None
