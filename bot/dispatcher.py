@@ -30,7 +30,7 @@ from telegram.error import (
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.sending import QueueBot, message_id_of, never_sent, retry_seconds, upload
+from bot.sending import QueueBot, message_id_of, never_sent, params_of, retry_seconds
 from campaign import delivery
 from campaign.delivery import EDITS, METHODS, CardItem, DueItem
 from campaign.pacing import Limits, Pacer
@@ -342,9 +342,12 @@ class Dispatcher:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
         try:
-            params = {k: upload(v) for k, v in it.payload.items()}
+            params = params_of(it.payload)
         except OSError as exc:
             await self._park(it, f"cannot read the file to send: {exc}", report)
+            return
+        except ValueError as exc:
+            await self._park(it, str(exc), report)
             return
         params["chat_id"] = it.chat_id
         if message_id is not None:

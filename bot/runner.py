@@ -7,11 +7,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Bot, Update
-from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, NetworkError, TimedOut
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import HTTPXRequest, RequestData
 
 from bot.app import build_application
 from campaign.runtime import DEPS_KEY
@@ -81,11 +81,10 @@ class ConfirmWhenHandled(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        *timeouts: Any,
+        **named_timeouts: Any,
     ) -> tuple[int, bytes]:
+        # The four timeouts pass through untouched; their type (ODVInput) is private.
         if self.queue is not None and url.endswith("/getUpdates"):
             await self.queue.join()
             if self.settle is not None:
@@ -99,7 +98,7 @@ class ConfirmWhenHandled(HTTPXRequest):
                     log.error("handled updates could not be written (%s); will retry", exc)
                     raise NetworkError("handled updates not yet on disk") from exc
         code, body = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            url, method, request_data, *timeouts, **named_timeouts
         )
         if code == 200 and url.endswith("/getUpdates"):
             body = _skip_unreadable(body)
@@ -146,13 +145,11 @@ class ForgivingRequest(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        *timeouts: Any,
+        **named_timeouts: Any,
     ) -> tuple[int, bytes]:
         code, body = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            url, method, request_data, *timeouts, **named_timeouts
         )
         if code == 400 and url.endswith("/answerCallbackQuery") and b"query is too old" in body:
             log.info("a button press could no longer be answered (too old, or answered before)")
