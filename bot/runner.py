@@ -172,7 +172,7 @@ def run(settings: Settings) -> int:
             port=wh.port,
             url_path=wh.path,
             webhook_url=url if url.endswith(wh.path) else f"{url}/{wh.path}",
-            secret_token=wh.secret_token.get() or None,
+            secret_token=wh.secret_token.get(),  # settings refuse webhook mode without one
             bootstrap_retries=-1,
         )
     else:

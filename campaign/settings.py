@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,6 +21,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from campaign.workcalendar import parse_dates
 
 TOKEN_ENV = "FIELDBOT_TOKEN"
+WEBHOOK_SECRET_ENV = "FIELDBOT_WEBHOOK_SECRET"
+# Telegram echoes the secret in a header of every webhook post; it allows 1-256 of these
+# characters. 32 of them (about 190 bits) cannot be guessed by whoever reaches the port.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]*")
+WEBHOOK_SECRET_MIN = 32
 LANGUAGES = ("zh-CN", "en")
 
 
@@ -274,6 +280,8 @@ def _validate(s: Settings) -> None:
             f"{src}: key 'telegram.webhook.url' must be the public https:// address "
             'Telegram posts updates to (needed when telegram.mode is "webhook")'
         )
+    if s.telegram.mode == "webhook":
+        _validate_webhook_secret(src, s.telegram.webhook.secret_token.get())
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
     for key in (
@@ -340,16 +348,40 @@ def _validate_reminders(s: Settings) -> None:
         raise SettingsError(f"{src}: key 'storage.keep_outbox_days' must be at least 7")
 
 
+def _validate_webhook_secret(src: str, secret: str) -> None:
+    """Webhook mode does not start without the header check: without it anyone who
+    reaches the port can post an update in an office member's name."""
+    key = f"{src}: key 'telegram.webhook.secret_token'"
+    hint = (
+        f"set it (or {WEBHOOK_SECRET_ENV}) to a random string, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+    if not secret:
+        raise SettingsError(f"{key} is empty, and webhook mode needs it; {hint}")
+    if len(secret) < WEBHOOK_SECRET_MIN:
+        raise SettingsError(f"{key} must be at least {WEBHOOK_SECRET_MIN} characters; {hint}")
+    if len(secret) > 256:
+        raise SettingsError(f"{key} must be at most 256 characters (Telegram's limit)")
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        raise SettingsError(f"{key} may hold only letters, digits, _ and - (Telegram's rule)")
+
+
 def parse_settings(
     data: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None
 ) -> Settings:
-    """Build settings from parsed TOML; ``FIELDBOT_TOKEN`` in ``env`` wins over the file."""
+    """Build settings from parsed TOML; ``FIELDBOT_TOKEN`` and ``FIELDBOT_WEBHOOK_SECRET``
+    in ``env`` win over the file."""
     settings: Settings = _build(Settings, data, "", source)
     settings = dataclasses.replace(settings, source=source)
     source_env: typing.Mapping[str, str] = os.environ if env is None else env
     token = source_env.get(TOKEN_ENV, "").strip()
     if token:
         tg = dataclasses.replace(settings.telegram, token=Secret(token))
+        settings = dataclasses.replace(settings, telegram=tg)
+    hook_secret = source_env.get(WEBHOOK_SECRET_ENV, "").strip()
+    if hook_secret:
+        wh = dataclasses.replace(settings.telegram.webhook, secret_token=Secret(hook_secret))
+        tg = dataclasses.replace(settings.telegram, webhook=wh)
         settings = dataclasses.replace(settings, telegram=tg)
     _validate(settings)
     _validate_reminders(settings)

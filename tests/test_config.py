@@ -107,12 +107,42 @@ def test_bad_mode() -> None:
     assert "'telegram.mode' must be" in error_of({"telegram": {"mode": "push"}})
 
 
+HOOK_SECRET = "k3Xq-9vT_2mPz8LwR4sNbY7cJd0FhGeA"  # 32 characters of Telegram's alphabet
+
+
 @pytest.mark.parametrize("url", ["", "http://bot.example.org/hook"])
 def test_webhook_mode_needs_an_https_url(url: str) -> None:
-    data = {"telegram": {"mode": "webhook", "webhook": {"url": url}}}
+    data = {"telegram": {"mode": "webhook", "webhook": {"url": url, "secret_token": HOOK_SECRET}}}
     assert "key 'telegram.webhook.url' must be the public https:// address" in error_of(data)
     data["telegram"]["webhook"]["url"] = "https://bot.example.org/hook"  # type: ignore[index]
     assert parse_settings(data, "c", NO_ENV).telegram.mode == "webhook"
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ("", "is empty"),
+        ("s3cret-header", "at least 32 characters"),
+        ("x" * 257, "at most 256 characters"),
+        ("k3Xq 9vT/2mPz8LwR4sNbY7cJd0FhGeA+", "only letters, digits, _ and -"),
+    ],
+)
+def test_webhook_mode_refuses_to_start_without_a_strong_secret(secret: str, expected: str) -> None:
+    """Without the header check anyone who reaches the port can post a forged update."""
+    hook = {"url": "https://bot.example.org/hook", "secret_token": secret}
+    error = error_of({"telegram": {"mode": "webhook", "webhook": hook}})
+    assert "key 'telegram.webhook.secret_token'" in error and expected in error
+    assert "FIELDBOT_WEBHOOK_SECRET" in error or expected != "is empty"
+
+
+def test_webhook_secret_from_environment_wins() -> None:
+    hook = {"url": "https://bot.example.org/hook"}
+    data = {"telegram": {"mode": "webhook", "webhook": hook}}
+    env = {"FIELDBOT_WEBHOOK_SECRET": f" {HOOK_SECRET}\n"}
+    assert parse_settings(data, "c", env).telegram.webhook.secret_token.get() == HOOK_SECRET
+    # Polling needs none, and a short one left in the file does not stop it.
+    polling = {"telegram": {"webhook": {"secret_token": "short"}}}
+    assert parse_settings(polling, "c", NO_ENV).telegram.mode == "polling"
 
 
 def test_negative_number() -> None:

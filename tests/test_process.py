@@ -338,7 +338,7 @@ def _post_webhook(port: int, update: dict[str, object], secret: str) -> int:
 def test_webhook_mode_takes_updates_with_the_secret_only(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    secret = "webhook-secret-0123456789"
+    secret = "webhook-secret-0123456789-abcdefghij"
     port = _free_port()
     bot = BotProcess(
         tmp_path,
