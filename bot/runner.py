@@ -4,6 +4,7 @@ poll or serve the webhook."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from telegram.request import HTTPXRequest, RequestData
 from bot.app import build_application
 from campaign.runtime import DEPS_KEY
 from campaign.settings import Settings, SettingsError
+from storage.backup import BackupError, hold_database
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +160,17 @@ class ForgivingRequest(HTTPXRequest):
 
 
 def run(settings: Settings) -> int:
+    """Run until stopped, holding the database so that a restore (or a second bot on the
+    same file) is refused meanwhile."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(hold_database(settings.storage.database))
+        except BackupError as exc:
+            raise SettingsError(str(exc)) from None
+        return _run(settings)
+
+
+def _run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
     updates_request = ConfirmWhenHandled()

@@ -378,3 +378,22 @@ def test_webhook_mode_takes_updates_with_the_secret_only(
         assert bot.rows("SELECT 1 FROM processed_updates WHERE update_id = 900001")
         log = bot.log_text()
         assert secret not in log and log_problems(log, TOKEN, [member.phone]) == []
+
+
+def test_restore_is_refused_while_the_bot_runs(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    """Restoring under the running bot once exited 0, and what the bot wrote afterwards
+    vanished at the next start; a second bot on the same database is refused too."""
+    bot_process.run_cli("migrate")
+    seed_crowd(bot_process.database, 1)
+    assert bot_process.run_cli("backup").returncode == 0
+    (made,) = (bot_process.folder / "backups").glob("fieldbot-*.sqlite3")
+    bot_process.start()
+    refused = bot_process.run_cli("restore", str(made))
+    assert refused.returncode == 2, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "stop the bot" in refused.stderr
+    second = bot_process.run_cli("run")
+    assert second.returncode == 2 and "in use" in second.stderr
+    assert bot_process.stop() == 0
+    assert bot_process.run_cli("restore", str(made)).returncode == 0
