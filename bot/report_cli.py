@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import UserError, command
+from bot.commands import UserError, command
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.periods import EXAMPLES, PeriodError, month_of, parse_period
 from campaign.phones import mask_phone
@@ -23,9 +23,10 @@ from storage.db import open_database
 _DEFAULT_FORMAT = {"export": "xlsx", "chart": "png"}
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser(
         "report",
+        parents=parents,
         help="print or write an office report",
         description="Reports for the whole county, or one team with --team. Text goes to "
         "standard output (or --out); xlsx and png go to --out or a file named after the "
@@ -40,6 +41,7 @@ def add_parsers(sub: Any) -> None:
     rep.add_argument("--lang", choices=LANGUAGES, help="default: the campaign's language")
     demo = sub.add_parser(
         "demo-data",
+        parents=parents,
         help="fill an empty database with a realistic county year (for trying and benchmarks)",
     )
     demo.add_argument("path", nargs="?", help="database file (default: the configured one)")

@@ -285,11 +285,15 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for section in (s.visits, s.quotas, s.problems, s.storage, s.outbox):
+    for name in ("visits", "quotas", "problems", "storage", "outbox"):
+        section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise SettingsError(f"{src}: key '{f.name}' must not be negative, got {value}")
+                raise SettingsError(
+                    f"{src}: key '{name}.{f.name}' (section [{name}]) must not be negative, "
+                    f"got {value}"
+                )
 
 
 def _validate_reminders(s: Settings) -> None:
@@ -364,12 +368,29 @@ def load_settings(path: str | Path, env: dict[str, str] | None = None) -> Settin
             f"the token (or set {TOKEN_ENV})"
         )
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark.
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise SettingsError(f"{p}: not UTF-8 text") from None
-    return parse_settings(data, str(p), env)
+    return _beside(parse_settings(data, str(p), env), p.parent)
+
+
+def _beside(settings: Settings, folder: Path) -> Settings:
+    """Relative file paths in a config file mean beside that file, wherever the command
+    is run from (paths typed on the command line stay relative to the working folder)."""
+
+    def place(value: str) -> str:
+        if not value or value == ":memory:" or Path(value).is_absolute():
+            return value
+        return str(folder / value) if str(folder) not in ("", ".") else value
+
+    st = settings.storage
+    storage = dataclasses.replace(
+        st, database=place(st.database), backup_dir=place(st.backup_dir)
+    )
+    return dataclasses.replace(settings, storage=storage)
 
 
 def require_token(settings: Settings) -> str:
