@@ -133,10 +133,14 @@ def _ensure_database_folder(settings: Settings) -> None:
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
-        raise UserError(
-            f"{settings.source}: key 'storage.database': cannot create the folder {folder} "
-            f"({exc.strerror or exc})"
-        ) from None
+        # Said plainly first; the error itself then stops the start like any other.
+        log.error(
+            "%s: key 'storage.database' (section [storage]): cannot create the folder %s (%s)",
+            settings.source,
+            folder,
+            exc.strerror or exc,
+        )
+        raise
     log.info("created the folder %s for the database (storage.database)", folder)
 
 

@@ -507,6 +507,7 @@ def install_dispatcher(app: Application, *, request: BaseRequest | None = None) 
         write_timeout=s.outbox.send_timeout_seconds,
         connect_timeout=5.0,
         pool_timeout=5.0,
+        proxy=s.telegram.proxy or None,  # [telegram] proxy; else HTTPS_PROXY applies
     )
     bot = QueueBot(
         app.bot.token,

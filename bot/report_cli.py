@@ -136,8 +136,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             out.write_bytes(service.chart_png(ask))
         except NoCJKFont:
             raise UserError(
-                "no Chinese font for the chart; apt-get install fonts-wqy-microhei "
-                "or pip install manimgx-fonts-cjk"
+                "no Chinese font for the chart; apt-get install fonts-noto-cjk (Noto Sans "
+                "CJK SC), or set FIELDBOT_CJK_FONT to a font file or family name"
             ) from None
     print(f"wrote {out}")
     return 0

@@ -21,6 +21,7 @@ from campaign.workcalendar import parse_dates
 
 TOKEN_ENV = "FIELDBOT_TOKEN"
 LANGUAGES = ("zh-CN", "en")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class SettingsError(Exception):
@@ -69,6 +70,9 @@ class TelegramSettings:
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: str = "polling"
     rate_limit: bool = True
+    # Every Bot API call through this proxy: http://, https://, socks5:// (socks5h://
+    # resolves names at the proxy). Empty: HTTPS_PROXY / ALL_PROXY from the environment.
+    proxy: str = ""
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
@@ -273,6 +277,13 @@ def _validate(s: Settings) -> None:
         raise SettingsError(
             f"{src}: key 'telegram.webhook.url' must be the public https:// address "
             'Telegram posts updates to (needed when telegram.mode is "webhook")'
+        )
+    proxy = s.telegram.proxy
+    if proxy and (proxy.partition("://")[0] not in PROXY_SCHEMES or "://" not in proxy):
+        raise SettingsError(
+            f"{src}: key 'telegram.proxy' (section [telegram]) must be an address such as "
+            f'"socks5://127.0.0.1:1080" or "http://127.0.0.1:7890" (schemes: '
+            f"{', '.join(PROXY_SCHEMES)}), got {proxy!r}"
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
