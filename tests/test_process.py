@@ -307,8 +307,7 @@ def test_a_fatal_error_at_start_goes_through_the_redacting_log(tmp_path: Path) -
     record: the token and phone numbers are masked there like everywhere else."""
     with FakeServer() as server:
         bot = BotProcess(tmp_path, server)
-        # A folder where the database file should be: SQLite cannot open it.
-        config = bot.config.read_text().replace(str(bot.database), str(tmp_path))
+        config = bot.config.read_text().replace(str(bot.database), "/proc/none/x.sqlite3")
         bot.config.write_text(config)
         result = bot.run_cli("run", timeout=60)
     output = result.stderr + result.stdout
