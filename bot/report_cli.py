@@ -145,9 +145,21 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("demo-data")
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.demo import generate
+    from bot.demo import generate
 
     path = args.path or settings.storage.database
+    shown = -1
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # One line per tenth: a county-year takes minutes and should not look stuck.
+        nonlocal shown
+        tenth = 10 * done // total if total else 10
+        if stage == "roster":
+            print(f"{path}: writing the roster, then {total:,} visits ...", flush=True)
+        elif tenth > shown:
+            shown = tenth
+            print(f"  visits {done:,} / {total:,} ({tenth * 10}%)", flush=True)
+
     async with open_database(path) as db:
         try:
             counts = await generate(
@@ -160,6 +172,8 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 timezone=settings.campaign.timezone,
                 problem_settings=settings.problems,
+                now=system_clock(),
+                progress=progress,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from None
