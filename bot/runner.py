@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,15 +26,81 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 60.0
 
 
+def proxy_of(settings: Settings) -> str | None:
+    """The configured proxy for every call to the Bot API. None: httpx then honours
+    HTTPS_PROXY / ALL_PROXY from the environment, as curl does."""
+    return settings.telegram.proxy or None
+
+
+# Each cause names what to look at. Where api.telegram.org is blocked (mainland China)
+# DNS answers wrong or connections time out; a proxy or a self-hosted Bot API is the way.
+_HINT = (
+    "if api.telegram.org is blocked here, set [telegram] proxy (http://, https:// or "
+    "socks5://host:port) or HTTPS_PROXY, or point [telegram] base_url at a self-hosted "
+    "Bot API server"
+)
+
+
+def unreachable_cause(exc: BaseException) -> str:
+    """Why the Bot API could not be reached, in words an operator can act on: DNS,
+    refused, timeout, TLS or proxy, from the chain of exceptions python-telegram-bot
+    and httpx raise."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    names = " ".join(type(e).__name__ for e in chain)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(
+        w in text for w in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                            "temporary failure in name resolution", "no address associated")
+    ):
+        return "DNS: the host name does not resolve"
+    if "ProxyError" in names or "proxy" in text:
+        return "the proxy refused or failed the connection"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or any(
+        w in text for w in ("ssl", "certificate", "tls")
+    ):
+        return "TLS: the secure connection failed (a certificate or an interception)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
+        return "connection refused"
+    if any(isinstance(e, TimedOut | TimeoutError) for e in chain) or "timeout" in names.lower():
+        return "timeout: no answer"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text:
+        return "the connection was reset"
+    return type(exc).__name__
+
+
+def _warn_unreachable(settings: Settings, exc: BaseException, delay: float) -> None:
+    via = f" through the proxy {_safe_proxy(settings)}" if settings.telegram.proxy else ""
+    log.warning(
+        "Bot API at %s is not reachable%s (%s); %s; trying again in %.0f s",
+        settings.telegram.base_url,
+        via,
+        unreachable_cause(exc),
+        _HINT,
+        delay,
+    )
+
+
+def _safe_proxy(settings: Settings) -> str:
+    """The proxy's address without a password it may carry."""
+    url = settings.telegram.proxy
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
+
+
 async def preflight(settings: Settings, attempts: int | None = None) -> str:
     """Ask the Bot API who we are; a rejected token stops the start, a network failure
-    is retried with back-off. Returns the bot's username."""
+    is retried with back-off and logged with its cause. Returns the bot's username."""
     delay = 1.0
     tried = 0
     bot = Bot(
         settings.telegram.token.get(),
         base_url=settings.telegram.base_url,
         base_file_url=settings.telegram.base_file_url,
+        request=HTTPXRequest(proxy=proxy_of(settings)),
     )
     while True:
         tried += 1
@@ -47,12 +115,7 @@ async def preflight(settings: Settings, attempts: int | None = None) -> str:
         except (NetworkError, TimedOut) as exc:
             if attempts is not None and tried >= attempts:
                 raise
-            log.warning(
-                "Bot API at %s is not reachable (%s); trying again in %.0f s",
-                settings.telegram.base_url,
-                exc.__class__.__name__,
-                delay,
-            )
+            _warn_unreachable(settings, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 
@@ -73,8 +136,8 @@ class ConfirmWhenHandled(HTTPXRequest):
     so it is skipped and confirmed, and the operator sees one error line.
     """
 
-    def __init__(self) -> None:
-        super().__init__(connection_pool_size=1)
+    def __init__(self, proxy: str | None = None) -> None:
+        super().__init__(connection_pool_size=1, proxy=proxy)
         self.queue: asyncio.Queue[object] | None = None
         self.settle: Callable[[], Awaitable[None]] | None = None
 
@@ -139,8 +202,8 @@ class ForgivingRequest(HTTPXRequest):
     is logged and taken as answered.
     """
 
-    def __init__(self) -> None:
-        super().__init__(connection_pool_size=256)
+    def __init__(self, proxy: str | None = None) -> None:
+        super().__init__(connection_pool_size=256, proxy=proxy)
 
     async def do_request(
         self,
@@ -173,8 +236,10 @@ def run(settings: Settings) -> int:
 def _run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
-    updates_request = ConfirmWhenHandled()
-    app = build_application(settings, request=ForgivingRequest(), updates_request=updates_request)
+    updates_request = ConfirmWhenHandled(proxy_of(settings))
+    app = build_application(
+        settings, request=ForgivingRequest(proxy_of(settings)), updates_request=updates_request
+    )
     updates_request.queue = app.update_queue
     updates_request.settle = app.bot_data[DEPS_KEY].db.sync
     if settings.telegram.mode == "webhook":

@@ -27,6 +27,7 @@ WEBHOOK_SECRET_ENV = "FIELDBOT_WEBHOOK_SECRET"
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]*")
 WEBHOOK_SECRET_MIN = 32
 LANGUAGES = ("zh-CN", "en")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class SettingsError(Exception):
@@ -75,6 +76,9 @@ class TelegramSettings:
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: str = "polling"
     rate_limit: bool = True
+    # Every Bot API call through this proxy: http://, https://, socks5:// (socks5h://
+    # resolves names at the proxy). Empty: HTTPS_PROXY / ALL_PROXY from the environment.
+    proxy: str = ""
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
@@ -282,6 +286,13 @@ def _validate(s: Settings) -> None:
         )
     if s.telegram.mode == "webhook":
         _validate_webhook_secret(src, s.telegram.webhook.secret_token.get())
+    proxy = s.telegram.proxy
+    if proxy and (proxy.partition("://")[0] not in PROXY_SCHEMES or "://" not in proxy):
+        raise SettingsError(
+            f"{src}: key 'telegram.proxy' (section [telegram]) must be an address such as "
+            f'"socks5://127.0.0.1:1080" or "http://127.0.0.1:7890" (schemes: '
+            f"{', '.join(PROXY_SCHEMES)}), got {proxy!r}"
+        )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
     for key in (
@@ -293,11 +304,15 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for section in (s.visits, s.quotas, s.problems, s.storage, s.outbox):
+    for name in ("visits", "quotas", "problems", "storage", "outbox"):
+        section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise SettingsError(f"{src}: key '{f.name}' must not be negative, got {value}")
+                raise SettingsError(
+                    f"{src}: key '{name}.{f.name}' (section [{name}]) must not be negative, "
+                    f"got {value}"
+                )
 
 
 def _validate_reminders(s: Settings) -> None:
@@ -396,12 +411,29 @@ def load_settings(path: str | Path, env: dict[str, str] | None = None) -> Settin
             f"the token (or set {TOKEN_ENV})"
         )
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark.
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise SettingsError(f"{p}: not UTF-8 text") from None
-    return parse_settings(data, str(p), env)
+    return _beside(parse_settings(data, str(p), env), p.parent)
+
+
+def _beside(settings: Settings, folder: Path) -> Settings:
+    """Relative file paths in a config file mean beside that file, wherever the command
+    is run from (paths typed on the command line stay relative to the working folder)."""
+
+    def place(value: str) -> str:
+        if not value or value == ":memory:" or Path(value).is_absolute():
+            return value
+        return str(folder / value) if str(folder) not in ("", ".") else value
+
+    st = settings.storage
+    storage = dataclasses.replace(
+        st, database=place(st.database), backup_dir=place(st.backup_dir)
+    )
+    return dataclasses.replace(settings, storage=storage)
 
 
 def require_token(settings: Settings) -> str:

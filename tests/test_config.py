@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,12 @@ def test_the_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "config.example.toml"
     settings = load_settings(example, env=NO_ENV)
     assert settings.source == str(example)
-    assert settings.storage == Settings().storage
+    beside = dataclasses.replace(
+        Settings().storage,
+        database=str(example.parent / "data" / "fieldbot.sqlite3"),
+        backup_dir=str(example.parent / "data" / "backups"),
+    )
+    assert settings.storage == beside  # relative paths mean beside the config file
 
 
 @pytest.mark.parametrize(
@@ -146,7 +152,9 @@ def test_webhook_secret_from_environment_wins() -> None:
 
 
 def test_negative_number() -> None:
-    assert "'group_days' must not be negative" in error_of({"problems": {"group_days": -1}})
+    assert "'problems.group_days' (section [problems]) must not be negative" in error_of(
+        {"problems": {"group_days": -1}}
+    )
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -272,3 +280,83 @@ def test_cli_migrate_with_good_config(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out.startswith("applied ")
     assert main(["--config", str(path), "migrate"]) == 0
     assert capsys.readouterr().out == "database is up to date\n"
+
+
+# --- the first hour: set-up as a new user meets it ------------------------------------------
+
+
+def test_a_notepad_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes('[campaign]\nbot_username = "fieldbot_demo_bot"\n'.encode("utf-8-sig"))
+    assert load_settings(path, env=NO_ENV).campaign.bot_username == "fieldbot_demo_bot"
+
+
+def test_a_bad_value_names_its_section() -> None:
+    assert "'visits.far_km' (section [visits]) must not be negative" in error_of(
+        {"visits": {"far_km": -1.0}}
+    )
+
+
+def test_relative_paths_mean_beside_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    path = tmp_path / "etc" / "c.toml"
+    path.write_text('[storage]\ndatabase = "db/x.sqlite3"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(Path("etc/c.toml"), env=NO_ENV).storage.database == str(
+        Path("etc") / "db" / "x.sqlite3"
+    )
+    assert load_settings(path, env=NO_ENV).storage.database == str(
+        tmp_path / "etc" / "db" / "x.sqlite3"
+    )
+
+
+def test_no_config_file_means_the_documented_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh clone with nothing but the token: no config.toml, defaults, and the
+    database folder is made (with a log line) on the way."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "data" / "fieldbot.sqlite3").exists()
+    assert "applied" in capsys.readouterr().out
+
+
+def test_config_goes_before_or_after_the_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/new/db.sqlite3"\n')
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert (tmp_path / "new" / "db.sqlite3").exists()
+    assert main(["--config", str(path), "migrate", "-v"]) == 0
+    assert capsys.readouterr().out.endswith("database is up to date\n")
+
+
+def test_a_database_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/file/sub/db.sqlite3"\n')
+    assert main(["--config", str(path), "migrate"]) == 1
+    err = capsys.readouterr().err
+    assert "ERROR fieldbot: " in err and "key 'storage.database'" in err
+    assert "cannot create the folder" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("fieldbot ")
+
+
+def test_invite_without_bot_username_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/db.sqlite3"\n')
+    assert main(["--config", str(path), "invite", "13800000000"]) == 2
+    assert "key 'campaign.bot_username' is empty" in one_error_line(capsys)

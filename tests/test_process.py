@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botprocess import BotProcess
+from tests.botprocess import DAY, NIGHT, BotProcess
 from tests.crashrun import log_problems
 from tests.crowd import seed_crowd
 from tests.fakebot import TOKEN, TgUser
@@ -54,6 +54,7 @@ def wait_taken(server: FakeServer, update_id: int, timeout: float = 20) -> None:
     assert fake.wait_until(lambda: fake.confirmed > update_id, timeout), fake.state()
 
 
+@pytest.mark.parametrize("bot_process", [DAY, NIGHT], indirect=True)
 def test_starts_answers_and_stops_cleanly(fake_server: FakeServer, bot_process: BotProcess) -> None:
     bot_process.run_cli("migrate")
     (member,) = seed_crowd(bot_process.database, 1)
