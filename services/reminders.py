@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from campaign.pace import PeriodPace, Tally, period_pace, periods_of, quotas
+from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.periods import Period, month_of, quarter_of, week_of
 from campaign.roles import FIELD_ROLES, Role
 from campaign.runtime import Deps
