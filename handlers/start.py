@@ -222,10 +222,9 @@ def _bind_text(w: Who, kind: str, done: people.ChatBinding) -> str:
         if holder.kind == "office":
             return w.t("bindchat.taken_by_office_refused")
         return w.t("bindchat.taken_by_team_refused", team=holder.team_name)
-    if verdict is BindVerdict.ALREADY:
-        return w.t(f"bindchat.{kind}_already", team=w.cadre.team_name)
-    if verdict is not BindVerdict.BIND:  # not their role, or a leader with no team
+    if verdict not in (BindVerdict.BIND, BindVerdict.ALREADY):  # not their role, or no team
         return w.t(f"bindchat.{kind}_refused")
+    # Binding one's own chat again (or a redelivered /bindteam) reads as the first time.
     text = w.t(f"bindchat.{kind}_bound", team=w.cadre.team_name)
     if done.replaced is not None:
         old = done.replaced

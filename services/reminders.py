@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.periods import Period, month_of, quarter_of, week_of
+from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.roles import FIELD_ROLES, Role
 from campaign.runtime import Deps
 from campaign.text import MESSAGE_LIMIT, day_text, month_name, shorten
