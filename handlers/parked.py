@@ -11,77 +11,19 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import callbacks
-from campaign.text import moment_text, shorten
 from handlers import screen
 from handlers.common import Context, Who, is_private, reply, require_cadre, who
-from handlers.screen import Button, Markup
+from handlers.screen import Markup
 from services import outbox
-from services.outbox import ChatLabel, Reachable, Retried
+from services.outbox import Reachable, Retried
 
 log = logging.getLogger(__name__)
 
-SHOWN = 10
-
-
-def _chat(w: Who, label: ChatLabel | None, chat_id: int) -> str:
-    if label is not None and label.cadre_name:
-        return label.cadre_name
-    if label is not None and label.chat_title:
-        return w.t("parked.chat_group", title=label.chat_title)
-    return w.t("parked.chat_unknown", chat=chat_id)
-
-
-def _method(w: Who, method: str) -> str:
-    key = f"parked.method.{method}"
-    return w.t(key) if w.deps.catalog.has(key) else method
-
 
 async def render(w: Who) -> tuple[str, Markup | None]:
-    """The office's view: newest parked items with a retry button each, then the
-    unreachable chats with a button each to declare them reachable again."""
-    d = w.deps
-    view = await outbox.parked(d, SHOWN)
-    tz = d.settings.tz
-    lines: list[str] = []
-    rows: list[list[Button]] = []
-    if view.items:
-        lines.append(w.t("parked.title", count=view.total, shown=len(view.items)))
-        for it in view.items:
-            text = str(it.payload.get("text") or it.payload.get("caption") or "")
-            lines.append(
-                w.t(
-                    "parked.item",
-                    id=it.id,
-                    chat=_chat(w, view.labels.get(it.chat_id), it.chat_id),
-                    method=_method(w, it.method),
-                    attempts=it.attempts,
-                    when=moment_text(w.t, it.created_at, tz),
-                    preview=shorten(text, 40) if text.strip() else w.t("parked.no_text"),
-                    error=shorten(it.last_error or "", 160),
-                )
-            )
-            label = w.t("parked.retry_button", id=it.id)
-            rows.append([screen.button(label, callbacks.PARKED.build("retry", it.id))])
-    else:
-        lines.append(w.t("parked.none"))
-    lines.append("")
-    if view.chats:
-        lines.append(w.t("parked.unreachable_title", count=view.chats_total))
-        for c in view.chats:
-            name = _chat(w, view.labels.get(c.chat_id), c.chat_id)
-            lines.append(
-                w.t(
-                    "parked.unreachable_item",
-                    chat=name,
-                    since=moment_text(w.t, c.since, tz),
-                    reason=shorten(c.reason, 80),
-                )
-            )
-            label = w.t("parked.clear_button", chat=shorten(name, 24))
-            rows.append([screen.button(label, callbacks.PARKED.build("reach", c.chat_id))])
-    else:
-        lines.append(w.t("parked.unreachable_none"))
-    return "\n".join(lines), screen.inline(rows) if rows else None
+    """The office's list, as the service words it, with its buttons."""
+    message = await outbox.listing(w.deps, w.lang)
+    return message.text, screen.markup_of(message)
 
 
 async def parked_command(update: Update, context: Context) -> None:
@@ -127,7 +69,7 @@ async def _answer(w: Who, data: callbacks.Callback) -> str:
     if result is Reachable.NOT_ALLOWED:
         return w.t("common.not_allowed")
     key = "parked.cleared" if result is Reachable.CLEARED else "parked.not_unreachable"
-    return w.t(key, chat=_chat(w, label, chat_id))
+    return w.t(key, chat=outbox.chat_name(w.t, label, chat_id))
 
 
 async def pressed(update: Update, context: Context) -> None:
