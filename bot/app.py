@@ -153,7 +153,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
     d: Deps = app.bot_data[DEPS_KEY]
-    if d.extra.get("owns_db"):
+    if d.owns_db:
         await d.db.close()
 
 
@@ -194,7 +194,7 @@ def build_application(
         db=database,
         catalog=catalog or default_catalog(),
         clock=clock,
-        extra={"owns_db": owns_db},
+        owns_db=owns_db,
     )
     app.bot_data[DEPS_KEY] = deps
     install_dispatcher(app, request=request)

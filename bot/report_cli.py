@@ -16,8 +16,8 @@ from campaign.phones import mask_phone
 from campaign.reporting import REPORTS, Scope
 from campaign.runtime import system_clock
 from campaign.settings import Settings
-from reports import service
 from reports.chart import NoCJKFont
+from services import reports as service
 from storage.db import open_database
 
 _DEFAULT_FORMAT = {"export": "xlsx", "chart": "png"}

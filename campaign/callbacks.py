@@ -124,3 +124,8 @@ LANG = _ns("lang", set=1)
 # --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
 
 # --- office: obx (parked messages), rpt (reports) ----------------------------------------
+# The office's /parked list: send a parked item again (obx:v1:retry:<item>), or declare a
+# chat reachable again (obx:v1:reach:<chat id>, negative for groups).
+PARKED = _ns("obx", retry=1, reach=1)
+# Reports: a cadre picked from an ambiguous /log (rpt:v1:log:<cadre>:<period token>).
+REPORT = _ns("rpt", log=2)

@@ -1,14 +1,16 @@
-"""What every handler and job reaches: the database, the settings, the catalogue, a clock.
+"""What every handler and job reaches: the database, the settings, the catalogue, a clock,
+and the few things one running application shares between updates.
 
 The clock is injected so that tests never wait for real time; it returns aware UTC.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
@@ -18,7 +20,6 @@ if TYPE_CHECKING:  # storage sits beside campaign; only its type is named here
     from storage.db import Database
 
 DEPS_KEY = "fieldbot.deps"
-_CALENDAR_KEY = "fieldbot.calendar"
 
 
 def system_clock() -> datetime:
@@ -31,7 +32,17 @@ class Deps:
     db: Database
     catalog: Catalog = field(default_factory=default_catalog)
     clock: Callable[[], datetime] = system_clock
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The application opened the database itself (and closes it at shutdown); a caller
+    # that passed its own database (tests, the command line) closes it.
+    owns_db: bool = False
+    # Workbooks and charts being built off the update path, by the asker's Telegram id:
+    # one at a time per person, and awaited before shutdown.
+    report_jobs: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    # One heavy report (workbook, chart) at a time: each takes a core for seconds.
+    heavy_reports: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One job run at a time: a daily trigger and the sweep's catch-up may fire together.
+    job_runs: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _calendar: WorkCalendar | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -41,9 +52,7 @@ class Deps:
 
     def calendar(self) -> WorkCalendar:
         """The work calendar from config, built once per application (it caches)."""
-        cal = self.extra.get(_CALENDAR_KEY)
-        if not isinstance(cal, WorkCalendar):
+        if self._calendar is None:
             r = self.settings.reminders
-            cal = WorkCalendar.from_config(r.extra_holidays, r.extra_workdays)
-            self.extra[_CALENDAR_KEY] = cal
-        return cal
+            self._calendar = WorkCalendar.from_config(r.extra_holidays, r.extra_workdays)
+        return self._calendar

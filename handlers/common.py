@@ -16,14 +16,15 @@ from campaign.roles import FIELD_ROLES, GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU
 from campaign.runtime import DEPS_KEY, Deps
 from handlers import screen
 from handlers.screen import Button, Markup
-from storage import people
-from storage.people import Cadre
+from services import people
+from services.people import Cadre
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 
-MENU_NS = "menu"
+# Kept for handlers that still build menu data by hand; new code uses callbacks.MENU.
+MENU_NS = callbacks.MENU.name
 
 
 def deps(context: Context | Application[Any, Any, Any, Any, Any, Any]) -> Deps:
@@ -58,13 +59,13 @@ async def who(update: Update, context: Context) -> Who | None:
     if user is None:
         return None
     d = deps(context)
-    saved, cadre = await people.sender(d.db, user.id)
+    saved, cadre = await people.sender(d, user.id)
     lang = pick_language(saved, user.language_code, d.settings.campaign.language)
     return Who(user.id, lang, cadre, d)
 
 
 def menu_button(w: Who, key: str) -> Button:
-    return screen.button(w.t(f"menu.{key}"), callbacks.encode(MENU_NS, key))
+    return screen.button(w.t(f"menu.{key}"), callbacks.MENU.build(key))
 
 
 def role_menu(w: Who) -> Markup | None:

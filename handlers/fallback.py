@@ -37,6 +37,15 @@ async def unknown_private(update: Update, context: Context) -> None:
         await reply(update, w.t("common.not_understood"))
 
 
+async def edited(update: Update, context: Context) -> None:
+    """An edited message is never taken as new input (a command edited into another, an
+    old answer changed): in private the sender learns to send it again; groups hear
+    nothing."""
+    w = await who(update, context)
+    if w is not None and is_private(update):
+        await reply(update, w.t("common.edited_ignored"))
+
+
 async def nothing_to_cancel(update: Update, context: Context) -> None:
     """/cancel with no report being typed (each flow answers its own /cancel first)."""
     w = await who(update, context)
@@ -59,8 +68,11 @@ async def on_error(update: object, context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("cancel", nothing_to_cancel, filters=filters.ChatType.PRIVATE),
+        # Edits that no flow claimed (a flow may answer its own) get a hint, nothing more.
+        MessageHandler(filters.UpdateType.EDITED, edited),
+        CommandHandler("cancel", nothing_to_cancel, filters=filters.UpdateType.MESSAGE & private),
         CallbackQueryHandler(unknown_button),
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, unknown_private),
+        MessageHandler(private & ~filters.StatusUpdate.ALL, unknown_private),
     ]

@@ -5,59 +5,54 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler, filters
 
-from campaign.mute import mute_until, parse_mute
-from campaign.roles import FIELD_ROLES
+from campaign.text import day_text
 from handlers.common import Context, Who, deps, is_private, reply, require_cadre
-from scheduler.common import fmt_date
-from storage import reminders
+from services import people
+from services.people import Paused
 
 
-async def _field_cadre(update: Update, context: Context) -> Who | None:
-    """The sender, if a joined field cadre writing in private; otherwise say why not."""
+async def _cadre_in_private(update: Update, context: Context) -> Who | None:
+    """The sender, if joined and writing in private; otherwise say why not."""
     w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return None
     if not is_private(update):
         await reply(update, w.t("sched.mute.private_only"))
         return None
-    if w.cadre.role not in FIELD_ROLES:
-        await reply(update, w.t("sched.mute.not_for_role"))
-        return None
     return w
 
 
 async def mute(update: Update, context: Context) -> None:
     """/mute 3d: pause nudges and pace checks through the end of the third day."""
-    w = await _field_cadre(update, context)
+    w = await _cadre_in_private(update, context)
     if w is None or w.cadre is None:
         return
     d = deps(context)
-    max_days = d.settings.reminders.mute_max_days
-    request = parse_mute(" ".join(context.args or [])[:40], max_days)
-    if request.days is None:
-        await reply(update, w.t("sched.mute.usage", max=max_days))
-        return
-    if request.too_long:
-        await reply(update, w.t("sched.mute.too_long", max=max_days))
-        return
-    now = d.now()
-    until = mute_until(now, request.days, d.settings.tz)
-    await reminders.mute(d.db, w.cadre.id, until, now)
-    resume = fmt_date(d, w.lang, until.astimezone(d.settings.tz).date())
-    await reply(update, w.t("sched.mute.done", days=request.days, resume=resume))
+    done = await people.mute(d, w.cadre, " ".join(context.args or []))
+    if done.result is Paused.DONE and done.until is not None:
+        resume = day_text(w.t, done.until.astimezone(d.settings.tz).date())
+        await reply(update, w.t("sched.mute.done", days=done.days, resume=resume))
+    else:
+        await reply(update, w.t(f"sched.mute.{done.result.value}", max=done.max_days))
 
 
 async def unmute(update: Update, context: Context) -> None:
     """/unmute: reminders come again from now on."""
-    w = await _field_cadre(update, context)
+    w = await _cadre_in_private(update, context)
     if w is None or w.cadre is None:
         return
-    d = deps(context)
-    ended = await reminders.unmute(d.db, w.cadre.id, d.now())
-    await reply(update, w.t("sched.mute.unmuted" if ended else "sched.mute.not_muted"))
+    ended = await people.unmute(deps(context), w.cadre)
+    if ended is Paused.NOT_FOR_ROLE:
+        await reply(update, w.t("sched.mute.not_for_role"))
+    else:
+        await reply(update, w.t("sched.mute.unmuted" if ended else "sched.mute.not_muted"))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    return [CommandHandler("mute", mute), CommandHandler("unmute", unmute)]
+    new = filters.UpdateType.MESSAGE  # an edited /mute changes nothing
+    return [
+        CommandHandler("mute", mute, filters=new),
+        CommandHandler("unmute", unmute, filters=new),
+    ]

@@ -2,7 +2,7 @@
 /export, /chart, and the main-menu button for this month's summary.
 
 Every report is read in a worker thread on its own read-only connection
-(``reports.service``). Text reports are awaited (a year's summary takes a few hundred
+(``services.reports``). Text reports are awaited (a year's summary takes a few hundred
 milliseconds); the workbook and the chart take seconds, so the handler only says
 "preparing" and a background task sends the file when it is ready: the next update,
 a cadre logging a visit, does not wait for it.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import callbacks
 from campaign.periods import (
@@ -35,18 +35,20 @@ from campaign.periods import (
 )
 from campaign.phones import mask_phone
 from campaign.reporting import ChatKind, Scope, chat_scope, may_report, scope_for, split_text
+from campaign.text import ECHO_LIMIT, shorten
 from handlers import screen
-from handlers.common import MENU_NS, Context, Who, deps, is_private, reply, who
-from reports import service
+from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
-from storage import people
+from services import people
+from services import reports as service
 
 log = logging.getLogger(__name__)
 
-NS = "rpt"
-JOBS_KEY = "reports.jobs"
-LOCK_KEY = "reports.heavy_lock"
 MAX_LOG_CHOICES = 8
+# What a period and a team take at most ("2026-11-01..2026-11-30 城关镇工作队"): longer
+# input is not tried word by word (that is quadratic), only answered with its echo cut.
+MAX_ARG_WORDS = 8
+MAX_ARG_CHARS = 120
 
 
 # --- who may ask, and for what -------------------------------------------------------------
@@ -56,7 +58,7 @@ async def _chat_kind(update: Update, context: Context) -> tuple[ChatKind, int | 
     chat = update.effective_chat
     if chat is None or chat.type == "private":
         return ChatKind.PRIVATE, None
-    bound = await people.bound_chat(deps(context).db, chat.id)
+    bound = await people.bound_chat(deps(context), chat.id)
     if bound is None:
         return ChatKind.OTHER, None
     if bound.kind == "office":
@@ -120,6 +122,8 @@ def _split_args(args: list[str], today: Any) -> tuple[Period | None, str, str]:
     text = " ".join(args).strip()
     if not text:
         return None, "", ""
+    if len(args) > MAX_ARG_WORDS or len(text) > MAX_ARG_CHARS:
+        return None, text, text
     try:
         return parse_period(text, today), "", ""
     except PeriodError:
@@ -145,10 +149,12 @@ async def _period_and_scope(
         matches, all_teams = await asyncio.to_thread(service.find_teams, d.db.path, other)
         if len(matches) != 1:
             if failed and not matches:
-                await reply(update, w.t("reports.bad_period", text=failed, examples=EXAMPLES))
+                echo = shorten(failed, ECHO_LIMIT)
+                await reply(update, w.t("reports.bad_period", text=echo, examples=EXAMPLES))
             else:
                 names = w.t("reports.list_sep").join(u.name for u in (matches or all_teams))
-                await reply(update, w.t("reports.unknown_team", text=other, teams=names))
+                echo = shorten(other, ECHO_LIMIT)
+                await reply(update, w.t("reports.unknown_team", text=echo, teams=names))
             return None
         narrowed = scope.narrow(matches[0].id)
         if narrowed is None:
@@ -243,11 +249,12 @@ async def log_command(update: Update, context: Context) -> None:
         await reply(update, w.t("reports.log.usage"))
         return
     today = _today(context)
-    query_text, period = _split_log_args(args, today)
+    query_text, period = _split_log_args(args[:MAX_ARG_WORDS], today)
+    query_text = shorten(query_text, ECHO_LIMIT)
     ask = _ask(context, w, scope, period or month_of(today))
-    found = await asyncio.to_thread(service.find_cadres, ask, query_text[:64])
+    found = await asyncio.to_thread(service.find_cadres, ask, query_text)
     if not found:
-        await reply(update, w.t("reports.log.not_found", query=query_text[:64]))
+        await reply(update, w.t("reports.log.not_found", query=query_text))
         return
     if len(found) == 1:
         await _send_log(update, ask, found[0].id, w)
@@ -261,7 +268,7 @@ async def log_command(update: Update, context: Context) -> None:
                     unit=c.group_name or c.team_name or w.t(f"roles.{c.role.value}"),
                     phone=mask_phone(c.phone),
                 ),
-                callbacks.encode(NS, "log", c.id, to_token(ask.period)),
+                callbacks.REPORT.build("log", c.id, to_token(ask.period)),
             )
         ]
         for c in found[:MAX_LOG_CHOICES]
@@ -287,9 +294,7 @@ async def log_pressed(update: Update, context: Context) -> None:
         return
     w = await who(update, context)
     try:
-        data = callbacks.decode(query.data, NS)
-        if data.action != "log" or len(data.args) != 2:
-            raise callbacks.CallbackError("not a log button")
+        data = callbacks.REPORT.parse(query.data)
         cadre_id = data.int_arg(0)
         period = from_token(data.args[1])
     except (callbacks.CallbackError, PeriodError):
@@ -315,8 +320,7 @@ async def log_pressed(update: Update, context: Context) -> None:
 
 
 def _jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> dict[int, asyncio.Task[None]]:
-    jobs: dict[int, asyncio.Task[None]] = deps(app).extra.setdefault(JOBS_KEY, {})
-    return jobs
+    return deps(app).report_jobs
 
 
 async def wait_for_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -367,7 +371,7 @@ async def _deliver(
     where: str,
 ) -> None:
     """Build the file in a worker thread (one heavy report at a time), then send it."""
-    lock: asyncio.Lock = deps(app).extra.setdefault(LOCK_KEY, asyncio.Lock())
+    lock = deps(app).heavy_reports
     t = ask.t
     try:
         async with lock:
@@ -428,14 +432,15 @@ async def chart(update: Update, context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    new = filters.UpdateType.MESSAGE  # an edited command is not asked again
     return [
-        CommandHandler("summary", summary),
-        CommandHandler("coverage", coverage),
-        CommandHandler("overdue", overdue),
-        CommandHandler("log", log_command),
-        CommandHandler("cases", cases),
-        CommandHandler("export", export),
-        CommandHandler("chart", chart),
-        CallbackQueryHandler(menu_summary, pattern=rf"^{MENU_NS}:v1:summary$"),
-        CallbackQueryHandler(log_pressed, pattern=callbacks.pattern(NS)),
+        CommandHandler("summary", summary, filters=new),
+        CommandHandler("coverage", coverage, filters=new),
+        CommandHandler("overdue", overdue, filters=new),
+        CommandHandler("log", log_command, filters=new),
+        CommandHandler("cases", cases, filters=new),
+        CommandHandler("export", export, filters=new),
+        CommandHandler("chart", chart, filters=new),
+        CallbackQueryHandler(menu_summary, pattern=callbacks.MENU.pattern("summary")),
+        CallbackQueryHandler(log_pressed, pattern=callbacks.REPORT.pattern()),
     ]

@@ -18,11 +18,9 @@ from telegram.ext import (
 
 from campaign import callbacks
 from campaign.i18n import LANGUAGES
-from campaign.phones import mask_phone, normalise_phone
-from campaign.roles import Role, may_bind_office_chat, may_bind_team_chat
+from campaign.roles import Role
 from handlers import screen
 from handlers.common import (
-    MENU_NS,
     Context,
     Who,
     command_list,
@@ -34,12 +32,11 @@ from handlers.common import (
     who,
 )
 from handlers.screen import Markup
-from storage import people
-from storage.people import BindOutcome, InviteOutcome
+from services import people
+from services.people import BindVerdict, Joined
 
 log = logging.getLogger(__name__)
 
-LANG_NS = "lang"
 _INVITE_PREFIX = "inv_"
 
 
@@ -88,22 +85,18 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def _redeem(update: Update, context: Context, w: Who, code: str) -> None:
-    d = deps(context)
-    outcome = await people.redeem_invite(d.db, code[:64], w.user_id, d.now(), w.lang)
-    if outcome in (BindOutcome.BOUND, BindOutcome.ALREADY):
-        fresh = await who(update, context)
-        assert fresh is not None
-        await _greet(update, context, fresh, fresh=outcome == BindOutcome.BOUND)
+    joined = await people.redeem_invite(deps(context), code, w.user_id, w.lang)
+    await _joined(update, context, w, joined, fresh=joined is Joined.BOUND)
+
+
+async def _joined(update: Update, context: Context, w: Who, joined: Joined, *, fresh: bool) -> None:
+    """Greet the newly (or already) joined with their menu, or say why not."""
+    if joined.joined:
+        now = await who(update, context)
+        assert now is not None
+        await _greet(update, context, now, fresh=fresh)
         return
-    messages = {
-        InviteOutcome.UNKNOWN: "start.invite_unknown",
-        InviteOutcome.EXPIRED: "start.invite_expired",
-        InviteOutcome.USED: "start.invite_used",
-        BindOutcome.CADRE_TAKEN: "start.cadre_taken",
-        BindOutcome.ACCOUNT_TAKEN: "start.account_taken",
-        BindOutcome.INACTIVE: "start.not_on_roster",
-    }
-    await reply(update, w.t(messages[outcome]))
+    await reply(update, w.t(f"start.{joined.value}"), screen.REMOVE_KEYBOARD)
 
 
 async def contact(update: Update, context: Context) -> None:
@@ -119,21 +112,10 @@ async def contact(update: Update, context: Context) -> None:
     if w.cadre is not None:
         await _greet(update, context, w)
         return
-    d = deps(context)
-    phone = normalise_phone(shared.phone_number or "")
-    cadre = await people.cadre_by_phone(d.db, phone) if phone else None
-    if cadre is None or not cadre.active:
-        log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
-        await reply(update, w.t("start.not_on_roster"), screen.REMOVE_KEYBOARD)
-        return
-    outcome = await people.bind(d.db, cadre.id, w.user_id, "contact", d.now(), w.lang)
-    if outcome in (BindOutcome.BOUND, BindOutcome.ALREADY):
-        fresh = await who(update, context)
-        assert fresh is not None
-        await _greet(update, context, fresh, fresh=True)
-        return
-    key = "start.cadre_taken" if outcome == BindOutcome.CADRE_TAKEN else "start.account_taken"
-    await reply(update, w.t(key), screen.REMOVE_KEYBOARD)
+    joined = await people.join_by_contact(
+        deps(context), w.user_id, shared.phone_number or "", w.lang
+    )
+    await _joined(update, context, w, joined, fresh=True)
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -157,7 +139,7 @@ async def help_command(update: Update, context: Context) -> None:
 def _lang_keyboard() -> Markup:
     names = {"zh-CN": "中文", "en": "English"}
     return screen.inline(
-        [[screen.button(names[lang], callbacks.encode(LANG_NS, "set", lang)) for lang in LANGUAGES]]
+        [[screen.button(names[lang], callbacks.LANG.build("set", lang)) for lang in LANGUAGES]]
     )
 
 
@@ -176,15 +158,13 @@ async def lang_chosen(update: Update, context: Context) -> None:
     if query is None or w is None:
         return
     try:
-        data = callbacks.decode(query.data, LANG_NS)
-        lang = data.args[0] if data.action == "set" and data.args else ""
+        lang = callbacks.LANG.parse(query.data).args[0]
     except callbacks.CallbackError:
         lang = ""
-    if lang not in LANGUAGES:
+    d = deps(context)
+    if not await people.set_language(d, w.user_id, lang):
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return
-    d = deps(context)
-    await people.save_language(d.db, w.user_id, lang)
     fresh = Who(w.user_id, lang, w.cadre, d)
     await query.answer()
     if query.message is not None:
@@ -203,7 +183,7 @@ async def menu_pressed(update: Update, context: Context) -> None:
     if query is None:
         return
     try:
-        data = callbacks.decode(query.data, MENU_NS)
+        data = callbacks.MENU.parse(query.data)
     except callbacks.CallbackError:
         data = None
     # The menu lives in private chats. Telegram takes one answer per press.
@@ -223,10 +203,7 @@ async def _bind_chat(update: Update, context: Context, kind: str) -> None:
     chat = update.effective_chat
     if w is None or chat is None:
         return
-    role = w.cadre.role if w.cadre is not None else None
-    allowed = role is not None and (
-        may_bind_team_chat(role) if kind == "team" else may_bind_office_chat(role)
-    )
+    allowed = people.may_bind(w.role, kind)
     if chat.type == "private":
         # Only those who may bind learn how; the rest hear that it is not theirs to do.
         key = f"bindchat.{kind}_in_private" if allowed else f"bindchat.{kind}_refused"
@@ -234,17 +211,25 @@ async def _bind_chat(update: Update, context: Context, kind: str) -> None:
         return
     if w.cadre is None:
         return  # strangers in a group chat get no answer
-    if not allowed or (kind == "team" and w.cadre.team_id is None):
-        await reply(update, w.t(f"bindchat.{kind}_refused"))
-        return
-    d = deps(context)
-    team_id = w.cadre.team_id if kind == "team" else None
-    old = await people.bind_chat(d.db, chat.id, kind, team_id, chat.title or "", w.cadre, d.now())
-    key = f"bindchat.{kind}_bound"
-    text = w.t(key, team=w.cadre.team_name)
-    if old is not None and old.chat_id != chat.id:
+    done = await people.bind_chat(deps(context), chat.id, kind, chat.title or "", w.cadre)
+    await reply(update, _bind_text(w, kind, done))
+
+
+def _bind_text(w: Who, kind: str, done: people.ChatBinding) -> str:
+    assert w.cadre is not None
+    verdict, holder = done.verdict, done.holder
+    if verdict is BindVerdict.TAKEN and holder is not None:
+        if holder.kind == "office":
+            return w.t("bindchat.taken_by_office_refused")
+        return w.t("bindchat.taken_by_team_refused", team=holder.team_name)
+    if verdict not in (BindVerdict.BIND, BindVerdict.ALREADY):  # not their role, or no team
+        return w.t(f"bindchat.{kind}_refused")
+    # Binding one's own chat again (or a redelivered /bindteam) reads as the first time.
+    text = w.t(f"bindchat.{kind}_bound", team=w.cadre.team_name)
+    if done.replaced is not None:
+        old = done.replaced
         text += "\n" + w.t("bindchat.replaced", title=old.title or str(old.chat_id))
-    await reply(update, text)
+    return text
 
 
 async def bind_team(update: Update, context: Context) -> None:
@@ -258,16 +243,19 @@ async def bind_office(update: Update, context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    private = filters.ChatType.PRIVATE
+    # Only new messages: an edited command or contact changes nothing (issue 12 #4);
+    # the fallback gives an edit in private a hint.
+    new = filters.UpdateType.MESSAGE
+    private = new & filters.ChatType.PRIVATE
     return [
         CommandHandler("start", start, filters=private),
         MessageHandler(filters.CONTACT & private, contact),
-        CommandHandler("help", help_command),
+        CommandHandler("help", help_command, filters=new),
         CommandHandler("lang", lang_command, filters=private),
-        CallbackQueryHandler(lang_chosen, pattern=callbacks.pattern(LANG_NS)),
-        CallbackQueryHandler(menu_pressed, pattern=rf"^{MENU_NS}:v1:(help|lang)$"),
-        CommandHandler("bindteam", bind_team),
-        CommandHandler("bindoffice", bind_office),
+        CallbackQueryHandler(lang_chosen, pattern=callbacks.LANG.pattern()),
+        CallbackQueryHandler(menu_pressed, pattern=callbacks.MENU.pattern("help", "lang")),
+        CommandHandler("bindteam", bind_team, filters=new),
+        CommandHandler("bindoffice", bind_office, filters=new),
     ]
 
 

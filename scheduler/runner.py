@@ -9,7 +9,6 @@ nothing. Outbox keys make a repeat harmless even if two calls race.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,12 +27,12 @@ from campaign.schedule import (
     last_due,
     still_useful,
 )
-from scheduler.bulletin import bulletin_items
-from scheduler.common import Outgoing, calendar_of, enqueue_all
 from scheduler.deadlines import deadline_items, escalate_overdue
-from scheduler.housekeeping import nightly_items
-from scheduler.reminders import calendar_items, nudge_items, pace_items, period_end_items
-from storage import jobruns
+from services import jobs
+from services.bulletin import bulletin_items
+from services.housekeeping import nightly_items
+from services.jobs import Outgoing, calendar_of
+from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,6 @@ BUILDERS: dict[str, Builder] = {
     BULLETIN: bulletin_items,
     NIGHTLY: nightly_items,
 }
-_LOCK_KEY = "scheduler.lock"
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,6 @@ class RunOutcome:
     queued: int = 0
 
 
-def _lock(deps: Deps) -> asyncio.Lock:
-    lock = deps.extra.get(_LOCK_KEY)
-    if not isinstance(lock, asyncio.Lock):
-        lock = asyncio.Lock()
-        deps.extra[_LOCK_KEY] = lock
-    return lock
-
-
 def plan_by_id(deps: Deps, job: str) -> JobPlan:
     for plan in job_plans(deps.settings):
         if plan.id == job:
@@ -72,23 +62,20 @@ def plan_by_id(deps: Deps, job: str) -> JobPlan:
 
 
 async def run_if_due(deps: Deps, plan: JobPlan, now: datetime) -> RunOutcome:
-    async with _lock(deps):
+    async with deps.job_runs:
         tz = deps.settings.tz
         due = last_due(plan, now, tz, calendar_of(deps))
         if due is None:
             return RunOutcome(plan.id, "not-due")
-        last = await jobruns.last_run(deps.db, plan.id)
-        if last is not None and last.due_at >= due:
+        last = await jobs.last_handled(deps, plan.id)
+        if last is not None and last >= due:
             return RunOutcome(plan.id, "done-before", due)
         if not still_useful(plan, due, now, tz):
-            async with deps.db.write() as conn:
-                await jobruns.record_run(conn, plan.id, due, now, "skipped", 0)
+            await jobs.record_skipped(deps, plan.id, due, now)
             log.info("job %s due %s was missed and is no longer useful", plan.id, due)
             return RunOutcome(plan.id, "skipped", due)
         items = await BUILDERS[plan.id](deps, due, now)
-        async with deps.db.write() as conn:
-            queued = await enqueue_all(conn, items, now)
-            await jobruns.record_run(conn, plan.id, due, now, "done", queued)
+        queued = await jobs.queue_run(deps, plan.id, due, now, items)
         log.info("job %s due %s queued %d message(s)", plan.id, due, queued)
         return RunOutcome(plan.id, "ran", due, queued)
 
@@ -108,10 +95,7 @@ async def catch_up(deps: Deps, now: datetime) -> list[RunOutcome]:
 async def check_deadlines(deps: Deps, now: datetime) -> int:
     """Deadline colour warnings and the missing-calendar notice; returns messages queued."""
     items = await deadline_items(deps, now) + await calendar_items(deps, now)
-    async with deps.db.write() as conn:
-        queued = await enqueue_all(conn, items, now)
-        await jobruns.record_run(conn, SWEEP, now, now, "done", queued)
-    return queued
+    return await jobs.queue_run(deps, SWEEP, now, now, items)
 
 
 async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:

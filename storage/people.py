@@ -35,6 +35,7 @@ class BoundChat:
     kind: str
     team_id: int | None
     title: str
+    team_name: str = ""
 
 
 _CADRE_SELECT = """
@@ -318,8 +319,21 @@ async def save_language(db: Database, telegram_user_id: int, lang: str) -> None:
 # --- bound chats ----------------------------------------------------------------------
 
 
+async def chat_binding(conn: aiosqlite.Connection, chat_id: int) -> BoundChat | None:
+    """What this chat is bound to, with the team's name, read in the caller's transaction."""
+    async with conn.execute(
+        "SELECT b.chat_id, b.kind, b.team_id, b.title, COALESCE(t.name, '') AS team_name"
+        " FROM bound_chats b LEFT JOIN teams t ON t.id = b.team_id WHERE b.chat_id = ?",
+        (chat_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return BoundChat(row["chat_id"], row["kind"], row["team_id"], row["title"], row["team_name"])
+
+
 async def bind_chat(
-    db: Database,
+    conn: aiosqlite.Connection,
     chat_id: int,
     kind: str,
     team_id: int | None,
@@ -327,34 +341,35 @@ async def bind_chat(
     by: Cadre,
     now: datetime,
 ) -> BoundChat | None:
-    """Bind a team's chat or the office chat, replacing the earlier one; returns it."""
-    async with db.write() as conn:
-        params: tuple[int | None, ...] = ()
-        if kind == "team":
-            where, params = "kind = 'team' AND team_id = ?", (team_id,)
-        else:
-            where = "kind = 'office'"
-        async with conn.execute(
-            f"SELECT chat_id, kind, team_id, title FROM bound_chats WHERE {where}", params
-        ) as cur:
-            old = await cur.fetchone()
-        await conn.execute(f"DELETE FROM bound_chats WHERE {where}", params)
-        await conn.execute("DELETE FROM bound_chats WHERE chat_id = ?", (chat_id,))
-        await conn.execute(
-            "INSERT INTO bound_chats (chat_id, kind, team_id, title, bound_by, bound_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, team_id, title, by.id, to_text(now)),
-        )
-        await audit(
-            conn,
-            f"bind_{kind}_chat",
-            actor=by,
-            chat_id=chat_id,
-            subject=f"team:{team_id}" if team_id else "office",
-            before=dict(old) if old else None,
-            after={"chat_id": chat_id, "title": title},
-            at=now,
-        )
+    """Bind a team's chat or the office chat in the caller's transaction, replacing that
+    side's earlier chat; returns the earlier one. Whether the chat may be taken is the
+    caller's judgement (services/people.py)."""
+    params: tuple[int | None, ...] = ()
+    if kind == "team":
+        where, params = "kind = 'team' AND team_id = ?", (team_id,)
+    else:
+        where = "kind = 'office'"
+    async with conn.execute(
+        f"SELECT chat_id, kind, team_id, title FROM bound_chats WHERE {where}", params
+    ) as cur:
+        old = await cur.fetchone()
+    await conn.execute(f"DELETE FROM bound_chats WHERE {where}", params)
+    await conn.execute("DELETE FROM bound_chats WHERE chat_id = ?", (chat_id,))
+    await conn.execute(
+        "INSERT INTO bound_chats (chat_id, kind, team_id, title, bound_by, bound_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (chat_id, kind, team_id, title, by.id, to_text(now)),
+    )
+    await audit(
+        conn,
+        f"bind_{kind}_chat",
+        actor=by,
+        chat_id=chat_id,
+        subject=f"team:{team_id}" if team_id else "office",
+        before=dict(old) if old else None,
+        after={"chat_id": chat_id, "title": title},
+        at=now,
+    )
     return (
         BoundChat(int(old["chat_id"]), old["kind"], old["team_id"], old["title"]) if old else None
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from campaign.pace import Tally
+from campaign.quotas import Tally
 from campaign.roles import Role
 from storage.db import Database, Row, from_text, to_text
 from storage.people import audit

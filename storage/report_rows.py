@@ -22,12 +22,11 @@ from campaign.reporting import (
     ProblemEntry,
     ProblemRow,
     Scope,
+    Target,
     VisitEntry,
     VisitRow,
-    quota_share,
 )
 from campaign.roles import Role
-from campaign.settings import QuotaSettings
 from storage.reports import (
     FIELD_SQL,
     OPEN_STATUSES,
@@ -127,7 +126,7 @@ def cadre_log(
     period: Period,
     *,
     tz: tzinfo,
-    quotas: QuotaSettings,
+    target: Target,
 ) -> CadreLog:
     """A cadre's visits and raised problems in the period, within the asker's scope."""
     where, params = scope_sql(scope, "v.team_id", "v.group_id")
@@ -163,7 +162,7 @@ def cadre_log(
         days=len({v.visit_date for v in visits}),
         places=len({v.place_name for v in visits}),
         problems=problems,
-        target=quota_share(period, quotas),
+        target=target,
     )
 
 
@@ -278,10 +277,10 @@ def event_rows(conn: Conn, scope: Scope, period: Period, *, tz: tzinfo) -> Itera
 
 
 def cadre_progress(
-    conn: Conn, scope: Scope, period: Period, *, tz: tzinfo, quotas: QuotaSettings
+    conn: Conn, scope: Scope, period: Period, *, tz: tzinfo, target: Target
 ) -> list[CadreProgress]:
-    """Every cadre expected in the field, with their visits, days and places in scope."""
-    target = quota_share(period, quotas)
+    """Every cadre expected in the field, with their visits, days and places in scope,
+    against ``target``, each one's quota for the period."""
     vwhere, vparams = scope_sql(scope, "team_id", "group_id")
     work = {
         r[0]: (r[1], r[2], r[3])

@@ -32,13 +32,12 @@ from campaign.reporting import (
     Scope,
     ScopeKind,
     Summary,
+    Target,
     Unit,
     UnitLine,
     on_quota,
-    quota_share,
 )
 from campaign.roles import FIELD_ROLES, Role
-from campaign.settings import QuotaSettings
 from campaign.vocabulary import LEVELS
 
 Conn = sqlite3.Connection
@@ -187,7 +186,7 @@ def summary(
     *,
     now: datetime,
     tz: tzinfo,
-    quotas: QuotaSettings,
+    per_cadre: Target,
     rows_kind: str | None = None,
 ) -> Summary:
     """Visits, days, places, kinds and problems over ``period`` for ``scope``, broken
@@ -195,13 +194,13 @@ def summary(
 
     Problems raised, solved and explained count within the period; problems in hand and
     overdue are as of ``now``. Team leaders belong to no group: in a by-group breakdown
-    their visits count in the total only.
+    their visits count in the total only. ``per_cadre`` is each cadre's quota for the
+    period (``campaign.reporting.quota_share``: the rule stays out of storage).
     """
     if rows_kind is None:
         rows_kind = {ScopeKind.ALL: "team", ScopeKind.TEAM: "group", ScopeKind.GROUP: "cadre"}[
             scope.kind
         ]
-    per_cadre = quota_share(period, quotas)
     total = UnitLine(Unit(0, scope_name(conn, scope)))
     lines = {u.id: UnitLine(u) for u in _units(conn, scope, rows_kind)}
 

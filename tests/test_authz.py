@@ -252,3 +252,60 @@ def test_matrix_covers_every_command_and_role() -> None:
     assert all(isinstance(p, str) and p for p in REFUSALS)
     assert is_refusal(default_catalog().t("en", "bindchat.team_refused"))
     assert not is_refusal(default_catalog().t("en", "help.intro", role="x"))
+
+
+# --- re-binding a chat that is already bound (issue 12 #2) ---------------------------------
+
+
+async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
+    """Every member and the stranger send /bindteam and /bindoffice in a chat bound to
+    their own team, to another team and to the office: no binding moves; only the chat's
+    own side gets a plain (non-refusal) answer, and it changes nothing."""
+    bot, users = matrix.bot, matrix.users
+    other_captain = TgUser(899, "ucaptain2", "zh-hans")
+    await bot.contact(other_captain, seed.phones["captain2"])
+    team_a, team_b, office = -3001 - 700, -3002 - 700, -3900
+    await bot.send(users["team_leader"], "/bindteam", chat_id=team_a)
+    await bot.send(other_captain, "/bindteam", chat_id=team_b)
+    await bot.send(users["office"], "/bindoffice", chat_id=office)
+    bound = await _bound(matrix)
+    assert len(bound) == 3
+    report: list[str] = []
+    for player, user in matrix.users.items():
+        own_team = _team_of(seed, PLAYERS[player])
+        for chat, owner in (
+            (team_a, ("team", seed.teams["T1"])),
+            (team_b, ("team", seed.teams["T2"])),
+            (office, ("office", None)),
+        ):
+            for command, kind in (("bindteam", "team"), ("bindoffice", "office")):
+                before = snapshot(matrix.database)
+                calls = await bot.send(user, f"/{command}", chat_id=chat)
+                rows = changed(before, snapshot(matrix.database))
+                texts = _texts(calls, chat)
+                where = f"/{command} by {player} in the {owner[0]} chat of {owner[1]}"
+                own_side = kind == owner[0] and (
+                    (
+                        kind == "team"
+                        and own_team == owner[1]
+                        and player in ("team_leader", "deputy_team_leader")
+                    )
+                    or (kind == "office" and player == "office")
+                )
+                if rows:
+                    report.append(f"{where}: changed {sorted(rows)}")
+                if own_side:
+                    if not texts or any(is_refusal(t) for t in texts):
+                        report.append(f"{where}: own chat, answered {texts!r}")
+                elif not all(is_refusal(t) for t in texts):
+                    report.append(f"{where}: not refused: {texts!r}")
+    assert await _bound(matrix) == bound
+    assert matrix.errors == []
+    assert report == [], "\n".join(report)
+
+
+async def _bound(matrix: Matrix) -> list[tuple[int, str, int | None]]:
+    import sqlite3
+
+    with sqlite3.connect(matrix.database) as conn:
+        return list(conn.execute("SELECT chat_id, kind, team_id FROM bound_chats ORDER BY chat_id"))

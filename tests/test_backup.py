@@ -14,8 +14,8 @@ from bot.cli import main
 from campaign.runtime import Deps
 from campaign.schedule import NIGHTLY
 from campaign.settings import Settings
-from scheduler.common import outbox_files
 from scheduler.runner import plan_by_id, run_if_due
+from services.jobs import outbox_files
 from storage.backup import (
     BackupError,
     backup,

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.mute import mute_until, parse_mute
-from campaign.pace import Quota, Tally, expected, period_pace
 from campaign.periods import month_of, quarter_of
+from campaign.quotas import Quota, Tally, expected, period_pace
 from campaign.schedule import (
     BULLETIN,
     NIGHTLY,

@@ -325,3 +325,23 @@ async def test_chart_without_a_chinese_font_says_so(
     assert "没有中文字体" in bot.api.last(701).text
     assert not [c for c in bot.api.calls if c.method == "sendPhoto"]
     assert any("no CJK font" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_very_long_argument_is_cut_in_the_answer(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    """Issue 12 #10: the echoed input is cut, so every answer stays within Telegram's
+    4096 characters (the fake Bot API refuses longer ones, as Telegram does)."""
+    u = await people_in(bot, seed, db)
+    long_word = "x" * 4000
+    many_words = " ".join(["镇"] * 1999)
+    for command in ("summary", "coverage", "overdue", "cases", "export", "chart", "log"):
+        for arg in (long_word, many_words, "本月 " + long_word):
+            calls = await bot.send(u["office1"], f"/{command} {arg}")
+            sent = shown(calls)
+            assert sent, f"/{command} with {len(arg)} characters got no answer"
+            for c in sent:
+                assert len(c.text) <= 4096, f"/{command}: {len(c.text)} characters"
+                assert "出错了" not in c.text and "出了问题" not in c.text, c.text[:80]
+            # Cut, not merely under the limit: a reply never carries the input whole.
+            assert len(texts(calls)) < 1500, f"/{command} echoed {len(texts(calls))} characters"

@@ -14,8 +14,8 @@ from campaign.i18n import default_catalog
 from campaign.periods import parse_period
 from campaign.reporting import Scope
 from campaign.settings import QuotaSettings, Settings
-from reports import service
 from reports.workbook import sheet_title
+from services import reports as service
 from storage import reports as q
 from storage.db import Database
 from tests.factories import Seed

@@ -15,8 +15,8 @@ import pytest
 from campaign.runtime import Deps
 from campaign.schedule import BULLETIN, NUDGE, PACE, PERIOD_END
 from campaign.settings import ReminderSettings, Settings
-from scheduler.bulletin import build_bulletin
 from scheduler.runner import check_deadlines, plan_by_id, run_if_due, sweep
+from services.bulletin import build_bulletin
 from storage import reminders
 from storage.bulletin import week_stats
 from storage.db import Database, to_text

@@ -15,9 +15,9 @@ import pytest
 from campaign.runtime import DEPS_KEY, Deps
 from campaign.schedule import BULLETIN, NIGHTLY, NUDGE, PACE, PERIOD_END, SWEEP
 from campaign.settings import Settings
-from scheduler import runner
 from scheduler.runner import RunOutcome, plan_by_id, run_if_due, sweep
 from scheduler.setup import CATCH_UP, install_jobs, schedule_table
+from services import jobs
 from storage.db import Database
 from tests.conftest import AppFactory
 from tests.factories import Seed
@@ -108,7 +108,7 @@ async def test_a_crash_during_the_run_leaves_nothing_half_done(
     world: Seed,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = runner.enqueue_all
+    real = jobs.enqueue_all
 
     async def crash_halfway(conn: Any, items: list[Any], now: Any) -> int:
         await real(conn, items[:3], now)
@@ -116,12 +116,12 @@ async def test_a_crash_during_the_run_leaves_nothing_half_done(
 
     clock.set(local(2026, 11, 16, 19, 30))
     d = deps_of(await make_bot())
-    monkeypatch.setattr(runner, "enqueue_all", crash_halfway)
+    monkeypatch.setattr(jobs, "enqueue_all", crash_halfway)
     with pytest.raises(RuntimeError):
         await run_if_due(d, plan_by_id(d, NUDGE), clock())
     assert await nudges(db) == []  # the transaction was rolled back
     assert await db.fetchone("SELECT 1 FROM job_runs WHERE job = ?", (NUDGE,)) is None
-    monkeypatch.setattr(runner, "enqueue_all", real)
+    monkeypatch.setattr(jobs, "enqueue_all", real)
     clock.set(local(2026, 11, 16, 19, 40))
     _, outcomes = await start(make_bot, clock)
     assert status(outcomes, NUDGE) == "ran"

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot import app as app_module
+from campaign.i18n import default_catalog
 from storage import people
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
@@ -191,3 +192,81 @@ async def test_a_failed_sync_after_a_batch_loses_no_answer_and_no_mark(
     monkeypatch.setattr(db, "sync", broken)
     assert shown(await bot.send(user(546), "/start"))
     assert db.pending_marks == 1  # kept for the next sync
+
+
+# --- issue 12 #2: a bound chat is not taken from its owner -----------------------------------
+
+
+async def bindings(db: Database) -> list[tuple[int, str, int | None]]:
+    rows = await db.fetchall("SELECT chat_id, kind, team_id FROM bound_chats ORDER BY chat_id")
+    return [(r["chat_id"], r["kind"], r["team_id"]) for r in rows]
+
+
+async def test_another_teams_chat_is_not_taken(bot: Harness, seed: Seed, db: Database) -> None:
+    a = await join(bot, seed, "captain1", 550)
+    b = await join(bot, seed, "captain2", 551)
+    await bot.send(a, "/bindteam", chat_id=-1101)
+    await bot.send(b, "/bindteam", chat_id=-1102)
+    before = await bindings(db)
+    calls = await bot.send(b, "/bindteam", chat_id=-1101)
+    assert "城关镇工作队" in shown(calls)[-1].text and "不能" in shown(calls)[-1].text
+    assert await bindings(db) == before
+    chat = await people.team_chat(db, seed.teams["T1"])
+    assert chat is not None and chat.chat_id == -1101
+
+
+async def test_the_office_chat_and_a_team_chat_are_not_swapped(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    leader = await join(bot, seed, "captain1", 552)
+    office = await join(bot, seed, "office1", 553)
+    await bot.send(leader, "/bindteam", chat_id=-1201)
+    await bot.send(office, "/bindoffice", chat_id=-1202)
+    before = await bindings(db)
+    refused_team = shown(await bot.send(leader, "/bindteam", chat_id=-1202))[-1].text
+    refused_office = shown(await bot.send(office, "/bindoffice", chat_id=-1201))[-1].text
+    assert "活动办公室群" in refused_team and "城关镇工作队" in refused_office
+    assert await bindings(db) == before
+
+
+async def test_binding_the_own_chat_again_changes_nothing(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    leader = await join(bot, seed, "captain1", 554)
+    deputy = await join(bot, seed, "deputy1", 555)
+    await bot.send(leader, "/bindteam", chat_id=-1301)
+    before = await bindings(db)
+    calls = await bot.send(deputy, "/bindteam", chat_id=-1301)
+    assert "城关镇工作队" in shown(calls)[-1].text
+    assert await bindings(db) == before
+    # Moving one's own team to a new chat is still possible.
+    await bot.send(leader, "/bindteam", chat_id=-1302)
+    chat = await people.team_chat(db, seed.teams["T1"])
+    assert chat is not None and chat.chat_id == -1302
+
+
+# --- issue 12 #4: an edited command changes nothing ------------------------------------------
+
+
+def edited(update: dict[str, object]) -> dict[str, object]:
+    return {"update_id": update["update_id"], "edited_message": update["message"]}
+
+
+async def test_edited_commands_change_nothing(bot: Harness, seed: Seed, db: Database) -> None:
+    leader = await join(bot, seed, "captain1", 560)
+    office = await join(bot, seed, "office1", 561)
+    cadre = await join(bot, seed, "cadre1", 562)
+    for u, text, chat in (
+        (leader, "/bindteam", -1401),
+        (office, "/bindoffice", -1402),
+        (leader, "/summary", -1401),
+        (cadre, "/help", -1401),
+    ):
+        calls = await bot.process(edited(bot.text_update(u, text, chat_id=chat)))
+        assert shown(calls) == [], text  # silence in groups
+    assert await bindings(db) == []
+    hint = default_catalog().t("zh-CN", "common.edited_ignored")
+    for u, text in ((cadre, "/mute 3d"), (cadre, "/lang"), (office, "/summary"), (cadre, "/start")):
+        calls = await bot.process(edited(bot.text_update(u, text)))
+        assert [c.text for c in shown(calls)] == [hint], text
+    assert await db.fetchone("SELECT * FROM reminder_mutes") is None

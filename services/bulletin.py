@@ -16,10 +16,14 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.runtime import Deps
-from reports.service import Ask, chart_png
-from scheduler.common import Outgoing, day_bounds, excerpt, fmt_date, local_day, outbox_files
+from campaign.text import MESSAGE_LIMIT, day_text, shorten
+from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
+from services.reports import Ask, chart_png
 from storage import people
 from storage.bulletin import WeekStats, week_stats
+
+# The bulletin is one message: cut to fit, with room to spare.
+MAX_TEXT = MESSAGE_LIMIT - 96
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,8 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
             "sched.bulletin.title",
             year=iso.year,
             week=iso.week,
-            start=fmt_date(deps, lang, stats.week.start),
-            end=fmt_date(deps, lang, stats.week.last_day),
+            start=day_text(tr(deps, lang), stats.week.start),
+            end=day_text(tr(deps, lang), stats.week.last_day),
         ),
         t(
             lang,
@@ -85,7 +89,7 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
                     cadre=case.cadre_name,
                     team=case.team_name,
                     place=case.place_name,
-                    text=excerpt(case.text, 80),
+                    text=shorten(case.text, 80),
                 )
             )
         more = stats.model_case_count - len(stats.model_cases)
@@ -93,10 +97,7 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
             lines.append(t(lang, "sched.bulletin.cases_more", count=more))
     else:
         lines.append(t(lang, "sched.bulletin.no_cases"))
-    text = "\n".join(lines)
-    if len(text) > 4000:
-        text = text[:3999] + "…"
-    return Bulletin(text, stats)
+    return Bulletin(shorten("\n".join(lines), MAX_TEXT, one_line=False), stats)
 
 
 async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:

@@ -16,7 +16,7 @@ from typing import IO
 
 from campaign.i18n import Catalog
 from campaign.periods import Period
-from campaign.reporting import CadreRef, Scope, Summary, Unit, elapsed_share
+from campaign.reporting import CadreRef, Scope, Summary, Target, Unit, elapsed_share, quota_share
 from campaign.settings import Settings
 from reports import text
 from reports.chart import ChartInput, draw_chart
@@ -48,6 +48,10 @@ class Ask:
     def period_text(self) -> str:
         return text.period_text(self.t, self.period)
 
+    def target(self) -> Target:
+        """Each cadre's quota for the period."""
+        return quota_share(self.period, self.settings.quotas)
+
 
 def _summary(conn: q.Conn, ask: Ask, rows_kind: str | None = None) -> Summary:
     s = q.summary(
@@ -56,7 +60,7 @@ def _summary(conn: q.Conn, ask: Ask, rows_kind: str | None = None) -> Summary:
         ask.period,
         now=ask.now,
         tz=ask.settings.tz,
-        quotas=ask.settings.quotas,
+        per_cadre=ask.target(),
         rows_kind=rows_kind,
     )
     today = ask.now.astimezone(ask.settings.tz).date()
@@ -103,7 +107,7 @@ def log_report(ask: Ask, cadre_id: int) -> str | None:
         if cadre is None:
             return None
         data = rows.cadre_log(
-            conn, ask.scope, cadre, ask.period, tz=ask.settings.tz, quotas=ask.settings.quotas
+            conn, ask.scope, cadre, ask.period, tz=ask.settings.tz, target=ask.target()
         )
     return text.log_text(ask.t, data, ask.settings.tz)
 
@@ -135,9 +139,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             title=title,
             overview=overview,
             by_group=by_group,
-            cadres=rows.cadre_progress(
-                conn, ask.scope, ask.period, tz=tz, quotas=ask.settings.quotas
-            ),
+            cadres=rows.cadre_progress(conn, ask.scope, ask.period, tz=tz, target=ask.target()),
             visits=rows.visit_rows(conn, ask.scope, ask.period),
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),

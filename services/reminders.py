@@ -11,31 +11,26 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from campaign.pace import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.periods import Period, month_of, quarter_of, week_of
+from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.roles import FIELD_ROLES, Role
 from campaign.runtime import Deps
-from scheduler.common import (
-    Outgoing,
-    calendar_of,
-    day_bounds,
-    fmt_date,
-    lang_of,
-    local_day,
-)
+from campaign.text import MESSAGE_LIMIT, day_text, month_name, shorten
+from services.jobs import Outgoing, calendar_of, day_bounds, lang_of, local_day, tr
 from storage import people as people_store
 from storage import reminders
 from storage.reminders import Person
 
 # Everyone stationed in the field has quotas and gets reminders.
 REMINDED_ROLES = FIELD_ROLES
-_MAX_TEXT = 4000
+# A group leader's list of members behind is cut to fit one message.
+_MAX_TEXT = MESSAGE_LIMIT - 96
 
 
 def _period_name(deps: Deps, lang: str, pace: PeriodPace) -> str:
     start = pace.period.start
     if pace.kind == "month":
-        month = deps.catalog.t(lang, f"sched.dates.m{start.month}")
+        month = month_name(tr(deps, lang), start.month)
         return deps.catalog.t(lang, "sched.pace.month", month=month)
     return deps.catalog.t(lang, "sched.pace.quarter", quarter=(start.month - 1) // 3 + 1)
 
@@ -55,7 +50,7 @@ def _numbers(pace: PeriodPace) -> dict[str, int]:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+    return shorten(text, _MAX_TEXT, one_line=False)
 
 
 async def nudge_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
@@ -184,7 +179,7 @@ async def period_end_items(deps: Deps, due: datetime, now: datetime) -> list[Out
                     lang,
                     "sched.period_end.line",
                     period=_period_name(deps, lang, pace),
-                    last_day=fmt_date(deps, lang, pace.period.last_day),
+                    last_day=day_text(tr(deps, lang), pace.period.last_day),
                     workdays=cal.count(today, pace.period.end),
                     **_numbers(pace),
                 )
