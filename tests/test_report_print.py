@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 
 from campaign.reporting import Scope
-from reports import service, xlsxstream
+from reports import xlsxstream
+from services import reports as service
 from storage.db import Database
 from tests.factories import Seed
 from tests.report_factories import november
