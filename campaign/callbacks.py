@@ -123,4 +123,29 @@ LANG = _ns("lang", set=1)
 
 # --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
 
+# Raising a problem: prn:v1:<action>:<draft id>[:<choice>]. The draft id lets a button of
+# an ended or other report be told apart from one of the report being typed.
+PROBLEM = _ns(
+    "prn",
+    cancel=1,
+    place=2,  # a place (or household) id
+    vill=2,  # a village whose households to list
+    back=1,
+    new=1,
+    join=2,  # the open problem to join as "same problem"
+    cat=2,  # a category word
+    pdone=1,
+    urg=2,  # 1 urgent, 0 not
+    solv=2,  # 1 the group can solve it, 0 not
+    edit=1,
+    field=2,  # the summary field to change
+    submit=1,
+)
+# Problem cards: prb:v1:<action>:<problem id>:<level the card was made for>, and
+# prb:v1:show:<problem id> from the lists. Cards live for weeks in chats, so these never
+# change meaning.
+CARD = _ns("prb", claim=2, note=2, solve=2, expl=2, up=2, down=2, dept=2, show=1)
+# The card-action dialog: pra:v1:cancel:<draft id>, pra:v1:day:<draft id>:<days back>.
+CARD_DIALOG = _ns("pra", cancel=1, day=2)
+
 # --- office: obx (parked messages), rpt (reports) ----------------------------------------

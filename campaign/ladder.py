@@ -144,6 +144,19 @@ def may_act(actor: Actor, level: str, team_id: int | None, group_id: int | None)
     return False
 
 
+def in_scope(actor: Actor, team_id: int | None, group_id: int | None, reporter: bool) -> bool:
+    """May this person learn that the problem exists and who owns it? Its reporters, its
+    team, whoever may act on it at some level, the office and the inspectors. Anyone else
+    pressing a (forged) button is told no more than for a problem that does not exist."""
+    if not actor.active:
+        return False
+    if reporter or actor.role in (Role.OFFICE, Role.INSPECTOR):
+        return True
+    if team_id is not None and actor.team_id == team_id:
+        return True
+    return any(may_act(actor, level, team_id, group_id) for level in LEVELS)
+
+
 class Verdict(StrEnum):
     OK = "ok"
     NOT_ALLOWED = "not_allowed"  # not this person's problem at this level

@@ -9,17 +9,17 @@ from typing import Any
 from telegram import Update
 
 from campaign import callbacks
-from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, start_level
+from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS
 from campaign.problem_cards import Renderer, number
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import screen
 from handlers.common import Context, Who, deps, reply
 from handlers.screen import Button
-from storage import problems
-from storage.drafts import Draft
+from services import problem_raise
+from services.problem_raise import Draft
 
 KIND = "problem"  # the draft kind and the ConversationHandler name
-NS = "prn"
+NS = callbacks.PROBLEM
 
 # Steps (conversation states); the draft's ``step`` column holds one of them.
 PLACE = "place"
@@ -49,7 +49,7 @@ FIELDS = ("place", "category", "description", "photos", "urgent", "solvable")
 
 
 def button(w: Who, key: str, action: str, draft_id: int, *args: object, **values: Any) -> Button:
-    return screen.button(w.t(key, **values), callbacks.encode(NS, action, draft_id, *args))
+    return screen.button(w.t(key, **values), NS.build(action, draft_id, *args))
 
 
 def cancel_row(w: Who, draft: Draft) -> list[Button]:
@@ -74,7 +74,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
     if step == PLACE:
         village = data.get("village")
         if village:
-            places = await problems.households_of(d.db, w.cadre, int(village))
+            places = await problem_raise.households_of(d, w.cadre, int(village))
             lines.append(w.t("problems.raise.ask_household"))
             markup += two_columns(
                 [
@@ -84,7 +84,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
             )
             markup.append([button(w, "problems.raise.back_button", "back", draft.id)])
         else:
-            places = await problems.places_for(d.db, w.cadre)
+            places = await problem_raise.places_for(d, w.cadre)
             lines.append(w.t("problems.raise.ask_place"))
             buttons = []
             for p in places:
@@ -107,11 +107,11 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
             if not places:
                 lines.append(w.t("problems.raise.no_places"))
     elif step == DUPLICATE:
-        found = await problems.open_at_place(d.db, int(data["place_id"]))
+        found = await problem_raise.duplicates(d, int(data["place_id"]), w.cadre)
         lines.append(w.t("problems.raise.duplicates", place=data.get("place_name", "")))
         r = Renderer(d.catalog, w.lang, d.settings.tz)
-        for q in found:
-            already = await problems.is_reporter(d.db, q.id, w.cadre.id)
+        for dup in found:
+            q, already = dup.problem, dup.mine
             lines.append(
                 w.t(
                     "problems.raise.duplicate_line",
@@ -141,7 +141,7 @@ async def prompt(update: Update, context: Context, w: Who, draft: Draft, note: s
         lines.append(w.t("problems.raise.ask_category"))
         markup += two_columns(
             [
-                screen.button(w.t(f"categories.{c}"), callbacks.encode(NS, "cat", draft.id, c))
+                screen.button(w.t(f"categories.{c}"), NS.build("cat", draft.id, c))
                 for c in PROBLEM_CATEGORIES
             ]
         )
@@ -193,8 +193,7 @@ def excerpt(text: str, limit: int) -> str:
 
 async def planned_level(context: Context, w: Who, data: dict[str, Any]) -> str:
     assert w.cadre is not None
-    has_leader = await problems.group_has_leader(deps(context).db, w.cadre.group_id)
-    return start_level(bool(data.get("solvable")), w.cadre.group_id is not None, has_leader)
+    return await problem_raise.planned_level(deps(context), w.cadre, bool(data.get("solvable")))
 
 
 async def summary(context: Context, w: Who, data: dict[str, Any]) -> str:

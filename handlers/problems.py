@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -24,11 +25,11 @@ from telegram.ext import (
 
 from campaign import callbacks
 from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
-from campaign.problem_cards import Renderer, number
+from campaign.problem_cards import number
 from campaign.roles import FIELD_ROLES
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers import problem_cards, problem_lists, screen
-from handlers.common import MENU_NS, Context, Who, deps, reply, who
+from handlers.common import Context, Who, deps, is_private, reply, who
 from handlers.problem_common import State, member, quiet_per_message
 from handlers.problem_steps import (
     CATEGORY,
@@ -50,10 +51,9 @@ from handlers.problem_steps import (
     prompt,
     two_columns,
 )
-from storage import drafts, problem_flow, problems
-from storage.drafts import Draft
-from storage.problem_flow import JoinOutcome
-from storage.problems import NewProblem
+from services import problem_raise, problems
+from services.problem_raise import Draft
+from services.problems import Joined, NewProblem
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,10 @@ async def _go(
     note: str = "",
 ) -> State:
     """Save the data and the step reached, then ask what that step asks."""
-    d = deps(context)
-    if not await drafts.save(d.db, draft.id, step, data, d.now()):
+    fresh = await problem_raise.save(deps(context), draft.id, step, data)
+    if fresh is None:
         await reply(update, w.t("problems.raise.no_draft"))
         return ConversationHandler.END
-    fresh = await drafts.get(d.db, draft.id)
-    assert fresh is not None
     await prompt(update, context, w, fresh, note)
     return step
 
@@ -109,14 +107,23 @@ async def _may_raise(update: Update, context: Context) -> Who | None:
 
 async def start(update: Update, context: Context) -> State:
     """/problem or the menu button: open a fresh draft and ask for the place."""
+    query = update.callback_query
+    if query is not None and not is_private(update):
+        # A menu button only exists in private; a press in a group is forged or
+        # misplaced, and a report is never typed where the group reads along.
+        found = await who(update, context)
+        await query.answer(
+            found.t("problems.raise.private_only") if found else None, show_alert=True
+        )
+        return ConversationHandler.END
     w = await _may_raise(update, context)
     if w is None or w.cadre is None:
         return ConversationHandler.END
     d = deps(context)
-    dialog = await drafts.open_draft(d.db, problem_cards.KIND, w.user_id, w.user_id)
+    dialog = await problem_raise.open_draft(d, problem_cards.KIND, w.user_id)
     if dialog is not None:  # a fresh /problem means the card dialog was left behind
-        await drafts.cancel(d.db, dialog.id, d.now())
-    draft = await drafts.start(d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, {}, d.now())
+        await problem_raise.cancel(d, dialog.id)
+    draft = await problem_raise.start(d, KIND, w.cadre, w.user_id, PLACE, {})
     if update.callback_query is not None:
         await update.callback_query.answer()
     await prompt(update, context, w, draft)
@@ -127,7 +134,7 @@ async def _current(update: Update, context: Context) -> tuple[Who, Draft] | None
     w = await member(update, context)
     if w is None:
         return None
-    draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
+    draft = await problem_raise.open_draft(deps(context), KIND, w.user_id)
     if draft is None:
         if update.callback_query is not None:
             await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
@@ -149,7 +156,7 @@ async def on_button(update: Update, context: Context) -> State:
         return ConversationHandler.END
     w, draft = found
     try:
-        cb = callbacks.decode(query.data, NS)
+        cb = NS.parse(query.data)
         draft_id = cb.int_arg(0)
     except callbacks.CallbackError:
         await query.answer(w.t("common.stale_button"), show_alert=True)
@@ -172,7 +179,7 @@ async def on_button(update: Update, context: Context) -> State:
     if cb.action == "place":
         return await _place_chosen(update, context, w, draft, data, _int(arg))
     if cb.action == "vill":
-        place = await problems.place_in_scope(d.db, w.cadre, _int(arg))
+        place = await problem_raise.place_in_scope(d, w.cadre, _int(arg))
         if place is None or place.kind != "village":
             return await _go(
                 update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place")
@@ -234,7 +241,7 @@ async def _place_chosen(
 ) -> State:
     d = deps(context)
     assert w.cadre is not None
-    place = await problems.place_in_scope(d.db, w.cadre, place_id)
+    place = await problem_raise.place_in_scope(d, w.cadre, place_id)
     if place is None:
         return await _go(update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place"))
     data.pop("village", None)
@@ -244,7 +251,7 @@ async def _place_chosen(
         if place.village_name
         else place.name
     )
-    if await problems.open_at_place(d.db, place.id):
+    if await problem_raise.duplicates(d, place.id, w.cadre):
         return await _go(update, context, w, draft, DUPLICATE, data)
     return await _go(update, context, w, draft, _after(PLACE, data, w), data)
 
@@ -252,31 +259,33 @@ async def _place_chosen(
 async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_id: int) -> State:
     d = deps(context)
     assert w.cadre is not None
-    candidates = {p.id for p in await problems.open_at_place(d.db, int(draft.data["place_id"]))}
-    if problem_id not in candidates:
+    candidates = await problem_raise.duplicates(d, int(draft.data["place_id"]), w.cadre)
+    if problem_id not in {c.problem.id for c in candidates}:
         await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
         return None
-    chat_id = update.effective_chat.id if update.effective_chat else None
-    outcome = await problem_flow.join_problem(
-        d.db,
-        d.settings,
-        d.catalog,
+    outcome = await problems.join_problem(
+        d,
         draft_id=draft.id,
         cadre=w.cadre,
         problem_id=problem_id,
-        chat_id=chat_id,
-        now=d.now(),
+        chat_id=update.effective_chat.id if update.effective_chat else None,
+        lang=w.lang,
     )
-    if outcome == JoinOutcome.CLOSED:
-        await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
+    if outcome.result is Joined.CLOSED:
+        await prompt(update, context, w, draft, outcome.text)
         return None
-    key = {
-        JoinOutcome.JOINED: "problems.raise.joined",
-        JoinOutcome.ALREADY: "problems.raise.joined_already",
-        JoinOutcome.SUBMITTED: "problems.raise.already_submitted",
-    }[outcome]
-    await reply(update, w.t(key, number=number(problem_id)))
+    await _tell(update, context, w, f"join:{draft.id}", outcome.text)
     return ConversationHandler.END
+
+
+async def _tell(update: Update, context: Context, w: Who, key: str, text: str) -> None:
+    """The outcome of a submitted report. The press was answered already, so if sending
+    fails the outgoing queue delivers it: the report is in, the cadre must learn it."""
+    try:
+        await reply(update, text)
+    except TelegramError as exc:
+        log.warning("the outcome of a report was not delivered, queued instead: %s", exc)
+        await problems.queue_lost_reply(deps(context), key=key, chat_id=w.user_id, text=text)
 
 
 async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> State:
@@ -287,7 +296,7 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
     if missing:
         step = {"place_id": PLACE, "category": CATEGORY, "description": DESCRIPTION}[missing[0]]
         return await _go(update, context, w, draft, step, dict(data))
-    if await problems.place_in_scope(d.db, w.cadre, int(data["place_id"])) is None:
+    if await problem_raise.place_in_scope(d, w.cadre, int(data["place_id"])) is None:
         # The roster changed since the place was chosen (moved group, place retired).
         note = w.t("problems.raise.bad_place")
         return await _go(update, context, w, draft, PLACE, dict(data), note)
@@ -299,43 +308,23 @@ async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> Sta
         group_can_solve=bool(data.get("solvable")),
         photos=tuple((str(f), str(u)) for f, u in data.get("photos", [])),
     )
-    chat_id = update.effective_chat.id if update.effective_chat else None
-    problem_id = await problem_flow.raise_problem(
-        d.db,
-        d.settings,
-        d.catalog,
+    outcome = await problems.raise_problem(
+        d,
         draft_id=draft.id,
         reporter=w.cadre,
         new=new,
-        chat_id=chat_id,
-        now=d.now(),
+        chat_id=update.effective_chat.id if update.effective_chat else None,
+        lang=w.lang,
     )
-    if problem_id is None:
-        closed = await drafts.get(d.db, draft.id)
-        done = closed.result_id if closed and closed.result_id else None
-        await reply(
-            update,
-            w.t("problems.raise.already_submitted", number=number(done) if done else "-"),
-        )
-        return ConversationHandler.END
-    problem = await problems.get(d.db, problem_id)
-    assert problem is not None
-    r = Renderer(d.catalog, w.lang, d.settings.tz)
-    await reply(
-        update,
-        w.t(
-            "problems.raise.receipt",
-            number=number(problem_id),
-            level=r.level(problem.level),
-            deadline=r.when(problem.deadline),
-        ),
-    )
+    if outcome.problem_id is None:
+        await reply(update, outcome.text)
+    else:
+        await _tell(update, context, w, f"receipt:{outcome.problem_id}", outcome.text)
     return ConversationHandler.END
 
 
 async def _cancel(update: Update, context: Context, w: Who, draft: Draft) -> State:
-    d = deps(context)
-    await drafts.cancel(d.db, draft.id, d.now())
+    await problem_raise.cancel(deps(context), draft.id)
     await reply(update, w.t("problems.raise.cancelled"))
     return ConversationHandler.END
 
@@ -363,7 +352,7 @@ async def on_message(update: Update, context: Context) -> State:
     assert w.cadre is not None
     if draft.step == PLACE and message.text:
         typed = clean_text(message.text)[:50]
-        found_places = await problems.search_places(d.db, w.cadre, typed)
+        found_places = await problem_raise.search_places(d, w.cadre, typed)
         if not found_places:
             await prompt(update, context, w, draft, w.t("problems.raise.no_match", text=typed))
             return None
@@ -413,7 +402,6 @@ async def _photo(
 ) -> State:
     message = update.effective_message
     assert message is not None and message.photo
-    d = deps(context)
     biggest = message.photo[-1]
     photos: list[list[str]] = [list(p) for p in data.get("photos", [])]
     album = message.media_group_id
@@ -426,11 +414,11 @@ async def _photo(
         photos.append([biggest.file_id, biggest.file_unique_id])
     data["photos"] = photos
     data["album"] = album
-    await drafts.save(d.db, draft.id, PHOTOS, data, d.now())
+    fresh = await problem_raise.save(deps(context), draft.id, PHOTOS, data)
+    if fresh is None:
+        return ConversationHandler.END
     if same_album:
         return PHOTOS  # one answer per album, not one per picture
-    fresh = await drafts.get(d.db, draft.id)
-    assert fresh is not None
     await prompt(update, context, w, fresh, w.t("problems.raise.photo_saved", count=len(photos)))
     return PHOTOS
 
@@ -445,8 +433,8 @@ async def stale_button(update: Update, context: Context) -> None:
         return
     text = w.t("common.stale_button")
     try:
-        cb = callbacks.decode(query.data, NS)
-        draft = await drafts.get(deps(context).db, cb.int_arg(0))
+        cb = NS.parse(query.data)
+        draft = await problem_raise.get(deps(context), cb.int_arg(0))
     except callbacks.CallbackError:
         draft = None
     if (
@@ -465,20 +453,28 @@ async def stale_button(update: Update, context: Context) -> None:
     await query.answer(text, show_alert=True)
 
 
+async def ignore_edit(update: Update, context: Context) -> State:
+    """An edited message changes nothing in a draft (the new text must be sent again)."""
+    return None
+
+
 def conversation() -> ConversationHandler[Any]:
     private = filters.ChatType.PRIVATE
+    fresh = filters.UpdateType.MESSAGE
     in_step: list[BaseHandler[Any, Any, Any]] = [
-        CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)),
-        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
+        CallbackQueryHandler(on_button, pattern=NS.pattern()),
+        # An edit is never new input: an old message edited mid-report changes nothing.
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, ignore_edit),
+        MessageHandler(fresh & private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
     ]
     with quiet_per_message():
         return ConversationHandler(
             entry_points=[
-                CommandHandler("problem", start, filters=private),
-                CallbackQueryHandler(start, pattern=rf"^{MENU_NS}:v1:problem$"),
+                CommandHandler("problem", start, filters=private & fresh),
+                CallbackQueryHandler(start, pattern=callbacks.MENU.pattern("problem")),
             ],
             states={step: list(in_step) for step in STEPS},
-            fallbacks=[CommandHandler("cancel", cancel, filters=private)],
+            fallbacks=[CommandHandler("cancel", cancel, filters=private & fresh)],
             name=KIND,
             persistent=True,
             per_chat=True,
@@ -495,7 +491,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         conversation(),
         problem_cards.dialog(),
-        CallbackQueryHandler(stale_button, pattern=callbacks.pattern(NS)),
+        CallbackQueryHandler(stale_button, pattern=NS.pattern()),
         *problem_cards.handlers(),
         *problem_lists.handlers(),
     ]

@@ -1,6 +1,6 @@
 """The problem ledger (问题台账), read: problems, their events, the lists (mine, a
 leader's ledger, the watch list, overdue ones) and the places a cadre may raise a
-problem at. Changes live in storage/problem_flow.py.
+problem at. Changes live in storage/problem_flow.py; the use cases in services/.
 """
 
 from __future__ import annotations
@@ -261,8 +261,10 @@ async def reporter_ids(conn: Reader, problem_id: int) -> list[int]:
     return [r["cadre_id"] for r in rows]
 
 
-async def is_reporter(db: Database, problem_id: int, cadre_id: int) -> bool:
-    row = await db.fetchone(
+async def is_reporter(conn: Reader | Database, problem_id: int, cadre_id: int) -> bool:
+    c = conn.conn if isinstance(conn, Database) else conn
+    row = await _one(
+        c,
         "SELECT 1 FROM problem_reporters WHERE problem_id = ? AND cadre_id = ?",
         (problem_id, cadre_id),
     )

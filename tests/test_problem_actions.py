@@ -115,13 +115,15 @@ async def test_who_may_not_act_on_a_team_card(bot: Harness, seed: Seed, db: Data
         (w.reporter, "只有城关镇工作队的队长、副队长"),
         (w.other, "只有城关镇工作队的队长、副队长"),
         (w.leader, "只有城关镇工作队的队长、副队长"),
-        (w.captain2, "只有城关镇工作队的队长、副队长"),  # another team's leader
+        (w.captain2, "找不到这个问题"),  # another team's leader: told no more than that
         (w.office, "只有城关镇工作队的队长、副队长"),
         (user(999), "私聊"),  # a stranger in the chat: not joined
     ):
         for label in ("认领", "已解决", "上报"):
             calls = await bot.press(who, data_of(message, label), message)
             assert expected in alert(calls), (who.id, label, alert(calls))
+            if who is w.captain2:
+                assert "城关" not in alert(calls)
     assert await _events(db) == before
     assert len(await outbox(db)) == outbox_before
     assert await db.fetchone("SELECT 1 FROM drafts WHERE kind = 'problem_action'") is None
