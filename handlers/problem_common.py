@@ -1,7 +1,6 @@
 """Small things the problem handlers share: the conversation state type, PTB's
-per-message warning, a renderer in the sender's language, the joined sender. They answer
-with ``handlers.common.reply`` and plain JSON keyboards (handlers/screen.py), as
-campaign/problem_cards.py builds them for the outbox."""
+per-message warning, the joined sender. They answer with ``handlers.common.reply`` and
+plain JSON keyboards (handlers/screen.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from contextlib import contextmanager
 from telegram import Update
 from telegram.warnings import PTBUserWarning
 
-from campaign.problem_cards import Renderer
-from handlers.common import Context, Who, deps, require_cadre
+from handlers.common import Context, Who, require_cadre
 
 # What a conversation callback returns: a step name, ConversationHandler.END (-1), or
 # None to stay where it is.
@@ -27,11 +25,6 @@ def quiet_per_message() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         yield
-
-
-def renderer(context: Context, w: Who) -> Renderer:
-    d = deps(context)
-    return Renderer(d.catalog, w.lang, d.settings.tz)
 
 
 async def member(update: Update, context: Context) -> Who | None:
