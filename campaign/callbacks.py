@@ -121,6 +121,20 @@ LANG = _ns("lang", set=1)
 
 # --- visits: vis (the visit flow), vlog (the visit log) ----------------------------------
 
+# The visit flow: vis:v1:<action>:<draft id>[:<arg>...]. The draft id comes first on
+# every button (the step engine reads it): pl/pv a place (its id), pg a page, top the
+# whole list, k a kind of work (code, 1 on / 0 off), kd done, d a day (YYYYMMDD), kt keep
+# the text, mc model case (1/0), cp/cl clear photos/location, nx next, ok submit, ch
+# change a field (its name), res/new resume or restart, keep/drop the draft, x cancel.
+VISIT = _ns(
+    "vis",
+    pl=2, pv=2, pg=2, top=1, k=3, kd=1, d=2, kt=1, mc=2, cp=1, cl=1, nx=1,
+    ok=1, ch=2, res=1, new=1, keep=1, drop=1, x=1,
+)  # fmt: skip
+# The visit log: vlog:v1:<action>:<visit id or page>. gp a page of /group, sh a visit's
+# card, ed correct it, wd withdraw? wy yes, wn no.
+VISIT_LOG = _ns("vlog", gp=1, sh=1, ed=1, wd=1, wy=1, wn=1)
+
 # --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
 
 # Raising a problem: prn:v1:<action>:<draft id>[:<choice>]. The draft id lets a button of

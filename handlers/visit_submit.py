@@ -19,21 +19,17 @@ from handlers.visit_session import (
     FIELD_STEPS,
     PLACE,
     SUMMARY,
-    Session,
-    closed_notice,
+    VisitSession,
     day_message,
-    finish,
-    step,
 )
-from storage import drafts, visits
+from storage import visits
 from storage.db import to_text
 from storage.visits import Photo, Place, VisitRecord
 
 log = logging.getLogger(__name__)
 
 
-@step
-async def summary_button(s: Session) -> object:
+async def summary_button(s: VisitSession) -> object:
     """Submit, change one field, or set the model-case mark."""
     assert s.cb is not None
     if s.cb.action == "ok":
@@ -51,7 +47,7 @@ async def summary_button(s: Session) -> object:
     return await s.go(target)
 
 
-async def _resolve_place(s: Session, visit: visits.Visit | None) -> Place | None:
+async def _resolve_place(s: VisitSession, visit: visits.Visit | None) -> Place | None:
     """The chosen place as it is now: in the cadre's scope, or (when correcting) the
     place the visit already had, even if the roster has moved it since."""
     assert s.form.place is not None
@@ -64,7 +60,7 @@ async def _resolve_place(s: Session, visit: visits.Visit | None) -> Place | None
     return place
 
 
-async def _submit(s: Session) -> object:
+async def _submit(s: VisitSession) -> object:
     w, f, d = s.w, s.form, s.d
     missing = f.missing()
     if missing is not None:
@@ -110,7 +106,7 @@ async def _submit(s: Session) -> object:
         d.db, draft_id=s.draft.id, cadre=s.cadre, record=record, now=d.now()
     )
     if visit_id is None:
-        await s.answer(await closed_notice(w, s.draft.id), alert=True)
+        await s.answer(await s.flow.closed_notice(w, s.draft.id), alert=True)
         return END
     month = month_of(day)
     count = await visits.count_between(d.db, s.cadre.id, month.start, month.end)
@@ -128,11 +124,11 @@ async def _submit(s: Session) -> object:
         lines.append(w.t("visits.receipt_far", km=f"{km:.1f}"))
     if count >= quota and month.start <= s.today < month.end:
         lines.append(w.t("visits.receipt_done"))
-    await finish(s, w.t("visits.submitted_card", id=visit_id), "\n".join(lines))
+    await s.finish(w.t("visits.submitted_card", id=visit_id), "\n".join(lines))
     return END
 
 
-async def _save_correction(s: Session, visit: visits.Visit, record: VisitRecord) -> object:
+async def _save_correction(s: VisitSession, visit: visits.Visit, record: VisitRecord) -> object:
     w, d = s.w, s.d
     right = visit_log.right_of(w, visit)
     if right is None:
@@ -144,12 +140,12 @@ async def _save_correction(s: Session, visit: visits.Visit, record: VisitRecord)
     if not saved:
         return await _close(s, w.t("visits.edit_conflict", id=visit.id))
     log.info("visit %s corrected by cadre %s (%s)", visit.id, s.cadre.id, right.value)
-    await finish(s, w.t("visits.edit_saved", id=visit.id), w.t("visits.edit_saved", id=visit.id))
+    await s.finish(w.t("visits.edit_saved", id=visit.id), w.t("visits.edit_saved", id=visit.id))
     return END
 
 
-async def _close(s: Session, message: str) -> object:
+async def _close(s: VisitSession, message: str) -> object:
     """Give up the draft (it can no longer be saved) and say why."""
-    await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await finish(s, s.w.t("visits.cancelled_card"), message)
+    await s.drop()
+    await s.finish(s.w.t("visits.cancelled_card"), message)
     return END
