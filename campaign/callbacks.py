@@ -137,8 +137,9 @@ VISIT_LOG = _ns("vlog", gp=1, sh=1, ed=1, wd=1, wy=1, wn=1)
 
 # --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
 
-# Raising a problem: prn:v1:<action>:<draft id>[:<choice>]. The draft id lets a button of
-# an ended or other report be told apart from one of the report being typed.
+# Raising a problem: prn:v1:<action>:<draft id>[:<choice>]. The draft id comes first (the
+# step engine reads it): a button of an ended or other report is told apart from one of
+# the report being typed.
 PROBLEM = _ns(
     "prn",
     cancel=1,
@@ -154,12 +155,15 @@ PROBLEM = _ns(
     edit=1,
     field=2,  # the summary field to change
     submit=1,
+    keep=1,  # the step engine's: keep the draft after another command came
+    drop=1,  # the step engine's: drop it for that command
 )
 # Problem cards: prb:v1:<action>:<problem id>:<level the card was made for>, and
 # prb:v1:show:<problem id> from the lists. Cards live for weeks in chats, so these never
 # change meaning.
 CARD = _ns("prb", claim=2, note=2, solve=2, expl=2, up=2, down=2, dept=2, show=1)
-# The card-action dialog: pra:v1:cancel:<draft id>, pra:v1:day:<draft id>:<days back>.
-CARD_DIALOG = _ns("pra", cancel=1, day=2)
+# The card-action dialog: pra:v1:cancel:<draft id>, pra:v1:day:<draft id>:<days back>,
+# and the step engine's keep/drop (another command came mid-dialog).
+CARD_DIALOG = _ns("pra", cancel=1, day=2, keep=1, drop=1)
 
 # --- office: obx (parked messages), rpt (reports) ----------------------------------------

@@ -10,14 +10,13 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import screen
-from handlers.common import Context, deps, reply
-from handlers.problem_common import member
+from handlers.common import Context, deps, reply, require_cadre
 from services import problem_views
 
 
 async def my_problems(update: Update, context: Context) -> None:
     """/problems: every problem I raised or joined, open ones first."""
-    w = await member(update, context)
+    w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return
     message = await problem_views.mine(deps(context), w.cadre, w.lang)
@@ -26,7 +25,7 @@ async def my_problems(update: Update, context: Context) -> None:
 
 async def ledger(update: Update, context: Context) -> None:
     """/ledger: the open problems at my level, earliest deadline (overdue) first."""
-    w = await member(update, context)
+    w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return
     message = await problem_views.ledger(deps(context), w.cadre, w.lang)

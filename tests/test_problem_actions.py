@@ -424,3 +424,24 @@ async def test_dialog_and_other_flows_never_mix(bot: Harness, seed: Seed, db: Da
     calls = await bot.send(w.captain, "走访记录的文字")
     assert "没有被记录" in last_text(calls)
     assert [e[0] for e in await _events(db)] == ["raise"]
+
+
+async def test_dialog_buttons_edit_their_message(bot: Harness, seed: Seed, db: Database) -> None:
+    """The dialog runs on the step engine: a button edits its own message in place; the
+    Cancel of an earlier question of the same dialog still cancels it."""
+    w = await World(bot, seed, db).setup()
+    await w.dialog(w.captain, "已解释", "资金不足。")
+    asked_who = copy.deepcopy(
+        bot.api.messages[max(k for k in bot.api.messages if k[0] == w.captain.id)]
+    )
+    await bot.send(w.captain, "村支书李明")  # now at "which day"
+    cancel_of_who = data_of(asked_who, "取消")
+    calls = await bot.press(w.captain, cancel_of_who, asked_who)  # same draft: cancel stays valid
+    assert "已取消" in last_text(calls)
+    assert await _status(db) == ("team", "open", None)
+    await w.dialog(w.captain, "已解释", "资金不足。", "村支书李明")
+    calls = await bot.tap(w.captain, "昨天")
+    assert [c.method for c in calls if c.method in ("sendMessage", "editMessageText")][0] == (
+        "editMessageText"
+    )
+    assert "已标记为已解释" in last_text(calls)
