@@ -3,9 +3,9 @@ problem, a card's reason, and the plans and checks to come).
 
 A flow is a list of steps. A step says what it asks (``prompt``: the session → a plain
 ``campaign.message.Message``, text and buttons), how it reads the answer (``buttons``:
-action → function, ``text``, ``photo``, ``voice``) and where it goes next (``next``,
-or the function returns the step it reaches with ``await s.go(step)``). The engine
-keeps its promises for every flow alike:
+action → function; ``text``, ``photo``, ``voice``, ``location``) and where it goes next
+(``next``, or the function returns the step it reaches with ``await s.go(step)``). The
+engine keeps its promises for every flow alike:
 
 - the draft (``services/drafts``) and its step are saved BEFORE the reply, so a crash
   or restart loses nothing; ``bot/persistence.py`` rebuilds the ConversationHandler's
@@ -79,7 +79,8 @@ reply keyboard); ``Flow(route=...)`` decides ``forward`` when ``next`` is not en
 (back to the summary while a field is changed); ``Flow(media=...)`` takes a photo,
 location or voice at a step with no handler for it; ``Flow(card=...)`` is the text a
 closed draft's card keeps; ``Flow(per_chat=False)`` holds a dialog entered from a
-button in any chat in the presser's private chat (drafts with chat_id = user_id).
+button in any chat in the presser's private chat (drafts with chat_id = user_id);
+``Flow(number=...)`` names the report a submitted draft became (``already_submitted``).
 
 The catalogue section ``texts`` holds the engine's keys: cancel (the ❌ label),
 cancelled, cancelled_card, draft_closed, draft_closed_long, already_submitted ({id}),
@@ -170,6 +171,7 @@ class Step(Generic[F]):
     text: Action[F] | None = None
     photo: Action[F] | None = None
     voice: Action[F] | None = None
+    location: Action[F] | None = None
     next: str | None = None  # where ``Session.forward`` goes
     # Called when the draft comes to this step from another: it may set the form (saved
     # with the step) and return a message sent before the prompt (e.g. a reply keyboard).
@@ -321,6 +323,7 @@ class Flow(Generic[F]):
         card: Callable[[Session[F], str], str] | None = None,
         run_after_drop: Mapping[str, AfterDrop] | None = None,
         per_chat: bool = True,
+        number: Callable[[int], str] = str,
     ) -> None:
         self.kind = kind  # drafts.kind and the ConversationHandler's name
         # False: a dialog entered from a button in any chat and held in the presser's
@@ -337,6 +340,7 @@ class Flow(Generic[F]):
         self._route = route
         self._card = card
         self.run_after_drop = dict(run_after_drop or {})
+        self.number = number  # how a report the draft became is named (#12, P-0012)
         ask_drop: Step[F] = Step(
             ASK_DROP,
             _ask_drop_prompt,
@@ -430,7 +434,7 @@ class Flow(Generic[F]):
         """What a button of a draft no longer open says when pressed."""
         old = await drafts.get(w.deps.db, draft_id)
         if old is not None and old.user_id == w.user_id and old.status == "submitted":
-            return w.t(f"{self.texts}.already_submitted", id=old.result_id)
+            return w.t(f"{self.texts}.already_submitted", id=self.number(old.result_id or 0))
         return w.t(f"{self.texts}.draft_closed")
 
     async def tell_closed(self, update: Update, w: Who, draft_id: int) -> None:
@@ -442,7 +446,7 @@ class Flow(Generic[F]):
         submitted = old is not None and old.user_id == w.user_id and old.status == "submitted"
         if submitted:
             assert old is not None
-            text = w.t(f"{self.texts}.already_submitted", id=old.result_id)
+            text = w.t(f"{self.texts}.already_submitted", id=self.number(old.result_id or 0))
         else:
             text = w.t(f"{self.texts}.draft_closed")
         if update.callback_query is not None:
@@ -468,6 +472,8 @@ class Flow(Generic[F]):
                 here.append(MessageHandler(new & filters.VOICE, self.handler(step.voice)))
             if step.photo is not None:
                 here.append(MessageHandler(new & filters.PHOTO, self.handler(step.photo)))
+            if step.location is not None:
+                here.append(MessageHandler(new & filters.LOCATION, self.handler(step.location)))
             states[step.name] = here
         fallbacks: list[BaseHandler[Any, Any, Any]] = [
             CommandHandler("cancel", self.handler(_cancel_command), filters=private),

@@ -23,7 +23,6 @@ from telegram.warnings import PTBDeprecationWarning
 from campaign.callbacks import MENU, VISIT, VISIT_LOG
 from campaign.geo import valid_point
 from campaign.message import Message
-from campaign.roles import FIELD_ROLES
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
@@ -64,11 +63,8 @@ from handlers.visit_session import (
     next_after,
 )
 from handlers.visit_submit import summary_button
-from services import drafts
-from services.drafts import Draft
-from storage import visits
-from storage.db import to_text
-from storage.people import Cadre
+from services import visits
+from services.visits import Draft, Opened, Why
 
 # Commands of this feature that can run right after the draft is dropped.
 _RUN_AFTER_DROP = {"/my": visit_log.my_view, "/group": visit_log.group_view}
@@ -77,56 +73,43 @@ _RUN_AFTER_DROP = {"/my": visit_log.my_view, "/group": visit_log.group_view}
 # --- entering the flow -----------------------------------------------------------------
 
 
-async def _entrant(update: Update, context: Context) -> tuple[Who, Cadre, Draft | None] | None:
-    """A field cadre in a private chat, and their open visit draft if any."""
-    if not is_private(update):
+async def _entrant(update: Update, context: Context) -> Who | None:
+    """A cadre in a private chat. A pressed button is answered once, later: by the step
+    shown or by the refusal."""
+    if not is_private(update) or update.effective_chat is None:
         return None
     w = await require_cadre(update, context)
-    if w is None or w.cadre is None or update.effective_chat is None:
-        return None
-    if w.cadre.role not in FIELD_ROLES:
-        await visit_log.tell(update, w.t("visits.not_field_role"))
-        return None
-    # A pressed button is answered once, later: by the step shown or by the refusal.
-    draft = await drafts.open_draft(w.deps.db, KIND, update.effective_chat.id, w.user_id)
-    return w, w.cadre, draft
+    return w if w is not None and w.cadre is not None else None
+
+
+async def _refuse(update: Update, w: Who, opened: Opened) -> None:
+    if opened.why is Why.OTHER_FLOW and opened.other is not None:
+        other = opened.other
+        started = other.created_at.astimezone(w.deps.settings.tz).strftime("%m-%d %H:%M")
+        text = w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
+    else:
+        text = visit_log.refusal(w, opened.why or Why.NOT_FOUND, opened.visit_id)
+    await visit_log.tell(update, text)
 
 
 async def visit_entry(update: Update, context: Context) -> object:
     """/visit or the menu button: start a visit at the place step; with a draft already
     open, carry on with it, or, if it has lain idle, ask whether to continue it."""
-    entrant = await _entrant(update, context)
-    if entrant is None:
+    w = await _entrant(update, context)
+    if w is None or w.cadre is None or update.effective_chat is None:
         return None
-    w, cadre, draft = entrant
-    if draft is not None:
-        return await _offer_open(update, context, w, cadre, draft)
-    d = w.deps
-    chat = update.effective_chat
-    assert chat is not None
-    other = await drafts.other_open(d.db, chat.id, w.user_id, KIND)
-    if other is not None:
-        # Text goes to one flow at a time; the other report keeps what was typed.
-        started = other.created_at.astimezone(d.settings.tz).strftime("%m-%d %H:%M")
-        await visit_log.tell(
-            update, w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
-        )
+    opened = await visits.start(w.deps, w.cadre, update.effective_chat.id, w.user_id, PLACE)
+    if opened.open is not None:
+        return await _offer_open(update, context, w, opened.open)
+    if opened.draft is None:
+        await _refuse(update, w, opened)
         return None
-    places = await visits.places_for(d.db, cadre)
-    if not places:
-        await visit_log.tell(update, w.t("visits.no_places"))
-        return None
-    draft = await drafts.start(
-        d.db, KIND, cadre.id, chat.id, w.user_id, PLACE, Form().dump(), d.now()
-    )
-    s = FLOW.session(update, context, w, draft, Form())
-    s.cache["places"] = places
+    s = FLOW.session(update, context, w, opened.draft, Form())
+    s.cache["places"] = opened.places
     return await s.go(PLACE)
 
 
-async def _offer_open(
-    update: Update, context: Context, w: Who, cadre: Cadre, draft: Draft
-) -> object:
+async def _offer_open(update: Update, context: Context, w: Who, draft: Draft) -> object:
     s = FLOW.session(update, context, w, draft)
     back = s.form.back if draft.step in QUESTIONS else draft.step
     idle = s.d.now() - draft.updated_at > timedelta(hours=s.d.settings.visits.draft_idle_hours)
@@ -142,28 +125,24 @@ async def _offer_open(
 
 async def edit_entry(update: Update, context: Context) -> object:
     """/visit_edit N, or ✏️ on a visit card: open a correction draft at the summary."""
-    entrant = await _entrant(update, context)
-    if entrant is None:
+    w = await _entrant(update, context)
+    if w is None or w.cadre is None or update.effective_chat is None:
         return None
-    w, cadre, draft = entrant
-    chat = update.effective_chat
-    assert chat is not None
-    visit = await visit_log.changeable_visit(update, context, w, "visitlog.usage_edit")
-    if visit is None:
-        return None
-    if draft is not None:
-        if Form.load(draft.data).edit_of == visit.id:
-            return await _offer_open(update, context, w, cadre, draft)
-        await visit_log.tell(update, w.t("visits.finish_current_first"))
-        return None
-    form = visit_log.form_of(visit)
-    form.editing, form.edit_of = True, visit.id
-    form.base, form.orig_day = to_text(visit.updated_at), form.day
-    d = w.deps
-    draft = await drafts.start(
-        d.db, KIND, cadre.id, chat.id, w.user_id, SUMMARY, form.dump(), d.now()
+    visit_id = visit_log.visit_id_of(update, context)
+    opened = await visits.start_amend(
+        w.deps, w.cadre, update.effective_chat.id, w.user_id, visit_id, SUMMARY
     )
-    return await FLOW.session(update, context, w, draft, form).go(SUMMARY)
+    if opened.why is Why.UNNAMED:
+        pressed = update.callback_query is not None
+        key = "common.stale_button" if pressed else "visitlog.usage_edit"
+        await visit_log.tell(update, w.t(key))
+        return None
+    if opened.open is not None:
+        return await _offer_open(update, context, w, opened.open)
+    if opened.draft is None:
+        await _refuse(update, w, opened)
+        return None
+    return await FLOW.session(update, context, w, opened.draft, opened.form).go(SUMMARY)
 
 
 # --- step 1: place ---------------------------------------------------------------------
@@ -179,7 +158,7 @@ async def place_button(s: VisitSession) -> object:
     if action == "top":
         f.query, f.village, f.page = None, None, 0
         return await s.go(PLACE)
-    place = await visits.place_in_scope(s.d.db, s.cadre, s.cb.int_arg(1))
+    place = await visits.place_in_scope(s.d, s.cadre, s.cb.int_arg(1))
     if place is None:
         await s.answer(s.w.t("visits.place_gone"), alert=True)
         return None
@@ -411,17 +390,12 @@ async def resume_button(s: VisitSession) -> object:
     if s.cb.action == "res":
         back, s.form.back = s.form.back or PLACE, None
         return await s.go(back)
-    d = s.d
-    places = await visits.places_for(d.db, s.cadre)
-    if not places:
-        await drafts.cancel(d.db, s.draft.id, d.now())
+    opened = await visits.restart(s.d, s.cadre, s.draft, PLACE)
+    if opened.draft is None:
         await s.show(Message(s.w.t("visits.no_places")))
         return END
-    draft = await drafts.start(
-        d.db, KIND, s.cadre.id, s.chat_id, s.w.user_id, PLACE, Form().dump(), d.now()
-    )
-    fresh = FLOW.session(s.update, s.context, s.w, draft, Form(), s.cb)
-    fresh.answered, fresh.cache["places"] = s.answered, places
+    fresh = FLOW.session(s.update, s.context, s.w, opened.draft, Form(), s.cb)
+    fresh.answered, fresh.cache["places"] = s.answered, opened.places
     return await fresh.go(PLACE)
 
 

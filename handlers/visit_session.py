@@ -15,12 +15,12 @@ from campaign.visitrules import DayProblem
 from handlers import visit_views as views
 from handlers.common import Who
 from handlers.flow import ASK_DROP, END, Session, Stop
-from storage import visits
-from storage.visits import Place
+from services import visits
+from services.visits import Place
 
 __all__ = ["ASK_DROP", "END", "Stop"]
 
-KIND = "visit"  # the drafts.kind of a visit draft, and the conversation's name
+KIND = visits.KIND  # the drafts.kind of a visit draft, and the conversation's name
 PLACE = "place"
 KINDS = "kinds"
 DATE = "date"
@@ -47,20 +47,20 @@ def next_after(s: VisitSession, step: str) -> str:
 
 async def ask_place(s: VisitSession) -> Message:
     """The places of the cadre's scope (a search's hits, or one village's households)."""
-    w, f, db, did = s.w, s.form, s.d.db, s.draft.id
+    w, f, d, did = s.w, s.form, s.d, s.draft.id
     if f.query:
-        found = await visits.search_places(db, s.cadre, f.query)
+        found = await visits.search_places(d, s.cadre, f.query)
         key = "visits.step_place_search" if found else "visits.search_none"
         return Message(w.t(key, query=f.query), views.place_keyboard(w, did, found, f))
     if f.village is not None:
-        village = await visits.place_in_scope(db, s.cadre, f.village)
+        village = await visits.place_in_scope(d, s.cadre, f.village)
         if village is not None:
-            households = await visits.places_for(db, s.cadre, village_id=village.id)
+            households = await visits.places_for(d, s.cadre, village_id=village.id)
             text = w.t("visits.step_place_village", village=village.name)
             return Message(text, views.place_keyboard(w, did, households, f, village))
     places: list[Place] | None = s.cache.pop("places", None)
     if places is None:
-        places = await visits.places_for(db, s.cadre)
+        places = await visits.places_for(d, s.cadre)
     return Message(w.t("visits.step_place"), views.place_keyboard(w, did, places, f))
 
 

@@ -14,7 +14,7 @@ from campaign.visitform import Form
 from campaign.visitrules import allowed_days
 from campaign.vocabulary import WORK_KINDS
 from handlers.common import Who
-from storage.visits import Place
+from services.visits import Place
 
 PAGE_SIZE = 8
 MAX_LABEL = 40
