@@ -244,4 +244,5 @@ FLOW: Flow[ActForm] = Flow(
     entries=[CallbackQueryHandler(on_text_action, pattern=CARD.pattern(*_TEXT_WORDS))],
     cancel="cancel",
     per_chat=False,
+    number=number,
 )

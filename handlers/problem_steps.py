@@ -459,4 +459,5 @@ def flow(entries: list[Any]) -> Flow[Form]:
         entries=entries,
         cancel="cancel",
         route=route,
+        number=number,
     )

@@ -129,7 +129,9 @@ async def raise_problem(
     if problem_id is None:
         closed = await drafts.get(db, draft_id)
         done = closed.result_id if closed and closed.result_id else None
-        return RaiseOutcome(None, r.t("problems.raise.already_submitted", id=done or "-"))
+        return RaiseOutcome(
+            None, r.t("problems.raise.already_submitted", id=number(done) if done else "-")
+        )
     receipt = r.t(
         "problems.raise.receipt",
         number=number(problem_id),
