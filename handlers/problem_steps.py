@@ -25,7 +25,8 @@ from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers.flow import END, Flow, Session, Step
 from services import problem_raise, problems
 from services.problem_raise import Place
-from services.problems import NewProblem, renderer
+from services.problem_render import card_view, renderer
+from services.problems import NewProblem
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ async def ask_duplicate(s: S) -> Message:
             "duplicate_line",
             number=number(q.id),
             category=s.w.t(f"categories.{q.category}"),
-            status=r.status(q.view()),
+            status=r.status(card_view(q)),
             name=q.reporter_name,
             text=excerpt(q.description),
         )

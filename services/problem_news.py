@@ -21,6 +21,7 @@ import aiosqlite
 from campaign.ladder import MOVES, NEWS_FOR_REPORTERS, is_open
 from campaign.problem_cards import Renderer, number
 from campaign.runtime import Deps
+from services.problem_render import card_view, event_view
 from storage import problem_news as reach
 from storage import problems
 from storage.outbox import enqueue
@@ -47,7 +48,7 @@ async def publish(
     photos = await problems.photo_ids(conn, problem_id)
     reporters = await problems.reporter_ids(conn, problem_id)
     default = deps.settings.campaign.language
-    view = problem.view(ev)
+    view = card_view(problem, ev)
     urgent = problem.urgent
     pid = problem.id
 
@@ -144,7 +145,7 @@ async def publish(
             if cadre_id == ev.actor_id:
                 continue
             r = await renderer(chat_id)
-            await send("notice", chat_id, r.notice(view, ev.view()))
+            await send("notice", chat_id, r.notice(view, event_view(ev)))
             told.add(cadre_id)
 
     if ev.action in ("escalate", "auto_escalate") and ev.from_level == "group" and problem.group_id:

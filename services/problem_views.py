@@ -10,7 +10,8 @@ from campaign.message import Button, Message, grid
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES, Role
 from campaign.runtime import Deps
-from services.problems import actor_of, renderer
+from services.problem_render import card_view, event_view, renderer
+from services.problems import actor_of
 from storage import problems
 from storage.people import Cadre
 from storage.problems import Problem
@@ -41,9 +42,9 @@ async def show(deps: Deps, cadre: Cadre, problem_id: int, lang: str) -> Shown:
         return Shown(None, r.t("problems.act.not_found"))
     history = await problems.events(deps.db, problem.id)
     actionable = may_act(actor, problem.level, problem.team_id, problem.group_id)
-    view = problem.view(history[-1] if history else None)
+    view = card_view(problem, history[-1] if history else None)
     card = r.card_message(view, deps.now(), actionable=actionable)
-    lines = [r.event(e.view()) for e in history[-10:]]
+    lines = [r.event(event_view(e)) for e in history[-10:]]
     text = card.text + "\n\n" + r.t("problems.act.history") + "\n" + "\n".join(lines)
     return Shown(card.with_text(text[:_MAX_TEXT]))
 
@@ -63,7 +64,7 @@ async def mine(deps: Deps, cadre: Cadre, lang: str) -> Message:
         return Message(r.t("problems.mine.none"))
     now = deps.now()
     lines = [r.t("problems.mine.head", count=len(items))]
-    lines += [r.line(p.view(), now) for p in items]
+    lines += [r.line(card_view(p), now) for p in items]
     lines.append(r.t("problems.list.tap_number"))
     return _with_show_buttons("\n".join(lines), items)
 
@@ -83,11 +84,11 @@ async def ledger(deps: Deps, cadre: Cadre, lang: str) -> Message:
         if items
         else r.t("problems.ledger.empty", level=level)
     ]
-    lines += [r.line(p.view(), now) for p in items]
+    lines += [r.line(card_view(p), now) for p in items]
     watch = await problems.watch_list(deps.db, cadre)
     if watch:
         lines.append(r.t("problems.ledger.watch_head", count=len(watch)))
-        lines += [r.line(p.view(), now) for p in watch]
+        lines += [r.line(card_view(p), now) for p in watch]
     if items or watch:
         lines.append(r.t("problems.list.tap_number"))
     return _with_show_buttons("\n".join(lines), items + watch)

@@ -30,10 +30,11 @@ from campaign.ladder import (
     next_level,
     start_level,
 )
-from campaign.problem_cards import Renderer, number
+from campaign.problem_cards import number
 from campaign.runtime import Deps
 from campaign.vocabulary import LEVELS
 from services import problem_news
+from services.problem_render import card_view, event_view, renderer
 from storage import drafts, problem_flow, problems
 from storage.db import Database
 from storage.outbox import enqueue
@@ -69,10 +70,6 @@ def _short(text: str, limit: int = _ALERT_MAX) -> str:
 
 def actor_of(cadre: Cadre) -> Actor:
     return Actor(cadre.id, cadre.role, cadre.team_id, cadre.group_id, cadre.active)
-
-
-def renderer(deps: Deps, lang: str) -> Renderer:
-    return Renderer(deps.catalog, lang, deps.settings.tz)
 
 
 # --- raise and join ---------------------------------------------------------------------
@@ -285,7 +282,7 @@ async def _refusal(
         )
     why = _WHY_EVENTS.get(verdict)
     found = await problems.last_event(conn, problem.id, why) if why else None
-    what = r.event(found.view()) if found else r.status(problem.view())
+    what = r.event(event_view(found)) if found else r.status(card_view(problem))
     text = r.t(
         _WHY_KEYS.get(verdict, "problems.act.not_now"),
         number=number(problem.id),
