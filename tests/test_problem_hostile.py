@@ -135,3 +135,14 @@ async def test_outsider_cannot_tell_a_problem_exists(
     calls = await bot.press(own, data_of(message, "认领"), message)
     assert "城关镇工作队" in alert(calls)
     assert captain is not None
+
+
+async def test_edited_problem_commands_start_nothing(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    reporter = await join(bot, seed, "cadre1", 601)
+    await _edit(bot, reporter, "/problem")
+    assert await _row(db, "SELECT COUNT(*) FROM drafts") == (0,)
+    captain = await join(bot, seed, "captain1", 621)
+    calls = await _edit(bot, captain, "/ledger")
+    assert not [c for c in calls if "问题台账" in c.text or "待办" in c.text]
