@@ -8,12 +8,14 @@ last day gets yellow, not a late blue as well.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.i18n import LANGUAGES
 from campaign.runtime import Deps
+from campaign.text import moment_text, shorten
 from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 _EXCERPT = 60
@@ -59,16 +61,7 @@ async def warnings(deps: Deps, now: datetime) -> list[Warning]:
 
 
 def _when(deps: Deps, lang: str, moment: datetime) -> str:
-    local = moment.astimezone(deps.settings.tz)
-    month = deps.catalog.t(lang, f"sched.dates.m{local.month}")
-    return deps.catalog.t(
-        lang, "sched.dates.datetime", month=month, day=local.day, time=f"{local:%H:%M}"
-    )
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…"
+    return moment_text(functools.partial(deps.catalog.t, lang), moment, deps.settings.tz)
 
 
 def _text(deps: Deps, lang: str, problem: WatchedProblem, colour: Colour, now: datetime) -> str:
@@ -88,6 +81,6 @@ def _text(deps: Deps, lang: str, problem: WatchedProblem, colour: Colour, now: d
         "sched.deadline.detail",
         place=problem.place_name,
         category=t(lang, f"categories.{problem.category}"),
-        text=_excerpt(problem.description),
+        text=shorten(problem.description, _EXCERPT),
     )
     return f"{head}\n{detail}"
