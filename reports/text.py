@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from campaign.periods import Period, month_of, quarter_of, week_of, year_of
+from campaign.periods import Period, half_of, month_of, quarter_of, week_of, year_of
 from campaign.reporting import (
     CadreLog,
     Cases,
@@ -48,9 +48,25 @@ def period_text(t: Tr, period: Period) -> str:
             first=s.isoformat(),
             last=period.last_day.isoformat(),
         )
+    if half_of(s) == period:
+        return t(f"reports.period.half{1 if s.month == 1 else 2}", year=s.year)
+    last = period.last_day
     if period.days == 1:
-        return s.isoformat()
-    return t("reports.period.range", first=s.isoformat(), last=period.last_day.isoformat())
+        return t("reports.period.day", y=s.year, m=s.month, d=s.day, first=s.isoformat())
+    # 11月1日至11月15日 within one year (the year is in the report's context); with it
+    # across a new year.
+    key = "reports.period.range_in_year" if s.year == last.year else "reports.period.range"
+    return t(
+        key,
+        first=s.isoformat(),
+        last=last.isoformat(),
+        fy=s.year,
+        fm=s.month,
+        fd=s.day,
+        ly=last.year,
+        lm=last.month,
+        ld=last.day,
+    )
 
 
 def scope_text(t: Tr, scope: Scope, name: str) -> str:
