@@ -387,3 +387,17 @@ async def test_every_report_reads_in_english(db: Database, seed: Seed) -> None:
         "Cadre progress",
     ]
     assert wb["Visits"]["B1"].value == "Visit date"
+
+
+async def test_a_visited_household_covers_its_village(db: Database, seed: Seed) -> None:
+    """The rule (docs/reports.md): a village counts as visited when one of its
+    households was (the cadre was in the village); the household counts only itself."""
+    await add_visit(db, seed.cadres["cadre1"], seed.places["h1"], date(2026, 12, 3))
+    dec = parse_period("2026-12", TODAY)
+    with q.reading(db.path) as conn:
+        visited = q.visited_places(conn, dec)
+        data = q.coverage(conn, Scope.everything(), dec)
+    assert {seed.places["h1"], seed.places["v1"]} <= visited
+    unvisited = {p.id for team in data.teams for p in team.unvisited}
+    assert seed.places["v1"] not in unvisited and seed.places["h1"] not in unvisited
+    assert seed.places["v2"] in unvisited  # another village of the group stays unvisited
