@@ -305,9 +305,17 @@ def days_over(now: datetime, deadline: datetime) -> int:
     return max(1, math.ceil((now - deadline).total_seconds() / 86400))
 
 
+def current_department(level: str, department: str | None) -> str | None:
+    """The county department a problem is with now. The office hands a problem to a
+    department and stays its level; handed back down to a team, the department is
+    history (the record keeps it), no longer the one responsible."""
+    return department if level == "office" and department else None
+
+
 def _owner(t: Tr, p: OverdueProblem) -> str:
-    if p.department:
-        return t("reports.overdue.department", department=p.department)
+    department = current_department(p.level, p.department)
+    if department:
+        return t("reports.overdue.department", department=department)
     return p.owner_name or t("reports.overdue.unclaimed")
 
 

@@ -19,7 +19,7 @@ from reports.workbook import sheet_title
 from storage import reports as q
 from storage.db import Database
 from tests.factories import Seed
-from tests.report_factories import SHANGHAI, add_visit, november
+from tests.report_factories import SHANGHAI, add_problem, add_visit, local, november
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI)
 TODAY = NOW.date()
@@ -401,3 +401,22 @@ async def test_a_visited_household_covers_its_village(db: Database, seed: Seed) 
     unvisited = {p.id for team in data.teams for p in team.unvisited}
     assert seed.places["v1"] not in unvisited and seed.places["h1"] not in unvisited
     assert seed.places["v2"] in unvisited  # another village of the group stays unvisited
+
+
+async def test_overdue_owner_after_a_hand_back_is_the_team_not_the_department(
+    db: Database, seed: Seed
+) -> None:
+    """Handed to 县水利局 by the office, then handed back down to the team: the
+    department is history, the team leader (or 未认领) is responsible now."""
+    pid = await add_problem(
+        db,
+        seed.cadres["cadre1"],
+        seed.places["v1"],
+        local(2026, 11, 1),
+        level="team",
+        department="县水利局",
+        deadline=local(2026, 11, 10),
+    )
+    text = service.overdue_report(ask(db, Scope.everything()))
+    assert f"P-{pid}" in text and "县水利局" not in text
+    assert "按责任人：未认领 1" in text
