@@ -52,14 +52,12 @@ def period_text(t: Tr, period: Period) -> str:
         return t(f"reports.period.half{1 if s.month == 1 else 2}", year=s.year)
     last = period.last_day
     if period.days == 1:
-        return t("reports.period.day", y=s.year, m=s.month, d=s.day, first=s.isoformat())
+        return t("reports.period.day", y=s.year, m=s.month, d=s.day)
     # 11月1日至11月15日 within one year (the year is in the report's context); with it
     # across a new year.
     key = "reports.period.range_in_year" if s.year == last.year else "reports.period.range"
     return t(
         key,
-        first=s.isoformat(),
-        last=last.isoformat(),
         fy=s.year,
         fm=s.month,
         fd=s.day,

@@ -83,7 +83,8 @@ def test_demo_data_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixtur
     first, second = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
     assert main(["--config", config, "demo-data", str(first), *small]) == 0
     assert main(["--config", config, "demo-data", str(second), *small]) == 0
-    assert "800 visits, 50 problems" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "800 条走访、50 件问题" in out and "（100%）" in out  # progress, then the counts
     # Not into a database that has a roster already.
     assert main(["--config", config, "demo-data", str(first), *small]) == 2
 
