@@ -397,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         fn = COMMANDS.get(name)
         if fn is None:
             raise UserError(f"command {name!r} is not available")
+        if settings.source.startswith("<defaults"):
+            log.info("no config.toml here: the defaults documented in config.example.toml apply")
         if name in _SETS_UP:
             _ensure_database_folder(settings)
         result = fn(args, settings)
