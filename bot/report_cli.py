@@ -51,6 +51,11 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     demo.add_argument("--problems", type=int, default=20_000)
     demo.add_argument("--year", type=int, default=2026)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--whole-year",
+        action="store_true",
+        help="fill the whole year even past today (benchmarks that pretend it is 31 December)",
+    )
 
 
 async def _migrated(path: str) -> None:
@@ -175,7 +180,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 timezone=settings.campaign.timezone,
                 problem_settings=settings.problems,
-                now=system_clock(),
+                now=None if args.whole_year else system_clock(),
                 progress=progress,
             )
         except ValueError as exc:
