@@ -22,6 +22,7 @@ from storage.bulletin import week_stats
 from storage.db import Database, to_text
 from tests.factories import Seed
 from tests.fakebot import FakeClock
+from tests.report_factories import has_cjk_font
 from tests.scheduler_factories import (
     OFFICE_CHAT,
     TEAM1_CHAT,
@@ -394,10 +395,11 @@ async def test_weekly_bulletin_to_the_office(deps: Deps, db: Database, world: Se
     chart = await db.fetchone(
         "SELECT method, payload FROM outbox WHERE key = 'bulletin-chart:2026-W46'"
     )
-    assert chart is not None and chart["method"] == "sendPhoto"
-    photo = json.loads(chart["payload"])["photo"]
-    png = Path(photo["path"]).read_bytes()  # noqa: ASYNC240  (a test reading its own file)
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    if has_cjk_font():  # without one the text goes alone (the log says why)
+        assert chart is not None and chart["method"] == "sendPhoto"
+        photo = json.loads(chart["payload"])["photo"]
+        png = Path(photo["path"]).read_bytes()  # noqa: ASYNC240  (a test reading its own file)
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
     text = rows[0].text
     assert "2026年第46周：11月9日—11月15日" in text
     assert "走访 6 次，驻村 5 人天" in text
