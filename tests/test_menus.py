@@ -51,8 +51,9 @@ async def test_start_sets_every_menu_and_the_description(
     now = bot.clock()
     by = await people.cadre_by_id(db, seed.cadres["captain1"])
     assert by is not None
-    await people.bind_chat(db, -100501, "team", seed.teams["T1"], "城关镇队群", by, now)
-    await people.bind_chat(db, -100900, "office", None, "活动办", by, now)
+    async with db.write() as conn:
+        await people.bind_chat(conn, -100501, "team", seed.teams["T1"], "城关镇队群", by, now)
+        await people.bind_chat(conn, -100900, "office", None, "活动办", by, now)
     assert bot.app.post_init is not None
     await bot.app.post_init(bot.app)
     calls = [c for c in bot.api.calls if c.method == "setMyCommands"]
