@@ -55,13 +55,14 @@ How to declare a flow (a sketch; handlers/visit_flow.py is the full one)::
                  next="summary", hint="use_buttons"),
             Step("summary", ask_summary, buttons={"done": submit}),
         ],
-        entries=[CommandHandler("xyz", xyz_entry, filters=filters.ChatType.PRIVATE)],
+        entries=[CommandHandler("xyz", entry(xyz_entry), filters=filters.ChatType.PRIVATE)],
     )
 
     def handlers() -> list[BaseHandler[Any, Any, Any]]:
         return [FLOW.conversation(), FLOW.stale_handler()]
 
-An entry handler (a plain PTB callback) opens the draft and shows the first step::
+An entry handler (a PTB callback, wrapped in ``entry``) opens the draft and shows the
+first step::
 
     draft = await drafts.start(db, FLOW.kind, cadre.id, chat_id, w.user_id, "category",
                                XyzForm().dump(), d.now())     # services/drafts.py
@@ -523,6 +524,20 @@ class Flow(Generic[F]):
             await self.tell_closed(update, w, draft_id)
 
         return CallbackQueryHandler(stale, pattern=self.ns.pattern())
+
+
+def entry(fn: Handler) -> Handler:
+    """An entry point's callback (it opens or finds the draft itself): a ``Stop`` raised
+    inside, e.g. by ``go`` on a draft closed meanwhile, returns its state."""
+
+    @functools.wraps(fn)
+    async def enter(update: Update, context: Context) -> object:
+        try:
+            return await fn(update, context)
+        except Stop as stop:
+            return stop.state
+
+    return enter
 
 
 # --- what every flow does alike --------------------------------------------------------
