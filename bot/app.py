@@ -97,7 +97,8 @@ class RepeatedCommands:
         ):
             return False
         command, _, rest = (message.text or "").strip().partition(" ")
-        key = (message.chat.id, message.from_user.id, f"{command.split('@')[0].lower()} {rest}")
+        text = f"{message.message_thread_id or ''} {command.split('@')[0].lower()} {rest}"
+        key = (message.chat.id, message.from_user.id, text)  # a forum topic is its own place
         before = self.answered.get(key)
         if before is not None and now - before < timedelta(seconds=REPEAT_SECONDS):
             return True

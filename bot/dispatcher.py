@@ -51,6 +51,9 @@ _INVALID_TOKEN_PAUSE = 60.0
 SENT = "sent"
 RETRY = "retry"
 PARKED = "parked"
+DROPPED = "dropped"
+SUPERSEDED = "superseded"
+FOLDED = "folded"
 
 
 def _card_create(it: Item) -> bool:
@@ -60,9 +63,6 @@ def _card_create(it: Item) -> bool:
     buttons stay harmless, since every press is judged against the problem's current
     state and level, and later edits go to the card that answered."""
     return it.method == delivery.SEND_MESSAGE and it.card is not None
-DROPPED = "dropped"
-SUPERSEDED = "superseded"
-FOLDED = "folded"
 
 
 @dataclass

@@ -11,7 +11,8 @@ _SEP = r"[ \-.()\u00a0]"
 # 138.1234.5678, (138)1234-5678, 008613812345678. Not after a minus sign or a digit:
 # supergroup chat ids (-1001234567890) and timestamps stay readable in the log.
 _MAINLAND = re.compile(
-    rf"(?<![\d\-.])(?:(?:\+|00)?86{_SEP}?)?\(?1[3-9]\d\)?{_SEP}?\d{{4}}{_SEP}?\d{{4}}(?!\d)"
+    rf"(?<![\d\-.])(?P<cc>(?:\+|00)?86{_SEP}?)?\(?(?P<head>1[3-9]\d)\)?{_SEP}?\d{{4}}{_SEP}?"
+    rf"(?P<tail>\d{{4}})(?!\d)"
 )
 # Any number written with a country code: +44 7700 900123, +886 912 345 678.
 _INTERNATIONAL = re.compile(rf"(?<![\w+])\+\d(?:{_SEP}*\d){{6,14}}(?!\d)")
@@ -58,8 +59,9 @@ class RedactingFilter(logging.Filter):
         text = _SECRET.sub(lambda m: f"{m.group(1)}<secret>", text)
         text = _INVITE.sub("inv_<code>", text)
         text = _CONTACT.sub(lambda m: m.group(1) + _keep_last_four(m.group(2)) + m.group(3), text)
-        text = _INTERNATIONAL.sub(lambda m: _keep_last_four(m.group(0)), text)
-        return _MAINLAND.sub(lambda m: _keep_last_four(m.group(0)), text)
+        # 138****5678, first: the operator can still tell people apart.
+        text = _MAINLAND.sub(lambda m: f"{m['cc'] or ''}{m['head']}****{m['tail']}", text)
+        return _INTERNATIONAL.sub(lambda m: _keep_last_four(m.group(0)), text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
