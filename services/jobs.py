@@ -13,13 +13,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from campaign.i18n import LANGUAGES
 from campaign.runtime import Deps
 from campaign.text import Tr
 from campaign.workcalendar import WorkCalendar
 from storage import jobruns, outbox
+from storage.db import Connection
 
 
 def outbox_files(db_path: str) -> Path:
@@ -53,7 +52,7 @@ class Outgoing:
         return {"text": self.text}
 
 
-async def enqueue_all(conn: aiosqlite.Connection, items: list[Outgoing], now: datetime) -> int:
+async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) -> int:
     """Queue the items in the caller's transaction; returns how many were new."""
     new = 0
     for item in items:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from campaign.ladder import MOVES, NEWS_FOR_REPORTERS, is_open
 from campaign.problem_cards import Renderer, number
 from campaign.runtime import Deps
 from services.problem_render import card_view, event_view
 from storage import problem_news as reach
 from storage import problems
+from storage.db import Connection
 from storage.outbox import enqueue
 from storage.problem_news import Target, card_name
 
@@ -38,7 +37,7 @@ def _hint(r: Renderer, level: str, target: Target | None) -> str:
 
 
 async def publish(
-    conn: aiosqlite.Connection, deps: Deps, problem_id: int, event_id: int, now: datetime
+    conn: Connection, deps: Deps, problem_id: int, event_id: int, now: datetime
 ) -> None:
     """Queue the cards and notices of one change (event ``event_id``), inside its
     transaction."""

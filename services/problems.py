@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
-
 from campaign.ladder import (
     MOVES,
     Action,
@@ -36,7 +34,7 @@ from campaign.vocabulary import LEVELS
 from services import problem_news
 from services.problem_render import card_view, event_view, renderer
 from storage import drafts, problem_flow, problems
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.outbox import enqueue
 from storage.people import Cadre
 from storage.problem_flow import RowChange
@@ -237,7 +235,7 @@ _WHY_KEYS = {
 
 
 async def _verdict(
-    conn: aiosqlite.Connection | Database, req: ActRequest
+    conn: Connection | Database, req: ActRequest
 ) -> tuple[Verdict, Problem | None, str | None]:
     """The one judgement of a press: the verdict, the problem, and the refusal text's
     catalogue key when the presser may not even learn the problem exists."""
@@ -262,7 +260,7 @@ async def _verdict(
 
 
 async def _refusal(
-    conn: aiosqlite.Connection | Database,
+    conn: Connection | Database,
     deps: Deps,
     req: ActRequest,
     verdict: Verdict,
@@ -331,7 +329,7 @@ async def act(deps: Deps, req: ActRequest) -> ActOutcome:
 
 
 async def _apply(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     deps: Deps,
     problem: Problem,
     action: Action | str,

@@ -44,6 +44,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 Row = sqlite3.Row
+# The connection a write transaction hands out; services name it by this, not by the driver.
+Connection = aiosqlite.Connection
 
 # True while the current task is inside ``Database.write()``: its reads must see the
 # transaction's own rows, so they go through the writing connection.
