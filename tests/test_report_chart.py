@@ -8,13 +8,14 @@ import pytest
 
 from reports import chart
 from reports.chart import CJK_FAMILIES, NoCJKFont, find_cjk_font
+from tests.report_factories import skip_without_cjk_font
 
 
 def test_a_simplified_chinese_family_in_a_regular_weight() -> None:
     try:
         font = find_cjk_font()
     except NoCJKFont:
-        pytest.skip("no CJK font here (.ci/system-packages installs fonts-noto-cjk)")
+        skip_without_cjk_font("no CJK font here (.ci/system-packages installs fonts-noto-cjk)")
     from matplotlib import font_manager
 
     assert font.family in CJK_FAMILIES
@@ -32,7 +33,7 @@ def test_the_environment_names_a_font_file(monkeypatch: pytest.MonkeyPatch) -> N
     try:
         font = find_cjk_font()
     except NoCJKFont:
-        pytest.skip("no CJK font here")
+        skip_without_cjk_font("no CJK font here")
     monkeypatch.setenv(chart.FONT_ENV, "Nonexistent Family")
     assert find_cjk_font() == font  # an unknown name falls back to the list, with a warning
 
