@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from campaign.i18n import default_catalog  # noqa: E402
-from campaign.runtime import Deps  # noqa: E402
 from campaign.settings import Settings  # noqa: E402
 from services import problems as problem_service  # noqa: E402
+from services.runtime import Deps  # noqa: E402
 from storage import drafts, people, problems  # noqa: E402
 from storage.db import open_database, utcnow_text  # noqa: E402
 

@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from campaign.runtime import Deps  # noqa: E402
 from campaign.schedule import BULLETIN, NUDGE, PACE, PERIOD_END  # noqa: E402
 from campaign.settings import Settings, StorageSettings  # noqa: E402
 from campaign.workcalendar import WorkCalendar  # noqa: E402
 from scheduler.runner import BUILDERS, check_deadlines, plan_by_id  # noqa: E402
+from services.runtime import Deps  # noqa: E402
 from storage.backup import backup  # noqa: E402
 from storage.db import Database, open_database, to_text  # noqa: E402
 

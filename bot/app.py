@@ -19,10 +19,10 @@ from bot.lanes import ChatLanes
 from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
-from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
 from handlers import fallback, mute, parked, problems, reports, start, visit_flow
 from scheduler.setup import install_jobs
+from services.runtime import DEPS_KEY, Deps, system_clock
 from storage import people
 from storage.chats import bound_chats
 from storage.db import MARKS_PER_SYNC, Database

@@ -28,7 +28,6 @@ from campaign.roster import (
     sheet_label,
     validate,
 )
-from campaign.runtime import system_clock
 from campaign.settings import (
     Settings,
     SettingsError,
@@ -36,6 +35,7 @@ from campaign.settings import (
     parse_settings,
     require_token,
 )
+from services.runtime import system_clock
 from storage import people
 from storage.db import open_database
 from storage.roster import ImportResult, active_cadre_count, import_roster, load_roster

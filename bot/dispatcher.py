@@ -35,7 +35,7 @@ from campaign import delivery
 from campaign.delivery import EDITS, METHODS, SENDS, CardItem, DueItem
 from campaign.pacing import Limits, Pacer
 from campaign.quiet import next_allowed, silent, waits_for_morning
-from campaign.runtime import DEPS_KEY, Deps
+from services.runtime import DEPS_KEY, Deps
 from storage import outbox
 from storage.db import Database, to_text
 from storage.outbox import Item

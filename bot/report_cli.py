@@ -14,10 +14,10 @@ from campaign.i18n import LANGUAGES, default_catalog
 from campaign.periods import EXAMPLES, PeriodError, month_of, parse_period
 from campaign.phones import mask_phone
 from campaign.reporting import REPORTS, Scope
-from campaign.runtime import system_clock
 from campaign.settings import Settings
 from reports.chart import NoCJKFont
 from services import reports as service
+from services.runtime import system_clock
 from storage.db import open_database
 
 _DEFAULT_FORMAT = {"export": "xlsx", "chart": "png"}

@@ -18,8 +18,8 @@ from telegram.request import HTTPXRequest, RequestData
 
 from bot.app import build_application
 from bot.logs import hide_in_logs
-from campaign.runtime import DEPS_KEY
 from campaign.settings import Settings, SettingsError
+from services.runtime import DEPS_KEY
 from storage.backup import BackupError, hold_database
 
 log = logging.getLogger(__name__)

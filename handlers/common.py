@@ -13,11 +13,11 @@ from telegram.ext import Application, ContextTypes
 from campaign import callbacks
 from campaign.i18n import pick_language
 from campaign.roles import FIELD_ROLES, GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
-from campaign.runtime import DEPS_KEY, Deps
 from handlers import screen
 from handlers.screen import Button, Markup
 from services import people
 from services.people import Cadre
+from services.runtime import DEPS_KEY, Deps
 
 log = logging.getLogger(__name__)
 

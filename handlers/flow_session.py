@@ -18,11 +18,11 @@ from telegram.ext import ConversationHandler
 
 from campaign.callbacks import Callback
 from campaign.message import Ask, Button, Message
-from campaign.runtime import Deps
 from handlers import screen
 from handlers.common import Cadre, Context, Who
 from services import drafts
 from services.drafts import Draft
+from services.runtime import Deps
 
 if TYPE_CHECKING:  # a session knows its flow; the flow module imports this one
     from handlers.flow import Flow

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from campaign.runtime import Deps
 from campaign.text import day_text, moment_text, shorten
 from services.jobs import (
     Outgoing,
@@ -20,6 +19,7 @@ from services.jobs import (
     outbox_files,
     tr,
 )
+from services.runtime import Deps
 
 __all__ = [
     "Outgoing",

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from campaign.runtime import Deps
 from scheduler.common import Outgoing
 from services import problem_deadlines, problems
+from services.runtime import Deps
 
 log = logging.getLogger(__name__)
 

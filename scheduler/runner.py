@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from campaign.runtime import Deps
 from campaign.schedule import (
     BULLETIN,
     NIGHTLY,
@@ -33,6 +32,7 @@ from services.bulletin import bulletin_items
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
+from services.runtime import Deps
 
 log = logging.getLogger(__name__)
 

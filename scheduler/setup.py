@@ -15,10 +15,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
-from campaign.runtime import DEPS_KEY, Deps
 from campaign.schedule import SWEEP, job_plans
 from campaign.settings import Settings
 from scheduler.runner import plan_by_id, run_if_due, sweep
+from services.runtime import DEPS_KEY, Deps
 
 log = logging.getLogger(__name__)
 

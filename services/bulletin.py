@@ -15,10 +15,10 @@ from pathlib import Path
 
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
-from campaign.runtime import Deps
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
+from services.runtime import Deps
 from storage import people
 from storage.bulletin import WeekStats, week_stats
 

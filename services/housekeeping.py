@@ -7,8 +7,8 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from campaign.runtime import Deps
 from services.jobs import Outgoing, local_day, outbox_files
+from services.runtime import Deps
 from storage import jobruns, outbox, people
 from storage.backup import BackupError, backup
 

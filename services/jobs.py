@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from campaign.i18n import LANGUAGES
-from campaign.runtime import Deps
 from campaign.text import Tr
 from campaign.workcalendar import WorkCalendar
+from services.runtime import Deps
 from storage import jobruns, outbox
 from storage.db import Connection
 

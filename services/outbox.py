@@ -13,8 +13,8 @@ from enum import Enum
 from campaign import callbacks
 from campaign.message import Button, Message
 from campaign.roles import Role
-from campaign.runtime import Deps
 from campaign.text import Tr, moment_text, shorten
+from services.runtime import Deps
 from storage import outbox
 from storage.outbox import ChatLabel, Item, Unreachable
 from storage.people import Cadre, audit

@@ -17,7 +17,7 @@ from campaign.i18n import LANGUAGES
 from campaign.mute import mute_until, parse_mute
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roles import FIELD_ROLES
-from campaign.runtime import Deps
+from services.runtime import Deps
 from storage import people as store
 from storage import reminders as pauses
 from storage.people import BindOutcome, BoundChat, Cadre, InviteOutcome

@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.i18n import LANGUAGES
-from campaign.runtime import Deps
 from campaign.text import moment_text, shorten
+from services.runtime import Deps
 from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 _EXCERPT = 60

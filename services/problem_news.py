@@ -18,8 +18,8 @@ from datetime import datetime
 
 from campaign.ladder import MOVES, NEWS_FOR_REPORTERS, is_open
 from campaign.problem_cards import Renderer, number
-from campaign.runtime import Deps
 from services.problem_render import card_view, event_view
+from services.runtime import Deps
 from storage import problem_news as reach
 from storage import problems
 from storage.db import Connection

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from campaign.ladder import start_level
-from campaign.runtime import Deps
+from services.runtime import Deps
 from storage import problems
 from storage.people import Cadre
 from storage.problems import Place, Problem

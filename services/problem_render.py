@@ -5,7 +5,7 @@ not in storage/, so that the storage floor knows nothing of how a card looks."""
 from __future__ import annotations
 
 from campaign.problem_cards import CardView, EventView, Renderer
-from campaign.runtime import Deps
+from services.runtime import Deps
 from storage.problems import Event, Problem
 
 

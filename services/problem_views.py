@@ -9,9 +9,9 @@ from campaign.ladder import in_scope, may_act
 from campaign.message import Button, Message, grid
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES, Role
-from campaign.runtime import Deps
 from services.problem_render import card_view, event_view, renderer
 from services.problems import actor_of
+from services.runtime import Deps
 from storage import problems
 from storage.people import Cadre
 from storage.problems import Problem

@@ -29,10 +29,10 @@ from campaign.ladder import (
     start_level,
 )
 from campaign.problem_cards import number
-from campaign.runtime import Deps
 from campaign.vocabulary import LEVELS
 from services import problem_news
 from services.problem_render import card_view, event_view, renderer
+from services.runtime import Deps
 from storage import drafts, problem_flow, problems
 from storage.db import Connection, Database
 from storage.outbox import enqueue

@@ -14,9 +14,9 @@ from datetime import datetime
 from campaign.periods import Period, month_of, quarter_of, week_of
 from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.roles import FIELD_ROLES, Role
-from campaign.runtime import Deps
 from campaign.text import MESSAGE_LIMIT, day_text, month_name, shorten
 from services.jobs import Outgoing, calendar_of, day_bounds, lang_of, local_day, tr
+from services.runtime import Deps
 from storage import people as people_store
 from storage import reminders
 from storage.reminders import Person

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from campaign.periods import quarter_of
 from campaign.quotas import Progress, month_progress, quarter_progress
 from campaign.roles import Role
-from campaign.runtime import Deps
+from services.runtime import Deps
 from storage import visits
 from storage.people import Cadre
 from storage.visits import GroupPage, Visit

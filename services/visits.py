@@ -17,10 +17,10 @@ from enum import Enum
 from campaign.geo import distance_to, is_far
 from campaign.periods import Period, month_of
 from campaign.roles import FIELD_ROLES
-from campaign.runtime import Deps
 from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, DayProblem, change_right, day_problem, may_view
 from campaign.vocabulary import WORK_KINDS
+from services.runtime import Deps
 from storage import drafts, visits
 from storage.db import to_text
 from storage.drafts import Draft

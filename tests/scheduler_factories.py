@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from campaign.runtime import Deps
 from campaign.settings import Settings
 from campaign.workcalendar import WorkCalendar
+from services.runtime import Deps
 from storage.db import Database, to_text
 from tests.factories import Seed
 from tests.fakebot import FakeClock

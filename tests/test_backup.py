@@ -12,11 +12,11 @@ import pytest
 
 from bot.cli import main
 from bot.commands import say
-from campaign.runtime import Deps
 from campaign.schedule import NIGHTLY
 from campaign.settings import Settings
 from scheduler.runner import plan_by_id, run_if_due
 from services.jobs import outbox_files
+from services.runtime import Deps
 from storage.backup import (
     BackupError,
     backup,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from campaign.runtime import DEPS_KEY, Deps
 from campaign.schedule import NUDGE, PERIOD_END
 from scheduler.runner import plan_by_id, run_if_due
+from services.runtime import DEPS_KEY, Deps
 from storage.db import Database, from_text
 from tests.conftest import join, user
 from tests.factories import Seed

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from campaign.runtime import Deps
 from campaign.schedule import BULLETIN, NUDGE, PACE, PERIOD_END
 from campaign.settings import ReminderSettings, Settings
 from scheduler.runner import check_deadlines, plan_by_id, run_if_due, sweep
 from services.bulletin import build_bulletin
+from services.runtime import Deps
 from storage import reminders
 from storage.bulletin import week_stats
 from storage.db import Database, to_text

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from campaign.runtime import DEPS_KEY, Deps
 from campaign.schedule import BULLETIN, NIGHTLY, NUDGE, PACE, PERIOD_END, SWEEP
 from campaign.settings import Settings
 from scheduler.runner import RunOutcome, plan_by_id, run_if_due, sweep
 from scheduler.setup import CATCH_UP, install_jobs, schedule_table
 from services import jobs
+from services.runtime import DEPS_KEY, Deps
 from storage.db import Database
 from tests.conftest import AppFactory
 from tests.factories import Seed

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from campaign.runtime import Deps
 from campaign.settings import Settings
 from campaign.visitform import Form
 from services import drafts, visits
+from services.runtime import Deps
 from services.visits import Why
 from storage.db import Database
 from storage.people import Cadre, cadre_by_id

@@ -16,7 +16,7 @@ from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from campaign.workcalendar import WorkCalendar
 
-if TYPE_CHECKING:  # storage sits beside campaign; only its type is named here
+if TYPE_CHECKING:  # only the type is named here: opening the database is bot/'s work
     from storage.db import Database
 
 DEPS_KEY = "fieldbot.deps"
