@@ -18,6 +18,7 @@ from campaign.i18n import Catalog
 from campaign.periods import Period
 from campaign.reporting import CadreRef, Scope, Summary, Target, Unit, elapsed_share, quota_share
 from campaign.settings import Settings
+from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
@@ -133,7 +134,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             "reports.export.title",
             scope=ask.scope_text(overview.scope_name),
             period=ask.period_text(),
-            now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            now=stamp(ask.now, tz),
         )
         data = ExportData(
             title=title,
