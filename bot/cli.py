@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import report_cli
+from bot.commands import COMMANDS, UserError, command
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roster import (
@@ -27,7 +29,13 @@ from campaign.roster import (
     validate,
 )
 from campaign.runtime import system_clock
-from campaign.settings import Settings, SettingsError, load_settings, require_token
+from campaign.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+    require_token,
+)
 from storage import people
 from storage.db import open_database
 from storage.roster import ImportResult, active_cadre_count, import_roster, load_roster
@@ -37,32 +45,46 @@ if TYPE_CHECKING:  # imported when a roster command runs: openpyxl is slow to lo
 
 log = logging.getLogger("fieldbot")
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int] | int]
-_COMMANDS: dict[str, Command] = {}
+DEFAULT_CONFIG = "config.toml"
 
 
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line."""
+def _common(top: bool) -> argparse.ArgumentParser:
+    """--config and -v, accepted before or after the subcommand. On subcommands they
+    default to nothing, so they never undo what was given before the subcommand."""
+    p = argparse.ArgumentParser(add_help=False)
+    default = argparse.SUPPRESS
+    p.add_argument(
+        "--config",
+        default=None if top else default,
+        help=f"config file (default: {DEFAULT_CONFIG} if present, else the built-in defaults)",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", default=False if top else default, help="debug"
+    )
+    return p
 
 
-def command(name: str) -> Callable[[Command], Command]:
-    def register(fn: Command) -> Command:
-        _COMMANDS[name] = fn
-        return fn
-
-    return register
+def _version() -> str:
+    try:
+        return metadata.version("fieldbot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fieldbot", description="驻百村连千企进万家 campaign bot")
-    p.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p = argparse.ArgumentParser(
+        prog="fieldbot", description="驻百村连千企进万家 campaign bot", parents=[_common(True)]
+    )
+    p.add_argument("--version", action="version", version=f"fieldbot {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (polling or webhook, as configured)")
-    sub.add_parser("migrate", help="apply database migrations")
-    roster = sub.add_parser("roster", help="import or export the roster")
+    common = [_common(False)]
+    sub.add_parser("run", help="run the bot (polling or webhook, as configured)", parents=common)
+    sub.add_parser("migrate", help="apply database migrations", parents=common)
+    roster = sub.add_parser("roster", help="import or export the roster", parents=common)
     rsub = roster.add_subparsers(dest="roster_command", required=True)
-    imp = rsub.add_parser("import", help="import an XLSX workbook or a folder of CSV files")
+    imp = rsub.add_parser(
+        "import", help="import an XLSX workbook or a folder of CSV files", parents=common
+    )
     imp.add_argument("path")
     imp.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     imp.add_argument(
@@ -71,27 +93,55 @@ def parser() -> argparse.ArgumentParser:
         help="import even if it would deactivate most active cadres",
     )
     exp = rsub.add_parser(
-        "export", help="write the roster (also the template) as XLSX or CSV folder"
+        "export", help="write the roster (also the template) as XLSX or CSV folder", parents=common
     )
     exp.add_argument("path")
-    inv = sub.add_parser("invite", help="make a one-time join link for a cadre")
+    inv = sub.add_parser("invite", help="make a one-time join link for a cadre", parents=common)
     inv.add_argument("phone")
-    unb = sub.add_parser("unbind", help="remove a cadre's Telegram binding")
+    unb = sub.add_parser("unbind", help="remove a cadre's Telegram binding", parents=common)
     unb.add_argument("phone")
-    sub.add_parser("backup", help="back up the database now (online; the bot may run)")
-    res = sub.add_parser("restore", help="put a backup in place of the database (bot stopped)")
+    sub.add_parser(
+        "backup", help="back up the database now (online; the bot may run)", parents=common
+    )
+    res = sub.add_parser(
+        "restore", help="put a backup in place of the database (bot stopped)", parents=common
+    )
     res.add_argument("path")
-    obx = sub.add_parser("outbox", help="the outgoing queue: counts, parked, unreachable chats")
+    obx = sub.add_parser(
+        "outbox", help="the outgoing queue: counts, parked, unreachable chats", parents=common
+    )
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
-    from bot.report_cli import add_parsers  # report, demo-data (registers their commands)
-
-    add_parsers(sub)
+    report_cli.add_parsers(sub, common)
     return p
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    path = Path(args.config)
-    return load_settings(path)
+    """The named config file; without --config, ./config.toml if there is one, else the
+    documented defaults (config.example.toml), so a fresh clone runs with only the token."""
+    if args.config is not None:
+        return load_settings(Path(args.config))
+    if Path(DEFAULT_CONFIG).exists():
+        return load_settings(Path(DEFAULT_CONFIG))
+    return parse_settings({}, "<defaults: no config.toml here>")
+
+
+def _ensure_database_folder(settings: Settings) -> None:
+    """A database in a folder that does not exist yet: make the folder and say so."""
+    folder = Path(settings.storage.database).parent
+    if folder.exists():
+        return
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        # Said plainly first; the error itself then stops the start like any other.
+        log.error(
+            "%s: key 'storage.database' (section [storage]): cannot create the folder %s (%s)",
+            settings.source,
+            folder,
+            exc.strerror or exc,
+        )
+        raise
+    log.info("created the folder %s for the database (storage.database)", folder)
 
 
 @command("migrate")
@@ -118,13 +168,18 @@ async def _cadre_by_phone_arg(db: people.Database, raw: str) -> people.Cadre:
 async def _invite(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.start import invite_payload
 
+    username = settings.campaign.bot_username.strip().lstrip("@")
+    if not username:
+        raise UserError(
+            f"{settings.source}: key 'campaign.bot_username' is empty; set it to the bot's "
+            "username (as @BotFather gave it, without @) to make invite links"
+        )
     async with open_database(settings.storage.database) as db:
         cadre = await _cadre_by_phone_arg(db, args.phone)
         ttl = timedelta(hours=settings.campaign.invite_ttl_hours)
         now = system_clock()
         code = await people.create_invite(db, cadre.id, now, ttl)
     expires = (now + ttl).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-    username = settings.campaign.bot_username or "<bot_username>"
     print(f"invite for {cadre.name} ({mask_phone(cadre.phone)}), valid until {expires}:")
     print(f"  code: {code}")
     print(f"  link: https://t.me/{username}?start={invite_payload(code)}")
@@ -298,6 +353,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings)
 
 
+# The commands that set a database up make its folder themselves, with a log line and
+# a clear refusal when they cannot; the others leave that to storage (silently).
+_SETS_UP = frozenset({"run", "migrate"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from bot.logs import setup_logging
@@ -308,9 +368,11 @@ def main(argv: list[str] | None = None) -> int:
             logging.DEBUG if args.verbose else logging.INFO, [settings.telegram.token.get()]
         )
         name = args.command if args.command != "roster" else f"roster {args.roster_command}"
-        fn = _COMMANDS.get(name)
+        fn = COMMANDS.get(name)
         if fn is None:
             raise UserError(f"command {name!r} is not available")
+        if name in _SETS_UP:
+            _ensure_database_folder(settings)
         result = fn(args, settings)
         if asyncio.iscoroutine(result):
             return int(asyncio.run(result))
@@ -326,8 +388,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run as ``python -m bot.cli``, this file is ``__main__``; commands that other modules
-    # register (report, demo-data) register into ``bot.cli``, so run that one.
-    from bot.cli import main as registered_main
-
-    sys.exit(registered_main())
+    sys.exit(main())

@@ -30,11 +30,11 @@ from telegram.error import (
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.sending import QueueBot, message_id_of, never_sent, retry_seconds, upload
+from bot.sending import QueueBot, message_id_of, never_sent, params_of, retry_seconds
 from campaign import delivery
-from campaign.delivery import EDITS, METHODS, CardItem, DueItem
+from campaign.delivery import EDITS, METHODS, SENDS, CardItem, DueItem
 from campaign.pacing import Limits, Pacer
-from campaign.quiet import next_allowed
+from campaign.quiet import next_allowed, silent, waits_for_morning
 from campaign.runtime import DEPS_KEY, Deps
 from storage import outbox
 from storage.db import Database, to_text
@@ -231,10 +231,14 @@ class Dispatcher:
 
     async def _claim(self, at: datetime, report: DrainReport) -> list[tuple[Item, int | None]]:
         t = at.timestamp()
-        urgent_only = self._quiet_until(at) is not None
+        # Quiet hours hold only scheduled items (see _hold_for_morning); the rest is due.
+        urgent_only = False
+        quiet_end = self._quiet_until(at)
         s = self.deps.settings.outbox
         chosen: list[tuple[Item, int | None]] = []
         async with self.db.write() as conn:
+            if quiet_end is not None:
+                await self._hold_for_morning(conn, at, quiet_end)
             for items in (await outbox.card_backlog(conn)).values():
                 plan = delivery.collapse_card(
                     [CardItem(i.id, i.method, i.payload, i.status, i.urgent) for i in items]
@@ -271,6 +275,20 @@ class Dispatcher:
                 self.pacer.take(it.chat_id, t)
             await outbox.mark_sending(conn, [it.id for it, _ in chosen])
         return chosen
+
+    async def _hold_for_morning(self, conn: Any, at: datetime, until: datetime) -> None:
+        """Quiet hours: scheduled nudges and bulletins wait until they end; what someone's
+        action caused stays due and goes silently (``_send``). Held items leave the head
+        of their chat, so they block nothing behind them."""
+        for _ in range(_MAX_PASSES):
+            heads = await outbox.due_heads(conn, at, False, _HEADS_PER_PASS)
+            held = [h for h in heads if waits_for_morning(h.key, h.urgent)]
+            if not held:
+                return
+            for h in held:
+                await outbox.retry_later(
+                    conn, h.id, until, "waits for quiet hours to end", counts=True
+                )
 
     async def _resolve(
         self, conn: Any, it: Item, report: DrainReport
@@ -342,11 +360,17 @@ class Dispatcher:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
         try:
-            params = {k: upload(v) for k, v in it.payload.items()}
+            params = params_of(it.payload)
         except OSError as exc:
             await self._park(it, f"cannot read the file to send: {exc}", report)
             return
+        except ValueError as exc:
+            await self._park(it, str(exc), report)
+            return
         params["chat_id"] = it.chat_id
+        if it.method in SENDS and silent(self._quiet_until(at) is not None, it.urgent):
+            # Caused by someone's action: sent now, but without a sound in quiet hours.
+            params["disable_notification"] = True
         if message_id is not None:
             params["message_id"] = message_id
         try:
@@ -461,14 +485,11 @@ class Dispatcher:
 
     async def _next_at(self, at: datetime) -> datetime | None:
         """When the next drain may find something to send."""
-        quiet = self._quiet_until(at)
         async with self.db.write() as conn:
             candidates = []
-            nxt = await outbox.next_due(conn, urgent_only=quiet is not None)
+            nxt = await outbox.next_due(conn, urgent_only=False)
             if nxt is not None:
                 candidates.append(max(nxt, at))
-            if quiet is not None and await outbox.next_due(conn, urgent_only=False) is not None:
-                candidates.append(quiet)
         if self._blocked_until is not None:
             candidates.append(datetime.fromtimestamp(self._blocked_until, at.tzinfo))
         future = [c for c in candidates if c > at]
@@ -489,6 +510,7 @@ def install_dispatcher(app: Application, *, request: BaseRequest | None = None) 
         write_timeout=s.outbox.send_timeout_seconds,
         connect_timeout=5.0,
         pool_timeout=5.0,
+        proxy=s.telegram.proxy or None,  # [telegram] proxy; else HTTPS_PROXY applies
     )
     bot = QueueBot(
         app.bot.token,

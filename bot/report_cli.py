@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli import UserError, command
+from bot.commands import UserError, command
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.periods import EXAMPLES, PeriodError, month_of, parse_period
 from campaign.phones import mask_phone
@@ -23,9 +23,10 @@ from storage.db import open_database
 _DEFAULT_FORMAT = {"export": "xlsx", "chart": "png"}
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     rep = sub.add_parser(
         "report",
+        parents=parents,
         help="print or write an office report",
         description="Reports for the whole county, or one team with --team. Text goes to "
         "standard output (or --out); xlsx and png go to --out or a file named after the "
@@ -40,6 +41,7 @@ def add_parsers(sub: Any) -> None:
     rep.add_argument("--lang", choices=LANGUAGES, help="default: the campaign's language")
     demo = sub.add_parser(
         "demo-data",
+        parents=parents,
         help="fill an empty database with a realistic county year (for trying and benchmarks)",
     )
     demo.add_argument("path", nargs="?", help="database file (default: the configured one)")
@@ -134,8 +136,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
             out.write_bytes(service.chart_png(ask))
         except NoCJKFont:
             raise UserError(
-                "no Chinese font for the chart; apt-get install fonts-wqy-microhei "
-                "or pip install manimgx-fonts-cjk"
+                "no Chinese font for the chart; apt-get install fonts-noto-cjk (Noto Sans "
+                "CJK SC), or set FIELDBOT_CJK_FONT to a font file or family name"
             ) from None
     print(f"wrote {out}")
     return 0
@@ -143,9 +145,21 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("demo-data")
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.demo import generate
+    from bot.demo import generate
 
     path = args.path or settings.storage.database
+    shown = -1
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # One line per tenth: a county-year takes minutes and should not look stuck.
+        nonlocal shown
+        tenth = 10 * done // total if total else 10
+        if stage == "roster":
+            print(f"{path}: writing the roster, then {total:,} visits ...", flush=True)
+        elif tenth > shown:
+            shown = tenth
+            print(f"  visits {done:,} / {total:,} ({tenth * 10}%)", flush=True)
+
     async with open_database(path) as db:
         try:
             counts = await generate(
@@ -158,6 +172,8 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 timezone=settings.campaign.timezone,
                 problem_settings=settings.problems,
+                now=system_clock(),
+                progress=progress,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from None

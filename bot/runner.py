@@ -4,33 +4,103 @@ poll or serve the webhook."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+import ssl
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Bot, Update
-from telegram._utils.types import ODVInput
 from telegram.error import InvalidToken, NetworkError, TimedOut
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import HTTPXRequest, RequestData
 
 from bot.app import build_application
 from campaign.runtime import DEPS_KEY
 from campaign.settings import Settings, SettingsError
+from storage.backup import BackupError, hold_database
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 60.0
 
 
+def proxy_of(settings: Settings) -> str | None:
+    """The configured proxy for every call to the Bot API. None: httpx then honours
+    HTTPS_PROXY / ALL_PROXY from the environment, as curl does."""
+    return settings.telegram.proxy or None
+
+
+# Each cause names what to look at. Where api.telegram.org is blocked (mainland China)
+# DNS answers wrong or connections time out; a proxy or a self-hosted Bot API is the way.
+_HINT = (
+    "if api.telegram.org is blocked here, set [telegram] proxy (http://, https:// or "
+    "socks5://host:port) or HTTPS_PROXY, or point [telegram] base_url at a self-hosted "
+    "Bot API server"
+)
+
+
+def unreachable_cause(exc: BaseException) -> str:
+    """Why the Bot API could not be reached, in words an operator can act on: DNS,
+    refused, timeout, TLS or proxy, from the chain of exceptions python-telegram-bot
+    and httpx raise."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    names = " ".join(type(e).__name__ for e in chain)
+    text = " ".join(str(e) for e in chain).lower()
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(
+        w in text for w in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                            "temporary failure in name resolution", "no address associated")
+    ):
+        return "DNS: the host name does not resolve"
+    if "ProxyError" in names or "proxy" in text:
+        return "the proxy refused or failed the connection"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or any(
+        w in text for w in ("ssl", "certificate", "tls")
+    ):
+        return "TLS: the secure connection failed (a certificate or an interception)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
+        return "connection refused"
+    if any(isinstance(e, TimedOut | TimeoutError) for e in chain) or "timeout" in names.lower():
+        return "timeout: no answer"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text:
+        return "the connection was reset"
+    return type(exc).__name__
+
+
+def _warn_unreachable(settings: Settings, exc: BaseException, delay: float) -> None:
+    via = f" through the proxy {_safe_proxy(settings)}" if settings.telegram.proxy else ""
+    log.warning(
+        "Bot API at %s is not reachable%s (%s); %s; trying again in %.0f s",
+        settings.telegram.base_url,
+        via,
+        unreachable_cause(exc),
+        _HINT,
+        delay,
+    )
+
+
+def _safe_proxy(settings: Settings) -> str:
+    """The proxy's address without a password it may carry."""
+    url = settings.telegram.proxy
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
+
+
 async def preflight(settings: Settings, attempts: int | None = None) -> str:
     """Ask the Bot API who we are; a rejected token stops the start, a network failure
-    is retried with back-off. Returns the bot's username."""
+    is retried with back-off and logged with its cause. Returns the bot's username."""
     delay = 1.0
     tried = 0
     bot = Bot(
         settings.telegram.token.get(),
         base_url=settings.telegram.base_url,
         base_file_url=settings.telegram.base_file_url,
+        request=HTTPXRequest(proxy=proxy_of(settings)),
     )
     while True:
         tried += 1
@@ -45,12 +115,7 @@ async def preflight(settings: Settings, attempts: int | None = None) -> str:
         except (NetworkError, TimedOut) as exc:
             if attempts is not None and tried >= attempts:
                 raise
-            log.warning(
-                "Bot API at %s is not reachable (%s); trying again in %.0f s",
-                settings.telegram.base_url,
-                exc.__class__.__name__,
-                delay,
-            )
+            _warn_unreachable(settings, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 
@@ -71,8 +136,8 @@ class ConfirmWhenHandled(HTTPXRequest):
     so it is skipped and confirmed, and the operator sees one error line.
     """
 
-    def __init__(self) -> None:
-        super().__init__(connection_pool_size=1)
+    def __init__(self, proxy: str | None = None) -> None:
+        super().__init__(connection_pool_size=1, proxy=proxy)
         self.queue: asyncio.Queue[object] | None = None
         self.settle: Callable[[], Awaitable[None]] | None = None
 
@@ -81,11 +146,10 @@ class ConfirmWhenHandled(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        *timeouts: Any,
+        **named_timeouts: Any,
     ) -> tuple[int, bytes]:
+        # The four timeouts pass through untouched; their type (ODVInput) is private.
         if self.queue is not None and url.endswith("/getUpdates"):
             await self.queue.join()
             if self.settle is not None:
@@ -99,7 +163,7 @@ class ConfirmWhenHandled(HTTPXRequest):
                     log.error("handled updates could not be written (%s); will retry", exc)
                     raise NetworkError("handled updates not yet on disk") from exc
         code, body = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            url, method, request_data, *timeouts, **named_timeouts
         )
         if code == 200 and url.endswith("/getUpdates"):
             body = _skip_unreadable(body)
@@ -138,21 +202,19 @@ class ForgivingRequest(HTTPXRequest):
     is logged and taken as answered.
     """
 
-    def __init__(self) -> None:
-        super().__init__(connection_pool_size=256)
+    def __init__(self, proxy: str | None = None) -> None:
+        super().__init__(connection_pool_size=256, proxy=proxy)
 
     async def do_request(
         self,
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        *timeouts: Any,
+        **named_timeouts: Any,
     ) -> tuple[int, bytes]:
         code, body = await super().do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            url, method, request_data, *timeouts, **named_timeouts
         )
         if code == 400 and url.endswith("/answerCallbackQuery") and b"query is too old" in body:
             log.info("a button press could no longer be answered (too old, or answered before)")
@@ -161,10 +223,23 @@ class ForgivingRequest(HTTPXRequest):
 
 
 def run(settings: Settings) -> int:
+    """Run until stopped, holding the database so that a restore (or a second bot on the
+    same file) is refused meanwhile."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(hold_database(settings.storage.database))
+        except BackupError as exc:
+            raise SettingsError(str(exc)) from None
+        return _run(settings)
+
+
+def _run(settings: Settings) -> int:
     username = asyncio.run(preflight(settings))
     log.info("starting as @%s in %s mode", username, settings.telegram.mode)
-    updates_request = ConfirmWhenHandled()
-    app = build_application(settings, request=ForgivingRequest(), updates_request=updates_request)
+    updates_request = ConfirmWhenHandled(proxy_of(settings))
+    app = build_application(
+        settings, request=ForgivingRequest(proxy_of(settings)), updates_request=updates_request
+    )
     updates_request.queue = app.update_queue
     updates_request.settle = app.bot_data[DEPS_KEY].db.sync
     if settings.telegram.mode == "webhook":
@@ -175,7 +250,7 @@ def run(settings: Settings) -> int:
             port=wh.port,
             url_path=wh.path,
             webhook_url=url if url.endswith(wh.path) else f"{url}/{wh.path}",
-            secret_token=wh.secret_token.get() or None,
+            secret_token=wh.secret_token.get(),  # settings refuse webhook mode without one
             bootstrap_retries=-1,
         )
     else:

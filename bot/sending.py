@@ -7,15 +7,25 @@ queued payload is Bot API parameters as JSON and is passed through as it is.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from telegram import Bot, InputFile
+from telegram import (
+    Bot,
+    InputFile,
+    InputMedia,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
+)
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
+
+from handlers.screen import call_api
 
 # Failures that prove the request never reached Telegram: sending it again is safe.
 _NEVER_SENT = (
@@ -66,6 +76,33 @@ def upload(value: Any) -> Any:
     return value
 
 
+_MEDIA: dict[str, Callable[..., InputMedia]] = {
+    "photo": InputMediaPhoto,
+    "video": InputMediaVideo,
+    "document": InputMediaDocument,
+    "audio": InputMediaAudio,
+}
+
+
+def params_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A queued payload as parameters for ``do_api_request``: local files to upload, and
+    an album's items as InputMedia, the only form the library's request accepts for
+    ``media`` (it sets each item's parse mode); their other fields pass as they are."""
+    params = {key: upload(value) for key, value in payload.items()}
+    media = params.get("media")
+    if isinstance(media, list) and media and all(isinstance(m, Mapping) for m in media):
+        params["media"] = [_media_item(m) for m in media]
+    return params
+
+
+def _media_item(item: Mapping[str, Any]) -> InputMedia:
+    kind = _MEDIA.get(str(item.get("type")))
+    if kind is None or "media" not in item:
+        raise ValueError(f"an album item must be a photo, video, document or audio: {item}")
+    rest = {k: v for k, v in item.items() if k not in ("type", "media")}
+    return kind(media=item["media"], api_kwargs=rest)
+
+
 class QueueBot(Bot):
     """A plain Bot (no rate limiter, no defaults): the dispatcher paces by itself, and the
     payloads are Bot API parameters as JSON, passed through as they are."""
@@ -73,11 +110,7 @@ class QueueBot(Bot):
     async def call(
         self, method: str, params: dict[str, Any], *, read_timeout: float, media_timeout: float
     ) -> Any:
-        return await self._do_post(
-            method,
-            params,
-            read_timeout=read_timeout,
-            write_timeout=media_timeout
-            if method in ("sendPhoto", "sendDocument")
-            else read_timeout,
+        write_timeout = media_timeout if method in ("sendPhoto", "sendDocument") else read_timeout
+        return await call_api(
+            self, method, params, read_timeout=read_timeout, write_timeout=write_timeout
         )

@@ -29,3 +29,24 @@ def next_allowed(now_utc: datetime, tz: tzinfo, start: time, end: time) -> datet
     if start > end and clock >= start:
         day += timedelta(days=1)
     return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+
+
+# What waits for the morning is only what the bot sends on its own schedule: reminders,
+# pace checks, period-end warnings, deadline warnings and bulletins (the key prefixes the
+# scheduler's jobs give their queue items, scheduler/*.py). Everything else was caused by
+# someone's action (a problem card, a notice to a reporter, a receipt, a digest of
+# those): holding it would make the bot late, not quiet, so it goes at once without a
+# sound. Urgent items go at once and ring.
+SCHEDULED_KINDS = frozenset(
+    {"nudge", "pace", "pace-group", "period-end", "deadline", "bulletin", "bulletin-chart"}
+)
+
+
+def waits_for_morning(key: str, urgent: bool) -> bool:
+    """During quiet hours: does this queue item wait until they end?"""
+    return not urgent and key.split(":", 1)[0] in SCHEDULED_KINDS
+
+
+def silent(quiet: bool, urgent: bool) -> bool:
+    """Send without a notification sound (``disable_notification``)?"""
+    return quiet and not urgent

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from campaign.i18n import Catalog
-from campaign.phones import normalise_phone
+from campaign.phones import mainland_mobile, normalise_phone
 from campaign.places import KIND_NAMES_ZH, PlaceKind, parse_kind
 from campaign.roles import NEEDS_GROUP, NEEDS_TEAM, Role, parse_role
 
@@ -405,9 +405,11 @@ class _Validator:
         for line in lines:
             ok = self._cells_ok("cadres", line)
             raw_phone = line.get("phone")
-            phone = normalise_phone(raw_phone) if raw_phone else None
+            phone = mainland_mobile(raw_phone) if raw_phone else None
             if raw_phone and phone is None:
-                self.error("cadres", line.row, "bad_phone", column="phone", value=raw_phone)
+                # A landline or a number abroad can never match the contact a cadre shares.
+                why = "bad_phone" if normalise_phone(raw_phone) is None else "not_mobile"
+                self.error("cadres", line.row, why, column="phone", value=raw_phone)
                 ok = False
             elif phone is not None:
                 if phone in phones:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,7 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from campaign.workcalendar import parse_dates
 
 TOKEN_ENV = "FIELDBOT_TOKEN"
+WEBHOOK_SECRET_ENV = "FIELDBOT_WEBHOOK_SECRET"
+# Telegram echoes the secret in a header of every webhook post; it allows 1-256 of these
+# characters. 32 of them (about 190 bits) cannot be guessed by whoever reaches the port.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]*")
+WEBHOOK_SECRET_MIN = 32
 LANGUAGES = ("zh-CN", "en")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class SettingsError(Exception):
@@ -69,6 +76,9 @@ class TelegramSettings:
     base_file_url: str = "https://api.telegram.org/file/bot"
     mode: str = "polling"
     rate_limit: bool = True
+    # Every Bot API call through this proxy: http://, https://, socks5:// (socks5h://
+    # resolves names at the proxy). Empty: HTTPS_PROXY / ALL_PROXY from the environment.
+    proxy: str = ""
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
@@ -274,6 +284,15 @@ def _validate(s: Settings) -> None:
             f"{src}: key 'telegram.webhook.url' must be the public https:// address "
             'Telegram posts updates to (needed when telegram.mode is "webhook")'
         )
+    if s.telegram.mode == "webhook":
+        _validate_webhook_secret(src, s.telegram.webhook.secret_token.get())
+    proxy = s.telegram.proxy
+    if proxy and (proxy.partition("://")[0] not in PROXY_SCHEMES or "://" not in proxy):
+        raise SettingsError(
+            f"{src}: key 'telegram.proxy' (section [telegram]) must be an address such as "
+            f'"socks5://127.0.0.1:1080" or "http://127.0.0.1:7890" (schemes: '
+            f"{', '.join(PROXY_SCHEMES)}), got {proxy!r}"
+        )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
     for key in (
@@ -285,11 +304,15 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for section in (s.visits, s.quotas, s.problems, s.storage, s.outbox):
+    for name in ("visits", "quotas", "problems", "storage", "outbox"):
+        section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise SettingsError(f"{src}: key '{f.name}' must not be negative, got {value}")
+                raise SettingsError(
+                    f"{src}: key '{name}.{f.name}' (section [{name}]) must not be negative, "
+                    f"got {value}"
+                )
 
 
 def _validate_reminders(s: Settings) -> None:
@@ -340,16 +363,40 @@ def _validate_reminders(s: Settings) -> None:
         raise SettingsError(f"{src}: key 'storage.keep_outbox_days' must be at least 7")
 
 
+def _validate_webhook_secret(src: str, secret: str) -> None:
+    """Webhook mode does not start without the header check: without it anyone who
+    reaches the port can post an update in an office member's name."""
+    key = f"{src}: key 'telegram.webhook.secret_token'"
+    hint = (
+        f"set it (or {WEBHOOK_SECRET_ENV}) to a random string, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+    if not secret:
+        raise SettingsError(f"{key} is empty, and webhook mode needs it; {hint}")
+    if len(secret) < WEBHOOK_SECRET_MIN:
+        raise SettingsError(f"{key} must be at least {WEBHOOK_SECRET_MIN} characters; {hint}")
+    if len(secret) > 256:
+        raise SettingsError(f"{key} must be at most 256 characters (Telegram's limit)")
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        raise SettingsError(f"{key} may hold only letters, digits, _ and - (Telegram's rule)")
+
+
 def parse_settings(
     data: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None
 ) -> Settings:
-    """Build settings from parsed TOML; ``FIELDBOT_TOKEN`` in ``env`` wins over the file."""
+    """Build settings from parsed TOML; ``FIELDBOT_TOKEN`` and ``FIELDBOT_WEBHOOK_SECRET``
+    in ``env`` win over the file."""
     settings: Settings = _build(Settings, data, "", source)
     settings = dataclasses.replace(settings, source=source)
     source_env: typing.Mapping[str, str] = os.environ if env is None else env
     token = source_env.get(TOKEN_ENV, "").strip()
     if token:
         tg = dataclasses.replace(settings.telegram, token=Secret(token))
+        settings = dataclasses.replace(settings, telegram=tg)
+    hook_secret = source_env.get(WEBHOOK_SECRET_ENV, "").strip()
+    if hook_secret:
+        wh = dataclasses.replace(settings.telegram.webhook, secret_token=Secret(hook_secret))
+        tg = dataclasses.replace(settings.telegram, webhook=wh)
         settings = dataclasses.replace(settings, telegram=tg)
     _validate(settings)
     _validate_reminders(settings)
@@ -364,12 +411,29 @@ def load_settings(path: str | Path, env: dict[str, str] | None = None) -> Settin
             f"the token (or set {TOKEN_ENV})"
         )
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark.
+        data = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise SettingsError(f"{p}: not UTF-8 text") from None
-    return parse_settings(data, str(p), env)
+    return _beside(parse_settings(data, str(p), env), p.parent)
+
+
+def _beside(settings: Settings, folder: Path) -> Settings:
+    """Relative file paths in a config file mean beside that file, wherever the command
+    is run from (paths typed on the command line stay relative to the working folder)."""
+
+    def place(value: str) -> str:
+        if not value or value == ":memory:" or Path(value).is_absolute():
+            return value
+        return str(folder / value) if str(folder) not in ("", ".") else value
+
+    st = settings.storage
+    storage = dataclasses.replace(
+        st, database=place(st.database), backup_dir=place(st.backup_dir)
+    )
+    return dataclasses.replace(settings, storage=storage)
 
 
 def require_token(settings: Settings) -> str:

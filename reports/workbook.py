@@ -3,11 +3,15 @@ history, each cadre's progress, and one sheet per team.
 
 Streamed row by row from the query cursors into ``reports.xlsxstream``, so a year of
 visits never sits in memory. Chinese headers from the catalogue, real date cells,
-frozen header rows, column widths chosen per column.
+frozen header rows, column widths chosen per column. Made to be printed by a clerk: an
+autofilter on each sheet's table, landscape pages one page wide, the header rows again
+on every page, whole-number targets. A table longer than Excel's 1,048,576 rows goes on
+in a second sheet with the same header ("走访记录(2)").
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from campaign.reporting import (
     percent,
 )
 from campaign.vocabulary import WORK_KINDS
+from reports import xlsxstream
 from reports.xlsxstream import HEADER, TITLE, Sheet, StreamingWorkbook
 
 Tr = Callable[..., str]
@@ -41,6 +46,9 @@ class ExportData:
     visits: Iterable[VisitRow]
     problems: Iterable[ProblemRow]
     events: Iterable[EventRow]
+    # The title for one team's sheet, given the team's name (the scope of ``title``
+    # replaced by the team). None: the team's name before ``title``.
+    title_for: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +94,24 @@ class _Sheet:
         freeze: int,
         later: Sequence[Column] = (),
         extra: int = 0,
+        repeat: int | None = None,
+        taken: set[str] | None = None,
     ) -> None:
         """``later``: the columns of a second table further down the same sheet;
-        ``extra``: columns past ``columns`` (kinds of work), of default width."""
+        ``extra``: columns past ``columns`` (kinds of work), of default width;
+        ``repeat``: rows printed atop every page (default: the frozen ones)."""
         widths = []
         for i in range(max(len(columns) + extra, len(later))):
             ws = [cols[i].width for cols in (columns, later) if i < len(cols)]
             widths.append(max(ws) if ws else 10.0)
-        self.ws: Sheet = wb.sheet(title, widths, freeze_rows=freeze, columns=len(widths))
+        self._wb, self._title, self._widths = wb, title, widths
+        self._taken = taken if taken is not None else set()
+        self._freeze, self._repeat = freeze, repeat
+        self._parts = 1
+        self._header: list[str] | None = None
+        self.ws: Sheet = wb.sheet(
+            title, widths, freeze_rows=freeze, columns=len(widths), repeat_rows=repeat
+        )
         self.t = t
         self.use(columns)
 
@@ -106,10 +124,33 @@ class _Sheet:
 
     def header(self, extra: Iterable[str] = ()) -> None:
         labels = [self.t(f"reports.xlsx.{c.key}") for c in self.columns] + list(extra)
+        self.ws.filter_from(self.ws.rows + 1, len(labels))
         self.ws.append(labels, style=HEADER)
+        self._header = labels
 
     def row(self, values: list[Any], bold: bool = False) -> None:
+        if self.ws.rows >= xlsxstream.MAX_ROWS:
+            self._continue()
         self.ws.append(values, bold=bold)
+
+    def _continue(self) -> None:
+        """Excel's last row is reached: the table goes on in a new sheet, same header."""
+        self._parts += 1
+        title = sheet_title(f"{self._title[:27]}({self._parts})", self._taken)
+        formats = self.ws.formats
+        self.ws = self._wb.sheet(
+            title, self._widths, freeze_rows=1, columns=len(self._widths), repeat_rows=1
+        )
+        self.ws.formats = formats
+        if self._header is not None:
+            self.ws.filter_from(1, len(self._header))
+            self.ws.append(self._header, style=HEADER)
+
+
+def _whole(target: float) -> int:
+    """Targets are counts of visits and days: shown whole (a pro-rated 167.6 is 168),
+    half up, as a clerk rounds."""
+    return int(math.floor(target + 0.5))
 
 
 def _ratio(done: float, target: float) -> float | None:
@@ -120,10 +161,10 @@ def _ratio(done: float, target: float) -> float | None:
 _UNIT_COLUMNS = [
     Column("cadres", 9),
     Column("visits", 9),
-    Column("visits_target", 9, "0.0"),
+    Column("visits_target", 9, "0"),
     Column("visits_pct", 10, "0%"),
     Column("days", 9),
-    Column("days_target", 9, "0.0"),
+    Column("days_target", 9, "0"),
     Column("days_pct", 10, "0%"),
     Column("places_visited", 11),
     Column("places_total", 10),
@@ -139,10 +180,10 @@ def _unit_values(line: UnitLine) -> list[Any]:
     return [
         line.cadres,
         line.visits,
-        round(line.target.visits, 1),
+        _whole(line.target.visits),
         _ratio(line.visits, line.target.visits),
         line.days,
-        round(line.target.days, 1),
+        _whole(line.target.days),
         _ratio(line.days, line.target.days),
         line.places,
         line.places_total,
@@ -249,10 +290,10 @@ CADRE_COLUMNS = [
     Column("role", 12),
     Column("unit", 14),
     Column("visits", 9),
-    Column("visits_target", 9, "0.0"),
+    Column("visits_target", 9, "0"),
     Column("visits_pct", 10, "0%"),
     Column("days", 9),
-    Column("days_target", 9, "0.0"),
+    Column("days_target", 9, "0"),
     Column("days_pct", 10, "0%"),
     Column("cadre_places", 11),
     Column("raised", 10),
@@ -267,10 +308,10 @@ def _cadre_values(t: Tr, c: CadreProgress) -> list[Any]:
         t(f"roles.{c.role.value}"),
         c.unit,
         c.visits,
-        round(c.target.visits, 1),
+        _whole(c.target.visits),
         _ratio(c.visits, c.target.visits),
         c.days,
-        round(c.target.days, 1),
+        _whole(c.target.days),
         _ratio(c.days, c.target.days),
         c.places,
         c.raised,
@@ -296,20 +337,20 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         _units_table(sheet, data.overview.rows, data.overview.total)
 
         title = sheet_title(t("reports.xlsx.sheet_visits"), taken)
-        sheet = _Sheet(wb, title, VISIT_COLUMNS, t, freeze=1)
+        sheet = _Sheet(wb, title, VISIT_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
         row_of = _visit_values(t, tz, yes)
         for v in data.visits:
             sheet.row(row_of(v))
 
         title = sheet_title(t("reports.xlsx.sheet_problems"), taken)
-        sheet = _Sheet(wb, title, PROBLEM_COLUMNS, t, freeze=1)
+        sheet = _Sheet(wb, title, PROBLEM_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
         for p in data.problems:
             sheet.row(_problem_values(t, tz, yes, p))
 
         title = sheet_title(t("reports.xlsx.sheet_events"), taken)
-        sheet = _Sheet(wb, title, EVENT_COLUMNS, t, freeze=1)
+        sheet = _Sheet(wb, title, EVENT_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
         bot = t("reports.xlsx.bot")
         for e in data.events:
@@ -326,7 +367,7 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
             )
 
         title = sheet_title(t("reports.xlsx.sheet_cadres"), taken)
-        sheet = _Sheet(wb, title, CADRE_COLUMNS, t, freeze=1)
+        sheet = _Sheet(wb, title, CADRE_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
         for c in data.cadres:
             sheet.row(_cadre_values(t, c))
@@ -342,8 +383,11 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
                 freeze=2,
                 later=CADRE_COLUMNS,
                 extra=len(kinds),
+                repeat=1,  # two tables: only the title fits every page
+                taken=taken,
             )
-            sheet.title_row(f"{team.unit.name}｜{data.title}")
+            name = team.unit.name
+            sheet.title_row(data.title_for(name) if data.title_for else f"{name}｜{data.title}")
             _units_table(sheet, groups, team)
             sheet.row([])
             sheet.use(CADRE_COLUMNS)

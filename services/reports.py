@@ -144,6 +144,12 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             visits=rows.visit_rows(conn, ask.scope, ask.period),
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+            title_for=lambda team: ask.t(
+                "reports.export.title",
+                scope=team,
+                period=ask.period_text(),
+                now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            ),
         )
         write_workbook(out, data, ask.t, tz)
 

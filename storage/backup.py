@@ -12,9 +12,16 @@ import asyncio
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, as before
+    fcntl = None  # type: ignore[assignment]
 
 PREFIX = "fieldbot-"
 SUFFIX = ".sqlite3"
@@ -136,12 +143,39 @@ def check_backup(path: str | Path) -> int:
     return int(row[0])
 
 
+@contextmanager
+def hold_database(database: str | Path) -> Iterator[None]:
+    """Hold the database for one process: the running bot holds it, and a restore (or a
+    second bot) refuses while it is held. An OS lock on ``<database>.lock``, so a killed
+    bot releases it at once."""
+    lock = Path(f"{database}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BackupError(
+                    f"database {database} is in use by a running bot; stop the bot first"
+                ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def restore_file(backup_path: str | Path, target: str | Path, now: datetime) -> Path | None:
-    """Put a backup in place of the database at ``target`` (the bot must be stopped).
+    """Put a backup in place of the database at ``target``; refused while a bot holds it
+    (``hold_database``), since what the bot writes afterwards would vanish.
 
     The current database, with its ``-wal`` and ``-shm`` files, is moved aside first
     (never deleted); returns where it went, or None if there was none."""
     check_backup(backup_path)
+    with hold_database(target):
+        return _restore(backup_path, target, now)
+
+
+def _restore(backup_path: str | Path, target: str | Path, now: datetime) -> Path | None:
     dest = Path(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
     stamp = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"

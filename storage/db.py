@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -50,6 +50,8 @@ Row = sqlite3.Row
 _WRITING: ContextVar[bool] = ContextVar("fieldbot_db_writing", default=False)
 
 MARKS_PER_SYNC = 100  # handled updates noted before a sync is forced (a getUpdates batch)
+# Marks written by one INSERT: two variables each, well inside SQLite's limit (32,766).
+_MARKS_PER_STATEMENT = 1000
 
 
 class StepConn:
@@ -236,14 +238,6 @@ class Database:
                 here.execute("COMMIT")
         self._unsynced = True
 
-    async def _on_writer(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn`` on aiosqlite's thread with its sqlite3 connection: several
-        statements for the price of one thread hand-over. aiosqlite runs each of its own
-        calls this way (``_execute``); it is pinned in pyproject.toml, and
-        tests/test_storage_db.py fails if this stops working."""
-        conn = self.conn
-        return await conn._execute(fn, conn._conn)
-
     def note_processed(self, update_id: int, now: datetime) -> None:
         """Remember that an update was handled; ``sync()`` writes it. Until then a crash
         only means the update is delivered and handled again, which every handler
@@ -262,29 +256,25 @@ class Database:
             return
         marks, self._marks = self._marks, []
         self._unsynced = False
-
-        def flush(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if marks:
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)",
-                        marks,
-                    )
-                else:  # steps without a mark yet: a one-row write carries the fsync
-                    conn.execute(
-                        "INSERT OR REPLACE INTO processed_updates (update_id, at) VALUES (-1, ?)",
-                        (utcnow_text(),),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
+        conn = self.conn
         try:
             async with self._write_lock:
-                await self._on_writer(flush)
+                # One statement is one transaction by itself (autocommit): one trip to the
+                # writing thread and one fsync for a whole batch of marks.
+                for start in range(0, max(len(marks), 1), _MARKS_PER_STATEMENT):
+                    chunk = marks[start : start + _MARKS_PER_STATEMENT]
+                    if chunk:
+                        await conn.execute(
+                            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES "
+                            + ", ".join(["(?, ?)"] * len(chunk)),
+                            [value for mark in chunk for value in mark],
+                        )
+                    else:  # steps without a mark yet: a one-row write carries the fsync
+                        await conn.execute(
+                            "INSERT OR REPLACE INTO processed_updates (update_id, at)"
+                            " VALUES (-1, ?)",
+                            (utcnow_text(),),
+                        )
         except BaseException:
             self._marks[:0] = marks
             self._unsynced = True

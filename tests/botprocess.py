@@ -13,8 +13,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.fakebot import TOKEN
 from tests.fakeserver import FakeServer
@@ -23,12 +25,38 @@ ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
 
 
+# The real process reads the real clock, so its quiet hours are set explicitly: none by
+# day, or a window around the present moment for the night run (tests must pass at any
+# hour, in or out of the configured 21:30-07:30).
+DAY = "day"
+NIGHT = "night"
+
+
+def reminders_config(hours: str, tz: str = "Asia/Shanghai") -> str:
+    """The [reminders] section for ``DAY`` (no quiet hours) or ``NIGHT`` (quiet hours
+    from two hours ago to two hours ahead; nudges moved out of their way)."""
+    if hours == DAY:
+        return '\n[reminders]\nquiet_start = "00:00"\nquiet_end = "00:00"\n'
+    now = datetime.now(ZoneInfo(tz))
+    start = (now - timedelta(hours=2)).strftime("%H:%M")
+    end = (now + timedelta(hours=2)).strftime("%H:%M")
+    return (
+        f'\n[reminders]\nquiet_start = "{start}"\nquiet_end = "{end}"\n'
+        'evening_nudge = "00:00"\nnudge_latest = "00:01"\n'
+    )
+
+
 class BotDied(AssertionError):
     """The bot process exited on its own."""
 
 
 def write_config(
-    folder: Path, base: str, token: str = TOKEN, extra: str = "", telegram_extra: str = ""
+    folder: Path,
+    base: str,
+    token: str = TOKEN,
+    extra: str = "",
+    telegram_extra: str = "",
+    hours: str = DAY,
 ) -> Path:
     config = folder / "config.toml"
     config.write_text(
@@ -38,7 +66,7 @@ def write_config(
         f'base_file_url = "{base}/file/bot"\n'
         "rate_limit = false\n" + telegram_extra + "\n[storage]\n"
         f'database = "{folder / "fieldbot.sqlite3"}"\n'
-        f'backup_dir = "{folder / "backups"}"\n' + extra,
+        f'backup_dir = "{folder / "backups"}"\n' + extra + reminders_config(hours),
         encoding="utf-8",
     )
     return config
@@ -56,10 +84,14 @@ class BotProcess:
         verbose: bool = False,
         extra_config: str = "",
         telegram_config: str = "",
+        hours: str = DAY,
     ) -> None:
         self.folder = folder
         self.server = server
-        self.config = write_config(folder, server.url, token, extra_config, telegram_config)
+        self.hours = hours
+        self.config = write_config(
+            folder, server.url, token, extra_config, telegram_config, hours
+        )
         self.database = folder / "fieldbot.sqlite3"
         self.log_path = folder / "bot.log"
         self.verbose = verbose

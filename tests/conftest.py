@@ -15,7 +15,7 @@ from bot.app import build_application
 from bot.dispatcher import DrainReport, dispatcher_of
 from campaign.settings import Settings, StorageSettings, TelegramSettings
 from storage.db import Database, open_database
-from tests.botprocess import BotProcess
+from tests.botprocess import DAY, BotProcess
 from tests.factories import Seed, seed_roster
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
 from tests.fakeserver import FakeServer
@@ -133,9 +133,13 @@ def fake_server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def bot_process(tmp_path: Path, fake_server: FakeServer) -> Iterator[BotProcess]:
+def bot_process(
+    request: pytest.FixtureRequest, tmp_path: Path, fake_server: FakeServer
+) -> Iterator[BotProcess]:
+    """The real bot, by day (no quiet hours) unless a test parametrizes it indirectly
+    with ``NIGHT`` (quiet hours around the present moment)."""
     folder = tmp_path / "live"
     folder.mkdir()
-    process = BotProcess(folder, fake_server)
+    process = BotProcess(folder, fake_server, hours=getattr(request, "param", DAY))
     yield process
     process.kill()

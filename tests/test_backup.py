@@ -16,7 +16,14 @@ from campaign.schedule import NIGHTLY
 from campaign.settings import Settings
 from scheduler.runner import plan_by_id, run_if_due
 from services.jobs import outbox_files
-from storage.backup import BackupError, backup, check_backup, list_backups, restore_file
+from storage.backup import (
+    BackupError,
+    backup,
+    check_backup,
+    hold_database,
+    list_backups,
+    restore_file,
+)
 from storage.db import Database, open_database, to_text
 from tests.factories import seed_roster
 from tests.fakebot import FakeClock
@@ -206,6 +213,28 @@ def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert asyncio.run(after()) == before
     assert main(["--config", str(cfg), "restore", str(tmp_path / "nope.sqlite3")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_restore_refuses_while_the_bot_holds_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Restoring under a running bot lost every visit confirmed afterwards."""
+    import asyncio
+
+    cfg = _config(tmp_path)
+    asyncio.run(_make_db(tmp_path / "db.sqlite3"))
+    assert main(["--config", str(cfg), "backup"]) == 0
+    (made,) = list_backups(tmp_path / "backups")
+    capsys.readouterr()
+    with hold_database(tmp_path / "db.sqlite3"):  # what `fieldbot run` holds while it runs
+        assert main(["--config", str(cfg), "restore", str(made)]) == 2
+        err = capsys.readouterr().err
+        assert "in use" in err and "stop the bot" in err and len(err.strip().splitlines()) == 1
+        assert not list(tmp_path.glob("db.sqlite3.before-restore-*"))  # nothing moved
+        with pytest.raises(BackupError, match="in use"):  # nor a second bot
+            with hold_database(tmp_path / "db.sqlite3"):
+                pass
+    assert main(["--config", str(cfg), "restore", str(made)]) == 0  # stopped: it goes ahead
 
 
 def test_cli_backup_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

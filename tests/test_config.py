@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,12 @@ def test_the_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "config.example.toml"
     settings = load_settings(example, env=NO_ENV)
     assert settings.source == str(example)
-    assert settings.storage == Settings().storage
+    beside = dataclasses.replace(
+        Settings().storage,
+        database=str(example.parent / "data" / "fieldbot.sqlite3"),
+        backup_dir=str(example.parent / "data" / "backups"),
+    )
+    assert settings.storage == beside  # relative paths mean beside the config file
 
 
 @pytest.mark.parametrize(
@@ -107,16 +113,48 @@ def test_bad_mode() -> None:
     assert "'telegram.mode' must be" in error_of({"telegram": {"mode": "push"}})
 
 
+HOOK_SECRET = "k3Xq-9vT_2mPz8LwR4sNbY7cJd0FhGeA"  # 32 characters of Telegram's alphabet
+
+
 @pytest.mark.parametrize("url", ["", "http://bot.example.org/hook"])
 def test_webhook_mode_needs_an_https_url(url: str) -> None:
-    data = {"telegram": {"mode": "webhook", "webhook": {"url": url}}}
+    data = {"telegram": {"mode": "webhook", "webhook": {"url": url, "secret_token": HOOK_SECRET}}}
     assert "key 'telegram.webhook.url' must be the public https:// address" in error_of(data)
     data["telegram"]["webhook"]["url"] = "https://bot.example.org/hook"  # type: ignore[index]
     assert parse_settings(data, "c", NO_ENV).telegram.mode == "webhook"
 
 
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ("", "is empty"),
+        ("s3cret-header", "at least 32 characters"),
+        ("x" * 257, "at most 256 characters"),
+        ("k3Xq 9vT/2mPz8LwR4sNbY7cJd0FhGeA+", "only letters, digits, _ and -"),
+    ],
+)
+def test_webhook_mode_refuses_to_start_without_a_strong_secret(secret: str, expected: str) -> None:
+    """Without the header check anyone who reaches the port can post a forged update."""
+    hook = {"url": "https://bot.example.org/hook", "secret_token": secret}
+    error = error_of({"telegram": {"mode": "webhook", "webhook": hook}})
+    assert "key 'telegram.webhook.secret_token'" in error and expected in error
+    assert "FIELDBOT_WEBHOOK_SECRET" in error or expected != "is empty"
+
+
+def test_webhook_secret_from_environment_wins() -> None:
+    hook = {"url": "https://bot.example.org/hook"}
+    data = {"telegram": {"mode": "webhook", "webhook": hook}}
+    env = {"FIELDBOT_WEBHOOK_SECRET": f" {HOOK_SECRET}\n"}
+    assert parse_settings(data, "c", env).telegram.webhook.secret_token.get() == HOOK_SECRET
+    # Polling needs none, and a short one left in the file does not stop it.
+    polling = {"telegram": {"webhook": {"secret_token": "short"}}}
+    assert parse_settings(polling, "c", NO_ENV).telegram.mode == "polling"
+
+
 def test_negative_number() -> None:
-    assert "'group_days' must not be negative" in error_of({"problems": {"group_days": -1}})
+    assert "'problems.group_days' (section [problems]) must not be negative" in error_of(
+        {"problems": {"group_days": -1}}
+    )
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -242,3 +280,83 @@ def test_cli_migrate_with_good_config(tmp_path: Path, capsys: pytest.CaptureFixt
     assert capsys.readouterr().out.startswith("applied ")
     assert main(["--config", str(path), "migrate"]) == 0
     assert capsys.readouterr().out == "database is up to date\n"
+
+
+# --- the first hour: set-up as a new user meets it ------------------------------------------
+
+
+def test_a_notepad_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes('[campaign]\nbot_username = "fieldbot_demo_bot"\n'.encode("utf-8-sig"))
+    assert load_settings(path, env=NO_ENV).campaign.bot_username == "fieldbot_demo_bot"
+
+
+def test_a_bad_value_names_its_section() -> None:
+    assert "'visits.far_km' (section [visits]) must not be negative" in error_of(
+        {"visits": {"far_km": -1.0}}
+    )
+
+
+def test_relative_paths_mean_beside_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    path = tmp_path / "etc" / "c.toml"
+    path.write_text('[storage]\ndatabase = "db/x.sqlite3"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(Path("etc/c.toml"), env=NO_ENV).storage.database == str(
+        Path("etc") / "db" / "x.sqlite3"
+    )
+    assert load_settings(path, env=NO_ENV).storage.database == str(
+        tmp_path / "etc" / "db" / "x.sqlite3"
+    )
+
+
+def test_no_config_file_means_the_documented_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh clone with nothing but the token: no config.toml, defaults, and the
+    database folder is made (with a log line) on the way."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "data" / "fieldbot.sqlite3").exists()
+    assert "applied" in capsys.readouterr().out
+
+
+def test_config_goes_before_or_after_the_subcommand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/new/db.sqlite3"\n')
+    assert main(["migrate", "--config", str(path)]) == 0
+    assert (tmp_path / "new" / "db.sqlite3").exists()
+    assert main(["--config", str(path), "migrate", "-v"]) == 0
+    assert capsys.readouterr().out.endswith("database is up to date\n")
+
+
+def test_a_database_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/file/sub/db.sqlite3"\n')
+    assert main(["--config", str(path), "migrate"]) == 1
+    err = capsys.readouterr().err
+    assert "ERROR fieldbot: " in err and "key 'storage.database'" in err
+    assert "cannot create the folder" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("fieldbot ")
+
+
+def test_invite_without_bot_username_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/db.sqlite3"\n')
+    assert main(["--config", str(path), "invite", "13800000000"]) == 2
+    assert "key 'campaign.bot_username' is empty" in one_error_line(capsys)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from campaign.settings import Settings
-from tests.botprocess import BotProcess
+from tests.botprocess import DAY, NIGHT, BotProcess
 from tests.conftest import AppFactory
 from tests.crashrun import (
     UNFINISHED_OUTBOX,
@@ -133,9 +133,11 @@ async def test_feature_flow_script(name: str, make_bot: AppFactory, settings: Se
 
 
 @pytest.mark.process
+@pytest.mark.parametrize("bot_process", [DAY, NIGHT], indirect=True)
 def test_crash_run(fake_server: FakeServer, bot_process: BotProcess) -> None:
     """Members join, re-share, switch languages and bind team chats while the bot is
-    SIGKILLed KILLS times. Every expected answer arrives, every update is handled, every
+    SIGKILLed KILLS times, by day and inside quiet hours (where what members cause
+    still arrives at once, silently). Every expected answer arrives, every update is handled, every
     member is bound exactly once, nothing is refused by the API, and the (debug-level)
     log holds no token, no full phone number and no error."""
     bot_process.verbose = True  # PTB then logs every update, contacts included

@@ -602,21 +602,27 @@ async def test_unknown_method_is_parked(bot: Harness, db: Database, clock: FakeC
 # --- quiet hours -------------------------------------------------------------------------
 
 
-async def test_quiet_hours_hold_everything_but_urgent(
+async def test_quiet_hours_hold_only_scheduled_items(
     bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI
 ) -> None:
+    """Quiet means quiet, not late: a scheduled nudge waits for the morning; a card
+    someone's action caused goes at once without a sound; an urgent one rings."""
     clock.set(datetime(2026, 11, 16, 22, 0, tzinfo=SHANGHAI))
-    await put(db, clock, "reminder", 501, "明天记得走访")
+    await put(db, clock, "nudge:7:2026-11-16", 501, "明天记得走访")
+    await put(db, clock, "problem:9:ev:1:card:503", 501, "新问题 P-9")
     await put(db, clock, "urgent", 502, "紧急问题 P-46", urgent=True)
     report = await drain(bot)
-    assert delivered(api, 501) == [] and delivered(api, 502) == ["紧急问题 P-46"]
+    assert delivered(api, 501) == ["新问题 P-9"] and delivered(api, 502) == ["紧急问题 P-46"]
+    sound = {c.text: c.params.get("disable_notification") for c in api.sent()}
+    assert sound == {"新问题 P-9": True, "紧急问题 P-46": None}
     assert report.next_at == datetime(2026, 11, 17, 7, 30, tzinfo=SHANGHAI)
     clock.set(datetime(2026, 11, 17, 7, 29, tzinfo=SHANGHAI))
     await drain(bot)
-    assert delivered(api, 501) == []
+    assert delivered(api, 501) == ["新问题 P-9"]
     clock.set(datetime(2026, 11, 17, 7, 30, tzinfo=SHANGHAI))
     await drain(bot)
-    assert delivered(api, 501) == ["明天记得走访"]
+    assert delivered(api, 501) == ["新问题 P-9", "明天记得走访"]
+    assert api.sent()[-1].params.get("disable_notification") is None  # morning: it rings
 
 
 async def test_no_quiet_hours_when_start_equals_end(

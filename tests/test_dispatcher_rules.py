@@ -11,7 +11,7 @@ import pytest
 from campaign import delivery
 from campaign.delivery import CardItem, DueItem
 from campaign.pacing import Limits, Pacer, Window
-from campaign.quiet import is_quiet, next_allowed
+from campaign.quiet import is_quiet, next_allowed, silent, waits_for_morning
 from campaign.settings import SettingsError, load_settings, parse_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -162,6 +162,25 @@ def test_next_allowed_after_midnight_is_this_morning() -> None:
 def test_next_allowed_refuses_naive_time() -> None:
     with pytest.raises(ValueError):
         next_allowed(datetime(2026, 11, 16, 22, 0), SHANGHAI, START, END)
+
+
+@pytest.mark.parametrize(
+    ("key", "urgent", "waits"),
+    [
+        ("nudge:7:2026-11-16", False, True),
+        ("bulletin:2026-W47", False, True),
+        ("deadline:9:group:red:501", True, False),  # urgent rings at any hour
+        ("problem:9:ev:1:card:-100", False, False),  # a card someone raised goes now
+        ("problem:9:ev:2:reporter:501", False, False),
+        ("digest:-100:1:9", False, False),
+    ],
+)
+def test_only_scheduled_items_wait_for_the_morning(key: str, urgent: bool, waits: bool) -> None:
+    assert waits_for_morning(key, urgent) is waits
+
+
+def test_quiet_hours_silence_all_but_urgent() -> None:
+    assert silent(True, False) and not silent(True, True) and not silent(False, False)
 
 
 # --- back-off -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.botprocess import BotProcess
+from tests.botprocess import DAY, NIGHT, BotProcess
 from tests.crashrun import log_problems
 from tests.crowd import seed_crowd
 from tests.fakebot import TOKEN, TgUser
@@ -54,6 +54,7 @@ def wait_taken(server: FakeServer, update_id: int, timeout: float = 20) -> None:
     assert fake.wait_until(lambda: fake.confirmed > update_id, timeout), fake.state()
 
 
+@pytest.mark.parametrize("bot_process", [DAY, NIGHT], indirect=True)
 def test_starts_answers_and_stops_cleanly(fake_server: FakeServer, bot_process: BotProcess) -> None:
     bot_process.run_cli("migrate")
     (member,) = seed_crowd(bot_process.database, 1)
@@ -338,7 +339,7 @@ def _post_webhook(port: int, update: dict[str, object], secret: str) -> int:
 def test_webhook_mode_takes_updates_with_the_secret_only(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    secret = "webhook-secret-0123456789"
+    secret = "webhook-secret-0123456789-abcdefghij"
     port = _free_port()
     bot = BotProcess(
         tmp_path,
@@ -378,3 +379,22 @@ def test_webhook_mode_takes_updates_with_the_secret_only(
         assert bot.rows("SELECT 1 FROM processed_updates WHERE update_id = 900001")
         log = bot.log_text()
         assert secret not in log and log_problems(log, TOKEN, [member.phone]) == []
+
+
+def test_restore_is_refused_while_the_bot_runs(
+    fake_server: FakeServer, bot_process: BotProcess
+) -> None:
+    """Restoring under the running bot once exited 0, and what the bot wrote afterwards
+    vanished at the next start; a second bot on the same database is refused too."""
+    bot_process.run_cli("migrate")
+    seed_crowd(bot_process.database, 1)
+    assert bot_process.run_cli("backup").returncode == 0
+    (made,) = (bot_process.folder / "backups").glob("fieldbot-*.sqlite3")
+    bot_process.start()
+    refused = bot_process.run_cli("restore", str(made))
+    assert refused.returncode == 2, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "stop the bot" in refused.stderr
+    second = bot_process.run_cli("run")
+    assert second.returncode == 2 and "in use" in second.stderr
+    assert bot_process.stop() == 0
+    assert bot_process.run_cli("restore", str(made)).returncode == 0

@@ -317,8 +317,7 @@ async def test_chart_without_a_chinese_font_says_so(
     bot: Harness, seed: Seed, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
     u = await people_in(bot, seed, db)
-    monkeypatch.setattr(chart_module, "SYSTEM_FONTS", ("/nonexistent/font.ttc",))
-    monkeypatch.setattr(chart_module, "_pypi_font", lambda: None)
+    monkeypatch.setattr(chart_module, "CJK_FAMILIES", ("No Such Font SC",))
     monkeypatch.delenv(chart_module.FONT_ENV, raising=False)
     with caplog.at_level(logging.ERROR, logger="reports.chart"):
         await bot.send(u["office1"], "/chart")

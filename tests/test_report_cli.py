@@ -97,3 +97,39 @@ def test_demo_data_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixtur
 
     a, b = asyncio.run(dump(first)), asyncio.run(dump(second))
     assert a == b and len(a) == 800
+
+
+async def test_demo_data_stops_at_today_and_shows_progress(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.demo import generate
+
+    now = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # noon in Shanghai
+    heard: list[tuple[str, int, int]] = []
+    async with open_database(tmp_path / "d.sqlite3") as db:
+        await generate(
+            db,
+            cadres=60,
+            places=20,
+            visits=800,
+            problems=50,
+            year=2026,
+            now=now,
+            progress=lambda *p: heard.append(p),
+        )
+        (last_visit,) = await db.fetchone("SELECT MAX(visit_date) FROM visits")
+        (last_made,) = await db.fetchone("SELECT MAX(created_at) FROM visits")
+        (last_event,) = await db.fetchone("SELECT MAX(at) FROM problem_events")
+    assert last_visit <= "2026-06-15"
+    assert last_made <= now.isoformat() and last_event <= now.isoformat()
+    assert heard[0][0] == "roster" and heard[-1] == ("visits", 800, 800)
+
+
+async def test_demo_data_refuses_a_year_not_begun(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.demo import generate
+
+    async with open_database(tmp_path / "d.sqlite3") as db:
+        with pytest.raises(ValueError, match="2027 has not begun"):
+            await generate(db, year=2027, now=datetime(2026, 12, 1, tzinfo=UTC))

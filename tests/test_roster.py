@@ -145,6 +145,18 @@ def test_chinese_headers_and_values() -> None:
     assert validate(zh).roster == validate(BASE).roster
 
 
+def test_a_phone_from_an_excel_saved_csv_is_the_same_mobile() -> None:
+    roster = validate(sheets(cadres__2__phone="13800000001.0")).roster
+    assert roster is not None and roster.cadres[0].phone == "+8613800000001"
+
+
+def test_a_landline_is_refused_in_words() -> None:
+    issue = validate(sheets(cadres__3__phone="0571-88888888")).errors[0]
+    catalog = default_catalog()
+    assert "0571-88888888" in render_issue(issue, catalog, "zh-CN")
+    assert "landline" in render_issue(issue, catalog, "en")
+
+
 def test_title_rows_blank_rows_and_extra_columns() -> None:
     data = copy.deepcopy(BASE)
     # A merged title above the header, a blank row, and a notes column.
@@ -190,6 +202,8 @@ RULES: list[tuple[str, Callable[[dict[str, RawSheet]], None] | dict[str, str], l
     ("unknown kind", {"places__3__kind": "farm"}, [("places", 3, "bad_kind")]),
     ("bad phone", {"cadres__2__phone": "12345"}, [("cadres", 2, "bad_phone")]),
     ("bad phone text", {"cadres__2__phone": "无"}, [("cadres", 2, "bad_phone")]),
+    ("landline", {"cadres__2__phone": "0571-88888888"}, [("cadres", 2, "not_mobile")]),
+    ("number abroad", {"cadres__2__phone": "+1 305 123 4567"}, [("cadres", 2, "not_mobile")]),
     (
         "duplicate phone (after normalising)",
         {"cadres__6__phone": "+86 138-0000-0001"},

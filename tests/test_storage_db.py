@@ -127,3 +127,12 @@ async def test_a_poll_confirms_a_batch_only_after_its_writes_are_on_disk(
     with pytest.raises(NetworkError):  # python-telegram-bot retries these, with a back-off
         await request.do_request("https://example.invalid/botT/getUpdates", "POST")
     assert order == []  # nothing confirmed: Telegram keeps the batch
+
+
+async def test_a_sync_writes_more_marks_than_one_statement_holds(db: Database) -> None:
+    for update_id in range(2500):
+        db.note_processed(update_id, NOW)
+    await db.sync()
+    assert db.pending_marks == 0
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM processed_updates")
+    assert row is not None and row["n"] == 2500

@@ -1,21 +1,23 @@
-"""Realistic demo data for a county's full year: teams, groups, cadres, places, visits,
+"""Realistic demo data for a county's year: teams, groups, cadres, places, visits,
 problems with their history. Deterministic for a seed; written in one transaction with
-bulk inserts. Used by ``fieldbot demo-data`` and ``bench/office.py``.
+bulk inserts (storage/bulk.py). Used by ``fieldbot demo-data`` and ``bench/office.py``.
 
-Phones are fictional (+86199...). Some places are never visited and some cadres never
-go out, so coverage reports have something to find.
+Nothing is dated after today: for the current year, visits and problems stop at today
+and problems are aged as of now. Phones are fictional (+86199...). Some places are never
+visited and some cadres never go out, so coverage reports have something to find.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from campaign.settings import ProblemSettings
 from campaign.vocabulary import PROBLEM_CATEGORIES, WORK_KINDS
+from storage.bulk import VisitBatch, has_roster, insert_county
 from storage.db import Database
 
 TOWNS = "城关 河口 青山 白沙 柳林 石桥 东湖 西岭 南塘 北坪 桃源 龙泉 金山 清河 新华 平安".split()
@@ -103,20 +105,28 @@ async def generate(
     seed: int = 1,
     timezone: str = "Asia/Shanghai",
     problem_settings: ProblemSettings | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoCounts:
-    """Fill an empty database; problems are aged as of 31 December ``year`` 20:00."""
+    """Fill an empty database with ``year`` up to ``now`` (default: the whole year);
+    problems are aged as of the earlier of ``now`` and 31 December 20:00.
+    ``progress(stage, done, total)`` hears how far the writing is."""
     rng = random.Random(seed)
     tz = ZoneInfo(timezone)
     ps = problem_settings or ProblemSettings()
-    row = await db.fetchone("SELECT COUNT(*) AS n FROM teams")
-    if row is not None and row["n"]:
+    if await has_roster(db):
         raise ValueError("the database already has a roster; demo data needs an empty one")
     n_teams = max(1, min(len(TOWNS), round(cadres / 90)))
     n_groups = max(n_teams, round(cadres / 7))
     first = date(year, 1, 1)
-    days = [first + timedelta(days=i) for i in range((date(year + 1, 1, 1) - first).days)]
-    workdays = [d for d in days if d.weekday() < 5]
     as_of = _utc(date(year, 12, 31), 20, tz)
+    if now is not None and now < as_of:
+        as_of = now
+    last = as_of.astimezone(tz).date()
+    if last < first:
+        raise ValueError(f"{year} has not begun yet; choose --year {last.year} or earlier")
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    workdays = [d for d in days if d.weekday() < 5] or days
     stamp = _text(datetime(year, 1, 1, tzinfo=UTC))
 
     team_rows = [
@@ -204,12 +214,10 @@ async def generate(
 
     pools = {c.id: targets(c) for c in active}
 
-    Batch = tuple[list[tuple[object, ...]], list[tuple[int, str]], list[tuple[int, int, str]]]
-
-    def visit_batches() -> Iterator[Batch]:
+    def visit_batches() -> Iterator[VisitBatch]:
         vid = 0
         while vid < visits:
-            batch: list[tuple[object, ...]] = []
+            batch: list[Sequence[object]] = []
             kinds: list[tuple[int, str]] = []
             photos: list[tuple[int, int, str]] = []
             for c in rng.choices(active, weights, k=min(10_000, visits - vid)):
@@ -218,7 +226,7 @@ async def generate(
                 place = rng.choice(pools[c.id])
                 status = "withdrawn" if rng.random() < 0.01 else "active"
                 far = rng.random() < 0.03
-                created = _text(_utc(day, 17 + 4 * rng.random(), tz))
+                created = _text(min(_utc(day, 17 + 4 * rng.random(), tz), as_of))
                 batch.append(
                     (
                         vid,
@@ -247,46 +255,23 @@ async def generate(
 
     problem_rows, event_rows = _problems(rng, problems, active, pools, days, as_of, tz, ps)
 
-    async with db.write() as conn:
-        await conn.executemany(
-            "INSERT INTO teams (id, code, name, town) VALUES (?, ?, ?, ?)", team_rows
-        )
-        await conn.executemany(
-            "INSERT INTO groups (id, code, name, team_id) VALUES (?, ?, ?, ?)", group_rows
-        )
-        await conn.executemany(
-            "INSERT INTO cadres (id, name, phone, role, team_id, group_id, unit, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            cadre_rows,
-        )
-        await conn.executemany(
-            "INSERT INTO places (id, code, kind, name, town, group_id, village_id, lat, lon)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            place_rows,
-        )
-        for batch, kinds, photos in visit_batches():
-            await conn.executemany(
-                "INSERT INTO visits (id, cadre_id, team_id, group_id, place_id, visit_date, text,"
-                " voice_file_id, people_met, distance_km, far, model_case, status, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                batch,
-            )
-            await conn.executemany("INSERT INTO visit_kinds (visit_id, kind) VALUES (?, ?)", kinds)
-            await conn.executemany(
-                "INSERT INTO visit_photos (visit_id, position, file_id) VALUES (?, ?, ?)", photos
-            )
-        await conn.executemany(
-            "INSERT INTO problems (id, reporter_id, team_id, group_id, place_id, category,"
-            " description, urgent, level, status, owner_id, level_since, deadline, resolution,"
-            " explained_by, explained_on, closed_at, watch, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            problem_rows,
-        )
-        await conn.executemany(
-            "INSERT INTO problem_events (problem_id, at, actor_id, action, from_level, to_level,"
-            " note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            event_rows,
-        )
+    def after_batch(done: int) -> None:
+        if progress is not None:
+            progress("visits", done, visits)
+
+    if progress is not None:
+        progress("roster", 0, visits)
+    await insert_county(
+        db,
+        teams=team_rows,
+        groups=group_rows,
+        cadres=cadre_rows,
+        places=place_rows,
+        visit_batches=visit_batches(),
+        problems=problem_rows,
+        events=event_rows,
+        after_batch=after_batch,
+    )
     return DemoCounts(
         n_teams, n_groups, len(cadre_rows), len(place_rows), visits, problems, len(event_rows)
     )
