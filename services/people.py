@@ -15,7 +15,7 @@ from enum import Enum
 from campaign.chats import BindVerdict, Side, judge_bind, may_bind
 from campaign.i18n import LANGUAGES
 from campaign.mute import mute_until, parse_mute
-from campaign.phones import mask_phone, normalise_phone
+from campaign.phones import contact_phone, mask_phone
 from campaign.roles import FIELD_ROLES
 from campaign.runtime import Deps
 from storage import people as store
@@ -89,8 +89,9 @@ _FROM_STORE = {
 
 async def join_by_contact(d: Deps, telegram_user_id: int, phone_number: str, lang: str) -> Joined:
     """Bind the account to the roster cadre with this phone number (the person's own
-    contact: the caller checked that it is theirs)."""
-    phone = normalise_phone(phone_number)
+    contact: the caller checked that it is theirs). Telegram gives it as international
+    digits without the "+", so it is read as such: never as a mainland number."""
+    phone = contact_phone(phone_number)
     cadre = await store.cadre_by_phone(d.db, phone) if phone else None
     if cadre is None or not cadre.active:
         log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
