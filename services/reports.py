@@ -16,6 +16,7 @@ from typing import IO
 
 from campaign.i18n import Catalog
 from campaign.periods import Period
+from campaign.phones import normalise_phone
 from campaign.reporting import CadreRef, Scope, Summary, Target, Unit, elapsed_share, quota_share
 from campaign.settings import Settings
 from campaign.text import stamp
@@ -96,9 +97,14 @@ def cases_report(ask: Ask) -> str:
     return text.cases_text(ask.t, data, ask.scope)
 
 
+def _phone_in(query: str) -> str | None:
+    """The roster form of a phone number typed to find a cadre (138 0000 0001)."""
+    return normalise_phone(query) if any(ch.isdigit() for ch in query) else None
+
+
 def find_cadres(ask: Ask, query: str) -> list[CadreRef]:
     with q.reading(ask.db_path) as conn:
-        return rows.find_cadres(conn, ask.scope, query)
+        return rows.find_cadres(conn, ask.scope, query, phone=_phone_in(query))
 
 
 def log_report(ask: Ask, cadre_id: int) -> str | None:
