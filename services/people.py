@@ -164,10 +164,14 @@ async def office_chat(d: Deps) -> BoundChat | None:
 
 
 class Paused(Enum):
+    """How /mute or /unmute ended; each value is its words' key, ``sched.mute.<value>``."""
+
     DONE = "done"
     USAGE = "usage"  # the argument was missing or not understood
     TOO_LONG = "too_long"
     NOT_FOR_ROLE = "not_for_role"  # only stationed cadres get reminders to pause
+    RESUMED = "unmuted"
+    NOT_MUTED = "not_muted"
 
 
 @dataclass(frozen=True)
@@ -198,9 +202,9 @@ async def mute(d: Deps, cadre: Cadre, arg: str) -> MuteOutcome:
     return MuteOutcome(Paused.DONE, request.days, until, max_days)
 
 
-async def unmute(d: Deps, cadre: Cadre) -> Paused | bool:
-    """/unmute: True if a pause was running and ended, False if none was;
-    NOT_FOR_ROLE for those who get no reminders."""
+async def unmute(d: Deps, cadre: Cadre) -> Paused:
+    """/unmute: reminders come again from now on."""
     if not _reminded(cadre):
         return Paused.NOT_FOR_ROLE
-    return await pauses.unmute(d.db, cadre.id, d.now())
+    ended = await pauses.unmute(d.db, cadre.id, d.now())
+    return Paused.RESUMED if ended else Paused.NOT_MUTED

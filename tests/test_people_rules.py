@@ -99,4 +99,5 @@ async def test_mute_is_for_those_reminded(
     done = await people.mute(d, cadre, "3d")
     assert done.result is Paused.DONE and done.until == local(2026, 11, 19)
     assert (await people.mute(d, cadre, "x" * 4000)).result is Paused.USAGE
-    assert await people.unmute(d, cadre) is True
+    assert await people.unmute(d, cadre) is Paused.RESUMED
+    assert await people.unmute(d, cadre) is Paused.NOT_MUTED
