@@ -139,7 +139,7 @@ def phone_variants(phone: str) -> list[str]:
         f"86 {local[:3]} {local[3:7]} {local[7:]}",
         f"+86 {local[:3]} {local[3:7]} {local[7:]}",
         f"+86 {local[:3]}-{local[3:7]}-{local[7:]}",
-        f"+86 ({local[:3]}) {local[3:7]} {local[7:]}",
+        f"86-{local[:3]}-{local[3:7]}-{local[7:]}",
         phone[1:],
     ]
 
