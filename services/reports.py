@@ -154,7 +154,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
                 "reports.export.title",
                 scope=team,
                 period=ask.period_text(),
-                now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                now=stamp(ask.now, tz),
             ),
         )
         write_workbook(out, data, ask.t, tz)
