@@ -2,7 +2,7 @@
 """How long raising problems and the overdue climb take on this machine.
 
 Raises N problems (each one transaction with its draft, event, cards and notices), then
-moves them all up with ``storage.problem_flow.escalate_overdue`` as the scheduler would,
+moves them all up with ``services.problems.escalate_overdue`` as the scheduler would,
 twice (the second run must move nothing). Prints the figures; asserts nothing on time.
 
     python3 bench/escalate.py [N]
@@ -20,8 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from campaign.i18n import default_catalog  # noqa: E402
+from campaign.runtime import Deps  # noqa: E402
 from campaign.settings import Settings  # noqa: E402
-from storage import drafts, people, problem_flow, problems  # noqa: E402
+from services import problems as problem_service  # noqa: E402
+from storage import drafts, people, problems  # noqa: E402
 from storage.db import open_database, utcnow_text  # noqa: E402
 
 
@@ -72,26 +74,25 @@ async def main(n: int) -> None:
             reporter = await people.cadre_by_id(db, 1)
             assert reporter is not None
             new = problems.NewProblem(1, "infrastructure", "道路塌陷" * 20, False, True)
+            deps = Deps(settings, db, catalog, clock=lambda: start)
             t0 = time.perf_counter()
             for i in range(n):
                 draft = await drafts.start(db, "problem", 1, 1001 + i, 1001, "summary", {}, start)
-                await problem_flow.raise_problem(
-                    db,
-                    settings,
-                    catalog,
+                await problem_service.raise_problem(
+                    deps,
                     draft_id=draft.id,
                     reporter=reporter,
                     new=new,
                     chat_id=1001,
-                    now=start,
+                    lang="zh-CN",
                 )
             raised = time.perf_counter() - t0
             later = start + timedelta(days=8)
             t0 = time.perf_counter()
-            moved = await problem_flow.escalate_overdue(db, settings, catalog, later)
+            moved = await problem_service.escalate_overdue(deps, later)
             climbed = time.perf_counter() - t0
             t0 = time.perf_counter()
-            again = await problem_flow.escalate_overdue(db, settings, catalog, later)
+            again = await problem_service.escalate_overdue(deps, later)
             idle = time.perf_counter() - t0
             row = await db.fetchone("SELECT COUNT(*) AS n FROM outbox")
             queued = row["n"] if row else 0

@@ -12,7 +12,8 @@ from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 
-from storage import drafts
+from handlers.flow import conversation_key
+from services import drafts
 from storage.db import Database
 
 # python-telegram-bot's own aliases for these live in a private module; same shapes.
@@ -34,7 +35,10 @@ class DraftPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
     async def get_conversations(self, name: str) -> ConversationDict:
         await self.db.ensure_open()
         steps = await drafts.open_steps(self.db, name)
-        return {(chat_id, user_id): step for (chat_id, user_id), step in steps.items()}
+        return {
+            conversation_key(name, chat_id, user_id): step
+            for (chat_id, user_id), step in steps.items()
+        }
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

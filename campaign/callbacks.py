@@ -121,7 +121,50 @@ LANG = _ns("lang", set=1)
 
 # --- visits: vis (the visit flow), vlog (the visit log) ----------------------------------
 
+# The visit flow: vis:v1:<action>:<draft id>[:<arg>...]. The draft id comes first on
+# every button (the step engine reads it): pl/pv a place (its id), pg a page, top the
+# whole list, k a kind of work (code, 1 on / 0 off), kd done, d a day (YYYYMMDD), kt keep
+# the text, mc model case (1/0), cp/cl clear photos/location, nx next, ok submit, ch
+# change a field (its name), res/new resume or restart, keep/drop the draft, x cancel.
+VISIT = _ns(
+    "vis",
+    pl=2, pv=2, pg=2, top=1, k=3, kd=1, d=2, kt=1, mc=2, cp=1, cl=1, nx=1,
+    ok=1, ch=2, res=1, new=1, keep=1, drop=1, x=1,
+)  # fmt: skip
+# The visit log: vlog:v1:<action>:<visit id or page>. gp a page of /group, sh a visit's
+# card, ed correct it, wd withdraw? wy yes, wn no.
+VISIT_LOG = _ns("vlog", gp=1, sh=1, ed=1, wd=1, wy=1, wn=1)
+
 # --- problems: prn (raising), prb (cards), pra (the card-action dialog) -----------------
+
+# Raising a problem: prn:v1:<action>:<draft id>[:<choice>]. The draft id comes first (the
+# step engine reads it): a button of an ended or other report is told apart from one of
+# the report being typed.
+PROBLEM = _ns(
+    "prn",
+    cancel=1,
+    place=2,  # a place (or household) id
+    vill=2,  # a village whose households to list
+    back=1,
+    new=1,
+    join=2,  # the open problem to join as "same problem"
+    cat=2,  # a category word
+    pdone=1,
+    urg=2,  # 1 urgent, 0 not
+    solv=2,  # 1 the group can solve it, 0 not
+    edit=1,
+    field=2,  # the summary field to change
+    submit=1,
+    keep=1,  # the step engine's: keep the draft after another command came
+    drop=1,  # the step engine's: drop it for that command
+)
+# Problem cards: prb:v1:<action>:<problem id>:<level the card was made for>, and
+# prb:v1:show:<problem id> from the lists. Cards live for weeks in chats, so these never
+# change meaning.
+CARD = _ns("prb", claim=2, note=2, solve=2, expl=2, up=2, down=2, dept=2, show=1)
+# The card-action dialog: pra:v1:cancel:<draft id>, pra:v1:day:<draft id>:<days back>,
+# and the step engine's keep/drop (another command came mid-dialog).
+CARD_DIALOG = _ns("pra", cancel=1, day=2, keep=1, drop=1)
 
 # --- office: obx (parked messages), rpt (reports) ----------------------------------------
 # The office's /parked list: send a parked item again (obx:v1:retry:<item>), or declare a

@@ -9,9 +9,10 @@ status. Nothing here knows Telegram or the database.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from campaign.roles import TEAM_LEADERS, Role
@@ -144,6 +145,19 @@ def may_act(actor: Actor, level: str, team_id: int | None, group_id: int | None)
     return False
 
 
+def in_scope(actor: Actor, team_id: int | None, group_id: int | None, reporter: bool) -> bool:
+    """May this person learn that the problem exists and who owns it? Its reporters, its
+    team, whoever may act on it at some level, the office and the inspectors. Anyone else
+    pressing a (forged) button is told no more than for a problem that does not exist."""
+    if not actor.active:
+        return False
+    if reporter or actor.role in (Role.OFFICE, Role.INSPECTOR):
+        return True
+    if team_id is not None and actor.team_id == team_id:
+        return True
+    return any(may_act(actor, level, team_id, group_id) for level in LEVELS)
+
+
 class Verdict(StrEnum):
     OK = "ok"
     NOT_ALLOWED = "not_allowed"  # not this person's problem at this level
@@ -235,3 +249,21 @@ def clean_text(text: str, limit: int | None = None) -> str:
     while "\n\n\n" in cleaned:
         cleaned = cleaned.replace("\n\n\n", "\n\n")
     return cleaned
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """A day the people were told: 2026-11-15, 11-15, 11月15日, 11/15; not in the future,
+    not more than a year back."""
+    m = re.fullmatch(r"(?:(\d{4})[-/.年])?\s*(\d{1,2})[-/.月]\s*(\d{1,2})日?", text.strip())
+    if not m:
+        return None
+    year = int(m.group(1)) if m.group(1) else today.year
+    try:
+        day = date(year, int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    if not m.group(1) and day > today:
+        day = day.replace(year=year - 1) if not (day.month == 2 and day.day == 29) else day
+    if day > today or day < today - timedelta(days=366):
+        return None
+    return day

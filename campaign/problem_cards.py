@@ -14,8 +14,8 @@ from typing import Any
 from campaign import callbacks
 from campaign.i18n import Catalog
 from campaign.ladder import Action, allowed_actions, is_open
-
-CARD_NS = "prb"
+from campaign.message import Button, Message, grid
+from campaign.vocabulary import LEVELS
 
 # Short words in callback data, so that every button stays far under 64 bytes.
 ACTION_WORDS: dict[Action, str] = {
@@ -36,13 +36,37 @@ def number(problem_id: int) -> str:
 
 
 def card_data(action: Action, problem_id: int, level: str) -> str:
-    """``prb:v1:<action>:<id>:<level>``: the level the card was made for lets a press on
-    an outdated card be told what happened since."""
-    return callbacks.encode(CARD_NS, ACTION_WORDS[action], problem_id, level)
+    """The level the card was made for lets a press on an outdated card be told what
+    happened since (``callbacks.CARD``)."""
+    return callbacks.CARD.build(ACTION_WORDS[action], problem_id, level)
 
 
 def show_data(problem_id: int) -> str:
-    return callbacks.encode(CARD_NS, SHOW_WORD, problem_id)
+    return callbacks.CARD.build(SHOW_WORD, problem_id)
+
+
+@dataclass(frozen=True)
+class CardPress:
+    """A card button read back: the action (None for "show"), the problem, the level."""
+
+    action: Action | None
+    problem_id: int
+    level: str  # "" for "show"
+
+
+def read_press(data: str | None) -> CardPress | None:
+    """A card press, or None when the data is forged, outdated or malformed."""
+    try:
+        cb = callbacks.CARD.parse(data)
+        problem_id = cb.int_arg(0)
+    except callbacks.CallbackError:
+        return None
+    if cb.action == SHOW_WORD:
+        return CardPress(None, problem_id, "")
+    level = cb.args[1]
+    if level not in LEVELS:
+        return None
+    return CardPress(WORD_ACTIONS[cb.action], problem_id, level)
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,19 @@ class Renderer:
         if markup:
             payload["reply_markup"] = markup
         return payload
+
+    def card_message(
+        self, v: CardView, now: datetime, *, actionable: bool, hint: str = ""
+    ) -> Message:
+        """The card as a plain message (for a reply; the outbox keeps Bot API JSON)."""
+        text = self.card(v, now, actionable=actionable, hint=hint)
+        if not actionable:
+            return Message(text)
+        buttons = [
+            Button(self.t(f"problems.button.{ACTION_WORDS[a]}"), card_data(a, v.id, v.level))
+            for a in allowed_actions(v.level, v.status)
+        ]
+        return Message(text, grid(buttons, 3))
 
     def photos_payload(self, problem_id: int, file_ids: list[str]) -> tuple[str, dict[str, Any]]:
         """The photos of a problem: one ``sendPhoto`` or one album (``sendMediaGroup``)."""

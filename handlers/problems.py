@@ -1,101 +1,31 @@
-"""Raising a problem (反映问题): /problem or the menu button, step by step in private.
+"""Raising a problem (反映问题): /problem or the menu button, step by step in private, on
+the step engine (handlers/flow.py; the steps are in handlers/problem_steps.py).
 
-Place → (open problems already raised there: join one as "same problem") → category →
-description → photos → urgent? → can our group solve it? → summary (Submit / change /
-Cancel) → receipt with the number P-<id>. The draft row is the truth: every step saves
-the data and the step it reaches before it answers, so a restart resumes where the
-cadre was, and Submit closes the draft in the transaction that writes the problem.
+The draft row is the truth: every step saves the data and the step it reaches before it
+answers, so a restart resumes where the cadre was; a pressed button's message is edited
+into the next question; a button of a step the draft has left redraws the current one;
+Submit closes the draft in the transaction that writes the problem.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from campaign import callbacks
-from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
-from campaign.problem_cards import Renderer, number
+from campaign.callbacks import MENU
 from campaign.roles import FIELD_ROLES
-from campaign.vocabulary import PROBLEM_CATEGORIES
-from handlers import problem_cards, problem_lists, screen
-from handlers.common import MENU_NS, Context, Who, deps, reply, who
-from handlers.problem_common import State, member, quiet_per_message
-from handlers.problem_steps import (
-    CATEGORY,
-    DESCRIPTION,
-    DUPLICATE,
-    EDIT,
-    FIELDS,
-    KIND,
-    NS,
-    PHOTOS,
-    PLACE,
-    SOLVABLE,
-    STEP_BUTTONS,
-    STEPS,
-    SUMMARY,
-    URGENT,
-    button,
-    cancel_row,
-    prompt,
-    two_columns,
-)
-from storage import drafts, problem_flow, problems
-from storage.drafts import Draft
-from storage.problem_flow import JoinOutcome
-from storage.problems import NewProblem
-
-log = logging.getLogger(__name__)
-
-
-async def _go(
-    update: Update,
-    context: Context,
-    w: Who,
-    draft: Draft,
-    step: str,
-    data: dict[str, Any],
-    note: str = "",
-) -> State:
-    """Save the data and the step reached, then ask what that step asks."""
-    d = deps(context)
-    if not await drafts.save(d.db, draft.id, step, data, d.now()):
-        await reply(update, w.t("problems.raise.no_draft"))
-        return ConversationHandler.END
-    fresh = await drafts.get(d.db, draft.id)
-    assert fresh is not None
-    await prompt(update, context, w, fresh, note)
-    return step
-
-
-def _after(step: str, data: dict[str, Any], w: Who) -> str:
-    """The step after ``step`` (back to the summary when a field is being changed)."""
-    if data.get("editing") and step != PLACE:
-        return SUMMARY
-    order = [CATEGORY, DESCRIPTION, PHOTOS, URGENT, SOLVABLE, SUMMARY]
-    if step in (PLACE, DUPLICATE):
-        return SUMMARY if data.get("editing") else CATEGORY
-    nxt = order[order.index(step) + 1]
-    if nxt == SOLVABLE and (w.cadre is None or w.cadre.group_id is None):
-        return SUMMARY
-    return nxt
-
-
-# --- entry ---------------------------------------------------------------------------
+from handlers import problem_dialog, problem_lists
+from handlers.common import Context, Who, is_private, reply, require_cadre, who
+from handlers.flow import END, Stop
+from handlers.problem_cards import handlers as card_handlers
+from handlers.problem_steps import KIND, PLACE, Form, flow
+from services import drafts
 
 
 async def _may_raise(update: Update, context: Context) -> Who | None:
-    w = await member(update, context)
+    w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return None
     if w.cadre.role not in FIELD_ROLES or w.cadre.team_id is None:
@@ -107,395 +37,52 @@ async def _may_raise(update: Update, context: Context) -> Who | None:
     return w
 
 
-async def start(update: Update, context: Context) -> State:
+async def start(update: Update, context: Context) -> object:
     """/problem or the menu button: open a fresh draft and ask for the place."""
+    query = update.callback_query
+    if query is not None and not is_private(update):
+        # The menu only exists in private; a press in a group is forged or misplaced,
+        # and a report is never typed where the whole group reads along.
+        found = await who(update, context)
+        text = found.t("problems.raise.private_only") if found else None
+        await query.answer(text, show_alert=True)
+        return END
     w = await _may_raise(update, context)
     if w is None or w.cadre is None:
-        return ConversationHandler.END
-    d = deps(context)
-    dialog = await drafts.open_draft(d.db, problem_cards.KIND, w.user_id, w.user_id)
+        return END
+    d = w.deps
+    dialog = await drafts.open_draft(d.db, problem_dialog.KIND, w.user_id, w.user_id)
     if dialog is not None:  # a fresh /problem means the card dialog was left behind
         await drafts.cancel(d.db, dialog.id, d.now())
-    draft = await drafts.start(d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, {}, d.now())
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await prompt(update, context, w, draft)
-    return PLACE
-
-
-async def _current(update: Update, context: Context) -> tuple[Who, Draft] | None:
-    w = await member(update, context)
-    if w is None:
-        return None
-    draft = await drafts.open_draft(deps(context).db, KIND, w.user_id, w.user_id)
-    if draft is None:
-        if update.callback_query is not None:
-            await update.callback_query.answer(w.t("common.stale_button"), show_alert=True)
-        else:
-            await reply(update, w.t("problems.raise.no_draft"))
-        return None
-    return w, draft
-
-
-# --- buttons -------------------------------------------------------------------------
-
-
-async def on_button(update: Update, context: Context) -> State:
-    """Any button of the flow: checked against the open draft and its step."""
-    query = update.callback_query
-    assert query is not None
-    found = await _current(update, context)
-    if found is None:
-        return ConversationHandler.END
-    w, draft = found
+    draft = await drafts.start(
+        d.db, KIND, w.cadre.id, w.user_id, w.user_id, PLACE, Form().dump(), d.now()
+    )
     try:
-        cb = callbacks.decode(query.data, NS)
-        draft_id = cb.int_arg(0)
-    except callbacks.CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return None
-    if cb.action == "cancel" and draft_id == draft.id:
-        await query.answer()
-        return await _cancel(update, context, w, draft)
-    if draft_id != draft.id or cb.action not in STEP_BUTTONS.get(draft.step, frozenset()):
-        await query.answer(w.t("problems.raise.old_button"), show_alert=True)
-        if draft_id == draft.id:
-            # A button of an earlier step of this report: after a crash the question of
-            # the step the draft is at may never have reached the cadre; ask it again.
-            await prompt(update, context, w, draft)
-        return None
-    await query.answer()
-    data = dict(draft.data)
-    arg = cb.args[1] if len(cb.args) > 1 else ""
-    d = deps(context)
-    assert w.cadre is not None
-    if cb.action == "place":
-        return await _place_chosen(update, context, w, draft, data, _int(arg))
-    if cb.action == "vill":
-        place = await problems.place_in_scope(d.db, w.cadre, _int(arg))
-        if place is None or place.kind != "village":
-            return await _go(
-                update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place")
-            )
-        data["village"] = place.id
-        return await _go(update, context, w, draft, PLACE, data)
-    if cb.action == "back":
-        data.pop("village", None)
-        step = SUMMARY if draft.step == EDIT else PLACE
-        return await _go(update, context, w, draft, step, data)
-    if cb.action == "new":
-        return await _go(update, context, w, draft, _after(DUPLICATE, data, w), data)
-    if cb.action == "join":
-        return await _join(update, context, w, draft, _int(arg))
-    if cb.action == "cat":
-        if arg not in PROBLEM_CATEGORIES:
-            return await _go(update, context, w, draft, CATEGORY, data)
-        data["category"] = arg
-        return await _go(update, context, w, draft, _after(CATEGORY, data, w), data)
-    if cb.action == "pdone":
-        data.pop("album", None)
-        return await _go(update, context, w, draft, _after(PHOTOS, data, w), data)
-    if cb.action == "urg":
-        data["urgent"] = arg == "1"
-        return await _go(update, context, w, draft, _after(URGENT, data, w), data)
-    if cb.action == "solv":
-        data["solvable"] = arg == "1"
-        return await _go(update, context, w, draft, _after(SOLVABLE, data, w), data)
-    if cb.action == "edit":
-        return await _go(update, context, w, draft, EDIT, data)
-    if cb.action == "field" and arg in FIELDS:
-        data["editing"] = True
-        step = {
-            "place": PLACE,
-            "category": CATEGORY,
-            "description": DESCRIPTION,
-            "photos": PHOTOS,
-            "urgent": URGENT,
-            "solvable": SOLVABLE,
-        }[arg]
-        if arg == "photos":
-            data["photos"] = []
-        data.pop("village", None)
-        return await _go(update, context, w, draft, step, data)
-    if cb.action == "submit":
-        return await _submit(update, context, w, draft)
-    return None
+        return await FLOW.session(update, context, w, draft, Form()).go(PLACE)
+    except Stop as stop:
+        return stop.state
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return -1
-
-
-async def _place_chosen(
-    update: Update, context: Context, w: Who, draft: Draft, data: dict[str, Any], place_id: int
-) -> State:
-    d = deps(context)
-    assert w.cadre is not None
-    place = await problems.place_in_scope(d.db, w.cadre, place_id)
-    if place is None:
-        return await _go(update, context, w, draft, PLACE, data, w.t("problems.raise.bad_place"))
-    data.pop("village", None)
-    data["place_id"] = place.id
-    data["place_name"] = (
-        w.t("problems.card.place_in_village", place=place.name, village=place.village_name)
-        if place.village_name
-        else place.name
-    )
-    if await problems.open_at_place(d.db, place.id):
-        return await _go(update, context, w, draft, DUPLICATE, data)
-    return await _go(update, context, w, draft, _after(PLACE, data, w), data)
-
-
-async def _join(update: Update, context: Context, w: Who, draft: Draft, problem_id: int) -> State:
-    d = deps(context)
-    assert w.cadre is not None
-    candidates = {p.id for p in await problems.open_at_place(d.db, int(draft.data["place_id"]))}
-    if problem_id not in candidates:
-        await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
-        return None
-    chat_id = update.effective_chat.id if update.effective_chat else None
-    outcome = await problem_flow.join_problem(
-        d.db,
-        d.settings,
-        d.catalog,
-        draft_id=draft.id,
-        cadre=w.cadre,
-        problem_id=problem_id,
-        chat_id=chat_id,
-        now=d.now(),
-    )
-    if outcome == JoinOutcome.CLOSED:
-        await prompt(update, context, w, draft, w.t("problems.raise.join_gone"))
-        return None
-    key = {
-        JoinOutcome.JOINED: "problems.raise.joined",
-        JoinOutcome.ALREADY: "problems.raise.joined_already",
-        JoinOutcome.SUBMITTED: "problems.raise.already_submitted",
-    }[outcome]
-    await reply(update, w.t(key, number=number(problem_id)))
-    return ConversationHandler.END
-
-
-async def _submit(update: Update, context: Context, w: Who, draft: Draft) -> State:
-    d = deps(context)
-    assert w.cadre is not None
-    data = draft.data
-    missing = [k for k in ("place_id", "category", "description") if not data.get(k)]
-    if missing:
-        step = {"place_id": PLACE, "category": CATEGORY, "description": DESCRIPTION}[missing[0]]
-        return await _go(update, context, w, draft, step, dict(data))
-    if await problems.place_in_scope(d.db, w.cadre, int(data["place_id"])) is None:
-        # The roster changed since the place was chosen (moved group, place retired).
-        note = w.t("problems.raise.bad_place")
-        return await _go(update, context, w, draft, PLACE, dict(data), note)
-    new = NewProblem(
-        place_id=int(data["place_id"]),
-        category=str(data["category"]),
-        description=str(data["description"]),
-        urgent=bool(data.get("urgent")),
-        group_can_solve=bool(data.get("solvable")),
-        photos=tuple((str(f), str(u)) for f, u in data.get("photos", [])),
-    )
-    chat_id = update.effective_chat.id if update.effective_chat else None
-    problem_id = await problem_flow.raise_problem(
-        d.db,
-        d.settings,
-        d.catalog,
-        draft_id=draft.id,
-        reporter=w.cadre,
-        new=new,
-        chat_id=chat_id,
-        now=d.now(),
-    )
-    if problem_id is None:
-        closed = await drafts.get(d.db, draft.id)
-        done = closed.result_id if closed and closed.result_id else None
-        await reply(
-            update,
-            w.t("problems.raise.already_submitted", number=number(done) if done else "-"),
-        )
-        return ConversationHandler.END
-    problem = await problems.get(d.db, problem_id)
-    assert problem is not None
-    r = Renderer(d.catalog, w.lang, d.settings.tz)
-    await reply(
-        update,
-        w.t(
-            "problems.raise.receipt",
-            number=number(problem_id),
-            level=r.level(problem.level),
-            deadline=r.when(problem.deadline),
+FLOW = flow(
+    [
+        CommandHandler(
+            "problem", start, filters=filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         ),
-    )
-    return ConversationHandler.END
-
-
-async def _cancel(update: Update, context: Context, w: Who, draft: Draft) -> State:
-    d = deps(context)
-    await drafts.cancel(d.db, draft.id, d.now())
-    await reply(update, w.t("problems.raise.cancelled"))
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: Context) -> State:
-    """/cancel: drop the draft."""
-    found = await _current(update, context)
-    if found is None:
-        return ConversationHandler.END
-    return await _cancel(update, context, *found)
-
-
-# --- typed input and photos ------------------------------------------------------------
-
-
-async def on_message(update: Update, context: Context) -> State:
-    """Text, photos and anything else, read according to the draft's step."""
-    found = await _current(update, context)
-    message = update.effective_message
-    if found is None or message is None:
-        return ConversationHandler.END
-    w, draft = found
-    data = dict(draft.data)
-    d = deps(context)
-    assert w.cadre is not None
-    if draft.step == PLACE and message.text:
-        typed = clean_text(message.text)[:50]
-        found_places = await problems.search_places(d.db, w.cadre, typed)
-        if not found_places:
-            await prompt(update, context, w, draft, w.t("problems.raise.no_match", text=typed))
-            return None
-        buttons = [
-            button(
-                w,
-                "problems.raise.place_button",
-                "place",
-                draft.id,
-                p.id,
-                name=w.t("problems.card.place_in_village", place=p.name, village=p.village_name)
-                if p.village_name
-                else p.name,
-            )
-            for p in found_places
-        ]
-        rows = two_columns(buttons) + [cancel_row(w, draft)]
-        await reply(update, w.t("problems.raise.matches"), screen.inline(rows))
-        return None
-    if draft.step == DESCRIPTION:
-        if not message.text:
-            await prompt(update, context, w, draft, w.t("problems.raise.text_please"))
-            return None
-        text = clean_text(message.text)
-        if not text:
-            await prompt(update, context, w, draft, w.t("problems.raise.empty"))
-            return None
-        if len(text) > MAX_DESCRIPTION:
-            await prompt(
-                update,
-                context,
-                w,
-                draft,
-                w.t("problems.raise.too_long", length=len(text), max=MAX_DESCRIPTION),
-            )
-            return None
-        data["description"] = text
-        return await _go(update, context, w, draft, _after(DESCRIPTION, data, w), data)
-    if draft.step == PHOTOS and message.photo:
-        return await _photo(update, context, w, draft, data)
-    await prompt(update, context, w, draft, w.t("problems.raise.use_buttons"))
-    return None
-
-
-async def _photo(
-    update: Update, context: Context, w: Who, draft: Draft, data: dict[str, Any]
-) -> State:
-    message = update.effective_message
-    assert message is not None and message.photo
-    d = deps(context)
-    biggest = message.photo[-1]
-    photos: list[list[str]] = [list(p) for p in data.get("photos", [])]
-    album = message.media_group_id
-    same_album = album is not None and data.get("album") == album
-    if len(photos) >= MAX_PHOTOS:
-        if not same_album:
-            await reply(update, w.t("problems.raise.photos_full", max=MAX_PHOTOS))
-        return None
-    if all(u != biggest.file_unique_id for _, u in photos):
-        photos.append([biggest.file_id, biggest.file_unique_id])
-    data["photos"] = photos
-    data["album"] = album
-    await drafts.save(d.db, draft.id, PHOTOS, data, d.now())
-    if same_album:
-        return PHOTOS  # one answer per album, not one per picture
-    fresh = await drafts.get(d.db, draft.id)
-    assert fresh is not None
-    await prompt(update, context, w, fresh, w.t("problems.raise.photo_saved", count=len(photos)))
-    return PHOTOS
-
-
-async def stale_button(update: Update, context: Context) -> None:
-    """A button of the flow pressed after it ended: say whether it was submitted."""
-    query = update.callback_query
-    if query is None:
-        return
-    w = await who(update, context)
-    if w is None:
-        return
-    text = w.t("common.stale_button")
-    try:
-        cb = callbacks.decode(query.data, NS)
-        draft = await drafts.get(deps(context).db, cb.int_arg(0))
-    except callbacks.CallbackError:
-        draft = None
-    if (
-        draft is not None
-        and draft.user_id == w.user_id
-        and draft.status == "submitted"
-        and draft.result_id is not None
-    ):
-        text = w.t("problems.raise.already_submitted", number=number(draft.result_id))
-        # Said in the chat too: after a crash the press comes again and its alert may
-        # no longer be shown; the cadre must still learn the problem is in.
-        if update.effective_chat is not None:
-            await update.effective_chat.send_message(text)
-    elif draft is not None and draft.user_id == w.user_id and draft.status == "cancelled":
-        text = w.t("problems.raise.was_cancelled")
-    await query.answer(text, show_alert=True)
-
-
-def conversation() -> ConversationHandler[Any]:
-    private = filters.ChatType.PRIVATE
-    in_step: list[BaseHandler[Any, Any, Any]] = [
-        CallbackQueryHandler(on_button, pattern=callbacks.pattern(NS)),
-        MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_message),
+        CallbackQueryHandler(start, pattern=MENU.pattern("problem")),
     ]
-    with quiet_per_message():
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("problem", start, filters=private),
-                CallbackQueryHandler(start, pattern=rf"^{MENU_NS}:v1:problem$"),
-            ],
-            states={step: list(in_step) for step in STEPS},
-            fallbacks=[CommandHandler("cancel", cancel, filters=private)],
-            name=KIND,
-            persistent=True,
-            per_chat=True,
-            per_user=True,
-            per_message=False,
-            allow_reentry=True,
-        )
+)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The whole problem ledger, in order: raising, the card-action dialog (it never
-    starts while another flow is open and gives way to one started after it), card
-    buttons and the lists."""
+    """The whole problem ledger, in order: raising (its conversation owns /problem and
+    its buttons), the card-action dialog (entered from a card button in any chat, held in
+    the presser's private chat), the raising flow's buttons outside it, the card buttons
+    and the lists."""
     return [
-        conversation(),
-        problem_cards.dialog(),
-        CallbackQueryHandler(stale_button, pattern=callbacks.pattern(NS)),
-        *problem_cards.handlers(),
+        FLOW.conversation(),
+        problem_dialog.FLOW.conversation(),
+        FLOW.stale_handler(),
+        problem_dialog.FLOW.stale_handler(),
+        *card_handlers(),
         *problem_lists.handlers(),
     ]

@@ -1,8 +1,9 @@
 """The visit conversation (走访记录): place → kinds of work → date → what was done →
 optional extras → summary → submit.
 
-Every step saves the draft (its data and the step it reaches) before it answers and
-returns that step's name (handlers/visit_session.py); at start the persistence rebuilds
+The flow runs on the step engine (handlers/flow.py; its steps' questions are in
+handlers/visit_session.py): every step saves the draft (its data and the step it
+reaches) before it answers and returns that step's name; at start the persistence rebuilds
 this conversation's state from the open drafts of kind ``visit``, so a restart continues
 where the cadre was. Buttons carry the draft id: a button of a closed or replaced draft
 changes nothing. A toggle button says which way it sets the toggle, so a redelivered
@@ -16,20 +17,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Update, Voice
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.warnings import PTBDeprecationWarning
 
-from campaign import callbacks
-from campaign.callbacks import CallbackError
+from campaign.callbacks import MENU, VISIT, VISIT_LOG
 from campaign.geo import valid_point
-from campaign.roles import FIELD_ROLES
+from campaign.message import Message
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
@@ -40,11 +33,11 @@ from campaign.visitrules import (
     text_problem,
 )
 from campaign.vocabulary import WORK_KINDS
-from handlers import screen, visit_log
+from handlers import visit_log
 from handlers import visit_views as views
-from handlers.common import Context, Who, is_private, require_cadre, who
+from handlers.common import Context, Who, is_private, require_cadre
+from handlers.flow import Flow, Step, Stop
 from handlers.visit_session import (
-    ASK_DROP,
     DATE,
     END,
     EXTRAS,
@@ -55,21 +48,23 @@ from handlers.visit_session import (
     RESUME,
     SUMMARY,
     TEXT,
-    Handler,
-    Session,
-    Stop,
+    VisitSession,
+    ask_date,
+    ask_extras,
+    ask_kinds,
+    ask_place,
+    ask_resume,
+    ask_summary,
+    ask_text,
+    card,
     day_message,
-    finish,
-    render,
-    step,
-    tell_closed,
+    enter_extras,
+    enter_summary,
+    next_after,
 )
 from handlers.visit_submit import summary_button
-from handlers.visit_views import NS
-from storage import drafts, visits
-from storage.db import to_text
-from storage.drafts import Draft
-from storage.people import Cadre
+from services import visits
+from services.visits import Draft, Opened, Why
 
 # Commands of this feature that can run right after the draft is dropped.
 _RUN_AFTER_DROP = {"/my": visit_log.my_view, "/group": visit_log.group_view}
@@ -78,55 +73,44 @@ _RUN_AFTER_DROP = {"/my": visit_log.my_view, "/group": visit_log.group_view}
 # --- entering the flow -----------------------------------------------------------------
 
 
-async def _entrant(update: Update, context: Context) -> tuple[Who, Cadre, Draft | None] | None:
-    """A field cadre in a private chat, and their open visit draft if any."""
-    if not is_private(update):
+async def _entrant(update: Update, context: Context) -> Who | None:
+    """A cadre in a private chat. A pressed button is answered once, later: by the step
+    shown or by the refusal."""
+    if not is_private(update) or update.effective_chat is None:
         return None
     w = await require_cadre(update, context)
-    if w is None or w.cadre is None or update.effective_chat is None:
-        return None
-    if w.cadre.role not in FIELD_ROLES:
-        await visit_log.tell(update, w.t("visits.not_field_role"))
-        return None
-    # A pressed button is answered once, later: by the step shown or by the refusal.
-    draft = await drafts.open_draft(w.deps.db, KIND, update.effective_chat.id, w.user_id)
-    return w, w.cadre, draft
+    return w if w is not None and w.cadre is not None else None
+
+
+async def _refuse(update: Update, w: Who, opened: Opened) -> None:
+    if opened.why is Why.OTHER_FLOW and opened.other is not None:
+        other = opened.other
+        started = other.created_at.astimezone(w.deps.settings.tz).strftime("%m-%d %H:%M")
+        text = w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
+    else:
+        text = visit_log.refusal(w, opened.why or Why.NOT_FOUND, opened.visit_id)
+    await visit_log.tell(update, text)
 
 
 async def visit_entry(update: Update, context: Context) -> object:
     """/visit or the menu button: start a visit at the place step; with a draft already
     open, carry on with it, or, if it has lain idle, ask whether to continue it."""
-    entrant = await _entrant(update, context)
-    if entrant is None:
+    w = await _entrant(update, context)
+    if w is None or w.cadre is None or update.effective_chat is None:
         return None
-    w, cadre, draft = entrant
-    if draft is not None:
-        return await _offer_open(update, context, w, cadre, draft)
-    d = w.deps
-    chat = update.effective_chat
-    assert chat is not None
-    other = await drafts.other_open(d.db, chat.id, w.user_id, KIND)
-    if other is not None:
-        # Text goes to one flow at a time; the other report keeps what was typed.
-        started = other.created_at.astimezone(d.settings.tz).strftime("%m-%d %H:%M")
-        await visit_log.tell(
-            update, w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
-        )
+    opened = await visits.start(w.deps, w.cadre, update.effective_chat.id, w.user_id, PLACE)
+    if opened.open is not None:
+        return await _offer_open(update, context, w, opened.open)
+    if opened.draft is None:
+        await _refuse(update, w, opened)
         return None
-    places = await visits.places_for(d.db, cadre)
-    if not places:
-        await visit_log.tell(update, w.t("visits.no_places"))
-        return None
-    draft = await drafts.start(
-        d.db, KIND, cadre.id, chat.id, w.user_id, PLACE, Form().dump(), d.now()
-    )
-    return await Session(update, context, w, cadre, draft, Form()).go(PLACE, places=places)
+    s = FLOW.session(update, context, w, opened.draft, Form())
+    s.cache["places"] = opened.places
+    return await s.go(PLACE)
 
 
-async def _offer_open(
-    update: Update, context: Context, w: Who, cadre: Cadre, draft: Draft
-) -> object:
-    s = Session(update, context, w, cadre, draft, Form.load(draft.data))
+async def _offer_open(update: Update, context: Context, w: Who, draft: Draft) -> object:
+    s = FLOW.session(update, context, w, draft)
     back = s.form.back if draft.step in QUESTIONS else draft.step
     idle = s.d.now() - draft.updated_at > timedelta(hours=s.d.settings.visits.draft_idle_hours)
     try:
@@ -141,35 +125,30 @@ async def _offer_open(
 
 async def edit_entry(update: Update, context: Context) -> object:
     """/visit_edit N, or ✏️ on a visit card: open a correction draft at the summary."""
-    entrant = await _entrant(update, context)
-    if entrant is None:
+    w = await _entrant(update, context)
+    if w is None or w.cadre is None or update.effective_chat is None:
         return None
-    w, cadre, draft = entrant
-    chat = update.effective_chat
-    assert chat is not None
-    visit = await visit_log.changeable_visit(update, context, w, "visitlog.usage_edit")
-    if visit is None:
-        return None
-    if draft is not None:
-        if Form.load(draft.data).edit_of == visit.id:
-            return await _offer_open(update, context, w, cadre, draft)
-        await visit_log.tell(update, w.t("visits.finish_current_first"))
-        return None
-    form = visit_log.form_of(visit)
-    form.editing, form.edit_of = True, visit.id
-    form.base, form.orig_day = to_text(visit.updated_at), form.day
-    d = w.deps
-    draft = await drafts.start(
-        d.db, KIND, cadre.id, chat.id, w.user_id, SUMMARY, form.dump(), d.now()
+    visit_id = visit_log.visit_id_of(update, context)
+    opened = await visits.start_amend(
+        w.deps, w.cadre, update.effective_chat.id, w.user_id, visit_id, SUMMARY
     )
-    return await Session(update, context, w, cadre, draft, form).go(SUMMARY)
+    if opened.why is Why.UNNAMED:
+        pressed = update.callback_query is not None
+        key = "common.stale_button" if pressed else "visitlog.usage_edit"
+        await visit_log.tell(update, w.t(key))
+        return None
+    if opened.open is not None:
+        return await _offer_open(update, context, w, opened.open)
+    if opened.draft is None:
+        await _refuse(update, w, opened)
+        return None
+    return await FLOW.session(update, context, w, opened.draft, opened.form).go(SUMMARY)
 
 
 # --- step 1: place ---------------------------------------------------------------------
 
 
-@step
-async def place_button(s: Session) -> object:
+async def place_button(s: VisitSession) -> object:
     """A place, a village to open, a page of places, or back to the whole list."""
     assert s.cb is not None
     f, action = s.form, s.cb.action
@@ -179,7 +158,7 @@ async def place_button(s: Session) -> object:
     if action == "top":
         f.query, f.village, f.page = None, None, 0
         return await s.go(PLACE)
-    place = await visits.place_in_scope(s.d.db, s.cadre, s.cb.int_arg(1))
+    place = await visits.place_in_scope(s.d, s.cadre, s.cb.int_arg(1))
     if place is None:
         await s.answer(s.w.t("visits.place_gone"), alert=True)
         return None
@@ -194,11 +173,10 @@ async def place_button(s: Session) -> object:
         "lon": place.lon,
     }
     f.village, f.query, f.page = None, None, 0
-    return await s.go(s.next_after(PLACE))
+    return await s.go(next_after(s, PLACE))
 
 
-@step
-async def place_search(s: Session) -> object:
+async def place_search(s: VisitSession) -> object:
     """Typed text at the place step: the places whose name contains it."""
     query = clean_text(s.message.text or "").replace("\n", " ")[:40]
     s.form.query, s.form.village, s.form.page = query or None, None, 0
@@ -208,8 +186,7 @@ async def place_search(s: Session) -> object:
 # --- step 2: kinds of work -------------------------------------------------------------
 
 
-@step
-async def kinds_button(s: Session) -> object:
+async def kinds_button(s: VisitSession) -> object:
     """Set one kind on or off; Done moves on once at least one is chosen."""
     assert s.cb is not None
     f = s.form
@@ -217,7 +194,7 @@ async def kinds_button(s: Session) -> object:
         if not f.kinds:
             await s.answer(s.w.t("visits.kinds_none"), alert=True)
             return await s.go(KINDS)
-        return await s.go(s.next_after(KINDS))
+        return await s.go(next_after(s, KINDS))
     kind = s.cb.args[1] if len(s.cb.args) > 1 else ""
     if kind not in WORK_KINDS:
         await s.answer(s.w.t("common.stale_button"), alert=True)
@@ -234,8 +211,7 @@ async def kinds_button(s: Session) -> object:
 # --- step 3: date ----------------------------------------------------------------------
 
 
-@step
-async def date_button(s: Session) -> object:
+async def date_button(s: VisitSession) -> object:
     """A day button (re-checked: the window moves at midnight)."""
     assert s.cb is not None
     try:
@@ -246,8 +222,7 @@ async def date_button(s: Session) -> object:
     return await _set_day(s, day)
 
 
-@step
-async def date_typed(s: Session) -> object:
+async def date_typed(s: VisitSession) -> object:
     """A date typed as text: 2026-11-15, 11-15, 11月15日, 昨天 ..."""
     day = parse_day(s.message.text or "", s.today)
     if day is None:
@@ -255,7 +230,7 @@ async def date_typed(s: Session) -> object:
     return await _set_day(s, day)
 
 
-async def _set_day(s: Session, day: date) -> object:
+async def _set_day(s: VisitSession, day: date) -> object:
     problem = day_problem(day, s.today, s.d.settings.visits.backfill_days)
     if problem is not None:
         if s.cb is not None:
@@ -263,7 +238,7 @@ async def _set_day(s: Session, day: date) -> object:
             return await s.go(DATE)
         return await s.go(DATE, note=day_message(s, problem))
     s.form.day = day.isoformat()
-    return await s.go(s.next_after(DATE))
+    return await s.go(next_after(s, DATE))
 
 
 # --- step 4: what was done -------------------------------------------------------------
@@ -279,7 +254,7 @@ def _seconds(voice: Voice) -> int:
     return int(duration or 0)
 
 
-def _text_error(s: Session, text: str) -> str | None:
+def _text_error(s: VisitSession, text: str) -> str | None:
     limit = s.d.settings.visits.max_text_chars
     problem = text_problem(text, limit)
     if problem is None:
@@ -287,20 +262,18 @@ def _text_error(s: Session, text: str) -> str | None:
     return s.w.t(f"visits.text_{problem.value}", count=len(text), limit=limit)
 
 
-@step
-async def text_typed(s: Session) -> object:
+async def text_typed(s: VisitSession) -> object:
     """The text of what was done: cleaned, checked, kept."""
     text = clean_text(s.message.text or "")
     error = _text_error(s, text)
     if error is not None:
-        await s.say(error)
+        await s.say(Message(error))
         return None
     s.form.text = text
-    return await s.go(s.next_after(TEXT), note=s.w.t("visits.extras_text_saved"))
+    return await s.go(next_after(s, TEXT), note=s.w.t("visits.extras_text_saved"))
 
 
-@step
-async def text_voice(s: Session) -> object:
+async def text_voice(s: VisitSession) -> object:
     """A voice note answers "what was done"; its caption, if any, is kept as text."""
     voice = s.message.voice
     assert voice is not None
@@ -308,11 +281,10 @@ async def text_voice(s: Session) -> object:
     caption = clean_text(s.message.caption or "")
     if caption and _text_error(s, caption) is None:
         s.form.text = caption
-    return await s.go(s.next_after(TEXT), note=s.w.t("visits.voice_kept"))
+    return await s.go(next_after(s, TEXT), note=s.w.t("visits.voice_kept"))
 
 
-@step
-async def text_photo(s: Session) -> object:
+async def text_photo(s: VisitSession) -> object:
     """A photo where the text is expected: keep it, and its caption, if it is a fit
     text, answers the step; otherwise ask for the text again."""
     caption = clean_text(s.message.caption or "")
@@ -320,16 +292,15 @@ async def text_photo(s: Session) -> object:
     if caption and error is None:
         note = _add_photo(s)
         s.form.text = caption
-        return await s.go(s.next_after(TEXT), note=note)
+        return await s.go(next_after(s, TEXT), note=note)
     note = _add_photo(s, need_text=error is None)
     await s.persist(TEXT)
     if error is not None or note is not None:
-        await s.say(error or note or "")
+        await s.say(Message(error or note or ""))
     return TEXT
 
 
-@step
-async def keep_text(s: Session) -> object:
+async def keep_text(s: VisitSession) -> object:
     """While correcting: keep the text as it is."""
     if not s.form.described:
         return await s.go(TEXT)
@@ -339,8 +310,7 @@ async def keep_text(s: Session) -> object:
 # --- step 5: optional extras -----------------------------------------------------------
 
 
-@step
-async def extras_typed(s: Session) -> object:
+async def extras_typed(s: VisitSession) -> object:
     """A number typed at the extras step is the number of people met."""
     people = parse_people(s.message.text or "")
     if people is None:
@@ -351,8 +321,7 @@ async def extras_typed(s: Session) -> object:
     return await s.go(EXTRAS, note=s.w.t("visits.people_saved", people=people))
 
 
-@step
-async def extras_button(s: Session) -> object:
+async def extras_button(s: VisitSession) -> object:
     """Model case on/off, remove photos or location, or on to the summary."""
     assert s.cb is not None
     f, action = s.form, s.cb.action
@@ -368,7 +337,7 @@ async def extras_button(s: Session) -> object:
     return await s.go(here)
 
 
-def _add_photo(s: Session, need_text: bool = False) -> str | None:
+def _add_photo(s: VisitSession, need_text: bool = False) -> str | None:
     """Keep the photo; what to tell the cadre (None: stay quiet inside an album)."""
     message = s.message
     largest = message.photo[-1]
@@ -387,8 +356,7 @@ def _add_photo(s: Session, need_text: bool = False) -> str | None:
     return s.w.t("visits.photo_kept", count=len(s.form.photos))
 
 
-@step
-async def keep_media(s: Session) -> object:
+async def keep_media(s: VisitSession) -> object:
     """A photo, location or voice note at any step: keep it with the draft, and ask the
     step's question again."""
     message, f = s.message, s.form
@@ -416,188 +384,87 @@ async def keep_media(s: Session) -> object:
 # --- questions: resume an idle draft, drop it for another command ----------------------
 
 
-@step
-async def resume_button(s: Session) -> object:
+async def resume_button(s: VisitSession) -> object:
     """Continue the idle draft where it was, or start a new one."""
     assert s.cb is not None
     if s.cb.action == "res":
         back, s.form.back = s.form.back or PLACE, None
         return await s.go(back)
-    d = s.d
-    places = await visits.places_for(d.db, s.cadre)
-    if not places:
-        await drafts.cancel(d.db, s.draft.id, d.now())
-        await s.show(s.w.t("visits.no_places"))
+    opened = await visits.restart(s.d, s.cadre, s.draft, PLACE)
+    if opened.draft is None:
+        await s.show(Message(s.w.t("visits.no_places")))
         return END
-    draft = await drafts.start(
-        d.db, KIND, s.cadre.id, s.chat_id, s.w.user_id, PLACE, Form().dump(), d.now()
-    )
-    fresh = Session(s.update, s.context, s.w, s.cadre, draft, Form(), s.cb, s.answered)
-    return await fresh.go(PLACE, places=places)
+    fresh = FLOW.session(s.update, s.context, s.w, opened.draft, Form(), s.cb)
+    fresh.answered, fresh.cache["places"] = s.answered, opened.places
+    return await fresh.go(PLACE)
 
 
-@step
-async def other_command(s: Session) -> object:
-    """Another command mid-flow: ask whether to drop the draft for it."""
-    text = s.message.text or ""
-    s.form.command = text.split()[0].split("@")[0][:40] if text else "/"
-    if s.draft.step not in QUESTIONS:
-        s.form.back = s.draft.step
-    return await s.go(ASK_DROP)
+# --- the flow as the engine runs it ----------------------------------------------------
 
-
-@step
-async def drop_button(s: Session) -> object:
-    """Keep the draft (back to its step) or drop it and let the command run."""
-    assert s.cb is not None
-    if s.cb.action == "keep":
-        back, s.form.back, s.form.command = s.form.back or PLACE, None, None
-        return await s.go(back)
-    command = s.form.command or ""
-    await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    run = _RUN_AFTER_DROP.get(command)
-    await s.show(
-        s.w.t("visits.dropped") if run else s.w.t("visits.dropped_resend", command=command)
-    )
-    if s.form.keyboard:
-        await s.say(s.w.t("visits.cancelled"), screen.REMOVE_KEYBOARD)
-    if run is not None:
-        await run(s.update, s.context, s.w)
-    return END
-
-
-# --- anywhere in the flow --------------------------------------------------------------
-
-
-@step
-async def cancel_command(s: Session) -> object:
-    """/cancel: drop the draft and say so."""
-    await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await s.say(s.w.t("visits.cancelled"), screen.REMOVE_KEYBOARD)
-    return END
-
-
-@step
-async def cancel_button(s: Session) -> object:
-    """❌ on any step's message."""
-    await drafts.cancel(s.d.db, s.draft.id, s.d.now())
-    await finish(s, s.w.t("visits.cancelled_card"), s.w.t("visits.cancelled"))
-    return END
-
-
-@step
-async def old_button(s: Session) -> object:
-    """A button of this draft from a step it has left. Its message is turned into the
-    step the draft is at: a press handled again after a crash (the draft saved, the edit
-    showing the next step lost) would otherwise leave a message whose every button is
-    "old", and the cadre with no way on but /cancel."""
-    await s.answer(s.w.t("visits.old_step_button"), alert=True)
-    if s.draft.step in _REDRAWN:
-        text, markup = await render(s, s.draft.step, None)
-        await s.show(text, markup)
-    return None
-
-
-_REDRAWN = frozenset({PLACE, KINDS, DATE, TEXT, EXTRAS, SUMMARY})
-
-
-_HINTS = {
-    KINDS: "visits.kinds_use_buttons",
-    EXTRAS: "visits.extras_hint",
-    RESUME: "visits.resume_use_buttons",
-    ASK_DROP: "visits.ask_drop_use_buttons",
-}
-
-
-@step
-async def unexpected(s: Session) -> object:
-    """Input the step does not take: say what it does take, and ask again."""
-    here = s.draft.step
-    return await s.go(here, note=s.w.t(_HINTS.get(here, "visits.unexpected")))
-
-
-async def ignore(update: Update, context: Context) -> None:
-    """An edited message changes nothing in a draft (the new text must be sent again)."""
-    return None
-
-
-def conversation() -> ConversationHandler[Any]:
-    private = filters.ChatType.PRIVATE
-    new = filters.UpdateType.MESSAGE & private
-    text = new & filters.TEXT & ~filters.COMMAND
-
-    def buttons(callback: Handler, *actions: str) -> CallbackQueryHandler[Any, Any]:
-        return CallbackQueryHandler(callback, pattern=rf"^{NS}:v1:({'|'.join(actions)}):")
-
-    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {
-        PLACE: [buttons(place_button, "pl", "pv", "pg", "top"), MessageHandler(text, place_search)],
-        KINDS: [buttons(kinds_button, "k", "kd")],
-        DATE: [buttons(date_button, "d"), MessageHandler(text, date_typed)],
-        TEXT: [
-            buttons(keep_text, "kt"),
-            MessageHandler(text, text_typed),
-            MessageHandler(new & filters.VOICE, text_voice),
-            MessageHandler(new & filters.PHOTO, text_photo),
-        ],
-        EXTRAS: [
-            buttons(extras_button, "mc", "cp", "cl", "nx"),
-            MessageHandler(text, extras_typed),
-        ],
-        SUMMARY: [buttons(summary_button, "ok", "ch", "mc")],
-        RESUME: [buttons(resume_button, "res", "new")],
-        ASK_DROP: [buttons(drop_button, "keep", "drop")],
-    }
-    with warnings.catch_warnings():
-        # Buttons are tracked per chat on purpose: the draft id in their data, not the
-        # message they sit on, says which draft they belong to.
-        warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("visit", visit_entry, filters=private),
-                CallbackQueryHandler(visit_entry, pattern=r"^menu:v1:visit$"),
-                CommandHandler("visit_edit", edit_entry, filters=private),
-                CallbackQueryHandler(edit_entry, pattern=rf"^{visit_log.NS}:v1:ed:"),
-            ],
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", cancel_command, filters=private),
-                MessageHandler(new & filters.COMMAND, other_command),
-                buttons(cancel_button, "x"),
-                CallbackQueryHandler(old_button, pattern=callbacks.pattern(NS)),
-                MessageHandler(
-                    new & (filters.PHOTO | filters.LOCATION | filters.VOICE), keep_media
-                ),
-                MessageHandler(new, unexpected),
-                MessageHandler(filters.UpdateType.EDITED & private, ignore),
-            ],
-            name=KIND,
-            persistent=True,
-            per_chat=True,
-            per_user=True,
-            per_message=False,
-            allow_reentry=True,
-        )
-
-
-async def stale_button(update: Update, context: Context) -> None:
-    """A flow button pressed when no visit conversation is going on."""
-    query = update.callback_query
-    w = await who(update, context)
-    if query is None or w is None:
-        return
-    try:
-        draft_id = callbacks.decode(query.data, NS).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    await tell_closed(update, w, draft_id)
+FLOW: Flow[Form] = Flow(
+    kind=KIND,
+    ns=VISIT,
+    texts="visits",
+    load=Form.load,
+    steps=[
+        Step(
+            PLACE,
+            ask_place,
+            buttons=dict.fromkeys(("pl", "pv", "pg", "top"), place_button),
+            text=place_search,
+        ),
+        Step(
+            KINDS,
+            ask_kinds,
+            buttons=dict.fromkeys(("k", "kd"), kinds_button),
+            hint="kinds_use_buttons",
+        ),
+        Step(DATE, ask_date, buttons={"d": date_button}, text=date_typed),
+        Step(
+            TEXT,
+            ask_text,
+            buttons={"kt": keep_text},
+            text=text_typed,
+            voice=text_voice,
+            photo=text_photo,
+        ),
+        Step(
+            EXTRAS,
+            ask_extras,
+            buttons=dict.fromkeys(("mc", "cp", "cl", "nx"), extras_button),
+            text=extras_typed,
+            enter=enter_extras,
+            hint="extras_hint",
+        ),
+        Step(
+            SUMMARY,
+            ask_summary,
+            buttons=dict.fromkeys(("ok", "ch", "mc"), summary_button),
+            enter=enter_summary,
+        ),
+        Step(
+            RESUME,
+            ask_resume,
+            buttons=dict.fromkeys(("res", "new"), resume_button),
+            hint="resume_use_buttons",
+            redraw=False,
+            question=True,
+        ),
+    ],
+    entries=[
+        CommandHandler("visit", visit_entry, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(visit_entry, pattern=MENU.pattern("visit")),
+        CommandHandler("visit_edit", edit_entry, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(edit_entry, pattern=VISIT_LOG.pattern("ed")),
+    ],
+    media=keep_media,
+    route=next_after,
+    card=card,
+    run_after_drop=_RUN_AFTER_DROP,
+)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The conversation first (it owns /visit, /visit_edit and the flow's buttons), then
     the visit log's commands and buttons, then the flow's buttons outside the flow."""
-    return [
-        conversation(),
-        *visit_log.handlers(),
-        CallbackQueryHandler(stale_button, pattern=callbacks.pattern(NS)),
-    ]
+    return [FLOW.conversation(), *visit_log.handlers(), FLOW.stale_handler()]

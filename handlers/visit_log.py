@@ -10,84 +10,25 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from campaign import callbacks
-from campaign.callbacks import CallbackError
-from campaign.periods import quarter_of
-from campaign.quotas import Progress, month_progress, quarter_progress
-from campaign.roles import Role
-from campaign.visitform import Form
-from campaign.visitrules import ChangeRight, change_right, may_view
+from campaign.callbacks import MENU, VISIT_LOG, CallbackError
+from campaign.quotas import Progress
+from campaign.visitrules import ChangeRight
 from handlers import screen
 from handlers import visit_views as views
 from handlers.common import Context, Who, is_private, reply, require_cadre, require_field_cadre
 from handlers.screen import Button, Markup
-from storage import visits
-from storage.visits import Visit
-
-NS = "vlog"  # vlog:v1:<action>:<visit id or page>
-RECENT = 5
-GROUP_DAYS = 30
-GROUP_PAGE = 8
+from services import visit_log as log_service
+from services import visits
+from services.visit_log import GROUP_DAYS, GROUP_PAGE
+from services.visits import Visit, Why
 
 
 def _button(text: str, action: str, *args: object) -> Button:
-    return screen.button(text, callbacks.encode(NS, action, *args))
-
-
-def form_of(visit: Visit) -> Form:
-    """A visit as a draft form: for its card, and as the start of a correction."""
-    r = visit.record
-    return Form(
-        place={
-            "id": r.place_id,
-            "name": visit.place_name,
-            "kind": visit.place_kind,
-            "lat": visit.place_lat,
-            "lon": visit.place_lon,
-        },
-        kinds=list(r.kinds),
-        day=r.day.isoformat(),
-        text=r.text or None,
-        voice=r.voice_file_id,
-        people=r.people_met,
-        photos=[[p.file_id, p.file_unique_id] for p in r.photos],
-        lat=r.lat,
-        lon=r.lon,
-        model=r.model_case,
-    )
+    return screen.button(text, VISIT_LOG.build(action, *args))
 
 
 def _today(w: Who) -> date:
     return w.deps.local_now().date()
-
-
-def right_of(w: Who, visit: Visit) -> ChangeRight | None:
-    """The sender's right to change this visit now, from the roster as it is now."""
-    assert w.cadre is not None
-    d = w.deps
-    return change_right(
-        actor_id=w.cadre.id,
-        actor_role=w.cadre.role,
-        actor_group_id=w.cadre.group_id,
-        owner_id=visit.cadre_id,
-        visit_group_id=visit.group_id,
-        created_at=visit.created_at,
-        now=d.now(),
-        window_hours=d.settings.visits.edit_window_hours,
-    )
-
-
-def _may_view(w: Who, visit: Visit) -> bool:
-    assert w.cadre is not None
-    return may_view(
-        actor_id=w.cadre.id,
-        actor_role=w.cadre.role,
-        actor_group_id=w.cadre.group_id,
-        actor_team_id=w.cadre.team_id,
-        owner_id=visit.cadre_id,
-        visit_group_id=visit.group_id,
-        visit_team_id=visit.team_id,
-    )
 
 
 async def tell(update: Update, text: str) -> None:
@@ -98,15 +39,34 @@ async def tell(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
-def _visit_id(update: Update, context: Context) -> int | None:
+def visit_id_of(update: Update, context: Context) -> int | None:
+    """The visit a command (/visit_edit 12) or a visit card's button names."""
     query = update.callback_query
     try:
         if query is not None:
-            return callbacks.decode(query.data, NS).int_arg(0)
+            return VISIT_LOG.parse(query.data).int_arg(0)
         args = context.args or []
         return int(args[0].lstrip("#")) if args else None
     except (CallbackError, ValueError):
         return None
+
+
+def refusal(w: Who, why: Why, visit_id: int | None) -> str:
+    """Why a visit cannot be changed, in the sender's words."""
+    if why is Why.NOT_FIELD_ROLE:
+        return w.t("visits.not_field_role")
+    if why is Why.NOT_FOUND:
+        return w.t("visitlog.not_found", id=visit_id)
+    if why is Why.WITHDRAWN:
+        return w.t("visitlog.already_withdrawn", id=visit_id)
+    if why is Why.CANNOT_CHANGE:
+        hours = w.deps.settings.visits.edit_window_hours
+        return w.t("visitlog.cannot_change", id=visit_id, hours=hours)
+    if why is Why.FINISH_CURRENT:
+        return w.t("visits.finish_current_first")
+    if why is Why.NO_PLACES:
+        return w.t("visits.no_places")
+    return w.t("common.stale_button")
 
 
 async def changeable_visit(
@@ -114,24 +74,18 @@ async def changeable_visit(
 ) -> Visit | None:
     """The visit a command or button names, if the sender may change it now; otherwise
     say why not and return None."""
-    visit_id = _visit_id(update, context)
+    assert w.cadre is not None
+    visit_id = visit_id_of(update, context)
     if visit_id is None:
         await tell(
             update, w.t(usage_key) if update.callback_query is None else w.t("common.stale_button")
         )
         return None
-    visit = await visits.get(w.deps.db, visit_id)
-    if visit is None or not _may_view(w, visit):
-        await tell(update, w.t("visitlog.not_found", id=visit_id))
+    change = await visits.changeable(w.deps, w.cadre, visit_id)
+    if change.why is not None or change.visit is None:
+        await tell(update, refusal(w, change.why or Why.NOT_FOUND, visit_id))
         return None
-    if not visit.active:
-        await tell(update, w.t("visitlog.already_withdrawn", id=visit.id))
-        return None
-    if right_of(w, visit) is None:
-        hours = w.deps.settings.visits.edit_window_hours
-        await tell(update, w.t("visitlog.cannot_change", id=visit.id, hours=hours))
-        return None
-    return visit
+    return change.visit
 
 
 # --- lines and cards -------------------------------------------------------------------
@@ -163,13 +117,14 @@ def visit_line(w: Who, visit: Visit, today: date, with_cadre: bool = False) -> s
 def card(w: Who, visit: Visit) -> tuple[str, Markup | None]:
     d = w.deps
     lines = [w.t("visitlog.card_title", id=visit.id), ""]
-    lines += views.summary_lines(w, form_of(visit), d.settings, _today(w))
+    lines += views.summary_lines(w, visits.form_of(visit), d.settings, _today(w))
     lines.append(w.t("visitlog.card_cadre", cadre=visit.cadre_name))
     lines.append(w.t("visitlog.card_created", time=views.when(w, visit.created_at, d.settings)))
     if not visit.active:
         lines.append(w.t("visitlog.card_status_withdrawn"))
         return "\n".join(lines), None
-    right = right_of(w, visit)
+    assert w.cadre is not None
+    right = visits.right_of(d, w.cadre, visit)
     if right is None:
         return "\n".join(lines), None
     if right is ChangeRight.OWN:
@@ -227,14 +182,9 @@ def _progress_lines(w: Who, p: Progress, label: str) -> list[str]:
 async def my_view(update: Update, context: Context, w: Who) -> None:
     """The cadre's progress this month and quarter, and their latest visits."""
     assert w.cadre is not None and update.effective_chat is not None
-    d = w.deps
     today = _today(w)
-    quarter = quarter_of(today)
-    facts = await visits.facts_for(d.db, w.cadre.id, quarter.start, quarter.end)
-    cal = d.calendar()
-    month = month_progress(facts, today, d.settings.quotas, cal)
-    whole = quarter_progress(facts, today, d.settings.quotas, cal)
-    recent = await visits.recent_for_cadre(d.db, w.cadre.id, RECENT)
+    mine = await log_service.my_progress(w.deps, w.cadre, today)
+    month, whole, recent = mine.month, mine.quarter, mine.recent
     lines = [w.t("visitlog.my_title", name=w.cadre.name), ""]
     lines += _progress_lines(w, month, views.month_label(w, month.period))
     lines.append("")
@@ -271,16 +221,14 @@ async def group_view(
     turn the page in the message whose button was pressed."""
     assert w.cadre is not None
     cadre = w.cadre
-    if cadre.role is not Role.GROUP_LEADER or cadre.group_id is None:
+    today = _today(w)
+    found = await log_service.group_page(w.deps, cadre, today, page)
+    if found is None:
         if edit:
             await tell(update, w.t("visitlog.group_only"))
         elif update.effective_chat is not None:  # after a command, or after a dropped draft
             await update.effective_chat.send_message(w.t("visitlog.group_only"))
         return
-    d = w.deps
-    today = _today(w)
-    since = today - timedelta(days=GROUP_DAYS - 1)
-    found = await visits.group_page(d.db, cadre.group_id, since, page * GROUP_PAGE, GROUP_PAGE)
     pages = max(1, -(-found.total // GROUP_PAGE))
     if found.total == 0:
         text = w.t("visitlog.group_empty", group=cadre.group_name, days=GROUP_DAYS)
@@ -336,7 +284,7 @@ async def log_button(update: Update, context: Context) -> None:
     if query is None or w is None:
         return
     try:
-        cb = callbacks.decode(query.data, NS)
+        cb = VISIT_LOG.parse(query.data)
         arg = cb.int_arg(0)
     except CallbackError:
         await query.answer(w.t("common.stale_button"), show_alert=True)
@@ -347,8 +295,9 @@ async def log_button(update: Update, context: Context) -> None:
     if cb.action not in ("sh", "wd", "wy", "wn"):
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return
-    visit = await visits.get(w.deps.db, arg)
-    if visit is None or not _may_view(w, visit):
+    assert w.cadre is not None
+    visit = await visits.viewable(w.deps, w.cadre, arg)
+    if visit is None:
         await query.answer(w.t("visitlog.not_yours"), show_alert=True)
         return
     if cb.action == "sh":
@@ -362,17 +311,19 @@ async def log_button(update: Update, context: Context) -> None:
         text, markup = card(w, visit)
         await screen.edit_pressed(context.bot, query, text, markup)
         return
-    if await changeable_visit(update, context, w, "visitlog.usage_withdraw") is None:
-        return
     if cb.action == "wd":
+        if await changeable_visit(update, context, w, "visitlog.usage_withdraw") is None:
+            return
         await query.answer()
         text, markup = _withdraw_question(w, visit)
         await screen.edit_pressed(context.bot, query, text, markup)
         return
-    assert w.cadre is not None
-    done = await visits.withdraw(w.deps.db, visit, w.cadre, w.deps.now())
+    change = await visits.withdraw(w.deps, w.cadre, visit.id)
+    if change.why is not None:
+        await tell(update, refusal(w, change.why, visit.id))
+        return
     await query.answer()
-    key = "visitlog.withdrawn" if done else "visitlog.already_withdrawn"
+    key = "visitlog.withdrawn" if change.done else "visitlog.already_withdrawn"
     await screen.edit_pressed(context.bot, query, w.t(key, id=visit.id))
 
 
@@ -405,8 +356,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("my", my_command, filters=private),
-        CallbackQueryHandler(my_command, pattern=r"^menu:v1:my$"),
+        CallbackQueryHandler(my_command, pattern=MENU.pattern("my")),
         CommandHandler("group", group_command, filters=private),
         CommandHandler("visit_withdraw", withdraw_command, filters=private),
-        CallbackQueryHandler(log_button, pattern=callbacks.pattern(NS)),
+        CallbackQueryHandler(log_button, pattern=VISIT_LOG.pattern()),
     ]

@@ -1,6 +1,6 @@
 """The problem ledger (问题台账), read: problems, their events, the lists (mine, a
 leader's ledger, the watch list, overdue ones) and the places a cadre may raise a
-problem at. Changes live in storage/problem_flow.py.
+problem at. Changes live in storage/problem_flow.py; the use cases in services/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import aiosqlite
 
-from campaign.problem_cards import CardView, EventView
 from campaign.roles import Role
 from storage import places
 from storage.db import Database, Row, escape_like, from_text, to_text
@@ -47,11 +46,6 @@ class Event:
     to_level: str | None
     note: str
 
-    def view(self) -> EventView:
-        return EventView(
-            self.action, self.actor_name, self.at, self.note, self.from_level, self.to_level
-        )
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -84,33 +78,6 @@ class Problem:
     created_at: datetime
     reporters: int
     photos: int
-
-    def view(self, last: Event | None = None) -> CardView:
-        return CardView(
-            id=self.id,
-            category=self.category,
-            urgent=self.urgent,
-            place_name=self.place_name,
-            place_kind=self.place_kind,
-            village_name=self.village_name,
-            group_name=self.group_name,
-            team_name=self.team_name,
-            reporter_name=self.reporter_name,
-            reporters=self.reporters,
-            description=self.description,
-            photos=self.photos,
-            level=self.level,
-            status=self.status,
-            owner_name=self.owner_name,
-            department=self.department,
-            created_at=self.created_at,
-            deadline=self.deadline,
-            resolution=self.resolution,
-            explained_by=self.explained_by,
-            explained_on=self.explained_on,
-            closed_at=self.closed_at,
-            last=last.view() if last else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -261,8 +228,10 @@ async def reporter_ids(conn: Reader, problem_id: int) -> list[int]:
     return [r["cadre_id"] for r in rows]
 
 
-async def is_reporter(db: Database, problem_id: int, cadre_id: int) -> bool:
-    row = await db.fetchone(
+async def is_reporter(conn: Reader | Database, problem_id: int, cadre_id: int) -> bool:
+    c = conn.conn if isinstance(conn, Database) else conn
+    row = await _one(
+        c,
         "SELECT 1 FROM problem_reporters WHERE problem_id = ? AND cadre_id = ?",
         (problem_id, cadre_id),
     )

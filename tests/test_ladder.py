@@ -21,13 +21,13 @@ from campaign.ladder import (
     judge,
     may_act,
     next_level,
+    parse_day,
     previous_level,
     start_level,
 )
 from campaign.problem_cards import CardView, EventView, Renderer, card_data
 from campaign.roles import Role
 from campaign.settings import ProblemSettings
-from handlers.problem_cards import parse_day
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -115,13 +115,15 @@ async def test_who_may_not_act_on_a_team_card(bot: Harness, seed: Seed, db: Data
         (w.reporter, "只有城关镇工作队的队长、副队长"),
         (w.other, "只有城关镇工作队的队长、副队长"),
         (w.leader, "只有城关镇工作队的队长、副队长"),
-        (w.captain2, "只有城关镇工作队的队长、副队长"),  # another team's leader
+        (w.captain2, "找不到这个问题"),  # another team's leader: told no more than that
         (w.office, "只有城关镇工作队的队长、副队长"),
         (user(999), "私聊"),  # a stranger in the chat: not joined
     ):
         for label in ("认领", "已解决", "上报"):
             calls = await bot.press(who, data_of(message, label), message)
             assert expected in alert(calls), (who.id, label, alert(calls))
+            if who is w.captain2:
+                assert "城关" not in alert(calls)
     assert await _events(db) == before
     assert len(await outbox(db)) == outbox_before
     assert await db.fetchone("SELECT 1 FROM drafts WHERE kind = 'problem_action'") is None
@@ -422,3 +424,24 @@ async def test_dialog_and_other_flows_never_mix(bot: Harness, seed: Seed, db: Da
     calls = await bot.send(w.captain, "走访记录的文字")
     assert "没有被记录" in last_text(calls)
     assert [e[0] for e in await _events(db)] == ["raise"]
+
+
+async def test_dialog_buttons_edit_their_message(bot: Harness, seed: Seed, db: Database) -> None:
+    """The dialog runs on the step engine: a button edits its own message in place; the
+    Cancel of an earlier question of the same dialog still cancels it."""
+    w = await World(bot, seed, db).setup()
+    await w.dialog(w.captain, "已解释", "资金不足。")
+    asked_who = copy.deepcopy(
+        bot.api.messages[max(k for k in bot.api.messages if k[0] == w.captain.id)]
+    )
+    await bot.send(w.captain, "村支书李明")  # now at "which day"
+    cancel_of_who = data_of(asked_who, "取消")
+    calls = await bot.press(w.captain, cancel_of_who, asked_who)  # same draft: cancel stays valid
+    assert "已取消" in last_text(calls)
+    assert await _status(db) == ("team", "open", None)
+    await w.dialog(w.captain, "已解释", "资金不足。", "村支书李明")
+    calls = await bot.tap(w.captain, "昨天")
+    assert [c.method for c in calls if c.method in ("sendMessage", "editMessageText")][0] == (
+        "editMessageText"
+    )
+    assert "已标记为已解释" in last_text(calls)

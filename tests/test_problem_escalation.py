@@ -1,13 +1,14 @@
-"""Overdue problems climb by themselves: storage.problem_flow.escalate_overdue, for the
+"""Overdue problems climb by themselves: services.problems.escalate_overdue, for the
 scheduler. Also /problems, /ledger and the detail view."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from campaign.i18n import default_catalog
 from campaign.settings import Settings
-from storage import problem_flow, problems
+from handlers.common import deps
+from services import problems as problem_service
+from storage import problems
 from storage.db import Database
 from tests.conftest import join
 from tests.factories import Seed
@@ -23,6 +24,10 @@ from tests.problem_helpers import (
     press_card,
     raise_via_chat,
 )
+
+
+async def _escalate(bot: Harness, now: datetime) -> list[int]:
+    return await problem_service.escalate_overdue(deps(bot.app), now)
 
 
 async def _level(db: Database, problem_id: int = 1) -> str:
@@ -47,14 +52,13 @@ async def test_overdue_group_problem_climbs_to_team_then_office(
     await bot.tap(joiner, "加入 P-1")
     await deliver(bot, db)
     await press_card(bot, db, leader, 1, leader.id, "认领")  # claimed problems climb too
-    catalog = default_catalog()
 
     bot.clock.advance(days=6, hours=23)  # type: ignore[attr-defined]
-    assert await problem_flow.escalate_overdue(db, settings, catalog, bot.clock()) == []
+    assert await _escalate(bot, bot.clock()) == []
     bot.clock.advance(hours=1)  # type: ignore[attr-defined]
     now = bot.clock()
-    assert await problem_flow.escalate_overdue(db, settings, catalog, now) == [1]
-    assert await problem_flow.escalate_overdue(db, settings, catalog, now) == []  # idempotent
+    assert await _escalate(bot, now) == [1]
+    assert await _escalate(bot, now) == []  # idempotent
     row = await db.fetchone("SELECT level, status, owner_id, level_since, deadline FROM problems")
     assert row is not None
     assert (row["level"], row["status"], row["owner_id"]) == ("team", "open", None)
@@ -85,13 +89,13 @@ async def test_overdue_group_problem_climbs_to_team_then_office(
     assert "已过时" in alert(calls) and "系统" in alert(calls) and "自动上报" in alert(calls)
 
     bot.clock.advance(days=15)  # type: ignore[attr-defined]
-    assert await problem_flow.escalate_overdue(db, settings, catalog, bot.clock()) == [1]
+    assert await _escalate(bot, bot.clock()) == [1]
     assert await _level(db) == "office"
     await deliver(bot, db)
     assert (await card(bot, db, 1, OFFICE_CHAT)).reply_markup
     # Overdue at the office: nothing above it; it stays (the scheduler warns).
     bot.clock.advance(days=31)  # type: ignore[attr-defined]
-    assert await problem_flow.escalate_overdue(db, settings, catalog, bot.clock()) == []
+    assert await _escalate(bot, bot.clock()) == []
     assert await _level(db) == "office"
     late = await problems.overdue(db, bot.clock(), levels=["office"])
     assert [p.id for p in late] == [1]
@@ -110,13 +114,13 @@ async def test_urgent_and_closed_problems(
     await press_card(bot, db, captain, 3, TEAM_CHAT, "已解决")
     await bot.send(captain, "已解决。")
     bot.clock.advance(days=5)  # type: ignore[attr-defined]
-    moved = await problem_flow.escalate_overdue(db, settings, default_catalog(), bot.clock())
+    moved = await _escalate(bot, bot.clock())
     assert moved == [1]
     row = await db.fetchone("SELECT deadline FROM problems WHERE id = 1")
     assert row is not None
     assert row["deadline"] == (bot.clock() + timedelta(days=10)).isoformat()  # urgent office
     bot.clock.advance(days=30)  # type: ignore[attr-defined]
-    moved = await problem_flow.escalate_overdue(db, settings, default_catalog(), bot.clock())
+    moved = await _escalate(bot, bot.clock())
     assert moved == [2]  # P-3 is solved and stays
     # Nobody at the office can receive P-1 and P-2: no office chat, no office member bound.
     assert await _level(db, 3) == "team"
@@ -154,7 +158,9 @@ async def test_my_problems_and_details(bot: Harness, seed: Seed, db: Database) -
     assert not shown(calls)[-1].buttons  # a reporter cannot act
     outsider = await join(bot, seed, "cadre4", 604)  # another team's cadre
     calls = await bot.press(outsider, "prb:v1:show:1")
-    assert "没有权限" in alert(calls)
+    refused = alert(calls)
+    calls = await bot.press(outsider, "prb:v1:show:77")
+    assert alert(calls) == refused  # whether P-1 exists is not given away
     calls = await bot.press(captain, "prb:v1:show:1")
     assert shown(calls)[-1].buttons  # the owner's copy carries the buttons
     calls = await bot.press(captain, "prb:v1:show:77")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import json
+
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
@@ -124,7 +127,8 @@ async def test_forged_place_of_another_group_is_refused(
     calls = await bot.press(u, f"prn:v1:place:{draft['id']}:{seed.places['v3']}")
     assert "不在您所在工作组" in last_text(calls)
     row = await db.fetchone("SELECT step, data FROM drafts WHERE id = ?", (draft["id"],))
-    assert row is not None and row["step"] == "place" and "place_id" not in row["data"]
+    assert row is not None and row["step"] == "place"
+    assert json.loads(row["data"])["place_id"] is None
     # A button of the right shape but for a draft that is not open: refused with an alert.
     calls = await bot.press(u, f"prn:v1:place:{draft['id'] + 5}:{seed.places['v1']}")
     assert "已失效" in alert(calls)
@@ -286,7 +290,8 @@ async def test_an_earlier_steps_button_asks_the_current_question_again(
     u = await join(bot, seed, "cadre1", 611)
     await bot.send(u, "/problem")
     await bot.tap(u, "东风村")
-    category = bot.api.messages[max(k for k in bot.api.messages if k[0] == u.id)]
+    # The category question as a client that missed the next edit still shows it.
+    category = copy.deepcopy(bot.api.messages[max(k for k in bot.api.messages if k[0] == u.id)])
     await bot.tap(u, "基础设施")
     data = next(
         d
@@ -294,4 +299,27 @@ async def test_an_earlier_steps_button_asks_the_current_question_again(
         if "基础设施" in label
     )
     calls = await bot.press(u, data, category)
+    assert "前面步骤" in alert(calls)
     assert "请用文字描述问题" in last_text(calls)
+    # The old message itself is turned into the current question, not a new one.
+    assert [c.method for c in shown(calls)] == ["editMessageText"]
+    assert shown(calls)[0].params["message_id"] == category.message_id
+
+
+async def test_buttons_edit_the_flow_message_in_place(bot: Harness, seed: Seed) -> None:
+    """One message carries the report's questions while the cadre presses buttons; only
+    typed input (which cannot be edited) brings the next question as a new message."""
+    u = await join(bot, seed, "cadre1", 601)
+    calls = await bot.send(u, "/problem")
+    first = [c for c in shown(calls) if c.method == "sendMessage"]
+    assert len(first) == 1
+    for label in ("东风村", "基础设施"):
+        calls = await bot.tap(u, label)
+        assert [c.method for c in shown(calls)] == ["editMessageText"], label
+    flow_message = shown(calls)[0].params["message_id"]
+    assert "描述问题" in bot.api.messages[(u.id, flow_message)].text
+    calls = await bot.send(u, "村口道路塌陷。")
+    assert [c.method for c in shown(calls)] == ["sendMessage"]  # after typed text
+    calls = await bot.tap(u, "跳过")
+    assert [c.method for c in shown(calls)] == ["editMessageText"]
+    assert "紧急" in last_text(calls)
