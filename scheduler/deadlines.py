@@ -9,8 +9,8 @@ import logging
 from datetime import datetime
 
 from campaign.runtime import Deps
-from scheduler.common import Outgoing
 from services import problem_deadlines, problems
+from services.jobs import Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.i18n import LANGUAGES
 from campaign.runtime import Deps
+from campaign.text import moment_text, shorten
 from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 _EXCERPT = 60
@@ -59,16 +61,11 @@ async def warnings(deps: Deps, now: datetime) -> list[Warning]:
 
 
 def _when(deps: Deps, lang: str, moment: datetime) -> str:
-    local = moment.astimezone(deps.settings.tz)
-    month = deps.catalog.t(lang, f"sched.dates.m{local.month}")
-    return deps.catalog.t(
-        lang, "sched.dates.datetime", month=month, day=local.day, time=f"{local:%H:%M}"
-    )
+    return moment_text(partial(deps.catalog.t, lang), moment, deps.settings.tz)
 
 
 def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _EXCERPT else flat[: _EXCERPT - 1] + "…"
+    return shorten(text, _EXCERPT)
 
 
 def _text(deps: Deps, lang: str, problem: WatchedProblem, colour: Colour, now: datetime) -> str:
