@@ -67,7 +67,7 @@ def make_data(path: Path) -> None:
             sys.executable,
             "-c",
             "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
-            *("--config", str(config), "demo-data", str(path)),
+            *("--config", str(config), "demo-data", str(path), "--whole-year"),
         ],
         check=True,
         cwd=ROOT,

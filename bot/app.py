@@ -9,19 +9,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
 from telegram.request import BaseRequest
 
 from bot.dispatcher import dispatcher_of, install_dispatcher
+from bot.menus import set_menus
 from bot.persistence import DraftPersistence
-from campaign.i18n import LANGUAGES, Catalog, default_catalog
-from campaign.roles import GUEST_COMMANDS
+from campaign.i18n import Catalog, default_catalog
 from campaign.runtime import DEPS_KEY, Deps, system_clock
 from campaign.settings import Settings
 from handlers import fallback, mute, parked, problems, reports, start, visit_flow
 from scheduler.setup import install_jobs
 from storage import people
+from storage.chats import bound_chats
 from storage.db import MARKS_PER_SYNC, Database
 
 log = logging.getLogger(__name__)
@@ -142,13 +143,8 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     d: Deps = app.bot_data[DEPS_KEY]
     await d.db.ensure_open()
     install_jobs(app)  # reminders, deadlines, bulletin, backup; the first sweep catches up
-    for lang in LANGUAGES:
-        commands = [BotCommand(c, d.catalog.t(lang, f"commands.{c}")) for c in GUEST_COMMANDS]
-        code = None if lang == d.settings.campaign.language else lang.split("-")[0]
-        try:
-            await app.bot.set_my_commands(commands, language_code=code)
-        except Exception as exc:  # the default menu is a nicety; never block start-up
-            log.warning("could not set the default command menu: %s", exc)
+    # Menus by scope (guests, group chats, bound chats) and the profile text.
+    await set_menus(app.bot, d.catalog, d.settings.campaign.language, await bound_chats(d.db))
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]

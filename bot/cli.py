@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import report_cli
-from bot.commands import COMMANDS, UserError, command
+from bot.commands import COMMANDS, UserError, command, say
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roster import (
@@ -148,19 +148,19 @@ def _ensure_database_folder(settings: Settings) -> None:
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings.storage.database, migrate=False) as db:
         applied = await db.migrate()
-    print(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
+    print(say(settings, "migrated", count=len(applied)) if applied else say(settings, "up_to_date"))
     return 0
 
 
-async def _cadre_by_phone_arg(db: people.Database, raw: str) -> people.Cadre:
+async def _cadre_by_phone_arg(db: people.Database, raw: str, s: Settings) -> people.Cadre:
     phone = normalise_phone(raw)
     if phone is None:
-        raise UserError(f"{raw!r} is not a phone number")
+        raise UserError(say(s, "not_a_phone", raw=repr(raw)))
     cadre = await people.cadre_by_phone(db, phone)
     if cadre is None:
-        raise UserError(f"no cadre with phone {mask_phone(phone)} on the roster")
+        raise UserError(say(s, "no_such_phone", phone=mask_phone(phone)))
     if not cadre.active:
-        raise UserError(f"cadre {cadre.name} is no longer active on the roster")
+        raise UserError(say(s, "inactive", name=cadre.name))
     return cadre
 
 
@@ -175,26 +175,31 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
             "username (as @BotFather gave it, without @) to make invite links"
         )
     async with open_database(settings.storage.database) as db:
-        cadre = await _cadre_by_phone_arg(db, args.phone)
+        cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         ttl = timedelta(hours=settings.campaign.invite_ttl_hours)
         now = system_clock()
         code = await people.create_invite(db, cadre.id, now, ttl)
     expires = (now + ttl).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-    print(f"invite for {cadre.name} ({mask_phone(cadre.phone)}), valid until {expires}:")
-    print(f"  code: {code}")
-    print(f"  link: https://t.me/{username}?start={invite_payload(code)}")
+    link = f"https://t.me/{username}?start={invite_payload(code)}"
+    print(
+        say(
+            settings, "invite_head", name=cadre.name, phone=mask_phone(cadre.phone), expires=expires
+        )
+    )
+    print(say(settings, "invite_code", code=code))
+    print(say(settings, "invite_link", link=link))
     return 0
 
 
 @command("unbind")
 async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings.storage.database) as db:
-        cadre = await _cadre_by_phone_arg(db, args.phone)
+        cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         old = await people.unbind(db, cadre.id, system_clock())
     if old is None:
-        print(f"{cadre.name} had no Telegram account bound")
+        print(say(settings, "no_binding", name=cadre.name))
     else:
-        print(f"unbound {cadre.name}; they can now join again from another account")
+        print(say(settings, "unbound", name=cadre.name))
     return 0
 
 
@@ -291,9 +296,10 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
         result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
     except BackupError as exc:
         raise UserError(str(exc)) from None
-    print(f"backup written: {result.path} ({result.size} bytes, {result.seconds:.2f} s)")
+    seconds = f"{result.seconds:.2f}"
+    print(say(settings, "backup_written", path=result.path, size=result.size, seconds=seconds))
     for old in result.removed:
-        print(f"  removed old backup {old.name} (keeping {s.backup_keep})")
+        print(say(settings, "backup_removed", name=old.name, keep=s.backup_keep))
     return 0
 
 
@@ -306,10 +312,11 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
         aside = restore_file(args.path, settings.storage.database, system_clock())
     except BackupError as exc:
         raise UserError(str(exc)) from None
-    print(f"restored {args.path} into {settings.storage.database} (schema {level:04d})")
+    database = settings.storage.database
+    print(say(settings, "restored", path=args.path, database=database, level=f"{level:04d}"))
     if aside is not None:
-        print(f"  the database it replaced was kept as {aside}")
-    print("  start the bot again; newer migrations are applied at start")
+        print(say(settings, "restored_aside", aside=aside))
+    print(say(settings, "restored_next"))
     return 0
 
 
@@ -324,24 +331,43 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
                 if before == "parked":
                     await people.audit(conn, "outbox_retry", subject=f"outbox:{args.retry}")
             if before is None:
-                raise UserError(f"there is no outbox item #{args.retry}")
+                raise UserError(say(settings, "outbox_no_item", id=args.retry))
             if before != "parked":
-                raise UserError(f"outbox item #{args.retry} is {before}, not parked")
-            print(f"item #{args.retry} is queued again; the running bot sends it shortly")
+                raise UserError(say(settings, "outbox_not_parked", id=args.retry, status=before))
+            print(say(settings, "outbox_requeued", id=args.retry))
             return 0
         counts = await outbox.counts(db)
-        print("queue: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"))
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        print(say(settings, "outbox_queue", counts=listed or say(settings, "outbox_empty")))
         items, total = await outbox.parked(db, 50)
-        print(f"parked: {total}")
+        print(say(settings, "outbox_parked", count=total))
         for it in items:
             when = it.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-            print(f"  #{it.id} {when} {it.method} to {it.chat_id}, {it.attempts} tries:")
+            print(
+                say(
+                    settings,
+                    "outbox_item",
+                    id=it.id,
+                    when=when,
+                    method=it.method,
+                    chat=it.chat_id,
+                    tries=it.attempts,
+                )
+            )
             print(f"      {it.last_error}")
         chats, n = await outbox.unreachable(db, 50)
-        print(f"unreachable chats: {n}")
+        print(say(settings, "outbox_unreachable", count=n))
         for c in chats:
             since = c.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-            print(f"  {c.chat_id} since {since}: {c.reason}")
+            print(
+                say(
+                    settings,
+                    "outbox_unreachable_item",
+                    chat=c.chat_id,
+                    since=since,
+                    reason=c.reason,
+                )
+            )
     return 0
 
 
@@ -371,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         fn = COMMANDS.get(name)
         if fn is None:
             raise UserError(f"command {name!r} is not available")
+        if settings.source.startswith("<defaults"):
+            log.info("no config.toml here: the defaults documented in config.example.toml apply")
         if name in _SETS_UP:
             _ensure_database_folder(settings)
         result = fn(args, settings)

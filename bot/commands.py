@@ -22,3 +22,11 @@ def command(name: str) -> Callable[[Command], Command]:
         return fn
 
     return register
+
+
+def say(settings: Settings, key: str, **params: object) -> str:
+    """A command-line message from the catalogue (``cli.<key>``), in the campaign's
+    language: zh-CN unless the config says otherwise."""
+    from campaign.i18n import default_catalog
+
+    return default_catalog().t(settings.campaign.language, f"cli.{key}", **params)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.commands import UserError, command
+from bot.commands import UserError, command, say
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.periods import EXAMPLES, PeriodError, month_of, parse_period
 from campaign.phones import mask_phone
@@ -51,6 +51,11 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     demo.add_argument("--problems", type=int, default=20_000)
     demo.add_argument("--year", type=int, default=2026)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--whole-year",
+        action="store_true",
+        help="fill the whole year even past today (benchmarks that pretend it is 31 December)",
+    )
 
 
 async def _migrated(path: str) -> None:
@@ -61,20 +66,22 @@ async def _migrated(path: str) -> None:
 def _ask(args: argparse.Namespace, settings: Settings) -> service.Ask:
     path = settings.storage.database
     if not Path(path).exists():
-        raise UserError(f"no database at {path}")
+        raise UserError(say(settings, "no_database", path=path))
     asyncio.run(_migrated(path))
     now = system_clock()
     today = now.astimezone(settings.tz).date()
     try:
         period = parse_period(args.period, today) if args.period else month_of(today)
     except PeriodError:
-        raise UserError(f"cannot read the period {args.period!r}; try {EXAMPLES}") from None
+        raise UserError(
+            say(settings, "bad_period", period=repr(args.period), examples=EXAMPLES)
+        ) from None
     scope = Scope.everything()
     if args.team:
         matches, teams = service.find_teams(path, args.team)
         if len(matches) != 1:
             names = ", ".join(t.name for t in (matches or teams))
-            raise UserError(f"no single team {args.team!r}; teams: {names}")
+            raise UserError(say(settings, "no_single_team", team=repr(args.team), names=names))
         scope = Scope.team(matches[0].id)
     return service.Ask(
         db_path=path,
@@ -90,16 +97,17 @@ def _ask(args: argparse.Namespace, settings: Settings) -> service.Ask:
 def _text(args: argparse.Namespace, ask: service.Ask) -> str:
     if args.kind == "log":
         if not args.cadre:
-            raise UserError("report log needs the cadre's name or phone number")
+            raise UserError(say(ask.settings, "log_needs_cadre"))
         found = service.find_cadres(ask, args.cadre)
         if not found:
-            raise UserError(f"no cadre {args.cadre!r}")
+            raise UserError(say(ask.settings, "no_cadre", cadre=repr(args.cadre)))
         if len(found) > 1:
             lines = [
                 f"  {c.name} ({c.team_name} {c.group_name}, {mask_phone(c.phone)})" for c in found
             ]
             raise UserError(
-                f"{len(found)} cadres match {args.cadre!r}; give the phone number:\n"
+                say(ask.settings, "many_cadres", count=len(found), cadre=repr(args.cadre))
+                + "\n"
                 + "\n".join(lines)
             )
         text = service.log_report(ask, found[0].id)
@@ -112,7 +120,7 @@ def _text(args: argparse.Namespace, ask: service.Ask) -> str:
         "cases": service.cases_report,
     }.get(args.kind)
     if run is None:
-        raise UserError(f"report {args.kind} has no text form; use --format xlsx or png")
+        raise UserError(say(ask.settings, "no_text_form", kind=args.kind))
     return run(ask)
 
 
@@ -124,7 +132,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         text = _text(args, ask)
         if args.out:
             Path(args.out).write_text(text + "\n", encoding="utf-8")
-            print(f"wrote {args.out}")
+            print(say(settings, "wrote", path=args.out))
         else:
             sys.stdout.write(text + "\n")
         return 0
@@ -135,11 +143,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         try:
             out.write_bytes(service.chart_png(ask))
         except NoCJKFont:
-            raise UserError(
-                "no Chinese font for the chart; apt-get install fonts-noto-cjk (Noto Sans "
-                "CJK SC), or set FIELDBOT_CJK_FONT to a font file or family name"
-            ) from None
-    print(f"wrote {out}")
+            raise UserError(say(settings, "no_font")) from None
+    print(say(settings, "wrote", path=out))
     return 0
 
 
@@ -155,10 +160,13 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         nonlocal shown
         tenth = 10 * done // total if total else 10
         if stage == "roster":
-            print(f"{path}: writing the roster, then {total:,} visits ...", flush=True)
+            print(say(settings, "demo_start", path=path, total=f"{total:,}"), flush=True)
         elif tenth > shown:
             shown = tenth
-            print(f"  visits {done:,} / {total:,} ({tenth * 10}%)", flush=True)
+            line = say(
+                settings, "demo_progress", done=f"{done:,}", total=f"{total:,}", pct=tenth * 10
+            )
+            print(line, flush=True)
 
     async with open_database(path) as db:
         try:
@@ -172,14 +180,23 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 seed=args.seed,
                 timezone=settings.campaign.timezone,
                 problem_settings=settings.problems,
-                now=system_clock(),
+                now=None if args.whole_year else system_clock(),
                 progress=progress,
             )
         except ValueError as exc:
             raise UserError(str(exc)) from None
     print(
-        f"{path}: {counts.teams} teams, {counts.groups} groups, {counts.cadres} cadres, "
-        f"{counts.places} places, {counts.visits} visits, {counts.problems} problems "
-        f"({counts.events} problem events)"
+        say(
+            settings,
+            "demo_done",
+            path=path,
+            teams=counts.teams,
+            groups=counts.groups,
+            cadres=counts.cadres,
+            places=counts.places,
+            visits=counts.visits,
+            problems=counts.problems,
+            events=counts.events,
+        )
     )
     return 0

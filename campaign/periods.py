@@ -54,12 +54,22 @@ def year_of(day: date) -> Period:
     return Period(date(day.year, 1, 1), date(day.year + 1, 1, 1), str(day.year))
 
 
+def half_of(day: date) -> Period:
+    """上半年 (January to June) or 下半年 (July to December)."""
+    if day.month <= 6:
+        return Period(date(day.year, 1, 1), date(day.year, 7, 1), f"{day.year}-H1")
+    return Period(date(day.year, 7, 1), date(day.year + 1, 1, 1), f"{day.year}-H2")
+
+
 # --- reading a period a person typed ----------------------------------------------------
 
 # Ranges longer than this are refused: a typo such as 2062 should not scan decades.
 MAX_RANGE_DAYS = 731
 # Shown to someone whose period could not be read.
-EXAMPLES = "本月、上月、本周、上周、本季度、今年、2026-11、2026-Q4、2026-11-01..2026-11-15、2026"
+EXAMPLES = (
+    "本月、上月、本周、上周、本季度、第四季度、上半年、今年、2026-11、2026-Q4、"
+    "11月1日至11月15日、2026-11-01..2026-11-15、2026"
+)
 
 
 class PeriodError(ValueError):
@@ -78,7 +88,7 @@ def day_period(day: date) -> Period:
 def describe(start: date, end: date) -> Period:
     """The period from ``start`` to ``end`` (exclusive), labelled as what it is: a whole
     month, quarter, year or week gets that label, anything else ``start..last``."""
-    for make in (month_of, quarter_of, year_of, week_of):
+    for make in (month_of, quarter_of, half_of, year_of, week_of):
         whole = make(start)
         if whole.start == start and whole.end == end:
             return whole
@@ -124,6 +134,7 @@ _relative("今年|本年|本年度|this year|year", year_of, 0)
 _relative("去年|上年|last year", year_of, 1)
 _relative("今天|今日|today", day_period, 0)
 _relative("昨天|昨日|yesterday", day_period, 1)
+_relative("前天|前日", day_period, 2)
 
 _QUARTER_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _DAY = r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})[日号]?)"
@@ -157,14 +168,68 @@ def _month(year: int, month: int) -> Period:
     return month_of(date(year, month, 1))
 
 
+_HALVES = {"上": 1, "下": 2, "h1": 1, "h2": 2}
+# A day without its year, as people write it: 11月5日, 11月5号, 11/5 is not accepted
+# (month/day or day/month is ambiguous across the office's habits).
+_SHORT_DAY = r"(\d{1,2})月(\d{1,2})[日号]?"
+
+
+def _half(year: int, n: int) -> Period:
+    return half_of(date(year, 1 if n == 1 else 7, 1))
+
+
+def _short_day(month: str, day: str, today: date) -> date:
+    try:
+        return date(today.year, int(month), int(day))
+    except ValueError:
+        raise PeriodError(f"{month}月{day}日") from None
+
+
+def _range(first: date, last: date, text: str) -> Period:
+    if last < first or (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise PeriodError(text)
+    return describe(first, last + timedelta(days=1))
+
+
+def _without_year(compact: str, today: date, text: str) -> Period | None:
+    """Periods typed without a year mean this year: 第四季度, 四季度, Q4, 上半年,
+    11月1日至11月15日 (or 11月1日至15日), 11月5日."""
+    m = re.fullmatch(r"(?:第)?([1-4一二三四])季度?|q([1-4])", compact)
+    if m:
+        return _quarter(today.year, _QUARTER_WORDS[m[1] or m[2]])
+    m = re.fullmatch(r"(上|下)半年|(h[12])", compact)
+    if m:
+        return _half(today.year, _HALVES[m[1] or m[2]])
+    sep = _RANGE_SEP.replace(r"\s*", "")
+    m = re.fullmatch(_SHORT_DAY + sep + r"(?:(\d{1,2})月)?(\d{1,2})[日号]?", compact)
+    if m:
+        first = _short_day(m[1], m[2], today)
+        return _range(first, _short_day(m[3] or m[1], m[4], today), text)
+    m = re.fullmatch(_SHORT_DAY, compact)
+    if m and ("日" in compact or "号" in compact):
+        return day_period(_short_day(m[1], m[2], today))
+    return None
+
+
+def parse_day(text: str, today: date) -> date:
+    """One day as a person types it where a date is asked: 今天, 昨天, 前天 (today,
+    yesterday), 2026-11-05, 2026年11月5日, 11月5日. Raises PeriodError otherwise."""
+    period = parse_period(text, today)
+    if period.days != 1:
+        raise PeriodError(text)
+    return period.start
+
+
 def parse_period(text: str, today: date) -> Period:
     """Read a period as an office worker would type it, relative to local ``today``.
 
     Accepted: relative words (本周, 上周, 本月, 上月, 本季度, 上季度, 今年, 去年, 今天, 昨天
     and their English forms), a month ``2026-11`` / ``2026年11月`` / ``11月``, a quarter
-    ``2026-Q4`` / ``2026年第四季度`` / ``2026年Q4``, a year ``2026`` / ``2026年``, an ISO
-    week ``2026-W47``, a day ``2026-11-05``, and a range of days with ``..``, ``~``, ``至``
-    or ``到`` between them (both days included). Full-width characters are accepted.
+    ``2026-Q4`` / ``2026年第四季度`` / ``2026年Q4`` / ``第四季度`` / ``Q4``, a half year
+    ``上半年`` / ``2026年下半年`` / ``2026-H1``, a year ``2026`` / ``2026年``, an ISO week
+    ``2026-W47``, a day ``2026-11-05`` / ``11月5日``, and a range of days with ``..``,
+    ``~``, ``至`` or ``到`` between them (both days included; ``11月1日至11月15日`` and
+    ``11月1日至15日`` mean this year). Full-width characters are accepted.
     Raises :class:`PeriodError` for anything else.
     """
     raw = unicodedata.normalize("NFKC", text).strip().lower()
@@ -180,12 +245,13 @@ def parse_period(text: str, today: date) -> Period:
     compact = raw.replace(" ", "")
     m = re.fullmatch(_DAY + _RANGE_SEP.replace(r"\s*", "") + _DAY, compact)
     if m:
-        first, last = _date(m, 0), _date(m, 5)
-        if last < first:
-            raise PeriodError(text)
-        if (last - first).days + 1 > MAX_RANGE_DAYS:
-            raise PeriodError(text)
-        return describe(first, last + timedelta(days=1))
+        return _range(_date(m, 0), _date(m, 5), text)
+    bare = _without_year(compact, today, text)
+    if bare is not None:
+        return bare
+    m = re.fullmatch(r"(\d{4})(?:-|年)?(上|下)半年|(\d{4})-?(h[12])", compact)
+    if m:
+        return _half(_year(m[1] or m[3]), _HALVES[m[2] or m[4]])
     m = re.fullmatch(_DAY, compact)
     if m:
         return day_period(_date(m))

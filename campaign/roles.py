@@ -94,3 +94,41 @@ GUEST_COMMANDS: tuple[str, ...] = ("start", "help", "lang")
 # still checks the sender's role).
 TEAM_CHAT_COMMANDS: tuple[str, ...] = ("help", "summary", "coverage", "overdue")
 OFFICE_CHAT_COMMANDS: tuple[str, ...] = ("help", *_REPORTS)
+# Any other group chat (not yet bound): binding it, and help.
+GROUP_CHAT_COMMANDS: tuple[str, ...] = ("bindteam", "bindoffice", "help")
+
+
+class MenuScope(StrEnum):
+    """Where a command menu shows (Telegram's BotCommandScope): private chats of people
+    not yet joined (the default), every group chat, a bound team chat, the office chat.
+    A joined person's private chat gets ``ROLE_COMMANDS`` for their role."""
+
+    PRIVATE = "private"
+    GROUPS = "groups"
+    TEAM_CHAT = "team"
+    OFFICE_CHAT = "office"
+
+
+SCOPE_COMMANDS: dict[MenuScope, tuple[str, ...]] = {
+    MenuScope.PRIVATE: GUEST_COMMANDS,
+    MenuScope.GROUPS: GROUP_CHAT_COMMANDS,
+    MenuScope.TEAM_CHAT: TEAM_CHAT_COMMANDS,
+    MenuScope.OFFICE_CHAT: OFFICE_CHAT_COMMANDS,
+}
+
+
+def chat_scope(kind: str | None) -> MenuScope:
+    """The menu scope of a group chat bound as ``kind`` ("team", "office"; None: not
+    bound)."""
+    if kind == "team":
+        return MenuScope.TEAM_CHAT
+    if kind == "office":
+        return MenuScope.OFFICE_CHAT
+    return MenuScope.GROUPS
+
+
+def commands_for(scope: MenuScope, role: Role | None = None) -> tuple[str, ...]:
+    """The menu: a joined person's private chat shows their role's commands."""
+    if scope is MenuScope.PRIVATE and role is not None:
+        return ROLE_COMMANDS[role]
+    return SCOPE_COMMANDS[scope]

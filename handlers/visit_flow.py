@@ -36,7 +36,7 @@ from campaign.vocabulary import WORK_KINDS
 from handlers import visit_log
 from handlers import visit_views as views
 from handlers.common import Context, Who, is_private, require_cadre
-from handlers.flow import Flow, Step, Stop
+from handlers.flow import Flow, Step, entry
 from handlers.visit_session import (
     DATE,
     END,
@@ -113,14 +113,11 @@ async def _offer_open(update: Update, context: Context, w: Who, draft: Draft) ->
     s = FLOW.session(update, context, w, draft)
     back = s.form.back if draft.step in QUESTIONS else draft.step
     idle = s.d.now() - draft.updated_at > timedelta(hours=s.d.settings.visits.draft_idle_hours)
-    try:
-        if idle or draft.step == RESUME:
-            s.form.back = back
-            return await s.go(RESUME)
-        s.form.back, s.form.command = None, None
-        return await s.go(back or PLACE, note=w.t("visits.continue_here"))
-    except Stop as stop:
-        return stop.state
+    if idle or draft.step == RESUME:
+        s.form.back = back
+        return await s.go(RESUME)
+    s.form.back, s.form.command = None, None
+    return await s.go(back or PLACE, note=w.t("visits.continue_here"))
 
 
 async def edit_entry(update: Update, context: Context) -> object:
@@ -452,10 +449,10 @@ FLOW: Flow[Form] = Flow(
         ),
     ],
     entries=[
-        CommandHandler("visit", visit_entry, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(visit_entry, pattern=MENU.pattern("visit")),
-        CommandHandler("visit_edit", edit_entry, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(edit_entry, pattern=VISIT_LOG.pattern("ed")),
+        CommandHandler("visit", entry(visit_entry), filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(entry(visit_entry), pattern=MENU.pattern("visit")),
+        CommandHandler("visit_edit", entry(edit_entry), filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(entry(edit_entry), pattern=VISIT_LOG.pattern("ed")),
     ],
     media=keep_media,
     route=next_after,

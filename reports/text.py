@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from campaign.periods import Period, month_of, quarter_of, week_of, year_of
+from campaign.periods import Period, half_of, month_of, quarter_of, week_of, year_of
 from campaign.reporting import (
     CadreLog,
     Cases,
@@ -48,9 +48,23 @@ def period_text(t: Tr, period: Period) -> str:
             first=s.isoformat(),
             last=period.last_day.isoformat(),
         )
+    if half_of(s) == period:
+        return t(f"reports.period.half{1 if s.month == 1 else 2}", year=s.year)
+    last = period.last_day
     if period.days == 1:
-        return s.isoformat()
-    return t("reports.period.range", first=s.isoformat(), last=period.last_day.isoformat())
+        return t("reports.period.day", y=s.year, m=s.month, d=s.day)
+    # 11月1日至11月15日 within one year (the year is in the report's context); with it
+    # across a new year.
+    key = "reports.period.range_in_year" if s.year == last.year else "reports.period.range"
+    return t(
+        key,
+        fy=s.year,
+        fm=s.month,
+        fd=s.day,
+        ly=last.year,
+        lm=last.month,
+        ld=last.day,
+    )
 
 
 def scope_text(t: Tr, scope: Scope, name: str) -> str:
@@ -289,9 +303,17 @@ def days_over(now: datetime, deadline: datetime) -> int:
     return max(1, math.ceil((now - deadline).total_seconds() / 86400))
 
 
+def current_department(level: str, department: str | None) -> str | None:
+    """The county department a problem is with now. The office hands a problem to a
+    department and stays its level; handed back down to a team, the department is
+    history (the record keeps it), no longer the one responsible."""
+    return department if level == "office" and department else None
+
+
 def _owner(t: Tr, p: OverdueProblem) -> str:
-    if p.department:
-        return t("reports.overdue.department", department=p.department)
+    department = current_department(p.level, p.department)
+    if department:
+        return t("reports.overdue.department", department=department)
     return p.owner_name or t("reports.overdue.unclaimed")
 
 

@@ -29,6 +29,7 @@ from campaign.reporting import (
 )
 from campaign.vocabulary import WORK_KINDS
 from reports import xlsxstream
+from reports.text import current_department
 from reports.xlsxstream import HEADER, TITLE, Sheet, StreamingWorkbook
 
 Tr = Callable[..., str]
@@ -411,7 +412,7 @@ def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
         t(f"levels.{p.level}"),
         t(f"reports.status.{p.status}"),
         p.owner_name,
-        _text(p.department),
+        _text(current_department(p.level, p.department)),
         _naive(p.deadline, tz),
         yes if p.overdue else None,
         _naive(p.closed_at, tz),

@@ -8,9 +8,9 @@ last day gets yellow, not a late blue as well.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 
 from campaign.deadline_colour import Colour, colour_for
 from campaign.i18n import LANGUAGES
@@ -61,11 +61,7 @@ async def warnings(deps: Deps, now: datetime) -> list[Warning]:
 
 
 def _when(deps: Deps, lang: str, moment: datetime) -> str:
-    return moment_text(partial(deps.catalog.t, lang), moment, deps.settings.tz)
-
-
-def _excerpt(text: str) -> str:
-    return shorten(text, _EXCERPT)
+    return moment_text(functools.partial(deps.catalog.t, lang), moment, deps.settings.tz)
 
 
 def _text(deps: Deps, lang: str, problem: WatchedProblem, colour: Colour, now: datetime) -> str:
@@ -85,6 +81,6 @@ def _text(deps: Deps, lang: str, problem: WatchedProblem, colour: Colour, now: d
         "sched.deadline.detail",
         place=problem.place_name,
         category=t(lang, f"categories.{problem.category}"),
-        text=_excerpt(problem.description),
+        text=shorten(problem.description, _EXCERPT),
     )
     return f"{head}\n{detail}"

@@ -169,14 +169,16 @@ def cadre_work(conn: Conn, scope: Scope, period: Period) -> list[CadreWork]:
 
 
 def visited_places(conn: Conn, period: Period) -> set[int]:
-    """Places anyone visited in the period (one index probe per place)."""
+    """Places anyone visited in the period (one index probe per place). A village also
+    counts as visited when one of its households was: the cadre was in the village
+    (docs/reports.md, "What counts as visited"); a household only counts itself."""
     rows = conn.execute(
-        "SELECT p.id FROM places p WHERE EXISTS (SELECT 1 FROM visits v WHERE"
+        "SELECT p.id, p.village_id FROM places p WHERE EXISTS (SELECT 1 FROM visits v WHERE"
         " v.place_id = p.id AND v.visit_date >= ? AND v.visit_date < ?"
         " AND v.status = 'active')",
         (period.start.isoformat(), period.end.isoformat()),
     ).fetchall()
-    return {r[0] for r in rows}
+    return {r[0] for r in rows} | {r[1] for r in rows if r[1] is not None}
 
 
 def summary(

@@ -261,3 +261,15 @@ async def november(db: Database, seed: Seed) -> November:
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+def has_cjk_font() -> bool:
+    """Charts need a Chinese font (Debian: fonts-noto-cjk, which .ci/system-packages
+    installs); on a machine without one, the chart checks are skipped, not failed."""
+    from reports.chart import NoCJKFont, find_cjk_font
+
+    try:
+        find_cjk_font()
+    except NoCJKFont:
+        return False
+    return True

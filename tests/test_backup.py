@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.commands import say
 from campaign.runtime import Deps
 from campaign.schedule import NIGHTLY
 from campaign.settings import Settings
@@ -198,13 +199,13 @@ def test_cli_backup_and_restore(tmp_path: Path, capsys: pytest.CaptureFixture[st
     before = asyncio.run(_make_db(tmp_path / "db.sqlite3"))
     assert main(["--config", str(cfg), "backup"]) == 0
     out = capsys.readouterr().out
-    assert "backup written" in out
+    assert say(Settings(), "backup_written", path="", size="", seconds="")[:4] in out
     made = list_backups(tmp_path / "backups")
     assert len(made) == 1
     (tmp_path / "db.sqlite3").write_bytes(b"\0" * 4096)  # damaged
     assert main(["--config", str(cfg), "restore", str(made[0])]) == 0
     out = capsys.readouterr().out
-    assert "restored" in out and "before-restore" in out
+    assert say(Settings(), "restored_next") in out and "before-restore" in out
 
     async def after() -> dict[str, int]:
         async with open_database(tmp_path / "db.sqlite3") as db:

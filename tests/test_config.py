@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.commands import say
 from campaign.settings import (
     Secret,
     Settings,
@@ -21,6 +22,11 @@ from campaign.settings import (
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
 NO_ENV: dict[str, str] = {}
+
+
+def said(key: str, **params: object) -> str:
+    """What the command line prints, from the catalogue (zh-CN by default)."""
+    return say(Settings(), key, **params)
 
 
 def error_of(data: dict[str, Any], env: dict[str, str] | None = None) -> str:
@@ -277,9 +283,9 @@ def test_cli_migrate_with_good_config(tmp_path: Path, capsys: pytest.CaptureFixt
     path = tmp_path / "c.toml"
     path.write_text(f'[storage]\ndatabase = "{tmp_path.as_posix()}/db.sqlite3"\n')
     assert main(["--config", str(path), "migrate"]) == 0
-    assert capsys.readouterr().out.startswith("applied ")
+    assert capsys.readouterr().out.startswith(said("migrated", count=0).split("0")[0])
     assert main(["--config", str(path), "migrate"]) == 0
-    assert capsys.readouterr().out == "database is up to date\n"
+    assert capsys.readouterr().out == said("up_to_date") + "\n"
 
 
 # --- the first hour: set-up as a new user meets it ------------------------------------------
@@ -320,7 +326,7 @@ def test_no_config_file_means_the_documented_defaults(
     monkeypatch.chdir(tmp_path)
     assert main(["migrate"]) == 0
     assert (tmp_path / "data" / "fieldbot.sqlite3").exists()
-    assert "applied" in capsys.readouterr().out
+    assert said("migrated", count=0).split("0")[0] in capsys.readouterr().out
 
 
 def test_config_goes_before_or_after_the_subcommand(
@@ -331,7 +337,7 @@ def test_config_goes_before_or_after_the_subcommand(
     assert main(["migrate", "--config", str(path)]) == 0
     assert (tmp_path / "new" / "db.sqlite3").exists()
     assert main(["--config", str(path), "migrate", "-v"]) == 0
-    assert capsys.readouterr().out.endswith("database is up to date\n")
+    assert capsys.readouterr().out.endswith(said("up_to_date") + "\n")
 
 
 def test_a_database_folder_that_cannot_be_made_is_named(

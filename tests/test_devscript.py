@@ -70,3 +70,19 @@ def test_install_prints_one_line_per_step(
         "dev.py [3/3",
     ]
     assert len(ran) == 3
+
+
+def test_an_install_with_test_tools_also_serves_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    dev = _dev()
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("")
+    monkeypatch.setattr(dev, "VENV", venv)
+    monkeypatch.setattr(dev, "BIN", venv / "bin")
+    (venv / ".fieldbot-installed").write_text(dev._stamp("test"))
+    ran: list[list[str]] = []
+    monkeypatch.setattr(dev.subprocess, "run", lambda args, **kw: ran.append(args))
+    dev.ensure_venv()  # `dev.py run` after `dev.py test`: nothing to install
+    assert ran == []

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
+from bot.commands import say
+from campaign.settings import Settings
 from storage import outbox
 from storage.db import Database, open_database
 from tests.conftest import drain, join, user
@@ -149,10 +151,11 @@ def test_outbox_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     asyncio.run(prepare())
     assert cli.main(["--config", str(config), "outbox"]) == 0
     out = capsys.readouterr().out
-    assert "parked: 1" in out and "Chat not found" in out and "502" in out
+    assert say(Settings(), "outbox_parked", count=1) in out  # the CLI speaks zh-CN by default
+    assert "Chat not found" in out and "502" in out
     assert cli.main(["--config", str(config), "outbox", "--retry", "1"]) == 0
     assert cli.main(["--config", str(config), "outbox", "--retry", "1"]) == 2
-    assert "is pending, not parked" in capsys.readouterr().err
+    assert say(Settings(), "outbox_not_parked", id=1, status="pending") in capsys.readouterr().err
     assert cli.main(["--config", str(config), "outbox", "--retry", "99"]) == 2
 
 

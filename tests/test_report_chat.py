@@ -299,6 +299,11 @@ async def test_same_export_update_twice_sends_one_file(
 async def test_chart_is_a_png(bot: Harness, seed: Seed, db: Database) -> None:
     import matplotlib.image
 
+    from tests.report_factories import has_cjk_font
+
+    if not has_cjk_font():
+        pytest.skip("no Chinese font here (apt-get install fonts-noto-cjk)")
+
     u = await people_in(bot, seed, db)
     api: CapturingAPI = bot.api  # type: ignore[assignment]
     calls = await bot.send(u["inspector1"], "/chart")

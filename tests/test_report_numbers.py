@@ -19,7 +19,7 @@ from services import reports as service
 from storage import reports as q
 from storage.db import Database
 from tests.factories import Seed
-from tests.report_factories import SHANGHAI, add_visit, november
+from tests.report_factories import SHANGHAI, add_problem, add_visit, local, november
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI)
 TODAY = NOW.date()
@@ -387,3 +387,36 @@ async def test_every_report_reads_in_english(db: Database, seed: Seed) -> None:
         "Cadre progress",
     ]
     assert wb["Visits"]["B1"].value == "Visit date"
+
+
+async def test_a_visited_household_covers_its_village(db: Database, seed: Seed) -> None:
+    """The rule (docs/reports.md): a village counts as visited when one of its
+    households was (the cadre was in the village); the household counts only itself."""
+    await add_visit(db, seed.cadres["cadre1"], seed.places["h1"], date(2026, 12, 3))
+    dec = parse_period("2026-12", TODAY)
+    with q.reading(db.path) as conn:
+        visited = q.visited_places(conn, dec)
+        data = q.coverage(conn, Scope.everything(), dec)
+    assert {seed.places["h1"], seed.places["v1"]} <= visited
+    unvisited = {p.id for team in data.teams for p in team.unvisited}
+    assert seed.places["v1"] not in unvisited and seed.places["h1"] not in unvisited
+    assert seed.places["v2"] in unvisited  # another village of the group stays unvisited
+
+
+async def test_overdue_owner_after_a_hand_back_is_the_team_not_the_department(
+    db: Database, seed: Seed
+) -> None:
+    """Handed to 县水利局 by the office, then handed back down to the team: the
+    department is history, the team leader (or 未认领) is responsible now."""
+    pid = await add_problem(
+        db,
+        seed.cadres["cadre1"],
+        seed.places["v1"],
+        local(2026, 11, 1),
+        level="team",
+        department="县水利局",
+        deadline=local(2026, 11, 10),
+    )
+    text = service.overdue_report(ask(db, Scope.everything()))
+    assert f"P-{pid}" in text and "县水利局" not in text
+    assert "按责任人：未认领 1" in text

@@ -224,3 +224,56 @@ def test_split_text_keeps_messages_under_the_limit() -> None:
     assert split_text("\n\n  \n") == []
     assert split_text("短") == ["短"]
     assert all(len(p) <= 10 for p in split_text("一二三\n四五六七八九十一二\n三", 10))
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "shown"),
+    [
+        ("第四季度", date(2026, 10, 1), date(2027, 1, 1), "2026年第4季度"),
+        ("四季度", date(2026, 10, 1), date(2027, 1, 1), "2026年第4季度"),
+        ("Q4", date(2026, 10, 1), date(2027, 1, 1), "2026年第4季度"),
+        ("上半年", date(2026, 1, 1), date(2026, 7, 1), "2026年上半年"),
+        ("2026年下半年", date(2026, 7, 1), date(2027, 1, 1), "2026年下半年"),
+        ("2026-H1", date(2026, 1, 1), date(2026, 7, 1), "2026年上半年"),
+        ("11月1日至11月15日", date(2026, 11, 1), date(2026, 11, 16), "11月1日至11月15日"),
+        ("11月1日至15日", date(2026, 11, 1), date(2026, 11, 16), "11月1日至11月15日"),
+        ("11月5日", date(2026, 11, 5), date(2026, 11, 6), "2026年11月5日"),
+        ("2026-12-20..2027-01-10", date(2026, 12, 20), date(2027, 1, 11),
+         "2026年12月20日至2027年1月10日"),
+    ],
+)
+def test_periods_without_a_year_and_halves(text: str, start: date, end: date, shown: str) -> None:
+    """A year-less quarter or range means this year; halves are periods; a range reads
+    ``11月1日至11月15日``."""
+    from campaign.i18n import default_catalog
+    from reports.text import period_text
+
+    p = parse_period(text, TODAY)
+    assert (p.start, p.end) == (start, end)
+    cat = default_catalog()
+    assert period_text(lambda key, **kw: cat.t("zh-CN", key, **kw), p) == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("今天", date(2026, 11, 16)),
+        ("昨天", date(2026, 11, 15)),
+        ("前天", date(2026, 11, 14)),
+        ("yesterday", date(2026, 11, 15)),
+        ("11月5日", date(2026, 11, 5)),
+        ("2026-11-05", date(2026, 11, 5)),
+    ],
+)
+def test_a_typed_day_accepts_today_and_yesterday(text: str, day: date) -> None:
+    from campaign.periods import parse_day
+
+    assert parse_day(text, TODAY) == day
+
+
+@pytest.mark.parametrize("text", ["本月", "11月", "明年", "13月1日"])
+def test_a_typed_day_refuses_what_is_not_one_day(text: str) -> None:
+    from campaign.periods import PeriodError, parse_day
+
+    with pytest.raises(PeriodError):
+        parse_day(text, TODAY)

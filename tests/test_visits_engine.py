@@ -18,7 +18,7 @@ from campaign.callbacks import Namespace
 from campaign.message import Message
 from campaign.settings import Settings
 from handlers.common import Context, deps, require_cadre
-from handlers.flow import Flow, Session, Step
+from handlers.flow import Flow, Session, Step, entry
 from services import drafts
 from storage.db import Database
 from tests.conftest import join
@@ -66,7 +66,7 @@ async def again(s: Session[ProbeForm]) -> object:
     return await s.go("ask")
 
 
-async def entry(update: Update, context: Context) -> object:
+async def open_probe(update: Update, context: Context) -> object:
     """A button in a group opens the dialog in the presser's private chat."""
     w = await require_cadre(update, context)
     if w is None or w.cadre is None:
@@ -87,7 +87,7 @@ PROBE: Flow[ProbeForm] = Flow(
         Step("ask", ask, buttons={"skip": skipped}, text=answered, next="done"),
         Step("done", done, buttons={"again": again}),
     ],
-    entries=[CallbackQueryHandler(entry, pattern=ENTRY.pattern())],
+    entries=[CallbackQueryHandler(entry(open_probe), pattern=ENTRY.pattern())],
     per_chat=False,
 )
 

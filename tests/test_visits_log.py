@@ -35,12 +35,12 @@ async def test_my_shows_progress_against_quotas(bot: Harness, seed: Seed, db: Da
     await log_visit(db, seed.cadres["cadre2"], p["c1"], date(2026, 11, 3), now=now)  # not mine
     calls = await bot.send(u, "/my")
     text = shown(calls)[-1].text
-    assert "2026年11月：走访 3/8 次 · 在岗 2/10 天 · 覆盖 2 个地点" in text
+    assert "2026年11月：走访 3/8 次 · 驻村 2/10 天 · 覆盖 2 个地点" in text
     # November 2026 has 21 working days; 10 of them lie before Monday the 16th:
     # 8 × 10 // 21 = 3 visits and 10 × 10 // 21 = 4 days, as the weekly reminder counts.
-    assert "应完成走访 3 次、在岗 4 天" in text
+    assert "应完成走访 3 次、驻村 4 天" in text
     assert "按内容：宣讲政策 1 · 调查研究 2 · 服务企业 1" in text
-    assert "2026年第4季度：走访 4/24 次 · 在岗 3/30 天 · 覆盖 3 个地点" in text
+    assert "2026年第4季度：走访 4/24 次 · 驻村 3/30 天 · 覆盖 3 个地点" in text
     assert f"#{gone} 11月10日 🏘 东风村 · 已撤回" in text
     assert len(shown(calls)[-1].buttons) == 5
 
