@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
 from telegram.request import BaseRequest
 
 from bot.dispatcher import dispatcher_of, install_dispatcher
+from bot.lanes import ChatLanes
 from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
@@ -28,6 +30,9 @@ from storage.db import MARKS_PER_SYNC, Database
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 0.5  # the longest a handled update waits for its durable mark
+# A member's command repeated in a group within this many seconds is not answered again:
+# the group already sees the answer, and a flood would only queue behind its rate limit.
+REPEAT_SECONDS = 30
 
 
 def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
@@ -75,10 +80,40 @@ class SeenUpdates:
             del self.recent[next(iter(self.recent))]
 
 
+class RepeatedCommands:
+    """Which group commands were answered lately, by chat, member and text."""
+
+    KEEP = 10_000
+
+    def __init__(self) -> None:
+        self.answered: dict[tuple[int, int, str], datetime] = {}
+
+    def silent(self, update: Update, now: datetime) -> bool:
+        message = update.message
+        if (
+            message is None
+            or message.chat.type == ChatType.PRIVATE
+            or message.from_user is None
+            or not (message.text or "").startswith("/")
+        ):
+            return False
+        command, _, rest = (message.text or "").strip().partition(" ")
+        text = f"{message.message_thread_id or ''} {command.split('@')[0].lower()} {rest}"
+        key = (message.chat.id, message.from_user.id, text)  # a forum topic is its own place
+        before = self.answered.get(key)
+        if before is not None and now - before < timedelta(seconds=REPEAT_SECONDS):
+            return True
+        self.answered[key] = now
+        if len(self.answered) > self.KEEP:
+            del self.answered[next(iter(self.answered))]
+        return False
+
+
 class FieldbotApplication(Application):  # type: ignore[type-arg]
     """Skips an update already processed, so a redelivered update changes nothing."""
 
     _seen_updates: SeenUpdates | None = None
+    _repeats: RepeatedCommands | None = None
 
     async def process_update(self, update: object) -> None:
         d = self.bot_data.get(DEPS_KEY)
@@ -89,8 +124,12 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             if await seen.seen(d.db, update.update_id):
                 log.info("update %s was delivered again; ignored", update.update_id)
                 return
+            if self._repeats is None:
+                self._repeats = RepeatedCommands()
             query = update.callback_query
-            if query is not None and not query.data and not query.game_short_name:
+            if self._repeats.silent(update, d.now()):
+                log.info("update %s repeats a command in its group; not answered", update.update_id)
+            elif query is not None and not query.data and not query.game_short_name:
                 # PTB lets a press without data match every pattern handler; only a
                 # modified client sends one, so it gets the stale-button alert.
                 await fallback.unknown_button(update, self)  # type: ignore[arg-type]
@@ -171,7 +210,7 @@ def build_application(
         .token(token or settings.telegram.token.get())
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .concurrent_updates(False)
+        .concurrent_updates(ChatLanes())  # one chat's flood must not hold up the others
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -56,6 +56,15 @@ SUPERSEDED = "superseded"
 FOLDED = "folded"
 
 
+def _card_create(it: Item) -> bool:
+    """A card's creating message whose outcome is unknown is sent again rather than
+    parked: parked, it froze (later edits folded into it, the chat kept the old status
+    until the office acted). If the first did arrive the chat shows the card twice; its
+    buttons stay harmless, since every press is judged against the problem's current
+    state and level, and later edits go to the card that answered."""
+    return it.method == delivery.SEND_MESSAGE and it.card is not None
+
+
 @dataclass
 class DrainReport:
     """What one drain did: item id → outcome, and when there may be more to send."""
@@ -201,9 +210,9 @@ class Dispatcher:
         An edit is repeated (harmless); anything else is parked, never sent twice."""
         async with self.db.write() as conn:
             for it in await outbox.interrupted(conn):
-                if delivery.is_idempotent(it.method):
+                if delivery.is_idempotent(it.method) or _card_create(it):
                     await outbox.retry_later(
-                        conn, it.id, now, "interrupted mid-send; repeating an edit", counts=True
+                        conn, it.id, now, "interrupted mid-send; sent again", counts=True
                     )
                     report.outcomes[it.id] = RETRY
                 else:
@@ -401,7 +410,7 @@ class Dispatcher:
             await self._retry(it, until, str(exc), report, counts=False)
         except Exception as exc:  # network errors, 5xx, timeouts, anything unforeseen
             reason = f"{type(exc).__name__}: {exc}"
-            if never_sent(exc) or delivery.is_idempotent(it.method):
+            if never_sent(exc) or delivery.is_idempotent(it.method) or _card_create(it):
                 if delivery.should_park(tries, s.max_attempts):
                     await self._park(it, f"{tries} tries failed; last: {reason}", report)
                 else:

@@ -17,6 +17,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.app import build_application
+from bot.logs import hide_in_logs
 from campaign.runtime import DEPS_KEY
 from campaign.settings import Settings, SettingsError
 from storage.backup import BackupError, hold_database
@@ -244,6 +245,7 @@ def _run(settings: Settings) -> int:
     updates_request.settle = app.bot_data[DEPS_KEY].db.sync
     if settings.telegram.mode == "webhook":
         wh = settings.telegram.webhook
+        hide_in_logs(wh.secret_token.get())  # -v logs setWebhook's parameters
         url = wh.url.rstrip("/")
         app.run_webhook(
             listen=wh.listen,

@@ -539,9 +539,11 @@ Cell = str | float | None
 
 
 def display_phone(phone: str) -> str:
-    """``+86 138 0000 0001``: readable, and Excel keeps it as text, not a number."""
+    """``138 0000 0001``: readable, Excel keeps it as text (not a number), and it starts
+    with no ``+`` that a spreadsheet would take for a formula. Roster phones are all
+    mainland mobiles; anything else is shown as stored (the CSV writer neutralises it)."""
     if phone.startswith("+86") and len(phone) == 14:
-        return f"+86 {phone[3:6]} {phone[6:10]} {phone[10:]}"
+        return f"{phone[3:6]} {phone[6:10]} {phone[10:]}"
     return phone
 
 

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot import cli
@@ -17,7 +18,7 @@ from storage.db import Database, open_database
 from tests.conftest import drain, join, user
 from tests.factories import Seed
 from tests.fakebot import ApiRefusal, Call, FakeBotAPI, FakeClock, Harness, shown
-from tests.test_dispatcher import put, row
+from tests.test_dispatcher import delivered, put, row, timed_out
 
 
 async def park_one(bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI) -> None:
@@ -170,3 +171,58 @@ async def test_a_retry_press_delivered_twice_counts_once(
     rows = await db.fetchall("SELECT * FROM audit_log WHERE action = 'outbox_retry'")
     assert len(rows) == 1
     assert (await row(db, "notice"))["status"] == "pending"
+
+
+# --- a card whose send had no answer resolves itself (issue 12 #13) ----------------------
+
+CARD_CHAT = -100_777
+
+
+async def test_a_card_whose_answer_was_lost_is_sent_afresh_and_keeps_up(
+    bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card's first send reached Telegram but its answer was lost. It used to be
+    parked, later edits folded into it, and the chat showed the first status with live
+    buttons until the office retried. Now it is sent again with the newest state (a card
+    shown twice is better than a frozen one: every press is judged against the problem's
+    current state), and later edits go to the card that answered."""
+    card = f"problem:45:chat:{CARD_CHAT}"
+    answer = api.answer
+    lost = [True]
+
+    def lose_first_answer(call: Call) -> object:
+        result = answer(call)
+        if call.method == "sendMessage" and lost:
+            lost.clear()
+            raise timed_out(httpx.ReadTimeout("read timed out"))
+        return result
+
+    monkeypatch.setattr(api, "answer", lose_first_answer)
+    await put(db, clock, "create", CARD_CHAT, "P-45 待处理", card=card)
+    await drain(bot)
+    assert (await row(db, "create"))["status"] != "parked"
+    await put(db, clock, "ack", CARD_CHAT, "P-45 已受理", method="editMessageText", card=card)
+    for _ in range(10):  # the back-off passes; nobody at the office does anything
+        clock.advance(minutes=5)
+        await drain(bot)
+    assert delivered(api, CARD_CHAT) == ["P-45 待处理", "P-45 已受理"]
+    await put(db, clock, "done", CARD_CHAT, "P-45 已解决", method="editMessageText", card=card)
+    clock.advance(minutes=1)
+    await drain(bot)
+    assert delivered(api, CARD_CHAT) == ["P-45 待处理", "P-45 已解决"]
+    statuses = await db.fetchall("SELECT status FROM outbox WHERE card = ?", (card,))
+    assert "parked" not in {r["status"] for r in statuses}
+
+
+async def test_a_card_in_flight_at_a_restart_is_sent_afresh(
+    bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI
+) -> None:
+    card = f"problem:46:chat:{CARD_CHAT}"
+    await put(db, clock, "create", CARD_CHAT, "P-46 待处理", card=card)
+    await db.conn.execute("UPDATE outbox SET status = 'sending', attempts = 1 WHERE key = 'create'")
+    clock.advance(minutes=5)
+    await drain(bot)  # the first drain of a run recovers what the last one left mid-send
+    clock.advance(minutes=5)
+    await drain(bot)
+    assert delivered(api, CARD_CHAT) == ["P-46 待处理"]
+    assert (await row(db, "create"))["status"] == "sent"

@@ -418,7 +418,7 @@ def demo() -> Roster:
 def test_xlsx_export_keeps_phones_as_text(tmp_path: Path) -> None:
     write_xlsx(tmp_path / "r.xlsx", roster_rows(demo()))
     ws = load_workbook(tmp_path / "r.xlsx")["cadres"]
-    assert ws["B2"].value == "+86 138 0000 0101" and ws["B2"].number_format == "@"
+    assert ws["B2"].value == "138 0000 0101" and ws["B2"].number_format == "@"
     assert ws.freeze_panes == "A2"
 
 
