@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import ContextTypes
 
+from bot.app import REPEAT_SECONDS
 from campaign import callbacks
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.roles import GUEST_COMMANDS, ROLE_COMMANDS, Role
@@ -280,6 +281,8 @@ async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
         ):
             for command, kind in (("bindteam", "team"), ("bindoffice", "office")):
                 before = snapshot(matrix.database)
+                # Past the window in which a repeated group command is not answered again.
+                bot.clock.advance(seconds=REPEAT_SECONDS + 1)  # type: ignore[attr-defined]
                 calls = await bot.send(user, f"/{command}", chat_id=chat)
                 rows = changed(before, snapshot(matrix.database))
                 texts = _texts(calls, chat)
