@@ -43,11 +43,8 @@ async def unmute(update: Update, context: Context) -> None:
     w = await _cadre_in_private(update, context)
     if w is None or w.cadre is None:
         return
-    ended = await people.unmute(deps(context), w.cadre)
-    if ended is Paused.NOT_FOR_ROLE:
-        await reply(update, w.t("sched.mute.not_for_role"))
-    else:
-        await reply(update, w.t("sched.mute.unmuted" if ended else "sched.mute.not_muted"))
+    result = await people.unmute(deps(context), w.cadre)
+    await reply(update, w.t(f"sched.mute.{result.value}"))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -7,8 +7,8 @@ milliseconds); the workbook and the chart take seconds, so the handler only says
 "preparing" and a background task sends the file when it is ready: the next update,
 a cadre logging a visit, does not wait for it.
 
-Who sees what is decided in ``campaign.reporting.chat_scope`` from the sender's role
-(read from the database on every command and button) and the chat it is asked in.
+Who sees what is judged by ``services.reports.entitled`` from the sender's role (read
+from the database on every command and button) and the chat it is asked in.
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ from campaign.periods import (
     to_token,
 )
 from campaign.phones import mask_phone
-from campaign.reporting import ChatKind, Scope, chat_scope, may_report, scope_for, split_text
+from campaign.reporting import Scope, split_text
 from campaign.text import ECHO_LIMIT, shorten
 from handlers import screen
 from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
-from services import people
 from services import reports as service
 
 log = logging.getLogger(__name__)
@@ -54,25 +53,14 @@ MAX_ARG_CHARS = 120
 # --- who may ask, and for what -------------------------------------------------------------
 
 
-async def _chat_kind(update: Update, context: Context) -> tuple[ChatKind, int | None]:
-    chat = update.effective_chat
-    if chat is None or chat.type == "private":
-        return ChatKind.PRIVATE, None
-    bound = await people.bound_chat(deps(context), chat.id)
-    if bound is None:
-        return ChatKind.OTHER, None
-    if bound.kind == "office":
-        return ChatKind.OFFICE, None
-    return ChatKind.TEAM, bound.team_id
-
-
 async def _scope_here(update: Update, context: Context, w: Who, report: str) -> Scope | None:
     """The scope ``w`` gets for ``report`` in this chat, or None."""
-    if w.cadre is None or not may_report(w.cadre.role, report):
+    if w.cadre is None:
         return None
-    kind, team_id = await _chat_kind(update, context)
-    c = w.cadre
-    return chat_scope(c.role, c.team_id, c.group_id, kind, team_id)
+    chat_id = (
+        None if is_private(update) or update.effective_chat is None else update.effective_chat.id
+    )
+    return (await service.entitled(deps(context), w.cadre, report, chat_id)).scope
 
 
 async def _allowed(update: Update, context: Context, report: str) -> tuple[Who, Scope] | None:
@@ -86,18 +74,16 @@ async def _allowed(update: Update, context: Context, report: str) -> tuple[Who, 
         if private:
             await reply(update, w.t("start.not_joined"))
         return None
-    scope = await _scope_here(update, context, w, report)
-    if scope is None:
-        c = w.cadre
+    chat = update.effective_chat
+    chat_id = None if private or chat is None else chat.id
+    here = await service.entitled(deps(context), w.cadre, report, chat_id)
+    if here.scope is None:
         if private:
             await reply(update, w.t("reports.not_allowed"))
-        elif (await _chat_kind(update, context))[0] is ChatKind.OTHER and may_report(
-            c.role, report
-        ):
-            if scope_for(c.role, c.team_id, c.group_id) is not None:
-                await reply(update, w.t("reports.private_only"))
+        elif here.private_only:
+            await reply(update, w.t("reports.private_only"))
         return None
-    return w, scope
+    return w, here.scope
 
 
 def _ask(context: Context, w: Who, scope: Scope, period: Period) -> service.Ask:

@@ -92,9 +92,9 @@ async def _redeem(update: Update, context: Context, w: Who, code: str) -> None:
 async def _joined(update: Update, context: Context, w: Who, joined: Joined, *, fresh: bool) -> None:
     """Greet the newly (or already) joined with their menu, or say why not."""
     if joined.joined:
-        now = await who(update, context)
-        assert now is not None
-        await _greet(update, context, now, fresh=fresh)
+        joined_as = await who(update, context)  # read again: now with their cadre
+        assert joined_as is not None
+        await _greet(update, context, joined_as, fresh=fresh)
         return
     await reply(update, w.t(f"start.{joined.value}"), screen.REMOVE_KEYBOARD)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from scheduler.common import Outgoing
 from services import problem_deadlines, problems
+from services.jobs import Outgoing
 from services.runtime import Deps
 
 log = logging.getLogger(__name__)

@@ -40,9 +40,7 @@ def schedule_table(settings: Settings) -> list[ScheduledJob]:
 
 
 def _deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:
-    value = context.application.bot_data[DEPS_KEY]
-    assert isinstance(value, Deps)
-    return value
+    return _deps_of(context.application)
 
 
 async def _daily(context: CallbackContext[Any, Any, Any, Any]) -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
+from services import people
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
-from storage import people
 from storage.bulletin import WeekStats, week_stats
 
 # The bulletin is one message: cut to fit, with room to spare.
@@ -102,7 +102,7 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
 
 async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
     """The bulletin for the week before the due day, to the office chat."""
-    office = await people.office_chat(deps.db)
+    office = await people.office_chat(deps)
     if office is None:
         return []
     week = week_of(local_day(deps, due) - timedelta(days=7))

@@ -7,9 +7,10 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from services import people
 from services.jobs import Outgoing, local_day, outbox_files
 from services.runtime import Deps
-from storage import jobruns, outbox, people
+from storage import jobruns, outbox
 from storage.backup import BackupError, backup
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ async def nightly_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoi
             result = await backup(deps.db.path, s.storage.backup_dir, s.storage.backup_keep, now)
         except (BackupError, OSError) as exc:
             log.error("nightly backup failed: %s", exc)
-            office = await people.office_chat(deps.db)
+            office = await people.office_chat(deps)
             if office is not None:
                 lang = s.campaign.language
                 text = deps.catalog.t(lang, "sched.backup.failed", error=str(exc)[:300])

@@ -15,7 +15,7 @@ from enum import Enum
 from campaign.chats import BindVerdict, Side, judge_bind, may_bind
 from campaign.i18n import LANGUAGES
 from campaign.mute import mute_until, parse_mute
-from campaign.phones import mask_phone, normalise_phone
+from campaign.phones import contact_phone, mask_phone
 from campaign.roles import FIELD_ROLES
 from services.runtime import Deps
 from storage import people as store
@@ -89,8 +89,9 @@ _FROM_STORE = {
 
 async def join_by_contact(d: Deps, telegram_user_id: int, phone_number: str, lang: str) -> Joined:
     """Bind the account to the roster cadre with this phone number (the person's own
-    contact: the caller checked that it is theirs)."""
-    phone = normalise_phone(phone_number)
+    contact: the caller checked that it is theirs). Telegram gives it as international
+    digits without the "+", so it is read as such: never as a mainland number."""
+    phone = contact_phone(phone_number)
     cadre = await store.cadre_by_phone(d.db, phone) if phone else None
     if cadre is None or not cadre.active:
         log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
@@ -163,10 +164,14 @@ async def office_chat(d: Deps) -> BoundChat | None:
 
 
 class Paused(Enum):
+    """How /mute or /unmute ended; each value is its words' key, ``sched.mute.<value>``."""
+
     DONE = "done"
     USAGE = "usage"  # the argument was missing or not understood
     TOO_LONG = "too_long"
     NOT_FOR_ROLE = "not_for_role"  # only stationed cadres get reminders to pause
+    RESUMED = "unmuted"
+    NOT_MUTED = "not_muted"
 
 
 @dataclass(frozen=True)
@@ -197,9 +202,9 @@ async def mute(d: Deps, cadre: Cadre, arg: str) -> MuteOutcome:
     return MuteOutcome(Paused.DONE, request.days, until, max_days)
 
 
-async def unmute(d: Deps, cadre: Cadre) -> Paused | bool:
-    """/unmute: True if a pause was running and ended, False if none was;
-    NOT_FOR_ROLE for those who get no reminders."""
+async def unmute(d: Deps, cadre: Cadre) -> Paused:
+    """/unmute: reminders come again from now on."""
     if not _reminded(cadre):
         return Paused.NOT_FOR_ROLE
-    return await pauses.unmute(d.db, cadre.id, d.now())
+    ended = await pauses.unmute(d.db, cadre.id, d.now())
+    return Paused.RESUMED if ended else Paused.NOT_MUTED

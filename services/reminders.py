@@ -15,9 +15,9 @@ from campaign.periods import Period, month_of, quarter_of, week_of
 from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.roles import FIELD_ROLES, Role
 from campaign.text import MESSAGE_LIMIT, day_text, month_name, shorten
+from services import people as people_service
 from services.jobs import Outgoing, calendar_of, day_bounds, lang_of, local_day, tr
 from services.runtime import Deps
-from storage import people as people_store
 from storage import reminders
 from storage.reminders import Person
 
@@ -47,10 +47,6 @@ def _numbers(pace: PeriodPace) -> dict[str, int]:
         "days_left": pace.days.left,
         "workdays_left": pace.workdays_left,
     }
-
-
-def _clip(text: str) -> str:
-    return shorten(text, _MAX_TEXT, one_line=False)
 
 
 async def nudge_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
@@ -148,7 +144,9 @@ async def pace_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]
                     + suffix
                 )
         key = f"pace-group:{leader.group_id}:{leader.cadre_id}:{week}"
-        out.append(Outgoing(key, leader.chat_id, _clip("\n".join(lines))))
+        out.append(
+            Outgoing(key, leader.chat_id, shorten("\n".join(lines), _MAX_TEXT, one_line=False))
+        )
     return out
 
 
@@ -198,7 +196,7 @@ async def calendar_items(deps: Deps, now: datetime) -> list[Outgoing]:
     missing = [y for y in years if not cal.has_official(y)]
     if not missing:
         return []
-    office = await people_store.office_chat(deps.db)
+    office = await people_service.office_chat(deps)
     if office is None:  # nobody to tell yet; asked again on the next sweep
         return []
     lang = deps.settings.campaign.language

@@ -1,6 +1,8 @@
-"""Whole reports, start to finish: open a reading snapshot, query, render.
+"""The office's reports as use cases: who is entitled to what in which chat, and whole
+reports, start to finish (open a reading snapshot, query, render).
 
-Every function is synchronous and opens its own read-only connection, so the bot runs
+``entitled`` reads the application's database like every other service. The report
+functions are synchronous and open their own read-only connection, so the bot runs
 them with ``asyncio.to_thread`` (no cadre's update waits for them) and the command line
 calls them directly.
 """
@@ -16,11 +18,28 @@ from typing import IO
 
 from campaign.i18n import Catalog
 from campaign.periods import Period
-from campaign.reporting import CadreRef, Scope, Summary, Target, Unit, elapsed_share, quota_share
+from campaign.phones import normalise_phone
+from campaign.reporting import (
+    CadreRef,
+    ChatKind,
+    Scope,
+    Summary,
+    Target,
+    Unit,
+    chat_scope,
+    elapsed_share,
+    may_report,
+    quota_share,
+    scope_for,
+)
 from campaign.settings import Settings
+from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
+from services import people
+from services.people import Cadre
+from services.runtime import Deps
 from storage import report_rows as rows
 from storage import reports as q
 
@@ -51,6 +70,47 @@ class Ask:
     def target(self) -> Target:
         """Each cadre's quota for the period."""
         return quota_share(self.period, self.settings.quotas)
+
+
+# --- who may ask, and for what --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entitled:
+    """What someone gets for a report in the chat they asked in: ``scope`` (None: no
+    numbers here). ``private_only`` when they would get numbers in a private chat but
+    this group is neither the office chat nor a team chat."""
+
+    scope: Scope | None
+    private_only: bool = False
+
+
+async def chat_kind(d: Deps, chat_id: int | None) -> tuple[ChatKind, int | None]:
+    """A private chat (None), the office chat, a team's chat (with its team), or another."""
+    if chat_id is None:
+        return ChatKind.PRIVATE, None
+    bound = await people.bound_chat(d, chat_id)
+    if bound is None:
+        return ChatKind.OTHER, None
+    if bound.kind == "office":
+        return ChatKind.OFFICE, None
+    return ChatKind.TEAM, bound.team_id
+
+
+async def entitled(d: Deps, cadre: Cadre, report: str, chat_id: int | None) -> Entitled:
+    """Judged from the cadre's role as the roster has it now and the chat asked in
+    (``campaign.reporting.chat_scope``), on every command and button."""
+    if not may_report(cadre.role, report):
+        return Entitled(None)
+    kind, team_id = await chat_kind(d, chat_id)
+    scope = chat_scope(cadre.role, cadre.team_id, cadre.group_id, kind, team_id)
+    if scope is not None:
+        return Entitled(scope)
+    own = scope_for(cadre.role, cadre.team_id, cadre.group_id)
+    return Entitled(None, private_only=kind is ChatKind.OTHER and own is not None)
+
+
+# --- whole reports, in a worker thread ------------------------------------------------------
 
 
 def _summary(conn: q.Conn, ask: Ask, rows_kind: str | None = None) -> Summary:
@@ -95,9 +155,14 @@ def cases_report(ask: Ask) -> str:
     return text.cases_text(ask.t, data, ask.scope)
 
 
+def _phone_in(query: str) -> str | None:
+    """The roster form of a phone number typed to find a cadre (138 0000 0001)."""
+    return normalise_phone(query) if any(ch.isdigit() for ch in query) else None
+
+
 def find_cadres(ask: Ask, query: str) -> list[CadreRef]:
     with q.reading(ask.db_path) as conn:
-        return rows.find_cadres(conn, ask.scope, query)
+        return rows.find_cadres(conn, ask.scope, query, phone=_phone_in(query))
 
 
 def log_report(ask: Ask, cadre_id: int) -> str | None:
@@ -133,7 +198,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             "reports.export.title",
             scope=ask.scope_text(overview.scope_name),
             period=ask.period_text(),
-            now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            now=stamp(ask.now, tz),
         )
         data = ExportData(
             title=title,
@@ -147,7 +212,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
                 "reports.export.title",
                 scope=team,
                 period=ask.period_text(),
-                now=ask.now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                now=stamp(ask.now, tz),
             ),
         )
         write_workbook(out, data, ask.t, tz)

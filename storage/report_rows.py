@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from campaign.periods import Period
-from campaign.phones import normalise_phone
 from campaign.reporting import (
     CadreLog,
     CadreProgress,
@@ -53,11 +52,13 @@ def _cadre_ref(r: sqlite3.Row) -> CadreRef:
     )
 
 
-def find_cadres(conn: Conn, scope: Scope, text: str, limit: int = 20) -> list[CadreRef]:
-    """Cadres in scope by phone, by exact name, else by part of the name."""
+def find_cadres(
+    conn: Conn, scope: Scope, text: str, phone: str | None = None, limit: int = 20
+) -> list[CadreRef]:
+    """Cadres in scope by ``phone`` (canonical) when given, else by exact name, else by
+    part of the name."""
     where, params = scope_sql(scope, "c.team_id", "c.group_id")
     key = text.strip()
-    phone = normalise_phone(key) if any(ch.isdigit() for ch in key) else None
     if phone:
         rows = conn.execute(
             _CADRE_SELECT + f" WHERE c.phone = ?{where} ORDER BY c.id", (phone, *params)

@@ -375,9 +375,22 @@ def _chat_member(c: Cast, status: str) -> dict[str, Any]:
     }
 
 
-case("edited_text", lambda c: c.updates.edited(c.joined, "改过的话"), "any")
-case("edited_command", lambda c: c.updates.edited(c.joined, "/help"), "any")
-case("edited_by_stranger", lambda c: c.updates.edited(c.stranger, "/start"), "any")
+# An edit is never new input (issue 12 #4): in private a hint to send it again, in a group
+# silence; nothing changes either way.
+case("edited_text", lambda c: c.updates.edited(c.joined, "改过的话"), "answer")
+case("edited_command", lambda c: c.updates.edited(c.joined, "/help"), "answer")
+case("edited_by_stranger", lambda c: c.updates.edited(c.stranger, "/start"), "answer")
+case("edited_mute", lambda c: c.updates.edited(c.joined, "/mute 3d"), "answer")
+case("edited_bindteam", lambda c: c.updates.edited(c.leader, "/bindteam", TEAM_CHAT), "ignore")
+case(
+    "edited_bindteam_elsewhere",
+    lambda c: c.updates.edited(c.leader, "/bindteam", LOOSE_GROUP),
+    "ignore",
+)
+case("edited_bindoffice", lambda c: c.updates.edited(c.office, "/bindoffice", TEAM_CHAT), "ignore")
+case(
+    "edited_summary_in_group", lambda c: c.updates.edited(c.office, "/summary", TEAM_CHAT), "ignore"
+)
 case("channel_post", lambda c: c.updates.channel_post(-100777, "频道消息"), "ignore")
 case("channel_post_command", lambda c: c.updates.channel_post(-100777, "/start"), "ignore")
 case("channel_post_bindteam", lambda c: c.updates.channel_post(-100777, "/bindteam"), "ignore")

@@ -130,14 +130,16 @@ def bindoffice_steps(cat: Catalog, lang: str) -> list[Step]:
 
 
 def phone_variants(phone: str) -> list[str]:
-    """How people's phones write their own number in a shared contact."""
+    """How a shared contact may write its own number: Telegram gives international
+    digits, with or without the "+" and separators; never a bare mainland number (that
+    would be another country's, issue 12 #3)."""
     local = phone[3:]
     return [
         phone,
-        local,
-        f"{local[:3]} {local[3:7]} {local[7:]}",
+        f"86 {local[:3]} {local[3:7]} {local[7:]}",
+        f"+86 {local[:3]} {local[3:7]} {local[7:]}",
         f"+86 {local[:3]}-{local[3:7]}-{local[7:]}",
-        "0086" + local,
+        f"86-{local[:3]}-{local[3:7]}-{local[7:]}",
         phone[1:],
     ]
 

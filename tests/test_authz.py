@@ -32,7 +32,7 @@ from campaign.roles import GUEST_COMMANDS, ROLE_COMMANDS, Role
 from campaign.settings import Settings
 from tests.conftest import AppFactory
 from tests.factories import Seed
-from tests.fakebot import Call, FakeClock, Harness, StoredMessage, TgUser, shown
+from tests.fakebot import Call, Harness, StoredMessage, TgUser, shown
 from tests.test_hostile import changed, snapshot
 
 # Who plays each role (a key of tests/factories.py CADRES), and a stranger.
@@ -282,8 +282,7 @@ async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
             for command, kind in (("bindteam", "team"), ("bindoffice", "office")):
                 before = snapshot(matrix.database)
                 # Past the window in which a repeated group command is not answered again.
-                assert isinstance(bot.clock, FakeClock)
-                bot.clock.advance(seconds=REPEAT_SECONDS + 1)
+                bot.clock.advance(seconds=REPEAT_SECONDS + 1)  # type: ignore[attr-defined]
                 calls = await bot.send(user, f"/{command}", chat_id=chat)
                 rows = changed(before, snapshot(matrix.database))
                 texts = _texts(calls, chat)

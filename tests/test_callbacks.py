@@ -71,3 +71,15 @@ def test_every_menu_key_of_every_role_is_a_menu_action() -> None:
     for keys in ROLE_MENU.values():
         for key in keys:
             assert callbacks.MENU.parse(callbacks.MENU.build(key)).action == key
+
+
+def test_the_office_buttons_fit_with_their_largest_arguments() -> None:
+    # A supergroup's id is negative and long; a period token is two dates.
+    reach = callbacks.PARKED.build("reach", -1009999999999)
+    assert callbacks.PARKED.parse(reach).args == ("-1009999999999",)
+    assert callbacks.PARKED.parse(callbacks.PARKED.build("retry", 2**40)).int_arg(0) == 2**40
+    log = callbacks.REPORT.build("log", 2**40, "20261101-20270101")
+    assert len(log) <= callbacks.MAX_BYTES and callbacks.REPORT.parse(log).int_arg(0) == 2**40
+    for bad in ("obx:v1:retry", "obx:v1:nuke:1", "rpt:v1:log:1", "rpt:v1:log:1:2:3"):
+        with pytest.raises(CallbackError):
+            (callbacks.PARKED if bad.startswith("obx") else callbacks.REPORT).parse(bad)

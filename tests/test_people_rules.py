@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -11,7 +12,15 @@ import pytest
 from campaign.chats import BindVerdict, Side, judge_bind
 from campaign.i18n import default_catalog
 from campaign.roles import Role
+from campaign.settings import Settings
 from campaign.text import day_text, moment_text, shorten
+from services import people
+from services.people import Paused
+from storage import people as store
+from storage.db import Database
+from tests.factories import Seed
+from tests.fakebot import FakeClock
+from tests.scheduler_factories import local, make_deps
 
 LEADERS = (Role.TEAM_LEADER, Role.DEPUTY_TEAM_LEADER)
 
@@ -55,3 +64,40 @@ def test_dates_in_both_languages() -> None:
     shanghai = ZoneInfo("Asia/Shanghai")
     assert moment_text(zh, moment, shanghai) == "11月16日 09:30"
     assert moment_text(en, moment, shanghai) == "Nov 16, 09:30"
+
+
+# --- the service itself, without a chat: plain values in and out -----------------------------
+
+
+async def test_two_leaders_binding_one_chat_at_once_cannot_both_win(
+    settings: Settings, db: Database, seed: Seed, clock: FakeClock
+) -> None:
+    d = make_deps(settings, db, clock)
+    one = await store.cadre_by_id(db, seed.cadres["captain1"])
+    two = await store.cadre_by_id(db, seed.cadres["captain2"])
+    assert one is not None and two is not None
+    results = await asyncio.gather(
+        people.bind_chat(d, -4001, "team", "group", one),
+        people.bind_chat(d, -4001, "team", "group", two),
+    )
+    assert sorted(r.verdict.value for r in results) == ["bind", "taken"]
+    taken = next(r for r in results if r.verdict is BindVerdict.TAKEN)
+    assert taken.holder is not None and taken.holder.team_name == "城关镇工作队"
+    bound = await people.bound_chat(d, -4001)
+    assert bound is not None and bound.team_id == seed.teams["T1"]
+
+
+async def test_mute_is_for_those_reminded(
+    settings: Settings, db: Database, seed: Seed, clock: FakeClock
+) -> None:
+    d = make_deps(settings, db, clock)
+    office = await store.cadre_by_id(db, seed.cadres["office1"])
+    cadre = await store.cadre_by_id(db, seed.cadres["cadre1"])
+    assert office is not None and cadre is not None
+    assert (await people.mute(d, office, "3d")).result is Paused.NOT_FOR_ROLE
+    assert await people.unmute(d, office) is Paused.NOT_FOR_ROLE
+    done = await people.mute(d, cadre, "3d")
+    assert done.result is Paused.DONE and done.until == local(2026, 11, 19)
+    assert (await people.mute(d, cadre, "x" * 4000)).result is Paused.USAGE
+    assert await people.unmute(d, cadre) is Paused.RESUMED
+    assert await people.unmute(d, cadre) is Paused.NOT_MUTED

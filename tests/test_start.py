@@ -25,11 +25,24 @@ async def test_stranger_gets_share_phone_button(bot: Harness) -> None:
 
 async def test_join_by_own_contact_shows_role_menu(bot: Harness, seed: Seed, db: Database) -> None:
     u = user(502)
-    calls = await bot.contact(u, "138 0000 0001")  # spaces, no +86: normalised
+    calls = await bot.contact(u, "86 138 0000 0001")  # spaces, no "+": read as +86...
     texts = [c.text for c in calls if c.method == "sendMessage"]
     assert any("张伟" in t and "队员" in t and "城关一组" in t for t in texts)
     assert any(c.method == "setMyCommands" for c in calls)
     cadre = await people.cadre_by_telegram(db, 502)
+    assert cadre is not None and cadre.id == seed.cadres["cadre1"]
+
+
+async def test_a_foreign_number_does_not_bind_as_a_mainland_cadre(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    """Issue 12 #3: a contact's number is international digits without the "+";
+    13800000001 is a +1 380 number, not the roster's mainland 138 0000 0001."""
+    calls = await bot.contact(user(509), "13800000001")
+    assert "不在活动花名册" in shown(calls)[-1].text
+    assert await people.cadre_by_telegram(db, 509) is None
+    await bot.contact(user(509), "8613800000001")  # the same account's real form binds
+    cadre = await people.cadre_by_telegram(db, 509)
     assert cadre is not None and cadre.id == seed.cadres["cadre1"]
 
 
