@@ -35,6 +35,7 @@ from campaign.settings import (
     parse_settings,
     require_token,
 )
+from campaign.text import stamp
 from services.runtime import system_clock
 from storage import people
 from storage.db import open_database
@@ -179,7 +180,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
         ttl = timedelta(hours=settings.campaign.invite_ttl_hours)
         now = system_clock()
         code = await people.create_invite(db, cadre.id, now, ttl)
-    expires = (now + ttl).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    expires = stamp(now + ttl, settings.tz)
     link = f"https://t.me/{username}?start={invite_payload(code)}"
     print(
         say(
@@ -342,7 +343,7 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         items, total = await outbox.parked(db, 50)
         print(say(settings, "outbox_parked", count=total))
         for it in items:
-            when = it.created_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            when = stamp(it.created_at, settings.tz)
             print(
                 say(
                     settings,
@@ -358,7 +359,7 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         chats, n = await outbox.unreachable(db, 50)
         print(say(settings, "outbox_unreachable", count=n))
         for c in chats:
-            since = c.since.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            since = stamp(c.since, settings.tz)
             print(
                 say(
                     settings,

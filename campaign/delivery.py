@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from campaign.text import shorten
+
 SEND_MESSAGE = "sendMessage"
 EDIT_TEXT = "editMessageText"
 EDIT_MARKUP = "editMessageReplyMarkup"
@@ -191,17 +193,6 @@ def plan_digest(due: Sequence[DueItem], free: int) -> tuple[list[int], list[int]
         return ids, []
     folded = {d.id for d in fold}
     return [i for i in ids if i not in folded], sorted(folded)
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def shorten(text: str, limit: int) -> str:
-    """One line of at most ``limit`` characters."""
-    flat = _SPACE.sub(" ", text).strip()
-    if len(flat) <= limit:
-        return flat
-    return flat[: max(1, limit - 1)].rstrip() + "…"
 
 
 def digest_text(

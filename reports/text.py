@@ -23,6 +23,7 @@ from campaign.reporting import (
     capped,
     percent,
 )
+from campaign.text import shorten, stamp
 from campaign.vocabulary import LEVELS, WORK_KINDS
 
 Tr = Callable[..., str]
@@ -252,17 +253,13 @@ def coverage_text(t: Tr, c: Coverage, scope: Scope) -> str:
 # --- overdue ------------------------------------------------------------------------------
 
 
-def _local(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 def overdue_text(
     t: Tr, items: list[OverdueProblem], scope: Scope, name: str, now: datetime, tz: tzinfo
 ) -> str:
     where = scope_text(t, scope, name)
     if not items:
         return t("reports.overdue.none", scope=where)
-    lines = [t("reports.overdue.title", scope=where, now=_local(now, tz), n=len(items))]
+    lines = [t("reports.overdue.title", scope=where, now=stamp(now, tz), n=len(items))]
     # Each level gets its share of the list, so the office's few are never crowded out.
     present = len({p.level for p in items})
     per_level = max(10, LIST_CAP // max(present, 1))
@@ -288,9 +285,9 @@ def overdue_text(
                     urgent=t("reports.overdue.urgent") if p.urgent else "",
                     place=p.place_name,
                     unit=p.group_name or p.team_name,
-                    description=_preview(p.description, 80),
+                    description=shorten(p.description, 80),
                     days=days_over(now, p.deadline),
-                    deadline=_local(p.deadline, tz),
+                    deadline=stamp(p.deadline, tz),
                     owner=_owner(t, p),
                 )
             )
@@ -315,11 +312,6 @@ def _owner(t: Tr, p: OverdueProblem) -> str:
     if department:
         return t("reports.overdue.department", department=department)
     return p.owner_name or t("reports.overdue.unclaimed")
-
-
-def _preview(text: str, limit: int = TEXT_PREVIEW) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- one cadre's log, cases -----------------------------------------------------------------
@@ -347,7 +339,7 @@ def _visit_lines(t: Tr, v: VisitEntry, with_cadre: bool) -> list[str]:
         extra.append(t("reports.log.far", km=f"{v.distance_km:.1f}"))
     if v.model_case and not with_cadre:
         extra.append(t("reports.log.case"))
-    out = [head, _preview(v.text)]
+    out = [head, shorten(v.text, TEXT_PREVIEW)]
     if extra:
         out.append(t("reports.list_sep").join(extra))
     return out
@@ -388,7 +380,7 @@ def log_text(t: Tr, log: CadreLog, tz: tzinfo) -> str:
                     id=p.id,
                     date=p.created_at.astimezone(tz).date().isoformat(),
                     place=p.place_name,
-                    description=_preview(p.description, 80),
+                    description=shorten(p.description, 80),
                     level=t(f"levels.{p.level}"),
                     status=t(f"reports.status.{p.status}"),
                 )

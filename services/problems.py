@@ -29,6 +29,7 @@ from campaign.ladder import (
     start_level,
 )
 from campaign.problem_cards import number
+from campaign.text import shorten
 from campaign.vocabulary import LEVELS
 from services import problem_news
 from services.problem_render import card_view, event_view, renderer
@@ -60,10 +61,6 @@ __all__ = [
 ]
 
 _ALERT_MAX = 190  # Telegram shows at most 200 characters in an alert
-
-
-def _short(text: str, limit: int = _ALERT_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def actor_of(cadre: Cadre) -> Actor:
@@ -287,7 +284,7 @@ async def _refusal(
         event=what,
         level=r.level(problem.level),
     )
-    return ActOutcome(verdict, _short(text), problem, found)
+    return ActOutcome(verdict, shorten(text, _ALERT_MAX, one_line=False), problem, found)
 
 
 async def check(deps: Deps, req: ActRequest) -> ActOutcome:
@@ -325,7 +322,7 @@ async def act(deps: Deps, req: ActRequest) -> ActOutcome:
         level=r.level(after.level),
         department=after.department or "",
     )
-    return ActOutcome(verdict, _short(text), after, done)
+    return ActOutcome(verdict, shorten(text, _ALERT_MAX, one_line=False), after, done)
 
 
 async def _apply(
