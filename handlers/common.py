@@ -12,8 +12,8 @@ from telegram.ext import Application, ContextTypes
 
 from campaign import callbacks
 from campaign.i18n import pick_language
-from campaign.roles import FIELD_ROLES, GUEST_COMMANDS, ROLE_COMMANDS, ROLE_MENU, Role
-from handlers import screen
+from campaign.roles import FIELD_ROLES, ROLE_MENU, MenuScope, Role
+from handlers import menus, screen
 from handlers.screen import Button, Markup
 from services import people
 from services.people import Cadre
@@ -75,8 +75,8 @@ def role_menu(w: Who) -> Markup | None:
 
 
 def command_list(w: Who) -> list[BotCommand]:
-    names = ROLE_COMMANDS[w.cadre.role] if w.cadre else GUEST_COMMANDS
-    return [BotCommand(name, w.t(f"commands.{name}")) for name in names]
+    """The sender's private-chat menu: their role's commands, or a guest's."""
+    return menus.menu(w.deps.catalog, w.lang, MenuScope.PRIVATE, w.role)
 
 
 async def refresh_commands(context: Context, chat_id: int, w: Who) -> None:

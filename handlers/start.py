@@ -19,7 +19,7 @@ from telegram.ext import (
 from campaign import callbacks
 from campaign.i18n import LANGUAGES
 from campaign.roles import Role
-from handlers import screen
+from handlers import menus, screen
 from handlers.common import (
     Context,
     Who,
@@ -211,8 +211,15 @@ async def _bind_chat(update: Update, context: Context, kind: str) -> None:
         return
     if w.cadre is None:
         return  # strangers in a group chat get no answer
-    done = await people.bind_chat(deps(context), chat.id, kind, chat.title or "", w.cadre)
+    d = deps(context)
+    done = await people.bind_chat(d, chat.id, kind, chat.title or "", w.cadre)
     await reply(update, _bind_text(w, kind, done))
+    if done.verdict in (BindVerdict.BIND, BindVerdict.ALREADY):
+        # The chat's own commands now, not at the next start; a failure is only logged.
+        lang = d.settings.campaign.language
+        await menus.set_chat_menu(context.bot, d.catalog, lang, chat.id, kind)
+        if done.replaced is not None:
+            await menus.clear_chat_menu(context.bot, lang, done.replaced.chat_id)
 
 
 def _bind_text(w: Who, kind: str, done: people.ChatBinding) -> str:
