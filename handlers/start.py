@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from campaign import callbacks
 from campaign.i18n import LANGUAGES
-from campaign.roles import Role
+from campaign.roles import Role, chat_scope
 from handlers import menus, screen
 from handlers.common import (
     Context,
@@ -119,14 +119,13 @@ async def contact(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: what the sender's role can do."""
+    """/help: what the sender's role can do; in a group chat, what works in that chat."""
     w = await who(update, context)
     if w is None:
         return
     if not is_private(update):
-        if w.cadre is None:
-            return
-        await reply(update, w.t("help.group_chat"))
+        if w.cadre is not None:  # strangers in a group chat get no answer
+            await _group_help(update, context, w)
         return
     if w.cadre is None:
         await reply(update, w.t("help.guest"))
@@ -134,6 +133,27 @@ async def help_command(update: Update, context: Context) -> None:
     lines = [w.t("help.intro", role=w.role_name())]
     lines += [f"/{c.command} — {c.description}" for c in command_list(w)]
     await reply(update, "\n".join(lines), role_menu(w))
+
+
+async def _group_help(update: Update, context: Context, w: Who) -> None:
+    """A team chat, the office chat or a chat not bound yet: what it is for and its own
+    commands (the same list as its menu), then where everything else is done."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    d = deps(context)
+    bound = await people.bound_chat(d, chat.id)
+    kind = bound.kind if bound is not None else None
+    if bound is not None and kind == "team":
+        head = w.t("help.team_chat", team=bound.team_name or bound.title)
+    else:
+        head = w.t("help.office_chat" if kind == "office" else "help.unbound_chat")
+    lines = [head]
+    lines += [
+        f"/{c.command} — {c.description}" for c in menus.menu(d.catalog, w.lang, chat_scope(kind))
+    ]
+    lines.append(w.t("help.group_private"))
+    await reply(update, "\n".join(lines))
 
 
 def _lang_keyboard() -> Markup:

@@ -376,10 +376,15 @@ async def bind_chat(
 
 
 async def bound_chat(db: Database, chat_id: int) -> BoundChat | None:
+    """What this chat is bound to, with the team's name (/help in the chat names it)."""
     row = await db.fetchone(
-        "SELECT chat_id, kind, team_id, title FROM bound_chats WHERE chat_id = ?", (chat_id,)
+        "SELECT b.chat_id, b.kind, b.team_id, b.title, COALESCE(t.name, '') AS team_name"
+        " FROM bound_chats b LEFT JOIN teams t ON t.id = b.team_id WHERE b.chat_id = ?",
+        (chat_id,),
     )
-    return BoundChat(row["chat_id"], row["kind"], row["team_id"], row["title"]) if row else None
+    if row is None:
+        return None
+    return BoundChat(row["chat_id"], row["kind"], row["team_id"], row["title"], row["team_name"])
 
 
 async def team_chat(db: Database, team_id: int) -> BoundChat | None:

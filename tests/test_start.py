@@ -8,6 +8,7 @@ import pytest
 
 from bot import app as app_module
 from campaign.i18n import default_catalog
+from campaign.roles import GROUP_CHAT_COMMANDS, OFFICE_CHAT_COMMANDS, TEAM_CHAT_COMMANDS
 from storage import people
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
@@ -138,6 +139,37 @@ async def test_bindoffice(bot: Harness, seed: Seed, db: Database) -> None:
     await bot.send(office, "/bindoffice", chat_id=-2001)
     chat = await people.office_chat(db)
     assert chat is not None and chat.chat_id == -2001
+
+
+async def test_help_in_a_group_says_what_works_in_that_chat(bot: Harness, seed: Seed) -> None:
+    """Not the private-chat help: a team chat, the office chat and a chat not bound yet
+    each list their own commands (the same as their menu), in the asker's language."""
+    cat = default_catalog()
+
+    def expected(lang: str, head: str, commands: tuple[str, ...]) -> str:
+        listed = [f"/{c} — {cat.t(lang, f'commands.{c}')}" for c in commands]
+        return "\n".join([head, *listed, cat.t(lang, "help.group_private")])
+
+    leader = await join(bot, seed, "captain1", 535)
+    office = await join(bot, seed, "office1", 536)
+    cadre = await join(bot, seed, "cadre1", 537)
+    said = shown(await bot.send(cadre, "/help", chat_id=-2101))[-1].text
+    assert said == expected("zh-CN", cat.t("zh-CN", "help.unbound_chat"), GROUP_CHAT_COMMANDS)
+    await bot.send(leader, "/bindteam", chat_id=-2101)
+    await bot.send(office, "/bindoffice", chat_id=-2102)
+    bot.clock.advance(seconds=app_module.REPEAT_SECONDS + 1)  # type: ignore[attr-defined]
+    said = shown(await bot.send(cadre, "/help", chat_id=-2101))[-1].text
+    head = cat.t("zh-CN", "help.team_chat", team="城关镇工作队")
+    assert said == expected("zh-CN", head, TEAM_CHAT_COMMANDS)
+    await bot.send(office, "/lang")
+    await bot.tap(office, "English")
+    said = shown(await bot.send(office, "/help", chat_id=-2102))[-1].text
+    assert said == expected("en", cat.t("en", "help.office_chat"), OFFICE_CHAT_COMMANDS)
+    # Private chats keep the role's help; strangers in a group still get no answer.
+    assert (
+        cat.t("zh-CN", "help.intro", role="队员") in shown(await bot.send(cadre, "/help"))[-1].text
+    )
+    assert shown(await bot.send(user(538), "/help", chat_id=-2101)) == []
 
 
 async def test_duplicate_update_is_processed_once(bot: Harness, seed: Seed) -> None:
