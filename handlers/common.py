@@ -89,14 +89,32 @@ async def refresh_commands(context: Context, chat_id: int, w: Who) -> None:
 
 async def reply(update: Update, text: str, markup: Markup | None = None) -> None:
     """Answer in the chat the update came from (in a forum, in the same topic), whatever
-    kind of update it was. A button press is answered by its handler (Telegram takes one
-    answer per press), not here."""
+    kind of update it was; in a group chat, as a reply to the asker's message. A button
+    press is answered by its handler (Telegram takes one answer per press), not here."""
     chat = update.effective_chat
     if chat is None:
         return
     message = update.effective_message
     thread = message.message_thread_id if message is not None and message.is_topic_message else None
-    await screen.send(update.get_bot(), chat.id, text, markup, thread)
+    asked = update.message  # a new message: not a button press, not an edit
+    if chat.type == "private" or asked is None:
+        await screen.send(update.get_bot(), chat.id, text, markup, thread)
+        return
+    # In a busy group chat an answer says whose question it answers: it quotes the
+    # asker's message, and still goes if that message was deleted meanwhile.
+    params: dict[str, Any] = {
+        "chat_id": chat.id,
+        "text": text,
+        "reply_parameters": {
+            "message_id": asked.message_id,
+            "allow_sending_without_reply": True,
+        },
+    }
+    if markup is not None:
+        params["reply_markup"] = markup
+    if thread is not None:
+        params["message_thread_id"] = thread
+    await screen.call_api(update.get_bot(), "sendMessage", params)
 
 
 def is_private(update: Update) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from storage import people
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
-from tests.fakebot import Harness, shown
+from tests.fakebot import ApiRefusal, Call, FakeBotAPI, Harness, shown
 
 
 async def test_stranger_gets_share_phone_button(bot: Harness) -> None:
@@ -170,6 +172,41 @@ async def test_help_in_a_group_says_what_works_in_that_chat(bot: Harness, seed: 
         cat.t("zh-CN", "help.intro", role="队员") in shown(await bot.send(cadre, "/help"))[-1].text
     )
     assert shown(await bot.send(user(538), "/help", chat_id=-2101)) == []
+
+
+def _replied_to(call: Call) -> dict[str, Any] | None:
+    raw = call.params.get("reply_parameters")
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+async def test_answers_in_a_group_reply_to_the_asker(
+    bot: Harness, seed: Seed, api: FakeBotAPI
+) -> None:
+    """A busy office chat: each answer quotes the message it answers, and still goes when
+    that message was deleted meanwhile (Telegram refuses the reply otherwise)."""
+
+    def deleted_meanwhile(call: Call) -> None:
+        asked = _replied_to(call) if call.method == "sendMessage" else None
+        if asked is not None and not asked.get("allow_sending_without_reply"):
+            raise ApiRefusal(400, "Bad Request: message to be replied not found")
+
+    api.fail = deleted_meanwhile
+    office = await join(bot, seed, "office1", 539)
+    asked = bot.text_update(office, "/bindoffice", chat_id=-2201)
+    calls = shown(await bot.process(asked))
+    assert [_replied_to(c) for c in calls] == [
+        {"message_id": asked["message"]["message_id"], "allow_sending_without_reply": True}
+    ]
+    asked = bot.text_update(office, "/help", chat_id=-2201)
+    calls = shown(await bot.process(asked))
+    assert calls and all(
+        _replied_to(c)
+        == {"message_id": asked["message"]["message_id"], "allow_sending_without_reply": True}
+        for c in calls
+    )
+    # A private chat is a conversation: no quotes there.
+    calls = shown(await bot.send(office, "/help"))
+    assert calls and all(_replied_to(c) is None for c in calls)
 
 
 async def test_duplicate_update_is_processed_once(bot: Harness, seed: Seed) -> None:
