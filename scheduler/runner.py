@@ -28,7 +28,7 @@ from campaign.schedule import (
 )
 from scheduler.deadlines import deadline_items, escalate_overdue
 from services import jobs
-from services.bulletin import bulletin_items
+from services.bulletin import before_the_campaign, bulletin_items
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
@@ -46,10 +46,18 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+# Occurrences a job judges not worth running although due and still timely: recorded as
+# skipped. The bulletin of a week before the campaign began would be all zeros.
+NotWorthIt = Callable[[Deps, datetime], Awaitable[bool]]
+NOT_WORTH_IT: dict[str, NotWorthIt] = {BULLETIN: before_the_campaign}
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     job: str
-    status: str  # "ran", "skipped" (missed, too late), "done-before", "not-due", "failed"
+    # "ran", "skipped" (missed and too late, or nothing to report yet), "done-before",
+    # "not-due", "failed"
+    status: str
     due: datetime | None = None
     queued: int = 0
 
@@ -73,6 +81,11 @@ async def run_if_due(deps: Deps, plan: JobPlan, now: datetime) -> RunOutcome:
         if not still_useful(plan, due, now, tz):
             await jobs.record_skipped(deps, plan.id, due, now)
             log.info("job %s due %s was missed and is no longer useful", plan.id, due)
+            return RunOutcome(plan.id, "skipped", due)
+        pointless = NOT_WORTH_IT.get(plan.id)
+        if pointless is not None and await pointless(deps, due):
+            await jobs.record_skipped(deps, plan.id, due, now)
+            log.info("job %s due %s has nothing to report yet; skipped", plan.id, due)
             return RunOutcome(plan.id, "skipped", due)
         items = await BUILDERS[plan.id](deps, due, now)
         queued = await jobs.queue_run(deps, plan.id, due, now, items)

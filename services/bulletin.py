@@ -20,7 +20,7 @@ from services import people
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
-from storage.bulletin import WeekStats, week_stats
+from storage.bulletin import WeekStats, campaign_began, week_stats
 
 # The bulletin is one message: cut to fit, with room to spare.
 MAX_TEXT = MESSAGE_LIMIT - 96
@@ -100,12 +100,29 @@ def build_bulletin(deps: Deps, stats: WeekStats, lang: str) -> Bulletin:
     return Bulletin(shorten("\n".join(lines), MAX_TEXT, one_line=False), stats)
 
 
+def bulletin_week(deps: Deps, due: datetime) -> Period:
+    """The week a bulletin due at ``due`` reports on: the one before the due day's."""
+    return week_of(local_day(deps, due) - timedelta(days=7))
+
+
+async def before_the_campaign(deps: Deps, due: datetime) -> bool:
+    """Whether the bulletin due at ``due`` reports on a week that ended before the
+    campaign's first trace: the earliest visit's date, or the first day the bot was in
+    use (a problem raised, a person joined, a chat bound). Such a week is all zeros by
+    construction, so the scheduler records the occurrence as skipped. The week the bot
+    first ran in is reported (part of it was in use); so is any earlier week a late or
+    imported visit falls in."""
+    first_visit, first_use = await campaign_began(deps.db)
+    days = [d for d in (first_visit, first_use and local_day(deps, first_use)) if d]
+    return not days or bulletin_week(deps, due).end <= min(days)
+
+
 async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoing]:
     """The bulletin for the week before the due day, to the office chat."""
     office = await people.office_chat(deps)
     if office is None:
         return []
-    week = week_of(local_day(deps, due) - timedelta(days=7))
+    week = bulletin_week(deps, due)
     start, _ = day_bounds(deps, week.start)
     end, _ = day_bounds(deps, week.end)
     stats = await week_stats(deps.db, week, start, end, now)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from campaign.periods import Period
-from storage.db import Database, to_text
+from storage.db import Database, from_text, to_text
 
 MODEL_CASES_SHOWN = 5
 
@@ -135,3 +135,25 @@ async def week_stats(
         ],
         model_case_count=len(cases),
     )
+
+
+async def campaign_began(db: Database) -> tuple[date | None, datetime | None]:
+    """The earliest visit's own date (a visit may be logged days late, or imported) and
+    the first moment the bot was in use: a problem raised, a person joined, a chat bound.
+    The audit log keeps joins and binds that were undone since; the live tables cover
+    rows written without it."""
+    row = await db.fetchone(
+        """
+        SELECT (SELECT MIN(visit_date) FROM visits) AS first_visit,
+          (SELECT MIN(at) FROM (
+             SELECT MIN(created_at) AS at FROM problems
+             UNION ALL SELECT MIN(bound_at) FROM telegram_bindings
+             UNION ALL SELECT MIN(bound_at) FROM bound_chats
+             UNION ALL SELECT MIN(at) FROM audit_log
+               WHERE action IN ('bind', 'bind_team_chat', 'bind_office_chat'))) AS first_use
+        """
+    )
+    if row is None:
+        return None, None
+    visit = date.fromisoformat(row["first_visit"]) if row["first_visit"] else None
+    return visit, from_text(row["first_use"]) if row["first_use"] else None

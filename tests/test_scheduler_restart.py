@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -19,10 +19,17 @@ from scheduler.setup import CATCH_UP, install_jobs, schedule_table
 from services import jobs
 from services.runtime import DEPS_KEY, Deps
 from storage.db import Database
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, join
 from tests.factories import Seed
 from tests.fakebot import FakeClock, Harness
-from tests.scheduler_factories import SHANGHAI, bind_world, local, queued
+from tests.scheduler_factories import (
+    OFFICE_CHAT,
+    SHANGHAI,
+    add_visit,
+    bind_world,
+    local,
+    queued,
+)
 
 
 @pytest.fixture
@@ -221,3 +228,41 @@ async def test_post_init_installs_the_jobs(make_bot: AppFactory, seed: Seed) -> 
     await bot.app.post_init(bot.app)
     assert bot.app.job_queue is not None
     assert {j.name for j in bot.app.job_queue.jobs()} >= {NUDGE, SWEEP}
+
+
+# --- the first start ----------------------------------------------------------------
+
+
+async def test_the_first_start_posts_no_bulletin_for_a_week_before_the_bot(
+    make_bot: AppFactory, clock: FakeClock, db: Database, seed: Seed
+) -> None:
+    """Issue 13: the bot first runs on a Monday morning; the office binds its chat before
+    the 08:30 bulletin. Last week ended before anyone used the bot: no all-zero bulletin,
+    the occurrence is recorded as skipped. This week's bulletin, a week later, goes."""
+    clock.set(local(2026, 11, 16, 8, 0))
+    bot = await make_bot()
+    office = await join(bot, seed, "office1", 631)
+    await bot.send(office, "/bindoffice", chat_id=OFFICE_CHAT)
+    clock.set(local(2026, 11, 16, 8, 30))
+    d = deps_of(bot)
+    assert status(await sweep(d, clock()), BULLETIN) == "skipped"
+    assert await queued(db, "bulletin:") == []
+    assert (await jobs.last_handled(d, BULLETIN)) == local(2026, 11, 16, 8, 30)
+    clock.set(local(2026, 11, 23, 8, 30))
+    assert status(await sweep(d, clock()), BULLETIN) == "ran"
+    assert [r.key for r in await queued(db, "bulletin:")] == ["bulletin:2026-W47"]
+
+
+async def test_a_week_before_the_bot_with_a_visit_in_it_is_reported(
+    make_bot: AppFactory, clock: FakeClock, db: Database, seed: Seed
+) -> None:
+    """A visit logged late (or imported) dates the campaign's start, not the bot's first
+    run: its week has something to say."""
+    clock.set(local(2026, 11, 16, 8, 0))
+    bot = await make_bot()
+    office = await join(bot, seed, "office1", 631)
+    await bot.send(office, "/bindoffice", chat_id=OFFICE_CHAT)
+    await add_visit(db, seed.cadres["cadre1"], date(2026, 11, 13), seed.places["v1"])
+    clock.set(local(2026, 11, 16, 8, 30))
+    assert status(await sweep(deps_of(bot), clock()), BULLETIN) == "ran"
+    assert [r.key for r in await queued(db, "bulletin:")] == ["bulletin:2026-W46"]
