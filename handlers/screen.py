@@ -1,6 +1,6 @@
 """Keyboards as the Bot API's own JSON, and the calls that show them: send, edit,
-answer a press. Every keyboard the handlers show is built here (the outbox's cards are
-the same plain JSON, from campaign/problem_cards.py).
+answer a press. Every keyboard the handlers show is built here, and every queued
+message is rendered here when the dispatcher sends it (``request_of``).
 
 python-telegram-bot builds an object for every button, serialises them again to send,
 and parses the whole message Telegram echoes back, keyboard included. For a step with
