@@ -321,3 +321,18 @@ async def _id(db: Database, key: str) -> int:
     row = await db.fetchone("SELECT id FROM outbox WHERE key = ?", (key,))
     assert row is not None
     return int(row["id"])
+
+
+async def test_an_edit_of_a_card_without_a_message_creates_it_whole(
+    bot: Harness, db: Database, clock: FakeClock, api: FakeBotAPI
+) -> None:
+    """E.g. the card was folded into a digest: the edit shows the card anew, buttons too."""
+    clock.set(DAY)
+    await _put(db, clock, "edit", 501, CARD.with_text("已认领"), card="c", edit=True)
+    await drain(bot)
+    assert [(c.method, _params(c)) for c in api.sent()] == [
+        ("sendMessage", {"chat_id": 501, **OLD_CARD, "text": "已认领"})
+    ]
+    row = await db.fetchone("SELECT method, payload FROM outbox WHERE key = 'edit'")
+    assert row is not None and row["method"] == "sendMessage"
+    assert stored.from_json(json.loads(row["payload"])) == CARD.with_text("已认领")
