@@ -1,5 +1,5 @@
 """Rendering a problem: its card, its history, notices and list lines, as plain text and
-plain ``reply_markup`` dicts, from plain values and the catalogue.
+``campaign.message`` values, from plain values and the catalogue.
 
 Handlers, the outgoing queue and the scheduler all render through here, so a card looks
 the same whoever changes the problem. No Telegram, no database.
