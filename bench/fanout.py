@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app import build_application  # noqa: E402
+from campaign.message import Message  # noqa: E402
 from campaign.settings import (  # noqa: E402
     ReminderSettings,
     Settings,
@@ -208,7 +209,7 @@ async def run(n: int, fail_rate: float, seed: int, folder: Path) -> Result:
                     conn,
                     key=f"bench:{i}",
                     chat_id=FIRST_CHAT + i,
-                    payload={"text": f"通知 #{i}：您上报的问题已转到工作队"},
+                    message=Message(f"通知 #{i}：您上报的问题已转到工作队"),
                     now=now,
                 )
         started = time.monotonic()

@@ -30,9 +30,18 @@ from telegram.error import (
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.sending import QueueBot, message_id_of, never_sent, params_of, retry_seconds
+from bot.sending import (
+    QueueBot,
+    message_id_of,
+    never_sent,
+    params_of,
+    request_of,
+    retry_seconds,
+)
 from campaign import delivery
-from campaign.delivery import EDITS, METHODS, SENDS, CardItem, DueItem
+from campaign.delivery import EDITS, METHODS, SENDS, CardItem, CardPlan, DueItem
+from campaign.message import Message
+from campaign.message import is_json as neutral
 from campaign.pacing import Limits, Pacer
 from campaign.quiet import next_allowed, silent, waits_for_morning
 from services.runtime import DEPS_KEY, Deps
@@ -63,6 +72,33 @@ def _card_create(it: Item) -> bool:
     buttons stay harmless, since every press is judged against the problem's current
     state and level, and later edits go to the card that answered."""
     return it.method == delivery.SEND_MESSAGE and it.card is not None
+
+
+def _rendered(it: Item) -> tuple[str, dict[str, Any]]:
+    """The Bot API call an item makes (for rules that look at it); an unreadable item
+    looks like an empty send, which nothing folds or merges."""
+    try:
+        return request_of(it.method, it.payload)
+    except ValueError:
+        return it.method, {}
+
+
+def _collapse(items: list[Item]) -> CardPlan:
+    """``delivery.collapse_card`` for one card's unsent items in either stored form.
+
+    A neutral item holds the card's whole state (text and buttons), so the rule sees it
+    as one text field: a text edit replaces every text field, hence the newest state
+    wins, as on Telegram. A card with items in both forms (queued across an upgrade) is
+    collapsed as the Bot API calls they make, and the result stored in that form."""
+    if all(neutral(i.payload) for i in items):
+        plan = delivery.collapse_card(
+            [CardItem(i.id, i.method, {"text": i.payload}, i.status, i.urgent) for i in items]
+        )
+        rewrites = [dataclasses.replace(rw, payload=rw.payload["text"]) for rw in plan.rewrites]
+        return CardPlan(rewrites, plan.superseded)
+    return delivery.collapse_card(
+        [CardItem(i.id, i.method, _rendered(i)[1], i.status, i.urgent) for i in items]
+    )
 
 
 @dataclass
@@ -249,9 +285,7 @@ class Dispatcher:
             if quiet_end is not None:
                 await self._hold_for_morning(conn, at, quiet_end)
             for items in (await outbox.card_backlog(conn)).values():
-                plan = delivery.collapse_card(
-                    [CardItem(i.id, i.method, i.payload, i.status, i.urgent) for i in items]
-                )
+                plan = _collapse(items)
                 for rw in plan.rewrites:
                     await outbox.rewrite(conn, rw.id, rw.method, rw.payload, rw.urgent)
                 await outbox.supersede(conn, plan.superseded, "superseded by a newer card state")
@@ -315,7 +349,10 @@ class Dispatcher:
         if await outbox.card_create_status(conn, it.card) in ("pending", "sending"):
             return None  # the card's message is on its way; the edit follows it
         # The card has no message (folded into a digest, or never created): show it anew.
-        payload = delivery.edit_as_create(it.payload)
+        if neutral(it.payload):  # a neutral edit is the card's whole state
+            payload = it.payload if it.payload.get("text") else None
+        else:
+            payload = delivery.edit_as_create(it.payload)
         if payload is None or it.method != delivery.EDIT_TEXT:
             await outbox.park(conn, it.id, "the card has no message to edit")
             report.outcomes[it.id] = PARKED
@@ -334,8 +371,9 @@ class Dispatcher:
     ) -> None:
         """More due for a group than its minute allows: one digest instead of the rest."""
         due = await outbox.due_in_chat(conn, chat_id, at, urgent_only)
+        calls = {i.id: _rendered(i) for i in due}
         _, fold = delivery.plan_digest(
-            [DueItem(i.id, delivery.foldable(i.method, i.payload), i.urgent) for i in due], free
+            [DueItem(i.id, delivery.foldable(*calls[i.id]), i.urgent) for i in due], free
         )
         if not fold:
             return
@@ -344,7 +382,7 @@ class Dispatcher:
         cat = self.deps.catalog
         text = delivery.digest_text(
             cat.t(lang, "dispatch.digest_header", count=len(fold)),
-            [delivery.plain_text(items[i].payload) for i in fold],
+            [delivery.plain_text(calls[i][1]) for i in fold],
             cat.t(lang, "dispatch.digest_more"),
         )
         key = f"digest:{chat_id}:{fold[0]}:{fold[-1]}"
@@ -352,7 +390,7 @@ class Dispatcher:
             conn,
             key=key,
             chat_id=chat_id,
-            payload={"text": text},
+            message=Message(text),
             now=at,
             urgent=any(items[i].urgent for i in fold),
         )
@@ -369,7 +407,8 @@ class Dispatcher:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
         try:
-            params = params_of(it.payload)
+            method, params = request_of(it.method, it.payload)
+            params = params_of(params)
         except OSError as exc:
             await self._park(it, f"cannot read the file to send: {exc}", report)
             return
@@ -377,14 +416,14 @@ class Dispatcher:
             await self._park(it, str(exc), report)
             return
         params["chat_id"] = it.chat_id
-        if it.method in SENDS and silent(self._quiet_until(at) is not None, it.urgent):
+        if method in SENDS and silent(self._quiet_until(at) is not None, it.urgent):
             # Caused by someone's action: sent now, but without a sound in quiet hours.
             params["disable_notification"] = True
         if message_id is not None:
             params["message_id"] = message_id
         try:
             result = await self.bot.call(
-                it.method,
+                method,
                 params,
                 read_timeout=s.send_timeout_seconds,
                 media_timeout=max(20.0, s.send_timeout_seconds),
@@ -488,7 +527,7 @@ class Dispatcher:
             conn,
             key=f"unreachable:{chat_id}:{to_text(at)}",
             chat_id=office,
-            payload={"text": text},
+            message=Message(text),
             now=at,
         )
 

@@ -1,7 +1,11 @@
 """Calling the Bot API for the dispatcher, and reading what a failure proves.
 
-The dispatcher's own Bot has no rate limiter (it paces by itself) and no defaults: a
-queued payload is Bot API parameters as JSON and is passed through as it is.
+This is the Telegram edge of the outgoing queue. A queued item holds a channel-neutral
+message (``campaign.message.to_json``); ``request_of`` renders it to the Bot API call
+that delivers it (``handlers/screen.request_of``). Items queued in the older form,
+Bot API parameters as JSON, are passed through as they are, so rows written before
+the change still go out. The dispatcher's own Bot has no rate limiter (it paces by
+itself) and no defaults.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from telegram import (
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
+from campaign import message as stored
+from handlers import screen
 from handlers.screen import call_api
+from storage import outbox
 
 # Failures that prove the request never reached Telegram: sending it again is safe.
 _NEVER_SENT = (
@@ -100,7 +107,17 @@ def _media_item(item: Mapping[str, Any]) -> InputMedia:
     if kind is None or "media" not in item:
         raise ValueError(f"an album item must be a photo, video, document or audio: {item}")
     rest = {k: v for k, v in item.items() if k not in ("type", "media")}
-    return kind(media=item["media"], api_kwargs=rest)
+    return kind(media=upload(item["media"]), api_kwargs=rest)
+
+
+def request_of(method: str, payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and JSON parameters of a queued item (its ``method`` is the
+    queue's verb: a send, or the edit of a card). Both stored forms are read: a neutral
+    message is rendered; Bot API parameters pass unchanged. ValueError: unreadable."""
+    if stored.is_json(payload):
+        message = stored.from_json(dict(payload))
+        return screen.request_of(message, edit=method == outbox.EDIT)
+    return method, dict(payload)
 
 
 class QueueBot(Bot):

@@ -1,5 +1,5 @@
 """Rendering a problem: its card, its history, notices and list lines, as plain text and
-plain ``reply_markup`` dicts, from plain values and the catalogue.
+``campaign.message`` values, from plain values and the catalogue.
 
 Handlers, the outgoing queue and the scheduler all render through here, so a card looks
 the same whoever changes the problem. No Telegram, no database.
@@ -218,35 +218,11 @@ class Renderer:
         lines.append(self.t("problems.card.updated", when=self.when(now)))
         return "\n".join(lines)
 
-    def card_markup(self, v: CardView) -> dict[str, Any] | None:
-        """The owner's buttons for the problem's current level and status."""
-        actions = allowed_actions(v.level, v.status)
-        if not actions:
-            return None
-        buttons = [
-            {
-                "text": self.t(f"problems.button.{ACTION_WORDS[a]}"),
-                "callback_data": card_data(a, v.id, v.level),
-            }
-            for a in actions
-        ]
-        rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-        return {"inline_keyboard": rows}
-
-    def card_payload(
-        self, v: CardView, now: datetime, *, actionable: bool, hint: str = ""
-    ) -> dict[str, Any]:
-        """Bot API parameters of the card (sendMessage / editMessageText)."""
-        payload: dict[str, Any] = {"text": self.card(v, now, actionable=actionable, hint=hint)}
-        markup = self.card_markup(v) if actionable else None
-        if markup:
-            payload["reply_markup"] = markup
-        return payload
-
     def card_message(
         self, v: CardView, now: datetime, *, actionable: bool, hint: str = ""
     ) -> Message:
-        """The card as a plain message (for a reply; the outbox keeps Bot API JSON)."""
+        """The card: its text, and the owner's buttons for the problem's current level
+        and status when the chat owns it (a card is sent and edited whole)."""
         text = self.card(v, now, actionable=actionable, hint=hint)
         if not actionable:
             return Message(text)
@@ -256,16 +232,10 @@ class Renderer:
         ]
         return Message(text, grid(buttons, 3))
 
-    def photos_payload(self, problem_id: int, file_ids: list[str]) -> tuple[str, dict[str, Any]]:
-        """The photos of a problem: one ``sendPhoto`` or one album (``sendMediaGroup``)."""
+    def photos_message(self, problem_id: int, file_ids: list[str]) -> Message:
+        """The photos of a problem, sent before its card (one photo, or one album)."""
         caption = self.t("problems.card.photos_caption", number=number(problem_id))
-        if len(file_ids) == 1:
-            return "sendPhoto", {"photo": file_ids[0], "caption": caption}
-        media = [
-            {"type": "photo", "media": f, **({"caption": caption} if i == 0 else {})}
-            for i, f in enumerate(file_ids[:10])
-        ]
-        return "sendMediaGroup", {"media": media}
+        return Message(caption, photos=tuple(file_ids))
 
     # --- notices and lists ----------------------------------------------------------
 

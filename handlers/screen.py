@@ -1,6 +1,6 @@
 """Keyboards as the Bot API's own JSON, and the calls that show them: send, edit,
-answer a press. Every keyboard the handlers show is built here (the outbox's cards are
-the same plain JSON, from campaign/problem_cards.py).
+answer a press. Every keyboard the handlers show is built here, and every queued
+message is rendered here when the dispatcher sends it (``request_of``).
 
 python-telegram-bot builds an object for every button, serialises them again to send,
 and parses the whole message Telegram echoes back, keyboard included. For a step with
@@ -126,3 +126,56 @@ def markup_of(message: Message) -> Markup | None:
     if message.ask is Ask.NOTHING:
         return REMOVE_KEYBOARD
     return None
+
+
+# --- a queued message as the Bot API call that delivers it --------------------------------
+
+ALBUM_MAX = 10  # Telegram's most photos in one album
+
+
+def _file(ref: str) -> Any:
+    """A photo or document reference: a local path becomes ``{"path", "filename"}``,
+    which the sender uploads (bot/sending.py); a file_id or URL passes as it is."""
+    if ref.startswith("/"):
+        return {"path": ref, "filename": ref.rsplit("/", 1)[-1]}
+    return ref
+
+
+def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and parameters (as JSON, without chat_id and message_id) that
+    show ``message``: a new message with a photo, an album, a document or text, or the
+    text edit of a card's message. A text edit without buttons takes the card's away."""
+    params: dict[str, Any] = {}
+    markup = markup_of(message)
+    if edit:
+        method = "editMessageText"
+        params["text"] = message.text
+    elif message.document is not None:
+        method = "sendDocument"
+        params["document"] = _file(message.document)
+        if message.text:
+            params["caption"] = message.text
+    elif len(message.photos) == 1:
+        method = "sendPhoto"
+        params["photo"] = _file(message.photos[0])
+        if message.text:
+            params["caption"] = message.text
+    elif message.photos:
+        method = "sendMediaGroup"  # an album takes no keyboard; its first item the caption
+        params["media"] = [
+            {
+                "type": "photo",
+                "media": _file(ref),
+                **({"caption": message.text} if i == 0 and message.text else {}),
+            }
+            for i, ref in enumerate(message.photos[:ALBUM_MAX])
+        ]
+        markup = None
+    else:
+        method = "sendMessage"
+        params["text"] = message.text
+    if markup is not None:
+        params["reply_markup"] = markup
+    if message.silent and not edit:
+        params["disable_notification"] = True
+    return method, params

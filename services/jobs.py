@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.i18n import LANGUAGES
+from campaign.message import Message
 from campaign.text import Tr
 from campaign.workcalendar import WorkCalendar
 from services.runtime import Deps
@@ -39,17 +40,8 @@ class Outgoing:
     expires_at: datetime | None = None  # pointless after this: dropped, not sent late
     photo: Path | None = None  # a local PNG: sent as a photo, ``text`` its caption
 
-    @property
-    def method(self) -> str:
-        return "sendPhoto" if self.photo is not None else "sendMessage"
-
-    def payload(self) -> dict[str, Any]:
-        if self.photo is not None:
-            return {
-                "photo": {"path": str(self.photo), "filename": self.photo.name},
-                "caption": self.text,
-            }
-        return {"text": self.text}
+    def message(self) -> Message:
+        return Message(self.text, photos=(str(self.photo),) if self.photo is not None else ())
 
 
 async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) -> int:
@@ -60,8 +52,7 @@ async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) ->
             conn,
             key=item.key,
             chat_id=item.chat_id,
-            payload=item.payload(),
-            method=item.method,
+            message=item.message(),
             now=now,
             urgent=item.urgent,
             expires_at=item.expires_at,

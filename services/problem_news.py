@@ -6,6 +6,7 @@
   office chat, or each office member privately. Group level: each group leader
   privately. Cards in chats that no longer own the problem are edited too, without
   buttons, so every chat shows the current state.
+- Everything is queued as ``campaign.message`` values; the channel's sender renders it.
 - Notices: the reporters (and everyone who joined) when the problem moves or ends; the
   group leaders when a group problem is sent up; the owner chat when a problem comes
   back to a chat that already has its card; the office when nobody can be reached at
@@ -17,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from campaign.ladder import MOVES, NEWS_FOR_REPORTERS, is_open
+from campaign.message import Message
 from campaign.problem_cards import Renderer, number
 from services.problem_render import card_view, event_view
 from services.runtime import Deps
@@ -62,7 +64,7 @@ async def publish(
             conn,
             key=f"problem:{pid}:ev:{ev.id}:{kind}:{chat_id}",
             chat_id=chat_id,
-            payload={"text": text},
+            message=Message(text),
             now=now,
             urgent=urgent,
         )
@@ -79,11 +81,11 @@ async def publish(
             conn,
             key=f"problem:{pid}:ev:{ev.id}:card:{chat_id}",
             chat_id=chat_id,
-            payload=r.card_payload(
+            message=r.card_message(
                 view, now, actionable=target is not None, hint=_hint(r, problem.level, target)
             ),
+            edit=True,
             now=now,
-            method="editMessageText",
             card=card_name(pid, chat_id),
             urgent=urgent,
         )
@@ -99,25 +101,22 @@ async def publish(
             continue
         r = await renderer(target.chat_id)
         if photos:
-            method, payload = r.photos_payload(pid, photos)
             await enqueue(
                 conn,
                 key=f"problem:{pid}:ev:{ev.id}:photos:{target.chat_id}",
                 chat_id=target.chat_id,
-                payload=payload,
+                message=r.photos_message(pid, photos),
                 now=now,
-                method=method,
                 urgent=urgent,
             )
         await enqueue(
             conn,
             key=f"problem:{pid}:ev:{ev.id}:card:{target.chat_id}",
             chat_id=target.chat_id,
-            payload=r.card_payload(
+            message=r.card_message(
                 view, now, actionable=True, hint=_hint(r, problem.level, target)
             ),
             now=now,
-            method="sendMessage",
             card=card_name(pid, target.chat_id),
             urgent=urgent,
         )

@@ -28,6 +28,7 @@ from campaign.ladder import (
     next_level,
     start_level,
 )
+from campaign.message import Message
 from campaign.problem_cards import number
 from campaign.text import shorten
 from campaign.vocabulary import LEVELS
@@ -182,7 +183,7 @@ async def queue_lost_reply(deps: Deps, *, key: str, chat_id: int, text: str) -> 
     alert can carry it): the outgoing queue sends it, retrying as it retries everything."""
     async with deps.db.write() as conn:
         await enqueue(
-            conn, key=f"lost:{key}", chat_id=chat_id, payload={"text": text}, now=deps.now()
+            conn, key=f"lost:{key}", chat_id=chat_id, message=Message(text), now=deps.now()
         )
 
 

@@ -16,11 +16,19 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from campaign import message as stored
+from campaign.message import Message
 from storage.db import Database, Row, from_text, to_text
+
+# The queue's two verbs. They keep the Bot API's names so that rows queued before
+# messages were stored channel-neutral (``payload`` = Bot API parameters) read the same.
+SEND = "sendMessage"  # a new message; with a card, the card's creating message
+EDIT = "editMessageText"  # the card's message shows a new state
 
 _listeners: list[Callable[[], None]] = []
 
@@ -42,20 +50,29 @@ async def enqueue(
     *,
     key: str,
     chat_id: int,
-    payload: dict[str, Any],
     now: datetime,
-    method: str = "sendMessage",
+    message: Message | None = None,
+    edit: bool = False,
+    payload: dict[str, Any] | None = None,
+    method: str = SEND,
     card: str | None = None,
     urgent: bool = False,
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
 ) -> bool:
-    """Queue one Bot API call. ``key`` makes it idempotent: the same key twice queues
-    one item (returns False the second time). ``card`` names a message kept up to date:
-    a ``sendMessage`` with a card creates it, an ``editMessageText`` with the same card
-    edits it (the dispatcher fills in the message id). ``payload`` holds the Bot API
-    parameters other than chat_id and message_id. An item still unsent at
-    ``expires_at`` is dropped instead of sent late."""
+    """Queue one message. ``key`` makes it idempotent: the same key twice queues one
+    item (returns False the second time). ``card`` names a message kept up to date: a
+    send with a card creates it, an ``edit`` with the same card shows the card's new
+    state in that message (the whole state: text and buttons). An item still unsent at
+    ``expires_at`` is dropped instead of sent late.
+
+    ``message`` is stored channel-neutral (``campaign.message.to_json``); the sender
+    renders it. The older form, ``payload`` = Bot API parameters other than chat_id and
+    message_id with their ``method``, is still taken for callers not yet converted."""
+    if (message is None) == (payload is None):
+        raise ValueError("queue either a message or a payload")
+    if message is not None:
+        payload, method = stored.to_json(message), EDIT if edit else SEND
     cur = await conn.execute(
         "INSERT OR IGNORE INTO outbox (key, chat_id, method, payload, card, urgent, not_before,"
         " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -96,6 +113,11 @@ class Item:
     sent_message_id: int | None
     created_at: datetime
     sent_at: datetime | None
+
+    @property
+    def message(self) -> Message | None:
+        """The queued message; None for an item in the older Bot API form."""
+        return stored.from_json(self.payload) if stored.is_json(self.payload) else None
 
 
 def _item(row: Row) -> Item:
@@ -482,20 +504,32 @@ async def prune(db: Database, before: datetime) -> tuple[int, list[str]]:
         rows = await _all(conn, f"SELECT payload FROM outbox WHERE {done}", (to_text(before),))
         cur = await conn.execute(f"DELETE FROM outbox WHERE {done}", (to_text(before),))
         removed = cur.rowcount
-        kept = await _all(conn, "SELECT payload FROM outbox WHERE payload LIKE '%\"path\"%'")
+        kept = await _all(
+            conn,
+            "SELECT payload FROM outbox WHERE payload LIKE '%\"path\"%'"
+            " OR payload LIKE '%\"document\"%' OR payload LIKE '%\"photos\"%'",
+        )
     still_used = {p for r in kept for p in _file_paths(r["payload"])}
     files = sorted({p for r in rows for p in _file_paths(r["payload"])} - still_used)
     return removed, files
 
 
 def _file_paths(payload: str) -> list[str]:
-    """Local files a payload uploads (``{"path": ...}`` values, see bot/sending.py)."""
+    """Local files a payload uploads: a message's document and photos given as paths,
+    or ``{"path": ...}`` values of the older Bot API form (see bot/sending.py)."""
     try:
         data = json.loads(payload)
     except ValueError:
         return []
     if not isinstance(data, dict):
         return []
+    if stored.is_json(data):
+        try:
+            msg = stored.from_json(data)
+        except ValueError:
+            return []
+        refs = [*msg.photos, *([msg.document] if msg.document else [])]
+        return [r for r in refs if Path(r).is_absolute()]
     return [
         str(v["path"])
         for v in data.values()

@@ -8,6 +8,7 @@ import json
 import math
 from typing import Any
 
+from campaign.message import from_json, is_json
 from storage.db import Database
 from tests.conftest import drain
 from tests.fakebot import Call, Harness, StoredMessage, TgUser, shown
@@ -45,6 +46,9 @@ async def outbox(db: Database, chat_id: int | None = None) -> list[dict[str, Any
 
 
 def buttons(item: dict[str, Any]) -> list[tuple[str, str]]:
+    """A queued item's buttons, in either stored form (a message, or Bot API JSON)."""
+    if is_json(item["payload"]):
+        return [(b.text, b.data) for row in from_json(item["payload"]).buttons for b in row]
     markup = item["payload"].get("reply_markup") or {"inline_keyboard": []}
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
 

@@ -182,22 +182,23 @@ def _view(**changes: object) -> CardView:
 
 def test_card_rendering_and_buttons() -> None:
     r = Renderer(default_catalog(), "zh-CN", TZ)
-    payload = r.card_payload(_view(), NOW + timedelta(days=3), actionable=True)
-    text = payload["text"]
+    card = r.card_message(_view(), NOW + timedelta(days=3), actionable=True)
+    text = card.text
     assert "P-45｜基础设施" in text and "还剩 12 天" in text and "张伟：提出问题" in text
-    data = [b["callback_data"] for row in payload["reply_markup"]["inline_keyboard"] for b in row]
+    assert all(len(row) <= 3 for row in card.buttons)
+    data = [b.data for row in card.buttons for b in row]
     assert data[0] == "prb:v1:claim:45:team"
     for d in data:
         assert callbacks.decode(d, "prb") and len(d.encode()) <= 64
     late = r.card(_view(), NOW + timedelta(days=17), actionable=True)
     assert "已超期 2 天" in late
     assert "已超期" in r.card(_view(), NOW + timedelta(days=15, hours=1), actionable=True)
-    closed = r.card_payload(
+    closed = r.card_message(
         _view(status="solved", resolution="修好了", closed_at=NOW), NOW, actionable=True
     )
-    assert "reply_markup" not in closed and "修好了" in closed["text"]
-    moved = r.card_payload(_view(level="office"), NOW, actionable=False)
-    assert "reply_markup" not in moved and "现由活动办公室办理" in moved["text"]
+    assert not closed.buttons and "修好了" in closed.text
+    moved = r.card_message(_view(level="office"), NOW, actionable=False)
+    assert not moved.buttons and "现由活动办公室办理" in moved.text
     biggest = 2**31
     assert len(card_data(Action.ASSIGN, biggest, "office")) <= 64
 
@@ -211,6 +212,5 @@ def test_english_rendering() -> None:
     event = EventView("escalate", "黄海", NOW, "needs the county", "team", "office")
     assert "sent it up to the campaign office: needs the county" in r.event(event)
     assert "sent up from the work team to the campaign office" in r.notice(v, event)
-    method, payload = r.photos_payload(45, ["a", "b"])
-    assert method == "sendMediaGroup" and payload["media"][0]["caption"].startswith("P-45")
-    assert r.photos_payload(45, ["a"])[0] == "sendPhoto"
+    photos = r.photos_message(45, ["a", "b"])
+    assert photos.photos == ("a", "b") and photos.text.startswith("P-45")

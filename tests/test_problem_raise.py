@@ -64,8 +64,8 @@ async def test_full_flow_from_menu_button_to_receipt(
     assert draft is not None and tuple(draft) == ("submitted", 1)
     # The group leader gets the photos and then the card privately, with action buttons.
     items = await outbox(db, leader.id)
-    assert [i["method"] for i in items] == ["sendMediaGroup", "sendMessage"]
-    assert len(items[0]["payload"]["media"]) == 4
+    assert [i["method"] for i in items] == ["sendMessage", "sendMessage"]
+    assert len(items[0]["payload"]["photos"]) == 4  # one album when sent (below)
     assert items[1]["card"] == f"problem:1:chat:{leader.id}"
     assert items[1]["urgent"] == 1
     assert "🔴 紧急 P-1" in items[1]["payload"]["text"]
@@ -83,8 +83,8 @@ async def test_team_level_card_goes_to_team_chat(bot: Harness, seed: Seed, db: D
     assert p["level"] == "team"
     assert p["deadline"] == "2026-12-01T01:00:00+00:00"  # 15 days
     items = await outbox(db, TEAM_CHAT)
-    assert [i["method"] for i in items] == ["sendPhoto", "sendMessage"]
-    assert items[0]["payload"]["photo"] == "ph0"
+    assert [i["method"] for i in items] == ["sendMessage", "sendMessage"]
+    assert items[0]["payload"]["photos"] == ["ph0"]
     text = items[1]["payload"]["text"]
     for part in ("P-1", "基础设施", "东风村（村）", "城关一组", "张伟", "村口道路塌陷", "1 张"):
         assert part in text, part
