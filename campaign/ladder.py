@@ -9,7 +9,6 @@ status. Nothing here knows Telegram or the database.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -251,19 +250,12 @@ def clean_text(text: str, limit: int | None = None) -> str:
     return cleaned
 
 
-def parse_day(text: str, today: date) -> date | None:
-    """A day the people were told: 2026-11-15, 11-15, 11月15日, 11/15; not in the future,
-    not more than a year back."""
-    m = re.fullmatch(r"(?:(\d{4})[-/.年])?\s*(\d{1,2})[-/.月]\s*(\d{1,2})日?", text.strip())
-    if not m:
-        return None
-    year = int(m.group(1)) if m.group(1) else today.year
-    try:
-        day = date(year, int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-    if not m.group(1) and day > today:
-        day = day.replace(year=year - 1) if not (day.month == 2 and day.day == 29) else day
-    if day > today or day < today - timedelta(days=366):
-        return None
-    return day
+# How far back the day the people were told may lie: a year and a day, so "this day
+# last year" still counts; a later day is in the future and cannot have happened.
+TOLD_WITHIN_DAYS = 366
+
+
+def told_day_ok(day: date, today: date) -> bool:
+    """Whether ``day`` can be the day the people were told (campaign.periods.parse_day
+    reads what was typed)."""
+    return today - timedelta(days=TOLD_WITHIN_DAYS) <= day <= today

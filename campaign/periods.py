@@ -211,13 +211,51 @@ def _without_year(compact: str, today: date, text: str) -> Period | None:
     return None
 
 
+# The day forms parse_day reads besides the relative words; NFKC has already made
+# full-width digits and separators plain.
+_ONE_DAY_FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_ONE_DAY_MONTH_DAY = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_ONE_DAY_DAY_ONLY = re.compile(r"(\d{1,2})\s*[日号]")
+# A month and day without a year more than half a year ahead means last year's: typed in
+# January, 12-31 is the day just gone, while 11-17 typed on 11-16 stays tomorrow so the
+# asker can say "that is in the future" rather than "that is too long ago".
+_HALF_YEAR_AHEAD = 183
+
+
 def parse_day(text: str, today: date) -> date:
-    """One day as a person types it where a date is asked: 今天, 昨天, 前天 (today,
-    yesterday), 2026-11-05, 2026年11月5日, 11月5日. Raises PeriodError otherwise."""
-    period = parse_period(text, today)
-    if period.days != 1:
+    """One day as a person types it wherever a date is asked: 今天 / 今日 / today,
+    昨天 / 昨日 / yesterday, 前天 / 前日, 2026-11-15, 2026/11/15, 2026年11月15日,
+    11-15, 11/15, 11月15日 (11月15号), 15日. Full-width characters are accepted.
+
+    A month and day without a year is the nearest such day (see ``_HALF_YEAR_AHEAD``);
+    a day alone is the latest such day not after ``today``. Whether the day is allowed
+    (not in the future, not too old) is the asker's rule, not the reader's.
+    Raises :class:`PeriodError` for anything else, 2月30日 included."""
+    raw = unicodedata.normalize("NFKC", text).strip().lower()
+    if raw in _RELATIVE:
+        make, back = _RELATIVE[raw]
+        if make is day_period:
+            return today - timedelta(days=back)
         raise PeriodError(text)
-    return period.start
+    try:
+        if m := _ONE_DAY_FULL.fullmatch(raw):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _ONE_DAY_MONTH_DAY.fullmatch(raw):
+            month, day = int(m[1]), int(m[2])
+            candidate = date(today.year, month, day)
+            if (candidate - today).days > _HALF_YEAR_AHEAD:
+                return date(today.year - 1, month, day)
+            return candidate
+        if m := _ONE_DAY_DAY_ONLY.fullmatch(raw):
+            day = int(m[1])
+            candidate = date(today.year, today.month, day)
+            if candidate <= today:
+                return candidate
+            last_month = today.replace(day=1) - timedelta(days=1)
+            return date(last_month.year, last_month.month, day)
+    except ValueError:
+        raise PeriodError(text) from None
+    raise PeriodError(text)
 
 
 def parse_period(text: str, today: date) -> Period:

@@ -1,5 +1,6 @@
 """The rules of a visit record: what text is accepted, which days may be chosen, how a
-typed date or head count is read, and who may change a visit afterwards."""
+typed head count is read, and who may change a visit afterwards. A typed date is read
+by campaign.periods.parse_day, the one day reader."""
 
 from __future__ import annotations
 
@@ -66,50 +67,6 @@ def day_problem(day: date, today: date, backfill_days: int) -> DayProblem | None
         return DayProblem.FUTURE
     if day < today - timedelta(days=max(0, backfill_days)):
         return DayProblem.TOO_OLD
-    return None
-
-
-_RELATIVE = {
-    "今天": 0,
-    "今日": 0,
-    "today": 0,
-    "昨天": 1,
-    "昨日": 1,
-    "yesterday": 1,
-    "前天": 2,
-}
-_FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
-_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
-_DAY_ONLY = re.compile(r"^(\d{1,2})\s*[日号]$")
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """Read a typed date: 2026-11-15, 2026/11/15, 2026年11月15日, 11-15, 11/15, 11月15日,
-    15日, 今天, 昨天, 前天, today, yesterday. A month and day without a year is the
-    nearest such date (in January, 12-31 is last year's; on 11-16, 11-17 is tomorrow, and
-    refused as such); a day alone is the latest such day not after today. None if
-    unreadable."""
-    t = text.strip().translate(_FULL_WIDTH).lower()
-    if t in _RELATIVE:
-        return today - timedelta(days=_RELATIVE[t])
-    try:
-        if m := _FULL_DATE.match(t):
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if m := _MONTH_DAY.match(t):
-            month, day = int(m.group(1)), int(m.group(2))
-            candidate = date(today.year, month, day)
-            if (candidate - today).days > 183:
-                return date(today.year - 1, month, day)
-            return candidate
-        if m := _DAY_ONLY.match(t):
-            day = int(m.group(1))
-            candidate = date(today.year, today.month, day)
-            if candidate <= today:
-                return candidate
-            previous = today.replace(day=1) - timedelta(days=1)
-            return date(previous.year, previous.month, day)
-    except ValueError:  # 2月30日 and the like
-        return None
     return None
 
 

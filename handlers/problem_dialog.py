@@ -21,8 +21,9 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler
 
 from campaign.callbacks import CARD, CARD_DIALOG
-from campaign.ladder import MAX_NAME, MAX_NOTE, Action, clean_text, parse_day
+from campaign.ladder import MAX_NAME, MAX_NOTE, Action, clean_text, told_day_ok
 from campaign.message import Message
+from campaign.periods import PeriodError, parse_day
 from campaign.problem_cards import WORD_ACTIONS, number, read_press
 from handlers.common import Context, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop
@@ -189,8 +190,11 @@ async def who_typed(s: S) -> object:
 async def when_typed(s: S) -> object:
     if await _gave_way(s):
         return END
-    day = parse_day(clean_text(s.message.text or ""), s.today)
-    if day is None:
+    try:
+        day = parse_day(clean_text(s.message.text or ""), s.today)
+    except PeriodError:
+        return await s.go(WHEN, note=t(s, "bad_day"))
+    if not told_day_ok(day, s.today):
         return await s.go(WHEN, note=t(s, "bad_day"))
     s.form.on = day.isoformat()
     return await _finish(s)

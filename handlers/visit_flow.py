@@ -23,12 +23,12 @@ from telegram.warnings import PTBDeprecationWarning
 from campaign.callbacks import MENU, VISIT, VISIT_LOG
 from campaign.geo import valid_point
 from campaign.message import Message
+from campaign.periods import PeriodError, parse_day
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
     clean_text,
     day_problem,
-    parse_day,
     parse_people,
     text_problem,
 )
@@ -221,8 +221,9 @@ async def date_button(s: VisitSession) -> object:
 
 async def date_typed(s: VisitSession) -> object:
     """A date typed as text: 2026-11-15, 11-15, 11月15日, 昨天 ..."""
-    day = parse_day(s.message.text or "", s.today)
-    if day is None:
+    try:
+        day = parse_day(s.message.text or "", s.today)
+    except PeriodError:
         return await s.go(DATE, note=s.w.t("visits.date_unreadable"))
     return await _set_day(s, day)
 

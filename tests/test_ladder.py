@@ -21,10 +21,11 @@ from campaign.ladder import (
     judge,
     may_act,
     next_level,
-    parse_day,
     previous_level,
     start_level,
+    told_day_ok,
 )
+from campaign.periods import PeriodError, parse_day
 from campaign.problem_cards import CardView, EventView, Renderer, card_data
 from campaign.roles import Role
 from campaign.settings import ProblemSettings
@@ -137,17 +138,33 @@ def test_clean_text() -> None:
     assert clean_text("正常的文字，保留换行\n第二行") == "正常的文字，保留换行\n第二行"
 
 
-def test_parse_day() -> None:
+def test_the_day_the_people_were_told() -> None:
+    """The explain dialog reads the day with campaign.periods.parse_day and keeps it
+    when it is not in the future and at most a year and a day back."""
     today = date(2026, 11, 16)
-    assert parse_day("2026-11-15", today) == date(2026, 11, 15)
-    assert parse_day("11-15", today) == date(2026, 11, 15)
-    assert parse_day("11月15日", today) == date(2026, 11, 15)
-    assert parse_day("2026年11月1日", today) == date(2026, 11, 1)
-    assert parse_day("12/31", today) == date(2025, 12, 31)  # last year's, not the future
-    assert parse_day("2026-11-17", today) is None
-    assert parse_day("2024-01-01", today) is None
-    assert parse_day("02-30", today) is None
-    assert parse_day("昨天下午", today) is None
+
+    def told(text: str) -> date | None:
+        try:
+            day = parse_day(text, today)
+        except PeriodError:
+            return None
+        return day if told_day_ok(day, today) else None
+
+    assert told("2026-11-15") == date(2026, 11, 15)
+    assert told("11-15") == date(2026, 11, 15)
+    assert told("11月15日") == date(2026, 11, 15)
+    assert told("2026年11月1日") == date(2026, 11, 1)
+    assert told("今天") == today
+    assert told("昨天") == date(2026, 11, 15)
+    assert told("2025-11-15") == date(2025, 11, 15)
+    assert told("2026-11-17") is None
+    assert told("11-17") is None  # tomorrow, not last year's
+    assert told("2024-01-01") is None
+    assert told("02-30") is None
+    assert told("昨天下午") is None
+    # Typed on 2 January, 12/31 is the day before yesterday, not the future.
+    assert parse_day("12/31", date(2027, 1, 2)) == date(2026, 12, 31)
+    assert told_day_ok(date(2026, 12, 31), date(2027, 1, 2))
 
 
 def _view(**changes: object) -> CardView:

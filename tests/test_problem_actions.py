@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
+from campaign.i18n import default_catalog
 from storage import drafts
 from storage.db import Database
 from tests.conftest import AppFactory, join, user
@@ -189,6 +192,20 @@ async def test_explain_with_typed_date(bot: Harness, seed: Seed, db: Database) -
     assert "已解释" in text
     row = await db.fetchone("SELECT explained_on FROM problems")
     assert row is not None and row["explained_on"] == "2026-11-10"
+
+
+@pytest.mark.parametrize(("typed", "day"), [("今天", "2026-11-16"), ("昨天", "2026-11-15")])
+async def test_explain_with_typed_today_or_yesterday(
+    bot: Harness, seed: Seed, db: Database, typed: str, day: str
+) -> None:
+    """Issue 13: 今天 / 昨天 typed (not tapped) where the day is asked are read as dates."""
+    cat = default_catalog()
+    w = await World(bot, seed, db).setup()
+    text = await w.dialog(w.captain, "已解释", "政策不允许。", "队长黄海", typed)
+    assert text == cat.t("zh-CN", "problems.act.done_explain", number="P-1")
+    assert cat.t("zh-CN", "problems.act.bad_day") not in text
+    row = await db.fetchone("SELECT explained_on FROM problems")
+    assert row is not None and row["explained_on"] == day
 
 
 async def test_send_up_to_office_then_hand_back(bot: Harness, seed: Seed, db: Database) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from campaign.geo import distance_to, haversine_km, is_far
-from campaign.periods import month_of, quarter_of
+from campaign.periods import PeriodError, month_of, parse_day, quarter_of
 from campaign.quotas import VisitFact, expected_by, month_progress, quarter_progress, tally
 from campaign.roles import Role
 from campaign.settings import QuotaSettings
@@ -22,7 +22,6 @@ from campaign.visitrules import (
     clean_text,
     day_problem,
     may_view,
-    parse_day,
     parse_people,
     text_problem,
 )
@@ -83,7 +82,12 @@ def test_whitespace_only_is_empty_after_cleaning() -> None:
     ],
 )
 def test_parse_day(typed: str, expected: date | None) -> None:
-    assert parse_day(typed, TODAY) == expected
+    """What the visit flow's date step reads (the one day reader, campaign.periods)."""
+    if expected is None:
+        with pytest.raises(PeriodError):
+            parse_day(typed, TODAY)
+    else:
+        assert parse_day(typed, TODAY) == expected
 
 
 def test_parse_day_across_new_year() -> None:
