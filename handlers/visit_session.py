@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from campaign import visit_words as words
 from campaign.message import Message
 from campaign.visitform import Form
 from campaign.visitrules import DayProblem
@@ -99,7 +100,7 @@ def enter_summary(s: VisitSession) -> None:
 
 async def ask_resume(s: VisitSession) -> Message:
     w, f = s.w, s.form
-    when = views.when(w, s.draft.created_at, s.d.settings)
+    when = words.when(w.t, s.draft.created_at, s.d.settings.tz)
     if f.edit_of:
         text = w.t("visits.resume_edit", id=f.edit_of, time=when)
     else:
@@ -119,12 +120,12 @@ def _where(w: Who, f: Form) -> str:
 
 def card(s: VisitSession, title: str) -> str:
     """A closed draft's card: its title over the summary, without buttons."""
-    return "\n".join([title, "", *views.summary_lines(s.w, s.form, s.d.settings, s.today)])
+    return "\n".join([title, "", *words.summary_lines(s.w.t, s.form, s.d.settings, s.today)])
 
 
 def day_message(s: VisitSession, problem: DayProblem) -> str:
     days = s.d.settings.visits.backfill_days
     if problem is DayProblem.FUTURE:
         return s.w.t("visits.date_future")
-    earliest = views.md(s.w, s.today - timedelta(days=days))
+    earliest = words.md(s.w.t, s.today - timedelta(days=days))
     return s.w.t("visits.date_too_old", days=days, earliest=earliest)

@@ -4,7 +4,7 @@ writes nothing), change a field, mark a possible model case."""
 
 from __future__ import annotations
 
-from handlers import visit_views as views
+from campaign.visit_words import month_label
 from handlers.visit_session import (
     DATE,
     END,
@@ -79,7 +79,7 @@ async def _submit(s: VisitSession) -> object:
 def _receipt(s: VisitSession, done: Submitted) -> str:
     w = s.w
     assert done.month is not None
-    month = views.month_label(w, done.month)
+    month = month_label(w.t, done.month)
     lines = [
         w.t("visits.receipt", id=done.visit_id, count=done.count, quota=done.quota, month=month)
     ]

@@ -1,14 +1,15 @@
-"""How the visit flow and the visit lists look: texts and keyboards, nothing else."""
+"""How the visit flow looks: its prompts and keyboards. The words a visit is said in (its
+place, kinds, day, summary) are campaign/visit_words.py, shared with the visit log."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 
+from campaign import visit_words as words
 from campaign.callbacks import VISIT
 from campaign.geo import distance_to, is_far
 from campaign.message import Ask, Button, Message, grid
-from campaign.periods import Period
 from campaign.settings import Settings
 from campaign.visitform import Form
 from campaign.visitrules import allowed_days
@@ -31,50 +32,6 @@ def short(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# --- words ---------------------------------------------------------------------------
-
-
-def md(w: Who, day: date) -> str:
-    return w.t("visits.md", month=day.month, day=day.day)
-
-
-def day_text(w: Who, day: date, today: date) -> str:
-    if day == today:
-        return w.t("visits.day_today", md=md(w, day))
-    if (today - day).days == 1:
-        return w.t("visits.day_yesterday", md=md(w, day))
-    return w.t("visits.day_other", md=md(w, day), weekday=w.t(f"visits.weekdays.{day.weekday()}"))
-
-
-def when(w: Who, moment: datetime, settings: Settings) -> str:
-    local = moment.astimezone(settings.tz)
-    return w.t(
-        "visits.when_format",
-        month=local.month,
-        day=local.day,
-        hour=local.hour,
-        minute=local.minute,
-    )
-
-
-def month_label(w: Who, period: Period) -> str:
-    return w.t("visits.month_label", year=period.start.year, month=period.start.month)
-
-
-def quarter_label(w: Who, period: Period) -> str:
-    return w.t(
-        "visits.quarter_label", year=period.start.year, quarter=(period.start.month - 1) // 3 + 1
-    )
-
-
-def kinds_text(w: Who, kinds: Sequence[str]) -> str:
-    return w.t("visits.separator").join(w.t(f"kinds.{k}") for k in kinds)
-
-
-def place_name(w: Who, name: str, kind: str) -> str:
-    return f"{w.t(f'visits.place_icons.{kind}')} {name}"
-
-
 # --- step 1: place ---------------------------------------------------------------------
 
 
@@ -91,12 +48,12 @@ def place_keyboard(
     keyboard: list[tuple[Button, ...]] = []
     if village is not None and page == 0:
         itself = w.t("visits.place_itself", village=village.name)
-        keyboard.append(
-            (button(short(place_name(w, itself, "village")), "pv", draft_id, village.id),)
-        )
+        label = short(words.place_name(w.t, itself, "village"))
+        keyboard.append((button(label, "pv", draft_id, village.id),))
     picks = []
     for p in shown:
-        label = place_name(w, p.name, p.kind) + (" ›" if p.households and village is None else "")
+        label = words.place_name(w.t, p.name, p.kind)
+        label += " ›" if p.households and village is None else ""
         picks.append(button(short(label), "pl", draft_id, p.id))
     keyboard += grid(picks)
     nav: list[Button] = []
@@ -130,7 +87,7 @@ def kinds_keyboard(w: Who, draft_id: int, chosen: Sequence[str]) -> Rows:
 
 def date_keyboard(w: Who, draft_id: int, today: date, backfill_days: int) -> Rows:
     days = [
-        button(day_text(w, d, today), "d", draft_id, d.strftime("%Y%m%d"))
+        button(words.day_label(w.t, d, today), "d", draft_id, d.strftime("%Y%m%d"))
         for d in allowed_days(today, backfill_days)
     ]
     return grid(days) + ((button(w.t("visits.cancel"), "x", draft_id),),)
@@ -161,17 +118,13 @@ def location_request(w: Who) -> Message:
     )
 
 
-def _yes_no(w: Who, value: bool) -> str:
-    return w.t("visits.yes") if value else w.t("visits.no")
-
-
 def extras_prompt(w: Who, draft_id: int, form: Form) -> Message:
     text = w.t(
         "visits.step_extras",
         people=form.people if form.people is not None else w.t("visits.none"),
         photos=len(form.photos),
         location=w.t("visits.location_set") if form.has_location else w.t("visits.location_none"),
-        model=_yes_no(w, form.model),
+        model=words.yes_no(w.t, form.model),
     )
     model_label = w.t("visits.model_on") if form.model else w.t("visits.model_off")
     keyboard: list[tuple[Button, ...]] = [
@@ -205,53 +158,13 @@ def location_note(w: Who, form: Form, settings: Settings) -> str:
 # --- step 6: summary -------------------------------------------------------------------
 
 
-def summary_lines(w: Who, form: Form, settings: Settings, today: date) -> list[str]:
-    none = w.t("visits.none")
-    place = place_name(w, form.place["name"], form.place["kind"]) if form.place else none
-    day = form.visit_day
-    lines = [
-        w.t("visits.summary_place", place=place),
-        w.t("visits.summary_kinds", kinds=kinds_text(w, form.kinds) if form.kinds else none),
-        w.t("visits.summary_date", date=day_text(w, day, today) if day else none),
-        w.t(
-            "visits.summary_text",
-            text=form.text or (w.t("visits.summary_voice_only") if form.voice else none),
-        ),
-    ]
-    if form.voice and form.voice_s:
-        lines.append(w.t("visits.summary_voice", seconds=form.voice_s))
-    elif form.voice:  # a stored visit keeps the voice note, not its length
-        lines.append(w.t("visits.summary_voice_kept"))
-    people = w.t("visits.summary_people_n", people=form.people) if form.people is not None else none
-    lines.append(w.t("visits.summary_people", people=people))
-    lines.append(w.t("visits.summary_photos", count=len(form.photos)))
-    lines.append(w.t("visits.summary_location", location=_location_text(w, form, settings)))
-    lines.append(w.t("visits.summary_model", model=_yes_no(w, form.model)))
-    return lines
-
-
-def _location_text(w: Who, form: Form, settings: Settings) -> str:
-    if not form.has_location:
-        return w.t("visits.location_none")
-    place = form.place or {}
-    km = distance_to(place.get("lat"), place.get("lon"), form.lat, form.lon)
-    if km is None:
-        return w.t("visits.location_set")
-    key = (
-        "visits.summary_distance_far"
-        if is_far(km, settings.visits.far_km)
-        else "visits.summary_distance"
-    )
-    return w.t(key, km=f"{km:.1f}")
-
-
 def summary_text(w: Who, form: Form, settings: Settings, today: date) -> str:
     title = (
         w.t("visits.summary_title_edit", id=form.edit_of)
         if form.edit_of
         else w.t("visits.summary_title")
     )
-    return "\n".join([title, "", *summary_lines(w, form, settings, today)])
+    return "\n".join([title, "", *words.summary_lines(w.t, form, settings, today)])
 
 
 def summary_keyboard(w: Who, draft_id: int, form: Form) -> Rows:
