@@ -4,44 +4,29 @@ visit's card share.
 
 Pure: a catalogue lookup bound to one language (``campaign.text.Tr``) in, words out, so
 the chat edge (handlers/visit_views.py) and the services (services/visit_log.py) say a
-visit the same way.
+visit the same way. Dates use the shared formats of campaign/text.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date
 
 from campaign.geo import distance_to, is_far
 from campaign.periods import Period
 from campaign.settings import Settings
-from campaign.text import Tr
+from campaign.text import Tr, day_text
 from campaign.visitform import Form
-
-
-def md(t: Tr, day: date) -> str:
-    return t("visits.md", month=day.month, day=day.day)
-
-
-def when(t: Tr, moment: datetime, tz: tzinfo) -> str:
-    local = moment.astimezone(tz)
-    return t(
-        "visits.when_format",
-        month=local.month,
-        day=local.day,
-        hour=local.hour,
-        minute=local.minute,
-    )
 
 
 def day_label(t: Tr, day: date, today: date) -> str:
     """A day a visit may be dated: 今天 11月16日, 昨天 11月15日, 11月14日 周六."""
-    md_ = md(t, day)
+    md = day_text(t, day)
     if day == today:
-        return t("visits.day_today", md=md_)
+        return t("visits.day_today", md=md)
     if (today - day).days == 1:
-        return t("visits.day_yesterday", md=md_)
-    return t("visits.day_other", md=md_, weekday=t(f"visits.weekdays.{day.weekday()}"))
+        return t("visits.day_yesterday", md=md)
+    return t("visits.day_other", md=md, weekday=t(f"visits.weekdays.{day.weekday()}"))
 
 
 def month_label(t: Tr, period: Period) -> str:

@@ -21,6 +21,7 @@ from campaign.callbacks import PROBLEM
 from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
 from campaign.message import Button, Message, grid
 from campaign.problem_cards import number
+from campaign.text import shorten
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers.flow import END, Flow, Session, Step
 from services import problem_raise, problems
@@ -182,11 +183,6 @@ async def place_pressed(s: S) -> object:
 # --- same problem? ---------------------------------------------------------------------
 
 
-def excerpt(text: str, limit: int = _EXCERPT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 async def ask_duplicate(s: S) -> Message:
     assert s.form.place_id is not None
     found = await problem_raise.duplicates(s.d, s.form.place_id, s.cadre)
@@ -202,7 +198,7 @@ async def ask_duplicate(s: S) -> Message:
             category=s.w.t(f"categories.{q.category}"),
             status=r.status(card_view(q)),
             name=q.reporter_name,
-            text=excerpt(q.description),
+            text=shorten(q.description, _EXCERPT),
         )
         lines.append(line + (t(s, "already_yours") if dup.mine else ""))
         if not dup.mine:

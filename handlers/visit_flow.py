@@ -24,6 +24,7 @@ from campaign.callbacks import MENU, VISIT, VISIT_LOG
 from campaign.geo import valid_point
 from campaign.message import Message
 from campaign.periods import PeriodError, parse_day
+from campaign.text import moment_text
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
@@ -85,7 +86,7 @@ async def _entrant(update: Update, context: Context) -> Who | None:
 async def _refuse(update: Update, w: Who, opened: Opened) -> None:
     if opened.why is Why.OTHER_FLOW and opened.other is not None:
         other = opened.other
-        started = other.created_at.astimezone(w.deps.settings.tz).strftime("%m-%d %H:%M")
+        started = moment_text(w.t, other.created_at, w.deps.settings.tz)
         text = w.t("visits.other_flow_open", flow=w.t(f"flows.{other.kind}"), at=started)
     else:
         text = visit_log.refusal(w, opened.why or Why.NOT_FOUND, opened.visit_id)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from campaign import visit_words as words
 from campaign.message import Message
+from campaign.text import day_text, moment_text
 from campaign.visitform import Form
 from campaign.visitrules import DayProblem
 from handlers import visit_views as views
@@ -100,7 +101,7 @@ def enter_summary(s: VisitSession) -> None:
 
 async def ask_resume(s: VisitSession) -> Message:
     w, f = s.w, s.form
-    when = words.when(w.t, s.draft.created_at, s.d.settings.tz)
+    when = moment_text(w.t, s.draft.created_at, s.d.settings.tz)
     if f.edit_of:
         text = w.t("visits.resume_edit", id=f.edit_of, time=when)
     else:
@@ -127,5 +128,5 @@ def day_message(s: VisitSession, problem: DayProblem) -> str:
     days = s.d.settings.visits.backfill_days
     if problem is DayProblem.FUTURE:
         return s.w.t("visits.date_future")
-    earliest = words.md(s.w.t, s.today - timedelta(days=days))
+    earliest = day_text(s.w.t, s.today - timedelta(days=days))
     return s.w.t("visits.date_too_old", days=days, earliest=earliest)

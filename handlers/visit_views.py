@@ -11,6 +11,7 @@ from campaign.callbacks import VISIT
 from campaign.geo import distance_to, is_far
 from campaign.message import Ask, Button, Message, grid
 from campaign.settings import Settings
+from campaign.text import shorten
 from campaign.visitform import Form
 from campaign.visitrules import allowed_days
 from campaign.vocabulary import WORK_KINDS
@@ -26,10 +27,6 @@ Rows = tuple[tuple[Button, ...], ...]
 def button(text: str, action: str, *args: object) -> Button:
     """A button of the visit flow; ``args`` start with the draft id."""
     return Button(text, VISIT.build(action, *args))
-
-
-def short(text: str, limit: int = MAX_LABEL) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- step 1: place ---------------------------------------------------------------------
@@ -48,13 +45,13 @@ def place_keyboard(
     keyboard: list[tuple[Button, ...]] = []
     if village is not None and page == 0:
         itself = w.t("visits.place_itself", village=village.name)
-        label = short(words.place_name(w.t, itself, "village"))
+        label = shorten(words.place_name(w.t, itself, "village"), MAX_LABEL)
         keyboard.append((button(label, "pv", draft_id, village.id),))
     picks = []
     for p in shown:
         label = words.place_name(w.t, p.name, p.kind)
         label += " ›" if p.households and village is None else ""
-        picks.append(button(short(label), "pl", draft_id, p.id))
+        picks.append(button(shorten(label, MAX_LABEL), "pl", draft_id, p.id))
     keyboard += grid(picks)
     nav: list[Button] = []
     if page > 0:

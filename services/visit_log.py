@@ -12,16 +12,8 @@ from campaign.message import Button, Message, grid
 from campaign.periods import quarter_of
 from campaign.quotas import Progress, month_progress, quarter_progress
 from campaign.roles import Role
-from campaign.text import Tr
-from campaign.visit_words import (
-    kinds_text,
-    md,
-    month_label,
-    place_name,
-    quarter_label,
-    summary_lines,
-    when,
-)
+from campaign.text import Tr, day_text, moment_text
+from campaign.visit_words import kinds_text, month_label, place_name, quarter_label, summary_lines
 from campaign.visitrules import ChangeRight
 from services.runtime import Deps
 from services.visits import form_of, right_of
@@ -46,7 +38,7 @@ def _button(text: str, action: str, *args: object) -> Button:
 def visit_line(t: Tr, visit: Visit, with_cadre: bool = False) -> str:
     """One visit in a list: #id, day, place, kinds (and who, on /group); far ones flagged."""
     r = visit.record
-    day = md(t, r.day)
+    day = day_text(t, r.day)
     place = place_name(t, visit.place_name, visit.place_kind)
     if not visit.active:
         return t("visitlog.line_withdrawn", id=visit.id, date=day, place=place)
@@ -74,7 +66,7 @@ def card(d: Deps, cadre: Cadre, visit: Visit, lang: str) -> Message:
     lines = [t("visitlog.card_title", id=visit.id), ""]
     lines += summary_lines(t, form_of(visit), d.settings, today)
     lines.append(t("visitlog.card_cadre", cadre=visit.cadre_name))
-    lines.append(t("visitlog.card_created", time=when(t, visit.created_at, d.settings.tz)))
+    lines.append(t("visitlog.card_created", time=moment_text(t, visit.created_at, d.settings.tz)))
     if not visit.active:
         lines.append(t("visitlog.card_status_withdrawn"))
         return Message("\n".join(lines))
@@ -83,7 +75,7 @@ def card(d: Deps, cadre: Cadre, visit: Visit, lang: str) -> Message:
         return Message("\n".join(lines))
     if right is ChangeRight.OWN:
         until = visit.created_at + timedelta(hours=d.settings.visits.edit_window_hours)
-        until_text = when(t, until, d.settings.tz)
+        until_text = moment_text(t, until, d.settings.tz)
         lines.append(t("visitlog.card_can_change_until", time=until_text))
     else:
         lines.append(t("visitlog.card_leader_can_change"))
