@@ -231,6 +231,20 @@ async def test_typed_dates_and_the_window(bot: Harness, seed: Seed, db: Database
     assert draft is not None and draft.data["day"] == "2026-11-14"
 
 
+async def test_typed_relative_day_at_the_date_step(bot: Harness, seed: Seed, db: Database) -> None:
+    """The date step reads with the one day reader (campaign.periods.parse_day): 昨天
+    typed, not tapped, is yesterday."""
+    u = await join(bot, seed, "cadre1", 613)
+    await bot.send(u, "/visit")
+    await bot.tap(u, "城南社区")
+    await bot.tap(u, "宣讲政策")
+    await bot.tap(u, "完成")
+    calls = await bot.send(u, "昨天")
+    assert "做了什么" in shown(calls)[-1].text
+    draft = await open_draft(db, 613)
+    assert draft is not None and draft.data["day"] == "2026-11-15"
+
+
 async def test_a_date_button_is_checked_again_when_pressed(
     bot: Harness, seed: Seed, db: Database
 ) -> None:

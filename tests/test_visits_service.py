@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from campaign.callbacks import VISIT_LOG
+from campaign.message import Message
 from campaign.settings import Settings
 from campaign.visitform import Form
-from services import drafts, visits
+from services import drafts, visit_log, visits
 from services.runtime import Deps
 from services.visits import Why
 from storage.db import Database
@@ -150,3 +152,25 @@ async def test_withdraw_once_and_only_ones_own(
     again = await visits.withdraw(d, cadre, visit_id)
     assert again.why is Why.WITHDRAWN and not again.done
     assert await count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'visit_withdraw'") == 1
+
+
+async def test_the_visit_log_speaks_in_plain_messages(
+    settings: Settings, db: Database, seed: Seed, clock: FakeClock
+) -> None:
+    """services/visit_log.py returns campaign.message values with VISIT_LOG buttons; the
+    chat edge only renders them. Only the author sees the change buttons."""
+    d, cadre = _deps(settings, db, clock), await _cadre(db, seed, "cadre1")
+    visit_id = await log_visit(db, cadre.id, seed.places["e1"], TODAY, now=clock())
+    mine = await visit_log.my_view(d, cadre, "zh-CN")
+    assert isinstance(mine, Message)
+    assert [b.data for b in mine.buttons[0]] == [VISIT_LOG.build("sh", visit_id)]
+    visit = await visits.viewable(d, cadre, visit_id)
+    assert visit is not None
+    shown = visit_log.card(d, cadre, visit, "zh-CN")
+    actions = [VISIT_LOG.parse(b.data).action for row in shown.buttons for b in row]
+    assert actions == ["ed", "wd"]
+    question = visit_log.withdraw_question(d, visit, "zh-CN")
+    assert question.text == d.catalog.t("zh-CN", "visitlog.withdraw_confirm", id=visit_id)
+    assert [VISIT_LOG.parse(b.data).action for b in question.buttons[0]] == ["wy", "wn"]
+    # a cadre who leads no group has no /group page
+    assert await visit_log.group_view(d, cadre, 0, "zh-CN") is None
