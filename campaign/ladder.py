@@ -9,7 +9,6 @@ status. Nothing here knows Telegram or the database.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -225,29 +224,6 @@ def change_for(action: Action | str, level: str) -> Change:
             raise ValueError(f"cannot hand down from {level}")
         return Change(level=down, status="open", clear_owner=True, new_deadline=True)
     raise ValueError(action)
-
-
-def clean_text(text: str, limit: int | None = None) -> str:
-    """Typed text as stored: control characters removed (new lines kept, tabs become
-    spaces), blank edges trimmed. ``limit`` is checked by the caller; this never cuts."""
-    out = []
-    for ch in text.replace("\r\n", "\n").replace("\r", "\n"):
-        if ch == "\n":
-            out.append(ch)
-        elif ch == "\t":
-            out.append(" ")
-        elif unicodedata.category(ch) in ("Cc", "Cs", "Co"):
-            continue
-        elif ch in ("\u200b", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d"):
-            continue
-        elif ch == "\u202e" or ch == "\ufeff":
-            continue
-        else:
-            out.append(ch)
-    cleaned = "\n".join(line.rstrip() for line in "".join(out).split("\n")).strip()
-    while "\n\n\n" in cleaned:
-        cleaned = cleaned.replace("\n\n\n", "\n\n")
-    return cleaned
 
 
 # How far back the day the people were told may lie: a year and a day, so "this day

@@ -14,9 +14,6 @@ from campaign.roles import Role
 MAX_PHOTOS = 10
 MAX_PEOPLE = 10_000
 
-# Bidirectional overrides and isolates can make a leader read a text in a different
-# order than it was written; they have no place in a work log.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９／－．", "0123456789/-.")
 
 
@@ -24,18 +21,6 @@ class TextProblem(StrEnum):
     EMPTY = "empty"
     NO_WORDS = "no_words"  # emoji or punctuation only: not a record of what was done
     TOO_LONG = "too_long"
-
-
-def clean_text(raw: str) -> str:
-    """Drop control characters (keeping line breaks), tabs become spaces, trim."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    kept = [
-        ch
-        for ch in text
-        if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
-    ]
-    lines = [line.rstrip() for line in "".join(kept).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def text_problem(text: str, max_chars: int) -> TextProblem | None:

@@ -21,10 +21,11 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler
 
 from campaign.callbacks import CARD, CARD_DIALOG
-from campaign.ladder import MAX_NAME, MAX_NOTE, Action, clean_text, told_day_ok
+from campaign.ladder import MAX_NAME, MAX_NOTE, Action, told_day_ok
 from campaign.message import Message
 from campaign.periods import PeriodError, parse_day
 from campaign.problem_cards import WORD_ACTIONS, number, read_press
+from campaign.text import clean_text
 from handlers.common import Context, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop
 from services import drafts, problems

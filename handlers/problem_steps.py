@@ -18,10 +18,10 @@ from typing import Any
 from telegram.error import TelegramError
 
 from campaign.callbacks import PROBLEM
-from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS, clean_text
+from campaign.ladder import MAX_DESCRIPTION, MAX_PHOTOS
 from campaign.message import Button, Message, grid
 from campaign.problem_cards import number
-from campaign.text import shorten
+from campaign.text import clean_text, shorten
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers.flow import END, Flow, Session, Step
 from services import problem_raise, problems

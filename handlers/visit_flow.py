@@ -24,11 +24,10 @@ from campaign.callbacks import MENU, VISIT, VISIT_LOG
 from campaign.geo import valid_point
 from campaign.message import Message
 from campaign.periods import PeriodError, parse_day
-from campaign.text import moment_text
+from campaign.text import clean_text, moment_text
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
-    clean_text,
     day_problem,
     parse_people,
     text_problem,

@@ -15,7 +15,6 @@ from campaign.ladder import (
     Verdict,
     allowed_actions,
     change_for,
-    clean_text,
     deadline_for,
     is_overdue,
     judge,
@@ -29,6 +28,7 @@ from campaign.periods import PeriodError, parse_day
 from campaign.problem_cards import CardView, EventView, Renderer, card_data
 from campaign.roles import Role
 from campaign.settings import ProblemSettings
+from campaign.text import clean_text
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -11,6 +11,7 @@ from campaign.periods import PeriodError, month_of, parse_day, quarter_of
 from campaign.quotas import VisitFact, expected_by, month_progress, quarter_progress, tally
 from campaign.roles import Role
 from campaign.settings import QuotaSettings
+from campaign.text import clean_text
 from campaign.visitform import Form
 from campaign.visitrules import (
     MAX_PHOTOS,
@@ -19,7 +20,6 @@ from campaign.visitrules import (
     TextProblem,
     allowed_days,
     change_right,
-    clean_text,
     day_problem,
     may_view,
     parse_people,
