@@ -15,6 +15,7 @@ from campaign import callbacks
 from campaign.i18n import Catalog
 from campaign.ladder import Action, allowed_actions, is_open
 from campaign.message import Button, Message, grid
+from campaign.text import moment_text
 from campaign.vocabulary import LEVELS
 
 # Short words in callback data, so that every button stays far under 64 bytes.
@@ -118,7 +119,7 @@ class Renderer:
         return self.catalog.t(self.lang, key, **values)
 
     def when(self, moment: datetime) -> str:
-        return moment.astimezone(self.tz).strftime("%m-%d %H:%M")
+        return moment_text(self.t, moment, self.tz)
 
     def level(self, level: str | None) -> str:
         return self.t(f"levels.{level}") if level else ""
