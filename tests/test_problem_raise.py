@@ -49,7 +49,8 @@ async def test_full_flow_from_menu_button_to_receipt(
     assert "工作组" in summary
     calls = await bot.tap(u, "提交")
     receipt = last_text(calls)
-    assert "P-1" in receipt and "工作组" in receipt and "11月18日 09:00" in receipt  # urgent: 2 days
+    # urgent: two days
+    assert "P-1" in receipt and "工作组" in receipt and "11月18日 09:00" in receipt
     p = await _problem(db)
     assert p["description"] == "村口道路塌陷 严重"
     assert (p["level"], p["status"], p["urgent"]) == ("group", "open", 1)
