@@ -97,24 +97,10 @@ async def reply(update: Update, text: str, markup: Markup | None = None) -> None
     message = update.effective_message
     thread = message.message_thread_id if message is not None and message.is_topic_message else None
     asked = update.message  # a new message: not a button press, not an edit
-    if chat.type == "private" or asked is None:
-        await screen.send(update.get_bot(), chat.id, text, markup, thread)
-        return
     # In a busy group chat an answer says whose question it answers: it quotes the
-    # asker's message, and still goes if that message was deleted meanwhile.
-    params: dict[str, Any] = {
-        "chat_id": chat.id,
-        "text": text,
-        "reply_parameters": {
-            "message_id": asked.message_id,
-            "allow_sending_without_reply": True,
-        },
-    }
-    if markup is not None:
-        params["reply_markup"] = markup
-    if thread is not None:
-        params["message_thread_id"] = thread
-    await screen.call_api(update.get_bot(), "sendMessage", params)
+    # asker's message.
+    reply_to = asked.message_id if chat.type != "private" and asked is not None else None
+    await screen.send(update.get_bot(), chat.id, text, markup, thread, reply_to)
 
 
 def is_private(update: Update) -> bool:

@@ -73,14 +73,22 @@ async def call_api(bot: Bot, method: str, params: dict[str, Any], **timeouts: fl
 
 
 async def send(
-    bot: Bot, chat_id: int, text: str, markup: Markup | None = None, thread: int | None = None
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: Markup | None = None,
+    thread: int | None = None,
+    reply_to: int | None = None,
 ) -> int | None:
-    """Send a message (into forum topic ``thread`` when given); returns its id."""
+    """Send a message (into forum topic ``thread`` when given; quoting message
+    ``reply_to``, and still sent if that message was deleted meanwhile); returns its id."""
     params: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if markup is not None:
         params["reply_markup"] = markup
     if thread is not None:
         params["message_thread_id"] = thread
+    if reply_to is not None:
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     result = await call_api(bot, "sendMessage", params)
     return result.get("message_id") if isinstance(result, dict) else None
 
