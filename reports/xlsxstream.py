@@ -12,9 +12,10 @@ The tests read its files back with openpyxl.
 
 from __future__ import annotations
 
+import operator
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
@@ -22,6 +23,9 @@ from xml.sax.saxutils import escape, quoteattr
 from openpyxl.utils import get_column_letter
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A text cell needs work only when it holds one of these: XML's three, or an illegal one.
+_NEEDS_WORK = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ROWS_PER_WRITE = 256  # rows joined per write into the zip
 _EPOCH = date(1899, 12, 30)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 
@@ -45,6 +49,34 @@ MAX_ROWS = 1_048_576  # Excel's limit per sheet; writers split a longer table
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _RNS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+
+
+# A row shape's plan: its format string, a getter of its text cells (None: no text),
+# the cells to convert (serial dates, 0/1 for booleans), and the text cells' positions.
+_Plan = tuple[
+    Callable[..., str],
+    Callable[[Sequence[Any]], Any] | None,
+    list[tuple[int, Callable[[Any], Any]]],
+    tuple[int, ...],
+]
+
+
+def _serial_date(d: date) -> int:
+    """Excel's serial day number."""
+    return d.toordinal() - _EPOCH_ORDINAL
+
+
+def _serial_datetime(d: datetime) -> float:
+    return d.toordinal() - _EPOCH_ORDINAL + (d.hour * 3600 + d.minute * 60 + d.second) / 86400
+
+
+def _number_text(v: Any) -> str:
+    """Any other value (a Decimal, an IntEnum) as the number it stands for."""
+    return escape(_ILLEGAL.sub("", str(v)))
+
+
+def _style_attr(style: int) -> str:
+    return f' s="{style}"' if style else ""
 
 
 def clean(text: str) -> str:
@@ -113,7 +145,9 @@ class Sheet:
         self._row = 0
         self._width = max(columns, len(widths), 1)
         self._letters = [get_column_letter(i + 1) for i in range(self._width + 8)]
-        self.formats: list[str] = []
+        self._pending: list[str] = []
+        self._plans: dict[tuple[tuple[type, ...], bool, int | None], _Plan] = {}
+        self.formats = []
         self.repeat_rows = repeat_rows
         self.filter_row = 0
         self.filter_width = self._width
@@ -143,6 +177,21 @@ class Sheet:
     def _write(self, text: str) -> None:
         self._out.write(text.encode("utf-8"))
 
+    def _flush(self) -> None:
+        if self._pending:
+            self._write("".join(self._pending))
+            self._pending = []
+
+    @property
+    def formats(self) -> list[str]:
+        """Number format names of the columns, by position ("general" past the end)."""
+        return self._formats
+
+    @formats.setter
+    def formats(self, names: list[str]) -> None:
+        self._formats = list(names)
+        self._plans = {}
+
     @property
     def rows(self) -> int:
         """Rows written so far (the next row is ``rows + 1``)."""
@@ -163,43 +212,85 @@ class Sheet:
     def append(
         self, values: Sequence[Any], *, bold: bool = False, style: int | None = None
     ) -> None:
-        """A row; ``style`` forces one cell style (header, title) on every cell."""
+        """A row; ``style`` forces one cell style (header, title) on every cell.
+
+        This runs for every row of a year's export (millions of cells), so it is written
+        for speed. Rows of one sheet have few shapes (which columns hold text, numbers,
+        dates or nothing): each shape is turned once into a format string with the cell
+        references and styles in it, and a row is one ``format`` call. Text is escaped
+        only when it holds a character that needs it (one search over the row's texts),
+        and rows reach the zip in batches rather than one write each."""
         self._row += 1
-        r = self._row
+        shape = (tuple(map(type, values)), bold, style)
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plans[shape] = self._plan(shape[0], bold, style)
+        fmt, texts, converts, _ = plan
+        args: Any = values
+        if texts is not None:
+            picked = texts(values)
+            if len(plan[3]) == 1:
+                picked = (picked,)
+            if "" in picked:  # an empty text is no cell at all, as None
+                self._row -= 1
+                self.append([None if v == "" else v for v in values], bold=bold, style=style)
+                return
+            if _NEEDS_WORK.search("\n".join(picked)) is not None:
+                args = list(values)
+                for i in plan[3]:
+                    if _NEEDS_WORK.search(args[i]) is not None:
+                        args[i] = escape(_ILLEGAL.sub("", args[i]))
+        if converts:
+            if args is values:
+                args = list(values)
+            for i, convert in converts:
+                args[i] = convert(args[i])
+        self._pending.append(fmt(self._row, *args))
+        if len(self._pending) >= _ROWS_PER_WRITE:
+            self._flush()
+
+    def _plan(self, types: tuple[type, ...], bold: bool, style: int | None) -> _Plan:
+        """The format string of one row shape, and which cells need work at run time."""
         letters = self._letters
-        formats = self.formats
-        parts = [f'<row r="{r}">']
-        for i, v in enumerate(values):
-            if v is None or v == "":
+        text_style = _style_attr(style if style is not None else STYLE[("general", True)] * bold)
+        parts = ['<row r="{0}">']
+        text_at: list[int] = []
+        converts: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, kind in enumerate(types):
+            ref = f'r="{letters[i]}{{0}}"'
+            arg = f"{{{i + 1}}}"
+            if kind is type(None):
                 continue
-            ref = f"{letters[i]}{r}"
-            if isinstance(v, str):
-                s = style if style is not None else (STYLE[("general", True)] if bold else 0)
-                v = escape(_ILLEGAL.sub("", v))
-                space = ' xml:space="preserve"' if v[:1].isspace() or v[-1:].isspace() else ""
-                style_attr = f' s="{s}"' if s else ""
+            if issubclass(kind, str):
+                text_at.append(i)
+                if kind is not str:
+                    converts.append((i, str))
                 parts.append(
-                    f'<c r="{ref}"{style_attr} t="inlineStr"><is><t{space}>{v}</t></is></c>'
+                    f'<c {ref}{text_style} t="inlineStr"><is><t xml:space="preserve">{arg}</t>'
+                    "</is></c>"
                 )
                 continue
-            if isinstance(v, bool):
-                v = int(v)
-            if isinstance(v, datetime):
-                seconds = v.hour * 3600 + v.minute * 60 + v.second
-                v = v.toordinal() - _EPOCH_ORDINAL + seconds / 86400
+            if issubclass(kind, datetime):
                 name = "datetime"
-            elif isinstance(v, date):
-                v = v.toordinal() - _EPOCH_ORDINAL
+                converts.append((i, _serial_datetime))
+            elif issubclass(kind, date):
                 name = "date"
+                converts.append((i, _serial_date))
             else:
-                name = formats[i] if i < len(formats) else "general"
+                name = self._formats[i] if i < len(self._formats) else "general"
+                if kind is bool:
+                    converts.append((i, int))
+                elif kind is not int and kind is not float:
+                    converts.append((i, _number_text))
             s = style if style is not None else STYLE[(name, bold)]
-            style_attr = f' s="{s}"' if s else ""
-            parts.append(f'<c r="{ref}"{style_attr}><v>{v}</v></c>')
+            parts.append(f"<c {ref}{_style_attr(s)}><v>{arg}</v></c>")
         parts.append("</row>")
-        self._write("".join(parts))
+        fmt = "".join(parts).format
+        texts = operator.itemgetter(*text_at) if text_at else None
+        return fmt, texts, converts, tuple(text_at)
 
     def close(self) -> None:
+        self._flush()
         tail = ["</sheetData>"]
         if self.filter_ref:
             tail.append(f'<autoFilter ref="{self.filter_ref.replace("$", "")}"/>')
