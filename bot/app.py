@@ -11,9 +11,10 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseHandler
+from telegram.ext import Application, ApplicationBuilder, BaseHandler
 from telegram.request import BaseRequest
 
+from bot.budget import PACER_KEY, SharedRateLimiter, pacer_for
 from bot.dispatcher import dispatcher_of, install_dispatcher
 from bot.lanes import ChatLanes
 from bot.menus import set_menus
@@ -218,8 +219,10 @@ def build_application(
         builder = builder.request(request)
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
+    pacer = pacer_for(settings)  # one budget for replies and the outgoing queue
     if settings.telegram.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        limiter = SharedRateLimiter(pacer, lambda: clock().timestamp(), max_retries=3)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     database = db or Database(settings.storage.database)
     builder = builder.persistence(DraftPersistence(database))
     app = builder.build()
@@ -232,6 +235,7 @@ def build_application(
         owns_db=owns_db,
     )
     app.bot_data[DEPS_KEY] = deps
+    app.bot_data[PACER_KEY] = pacer
     install_dispatcher(app, request=request)
     for _name, group in handler_table():
         app.add_handlers(group)

@@ -30,6 +30,7 @@ from telegram.error import (
 from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.budget import PACER_KEY, pacer_for
 from bot.sending import (
     QueueBot,
     message_id_of,
@@ -42,7 +43,7 @@ from campaign import delivery
 from campaign.delivery import EDITS, METHODS, SENDS, CardItem, CardPlan, DueItem
 from campaign.message import Message
 from campaign.message import is_json as neutral
-from campaign.pacing import Limits, Pacer
+from campaign.pacing import Pacer
 from campaign.quiet import next_allowed, silent, waits_for_morning
 from services.runtime import DEPS_KEY, Deps
 from storage import outbox
@@ -117,21 +118,15 @@ class DrainReport:
 
 
 class Dispatcher:
-    def __init__(self, deps: Deps, bot: QueueBot, *, owns_request: bool) -> None:
+    def __init__(
+        self, deps: Deps, bot: QueueBot, *, owns_request: bool, pacer: Pacer | None = None
+    ) -> None:
         self.deps = deps
         self.bot = bot
         self._owns_request = owns_request
-        s = deps.settings.outbox
-        self.pacer = Pacer(
-            Limits(
-                global_count=s.global_per_second,
-                global_window=1.0,
-                chat_interval=s.chat_interval_seconds,
-                group_count=s.group_per_minute,
-                group_window=60.0,
-                margin=s.margin_seconds,
-            )
-        )
+        # One budget per bot token: the application's replies draw from the same pacer
+        # (bot/budget.py), so that together they stay within Telegram's limits.
+        self.pacer = pacer or pacer_for(deps.settings)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -235,6 +230,10 @@ class Dispatcher:
             batch = await self._claim(at, report)
             if not batch:
                 break
+            if now is None:  # counted when chosen; the requests leave now
+                self.pacer.restamp(
+                    [it.chat_id for it, _ in batch], at.timestamp(), self.deps.now().timestamp()
+                )
             await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
         at = now or self.deps.now()
         report.next_at = await self._next_at(at)
@@ -299,7 +298,7 @@ class Dispatcher:
                 if n > free:
                     await self._fold(conn, chat_id, at, urgent_only, free, report)
             for it in await outbox.due_heads(conn, at, urgent_only, _HEADS_PER_PASS):
-                ready = self.pacer.global_ready_at(t)
+                ready = self.pacer.queue_ready_at(t)
                 if ready > t:
                     self._blocked(ready)
                     break
@@ -567,7 +566,7 @@ def install_dispatcher(app: Application, *, request: BaseRequest | None = None) 
         request=req,
         get_updates_request=req,
     )
-    dispatcher = Dispatcher(d, bot, owns_request=owns)
+    dispatcher = Dispatcher(d, bot, owns_request=owns, pacer=app.bot_data.get(PACER_KEY))
     app.bot_data[DISPATCHER_KEY] = dispatcher
     return dispatcher
 

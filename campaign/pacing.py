@@ -12,6 +12,7 @@ clock). Nothing here sleeps: callers ask when something may go and decide themse
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 
@@ -34,6 +35,10 @@ class Limits:
     group_count: int = 20
     group_window: float = 60.0
     margin: float = 0.05
+    # Places of the overall window the outgoing queue leaves to replies while replies
+    # are being sent: a cadre's answer never waits behind a fan-out's backlog.
+    reply_reserve: int = 5
+    reply_span: float = 2.0
 
 
 class Window:
@@ -52,20 +57,38 @@ class Window:
         while self._events and self._events[0] <= now - self.span:
             self._events.popleft()
 
+    def count(self, now: float) -> int:
+        """Events in the window that ends at ``now``."""
+        self._prune(now)
+        return len(self._events)
+
     def free(self, now: float) -> int:
         """How many events may happen at ``now``."""
         self._prune(now)
         return max(0, self.limit - len(self._events))
 
-    def next_free(self, now: float) -> float:
-        """The earliest moment at or after ``now`` when one more event is allowed."""
+    def next_free(self, now: float, spare: int = 0) -> float:
+        """The earliest moment at or after ``now`` when one more event is allowed while
+        ``spare`` places stay free for someone else."""
         self._prune(now)
-        if len(self._events) < self.limit:
+        limit = max(1, self.limit - spare)
+        if len(self._events) < limit:
             return now
-        return self._events[len(self._events) - self.limit] + self.span
+        return self._events[len(self._events) - limit] + self.span
 
     def take(self, now: float) -> None:
-        self._events.append(now)
+        if self._events and now < self._events[-1]:
+            insort(self._events, now)  # a late stamp from a slower sender
+        else:
+            self._events.append(now)
+
+    def restamp(self, old: float, new: float) -> None:
+        """An event counted at ``old`` really happened at ``new`` (later)."""
+        try:
+            self._events.remove(old)
+        except ValueError:
+            return  # pruned meanwhile
+        self.take(new)
 
     def idle(self, now: float) -> bool:
         self._prune(now)
@@ -85,6 +108,8 @@ class Pacer:
         self._paused: dict[int, float] = {}
         self._all_paused = 0.0
         self._floods: deque[tuple[float, int]] = deque()
+        self._last_reply = float("-inf")
+        self._replies = Window(1_000_000, lim.global_window + lim.margin)
 
     def _chat(self, chat_id: int) -> Window:
         w = self._chats.get(chat_id)
@@ -101,6 +126,35 @@ class Pacer:
 
     def global_ready_at(self, now: float) -> float:
         return max(self._global.next_free(now), self._all_paused)
+
+    def queue_ready_at(self, now: float) -> float:
+        """When the outgoing queue may send its next message overall: while replies are
+        going out, it leaves them ``reply_reserve`` places of the window (less those
+        they already hold in it)."""
+        lim = self.limits
+        spare = 0
+        if now - self._last_reply < lim.reply_span:
+            # the replies already in the window use part of their reserve
+            spare = max(0, lim.reply_reserve - self._replies.count(now))
+        return max(self._global.next_free(now, spare), self._all_paused)
+
+    def reply(self, chat_id: int, now: float) -> None:
+        """Count one reply (a message sent while handling an update) at ``now``."""
+        self.take(chat_id, now)
+        self._replies.take(now)
+        self._last_reply = max(self._last_reply, now)
+
+    def restamp(self, chat_ids: list[int], old: float, new: float) -> None:
+        """Sends counted at ``old`` (when they were chosen) went out at ``new``: the
+        windows measure what Telegram measures, the moment a request is sent."""
+        if new <= old:
+            return
+        for chat_id in chat_ids:
+            self._global.restamp(old, new)
+            if chat_id in self._chats:
+                self._chats[chat_id].restamp(old, new)
+            if chat_id in self._groups:
+                self._groups[chat_id].restamp(old, new)
 
     def chat_ready_at(self, chat_id: int, now: float) -> float:
         """When this chat's own limits (and any pause) allow its next send."""
