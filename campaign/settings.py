@@ -166,6 +166,15 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class PlanSettings:
+    """[plans]: the campaign's months (YYYY-MM; empty: January / December of the
+    current year). Plan items may only fall due in them."""
+
+    first_month: str = ""
+    last_month: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -175,6 +184,7 @@ class Settings:
     problems: ProblemSettings = field(default_factory=ProblemSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
     source: str = "<defaults>"
 
     @property
@@ -295,6 +305,12 @@ def _validate(s: Settings) -> None:
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
+    for key in ("first_month", "last_month"):
+        value = getattr(s.plans, key)
+        if value and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) is None:
+            raise SettingsError(
+                f"{src}: key 'plans.{key}' must be a month such as \"2026-03\", got {value!r}"
+            )
     for key in (
         "max_attempts",
         "global_per_second",
@@ -430,9 +446,7 @@ def _beside(settings: Settings, folder: Path) -> Settings:
         return str(folder / value) if str(folder) not in ("", ".") else value
 
     st = settings.storage
-    storage = dataclasses.replace(
-        st, database=place(st.database), backup_dir=place(st.backup_dir)
-    )
+    storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
     return dataclasses.replace(settings, storage=storage)
 
 
