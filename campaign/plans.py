@@ -147,12 +147,21 @@ def window(first: str, last: str, today: date) -> Window:
     return Window(first or f"{today.year:04d}-01", last or f"{today.year:04d}-12")
 
 
+_TWO_CHAR_UNITS = frozenset({"万元", "场次", "人次", "户次", "公里", "平方", "千元"})
+_NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*([^\d\s,，.。;；:：、()（）]{0,2})")
+
+
 def parse_measure(text: str) -> tuple[float | None, str]:
-    """``36 户`` → (36, "户"); text without a leading number has no target."""
+    """The measure's number and unit: ``36 户`` → (36, "户"), ``招工 20 人`` → (20, "人");
+    a text without a number has no target."""
     m = _MEASURE.match(text)
+    if m is not None:
+        return float(m.group(1)), m.group(2)
+    m = _NUMBER_UNIT.search(text)
     if m is None:
         return None, ""
-    return float(m.group(1)), m.group(2)
+    unit = m.group(2)
+    return float(m.group(1)), unit if unit in _TWO_CHAR_UNITS else unit[:1]
 
 
 def number_text(value: float | None) -> str:
@@ -505,3 +514,29 @@ def check_rows(
     if not out and not issues:
         issues.append(Issue(0, "empty"))
     return out, issues
+
+
+def may_see(
+    role: Role,
+    team_id: int | None,
+    group_id: int | None,
+    cadre_id: int,
+    unit: Unit,
+    owners: Iterable[int],
+) -> bool:
+    """Who may open an item's card: its owners, the leaders above it, the office and
+    inspectors (read-only)."""
+    if cadre_id in set(owners) or role in (Role.OFFICE, Role.INSPECTOR):
+        return True
+    if role in TEAM_LEADERS:
+        return team_id == unit.team_id
+    return role is Role.GROUP_LEADER and group_id is not None and group_id == unit.group_id
+
+
+def may_report(status: str, cadre_id: int, owners: Iterable[int]) -> str | None:
+    """Why a progress report is refused (a ``plans.refused.*`` key), or None."""
+    if cadre_id not in set(owners):
+        return "not_owner"
+    if not is_open(status):
+        return "closed"
+    return None

@@ -348,6 +348,20 @@ async def export_refs(
     return out[0], out[1], out[2], out[3]
 
 
+async def unit_members(db: Database, team_id: int, group_id: int | None) -> list[tuple[int, str]]:
+    """Active cadres who may own a unit's item: the group's, or (a team item) the team's."""
+    if group_id is not None:
+        where, param = "group_id = ?", group_id
+    else:
+        where, param = "team_id = ?", team_id
+    rows = await db.fetchall(
+        f"SELECT id, name FROM cadres WHERE active = 1 AND {where} AND role IN"
+        " ('cadre', 'group_leader', 'team_leader', 'deputy_team_leader') ORDER BY id",
+        (param,),
+    )
+    return [(int(r["id"]), str(r["name"])) for r in rows]
+
+
 async def codes(db: Database) -> dict[str, int]:
     rows = await db.scan("SELECT code, id FROM plan_items")
     return {str(r["code"]): int(r["id"]) for r in rows}
