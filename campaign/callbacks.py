@@ -130,6 +130,7 @@ VISIT = _ns(
     "vis",
     pl=2, pv=2, pg=2, top=1, k=3, kd=1, d=2, kt=1, mc=2, cp=1, cl=1, nx=1,
     ok=1, ch=2, res=1, new=1, keep=1, drop=1, x=1,
+    pi=2,  # the plan item the visit served (its id; 0: none)
 )  # fmt: skip
 # The visit log: vlog:v1:<action>:<visit id or page>. gp a page of /group, sh a visit's
 # card, ed correct it, wd withdraw? wy yes, wn no.

@@ -242,3 +242,44 @@ async def test_a_team_leader_changes_a_team_item(bot: Harness, seed: Seed, db: D
     item = await store.get(db, ids["T1"])
     assert item is not None and item.title == "全队党建观摩（第二批）"
     assert [o.name for o in item.owners] == ["黄海", "周丽"]
+
+
+async def test_a_visit_asks_which_plan_item_it_served(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    from tests.visits_support import flow
+
+    ids = await plans(db, seed)  # A1: cadre1's, kind policy, no place
+    u = await join(bot, seed, "cadre1", 601)
+    calls = await flow(bot, u)  # 城南社区, 宣讲政策
+    assert last_text(calls) == zh("plans.visit.ask")
+    labels = [b for b, _ in calls[-1].buttons]
+    assert labels == [zh("plans.visit.item_button", code="A1", title="入户走访脱贫户"),
+                      zh("plans.visit.none_button")]  # fmt: skip
+    await bot.tap(u, "A1")
+    links = await db.fetchall("SELECT visit_id, item_id FROM visit_plan_items")
+    visit = await db.fetchone("SELECT id FROM visits")
+    assert visit is not None and [tuple(r) for r in links] == [(visit["id"], ids["A1"])]
+    # A visit of a kind no open item of mine has: nothing asked.
+    calls = await flow(bot, u, kinds=("调查研究",))
+    assert zh("plans.visit.ask") not in texts(calls)
+    assert len(await db.fetchall("SELECT * FROM visit_plan_items")) == 1
+    # Another cadre with no items is never asked.
+    other = await join(bot, seed, "cadre3", 603)
+    calls = await flow(bot, other, place="红旗村")
+    assert zh("plans.visit.ask") not in texts(calls)
+
+
+async def test_a_forged_plan_item_at_visit_submit_is_not_linked(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    from tests.visits_support import flow
+
+    ids = await plans(db, seed)
+    u = await join(bot, seed, "cadre1", 601)
+    await flow(bot, u)
+    draft = await db.fetchone("SELECT id FROM drafts WHERE kind = 'visit' AND status = 'open'")
+    assert draft is not None
+    await bot.press(u, f"vis:v1:pi:{draft['id']}:{ids['B1']}")  # not cadre1's item
+    assert await db.fetchone("SELECT id FROM visits") is not None
+    assert await db.fetchall("SELECT * FROM visit_plan_items") == []
