@@ -172,6 +172,7 @@ class PlanSettings:
 
     first_month: str = ""
     last_month: str = ""
+    remind_time: time = time(9, 15)  # workdays: items due soon to owners, overdue to leaders
 
 
 @dataclass(frozen=True)

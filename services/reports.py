@@ -37,7 +37,7 @@ from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
-from services import people
+from services import people, plan_reports
 from services.people import Cadre
 from services.runtime import Deps
 from storage import report_rows as rows
@@ -133,7 +133,7 @@ def summary_data(ask: Ask) -> Summary:
 
 
 def summary_report(ask: Ask) -> str:
-    return text.summary_text(ask.t, summary_data(ask))
+    return text.summary_text(ask.t, summary_data(ask)) + plan_reports.summary_section(ask)
 
 
 def coverage_report(ask: Ask) -> str:
@@ -208,6 +208,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             visits=rows.visit_rows(conn, ask.scope, ask.period),
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+            plans=plan_reports.sheet_rows(ask),
             title_for=lambda team: ask.t(
                 "reports.export.title",
                 scope=team,

@@ -519,9 +519,12 @@ async def visit_links(db: Database, visit_id: int) -> list[int]:
 
 # --- reminders -------------------------------------------------------------------------
 
+_NOT_MUTED = "NOT EXISTS (SELECT 1 FROM reminder_mutes m WHERE m.cadre_id = c.id AND m.until > ?)"
 
-async def owners_due(db: Database, first: date, last: date) -> list[Reminder]:
-    """Open items due in [first, last], one row per bound, active owner."""
+
+async def owners_due(db: Database, first: date, last: date, now: datetime) -> list[Reminder]:
+    """Open items due in [first, last], one row per bound, active owner who has not
+    paused reminders (/mute)."""
     rows = await db.scan(
         "SELECT i.id, i.code, i.title, i.due_date, i.team_id, i.group_id, b.telegram_user_id,"
         " c.id AS cadre_id, u.lang FROM plan_items i"
@@ -530,15 +533,15 @@ async def owners_due(db: Database, first: date, last: date) -> list[Reminder]:
         " JOIN telegram_bindings b ON b.cadre_id = c.id"
         " LEFT JOIN user_prefs u ON u.telegram_user_id = b.telegram_user_id"
         " WHERE i.status IN ('todo', 'doing') AND i.due_date BETWEEN ? AND ?"
-        " ORDER BY b.telegram_user_id, i.due_date, i.id",
-        (first.isoformat(), last.isoformat()),
+        f" AND {_NOT_MUTED} ORDER BY b.telegram_user_id, i.due_date, i.id",
+        (first.isoformat(), last.isoformat(), to_text(now)),
     )
     return [_reminder(r) for r in rows]
 
 
-async def leaders_overdue(db: Database, today: date) -> list[Reminder]:
-    """Open items past due, one row per leader to tell: the group leaders of a group's
-    item, the team leaders (and deputies) of a team's own item."""
+async def leaders_overdue(db: Database, today: date, now: datetime) -> list[Reminder]:
+    """Open items past due, one row per leader to tell (not paused): the group leaders
+    of a group's item, the team leaders (and deputies) of a team's own item."""
     rows = await db.scan(
         "SELECT i.id, i.code, i.title, i.due_date, i.team_id, i.group_id, b.telegram_user_id,"
         " c.id AS cadre_id, u.lang FROM plan_items i"
@@ -549,8 +552,8 @@ async def leaders_overdue(db: Database, today: date) -> list[Reminder]:
         " JOIN telegram_bindings b ON b.cadre_id = c.id"
         " LEFT JOIN user_prefs u ON u.telegram_user_id = b.telegram_user_id"
         " WHERE i.status IN ('todo', 'doing') AND i.due_date < ?"
-        " ORDER BY b.telegram_user_id, i.due_date, i.id",
-        (today.isoformat(),),
+        f" AND {_NOT_MUTED} ORDER BY b.telegram_user_id, i.due_date, i.id",
+        (today.isoformat(), to_text(now)),
     )
     return [_reminder(r) for r in rows]
 
