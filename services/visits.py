@@ -22,6 +22,7 @@ from campaign.roles import FIELD_ROLES
 from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, DayProblem, change_right, day_problem, may_view
 from campaign.vocabulary import WORK_KINDS
+from services import quotas
 from services.runtime import Deps
 from storage import drafts, visits
 from storage import plans as plan_store
@@ -233,7 +234,7 @@ async def submit(d: Deps, cadre: Cadre, draft_id: int, form: Form, today: date) 
         return Submitted(Why.CLOSED)
     month = month_of(day)
     count = await visits.count_between(d.db, cadre.id, month.start, month.end)
-    quota = d.settings.quotas.monthly_visits
+    quota = (await quotas.for_cadre(d, cadre)).monthly_visits
     return Submitted(
         visit_id=visit_id,
         far_km=record.distance_km if record.far else None,

@@ -129,3 +129,13 @@ def lines(
         )
         for r in rows
     ]
+
+
+def unit_codes(conn: Conn) -> tuple[dict[int, str], dict[int, str]]:
+    """Team and group codes by id (quota overrides name units by code)."""
+    teams = conn.execute("SELECT id, code FROM teams").fetchall()
+    groups = conn.execute("SELECT id, code FROM groups").fetchall()
+    return (
+        {int(r["id"]): str(r["code"]) for r in teams},
+        {int(r["id"]): str(r["code"]) for r in groups},
+    )

@@ -570,3 +570,15 @@ def _reminder(r: Row) -> Reminder:
         cadre_id=int(r["cadre_id"]),
         lang=r["lang"],
     )
+
+
+# --- unit codes (quota overrides name teams and groups by code) -------------------------
+
+
+async def unit_codes(db: Database) -> tuple[dict[int, str], dict[int, str]]:
+    teams = await db.fetchall("SELECT id, code FROM teams")
+    groups = await db.fetchall("SELECT id, code FROM groups")
+    return (
+        {int(r["id"]): str(r["code"]) for r in teams},
+        {int(r["id"]): str(r["code"]) for r in groups},
+    )
