@@ -283,3 +283,46 @@ async def test_a_forged_plan_item_at_visit_submit_is_not_linked(
     await bot.press(u, f"vis:v1:pi:{draft['id']}:{ids['B1']}")  # not cadre1's item
     assert await db.fetchone("SELECT id FROM visits") is not None
     assert await db.fetchall("SELECT * FROM visit_plan_items") == []
+
+
+async def test_a_report_is_judged_again_at_submit_and_survives_a_restart(
+    bot: Harness, make_bot: Any, seed: Seed, db: Database
+) -> None:
+    ids = await plans(db, seed)
+    u = await join(bot, seed, "cadre1", 601)
+    await bot.press(u, PLAN.build("prg", ids["A2"], 0))
+    await bot.send(u, "召开院坝会一次")
+    again = await make_bot()  # a restart mid-dialog: the draft carries on
+    calls = await again.send(u, "/cancel")
+    assert zh("plans.progress.cancelled") in last_text(calls)
+    await again.press(u, PLAN.build("prg", ids["A2"], 0))
+    await again.send(u, "召开院坝会一次")
+    await again.tap(u, zh("plans.progress.skip_button"))
+    # Meanwhile the clerk's re-import hands the item to cadre2 alone.
+    await store.import_rows(
+        db,
+        [row(seed, "A2", "G1", ["cadre2"], due_date=date(2026, 11, 10))],
+        datetime(2026, 11, 16, tzinfo=UTC),
+    )
+    before = await counts(db)
+    calls = await again.tap(u, zh("plans.progress.submit_button"))
+    assert last_text(calls) == zh("plans.refused.not_owner")
+    assert await counts(db) == before
+    draft = await db.fetchone("SELECT status FROM drafts ORDER BY id DESC LIMIT 1")
+    assert draft is not None and draft["status"] == "cancelled"
+
+
+async def test_a_restart_resumes_the_dialog(
+    bot: Harness, make_bot: Any, seed: Seed, db: Database
+) -> None:
+    ids = await plans(db, seed)
+    u = await join(bot, seed, "cadre1", 601)
+    await bot.press(u, PLAN.build("prg", ids["A1"], 0))
+    await bot.send(u, "完成入户12户")
+    again = await make_bot()
+    calls = await again.send(u, "12")
+    assert zh("plans.progress.ask_photos", max=10).split("（")[0] in last_text(calls)
+    await again.tap(u, zh("plans.progress.skip_button"))
+    await again.tap(u, zh("plans.progress.submit_button"))
+    item = await store.get(db, ids["A1"])
+    assert item is not None and item.progress == 12.0
