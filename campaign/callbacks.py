@@ -177,10 +177,11 @@ REPORT = _ns("rpt", log=2)
 # --- plans: pln (lists and cards), plp (a progress report), pla (a leader's item) --------
 
 # Plan items: pln:v1:show:<item id> opens a card; pln:v1:add a leader's new item;
-# pln:v1:ed:<item id> changes one; pln:v1:prg:<item id>:<1 done / 0 progress> reports.
+# pln:v1:ed:<item id> changes one, pln:v1:cx:<item id> cancels it (with a reason);
+# pln:v1:prg:<item id>:<1 done / 0 progress> reports.
 # Cards stay in chats for weeks, so these never change meaning; each press is judged
 # again (owner, leader, item still open).
-PLAN = _ns("pln", show=1, add=0, ed=1, prg=2)
+PLAN = _ns("pln", show=1, add=0, ed=1, prg=2, cx=1)
 # A progress report: plp:v1:<action>:<draft id>. skip the number, pdone photos done, ok
 # submit, x cancel; keep/drop are the step engine's.
 PLAN_PROGRESS = _ns("plp", x=1, skip=1, pdone=1, ok=1, keep=1, drop=1)

@@ -204,6 +204,7 @@ KIND = "kind"
 MONTH = "month"
 OWNERS = "owners"
 SUMMARY = "summary"
+REASON = "reason"  # cancelling an item: why
 _ORDER = [TITLE, MEASURE, KIND, MONTH, OWNERS, SUMMARY]
 FIELDS = (TITLE, MEASURE, KIND, MONTH, OWNERS)
 MONTH_BUTTONS = 6
@@ -221,6 +222,7 @@ class ItemForm:
     month: str | None = None
     due: str | None = None  # YYYY-MM-DD when a day was typed
     owners: list[int] = field(default_factory=list)
+    code: str = ""
     editing: bool = False
     back: str | None = None
     command: str | None = None
@@ -397,6 +399,31 @@ async def field_pressed(s: Q) -> object:
     return await s.go(name)
 
 
+async def ask_reason(s: Q) -> Message:
+    text = s.t("ask_reason", code=s.form.code, title=shorten(s.form.title or "", 40))
+    return Message(text, (_cancel_row(s),))
+
+
+async def reason_typed(s: Q) -> object:
+    """The reason typed: the service cancels the item (judged again there)."""
+    reason = clean_text(s.message.text or "")
+    if not reason:
+        return await s.go(REASON, note=s.t("empty"))
+    if len(reason) > rules.MAX_MEASURE:
+        return await s.go(REASON, note=s.t("too_long", length=len(reason), max=rules.MAX_MEASURE))
+    assert s.form.item_id is not None
+    outcome = await plans.cancel_item(
+        s.d,
+        cadre=s.cadre,
+        lang=s.w.lang,
+        draft_id=s.draft.id,
+        item_id=s.form.item_id,
+        reason=reason,
+    )
+    await s.say(Message(outcome.text))
+    return END
+
+
 async def submit_item(s: Q) -> object:
     f = s.form
     for name in (TITLE, MONTH, OWNERS):
@@ -443,6 +470,7 @@ def item_flow(entries: list[Any]) -> Flow[ItemForm]:
                 buttons={"own": owner_pressed, "odone": owners_done},
                 hint=USE_BUTTONS,
             ),
+            Step(REASON, ask_reason, text=reason_typed, hint="text_please"),
             Step(
                 SUMMARY,
                 ask_summary,

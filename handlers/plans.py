@@ -25,6 +25,7 @@ from handlers.plan_steps import (
     MONTH,
     NOTE,
     PROGRESS_KIND,
+    REASON,
     SUMMARY,
     TITLE,
     ItemForm,
@@ -150,7 +151,7 @@ async def item_entry(update: Update, context: Context) -> object:
     c = w.cadre
     try:
         cb = PLAN.parse(query.data)
-        item_id = cb.int_arg(0) if cb.action == "ed" else None
+        item_id = cb.int_arg(0) if cb.action in ("ed", "cx") else None
     except CallbackError:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
@@ -177,14 +178,17 @@ async def item_entry(update: Update, context: Context) -> object:
         month=item.month,
         due=item.due_date.isoformat(),
         owners=[o.id for o in item.owners],
+        code=item.code,
         editing=True,
     )
+    if cb.action == "cx":
+        return await _open_private(update, w, ITEM, ITEM_KIND, REASON, form, context)
     return await _open_private(update, w, ITEM, ITEM_KIND, SUMMARY if form.month else MONTH,
                                form, context)  # fmt: skip
 
 
 PROGRESS = progress_flow([CallbackQueryHandler(progress_entry, pattern=PLAN.pattern("prg"))])
-ITEM = item_flow([CallbackQueryHandler(item_entry, pattern=PLAN.pattern("add", "ed"))])
+ITEM = item_flow([CallbackQueryHandler(item_entry, pattern=PLAN.pattern("add", "ed", "cx"))])
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

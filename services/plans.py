@@ -194,13 +194,22 @@ async def card(d: Deps, cadre: Cadre, lang: str, item_id: int) -> Shown:
                 done=t("plans.card.completed") if r.completes else "",
             )
         )
-    row: list[Button] = []
+    rows: list[tuple[Button, ...]] = []
     if rules.may_report(item.status, cadre.id, [o.id for o in item.owners]) is None:
-        row.append(Button(t("plans.card.note_button"), PLAN.build("prg", item.id, 0)))
-        row.append(Button(t("plans.card.done_button"), PLAN.build("prg", item.id, 1)))
+        rows.append(
+            (
+                Button(t("plans.card.note_button"), PLAN.build("prg", item.id, 0)),
+                Button(t("plans.card.done_button"), PLAN.build("prg", item.id, 1)),
+            )
+        )
     if _manages(cadre, item) and rules.is_open(item.status):
-        row.append(Button(t("plans.card.edit_button"), PLAN.build("ed", item.id)))
-    return Shown(Message("\n".join(lines), (tuple(row),) if row else ()))
+        rows.append(
+            (
+                Button(t("plans.card.edit_button"), PLAN.build("ed", item.id)),
+                Button(t("plans.cancel.button"), PLAN.build("cx", item.id)),
+            )
+        )
+    return Shown(Message("\n".join(lines), tuple(rows)))
 
 
 # --- progress --------------------------------------------------------------------------
@@ -359,6 +368,24 @@ async def save_item(
     saved = await store.get(d.db, item_id)
     code = saved.code if saved is not None else ""
     return Reported(True, t(key, code=code, title=shorten(new.title, ECHO_LIMIT)))
+
+
+async def cancel_item(
+    d: Deps, *, cadre: Cadre, lang: str, draft_id: int, item_id: int, reason: str
+) -> Reported:
+    """A leader cancels an open item of the unit, with the reason (已取消); judged again
+    here, nothing written when refused."""
+    t = tr(d, lang)
+    item, refusal = await editable(d, cadre, lang, item_id)
+    if item is None or not reason:
+        await drafts_cancel(d, draft_id)
+        return Reported(False, refusal or t("plans.refused.incomplete"))
+    now = d.now()
+    async with d.db.write() as conn:
+        if not await drafts.close(conn, draft_id, "submitted", now, result_id=item_id):
+            return Reported(False, t("plans.progress.already"))
+        await store.cancel_item(conn, item_id, reason, cadre.id, now)
+    return Reported(True, t("plans.edit.cancelled_item", code=item.code, title=item.title))
 
 
 async def drafts_cancel(d: Deps, draft_id: int) -> None:

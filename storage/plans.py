@@ -474,6 +474,22 @@ async def update_item(conn: Connection, item_id: int, new: NewItem, now: datetim
     await _set_owners(conn, item_id, new.owners)
 
 
+async def cancel_item(
+    conn: Connection, item_id: int, reason: str, cadre_id: int, now: datetime
+) -> None:
+    stamp = to_text(now)
+    await conn.execute(
+        "UPDATE plan_items SET status = 'cancelled', cancel_reason = ?, updated_at = ?"
+        " WHERE id = ? AND status IN ('todo', 'doing')",
+        (reason, stamp, item_id),
+    )
+    await conn.execute(
+        "INSERT INTO audit_log (at, actor_cadre_id, action, subject, after)"
+        " VALUES (?, ?, 'plan_cancel', ?, ?)",
+        (stamp, cadre_id, f"plan:{item_id}", json.dumps({"reason": reason}, ensure_ascii=False)),
+    )
+
+
 async def add_progress(
     conn: Connection,
     *,

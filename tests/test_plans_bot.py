@@ -326,3 +326,26 @@ async def test_a_restart_resumes_the_dialog(
     await again.tap(u, zh("plans.progress.submit_button"))
     item = await store.get(db, ids["A1"])
     assert item is not None and item.progress == 12.0
+
+
+async def test_a_leader_cancels_an_item_with_a_reason(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    ids = await plans(db, seed)
+    leader = await join(bot, seed, "leader1", 611)
+    await _card(bot, leader, "A2")
+    calls = await bot.tap(leader, zh("plans.cancel.button"))
+    assert "取消原因" in last_text(calls)
+    calls = await bot.send(leader, "并入A1统一办理")
+    assert last_text(calls) == zh("plans.edit.cancelled_item", code="A2", title="事项A2")
+    item = await store.get(db, ids["A2"])
+    assert item is not None and (item.status, item.cancel_reason) == ("cancelled", "并入A1统一办理")
+    # A cadre (and another group's leader) cannot.
+    before = await counts(db)
+    u = await join(bot, seed, "cadre1", 601)
+    calls = await bot.press(u, PLAN.build("cx", ids["A1"]))
+    assert alert(calls) == zh("plans.refused.not_your_unit")
+    other = await join(bot, seed, "leader3", 613)
+    calls = await bot.press(other, PLAN.build("cx", ids["A1"]))
+    assert alert(calls) == zh("plans.refused.not_your_unit")
+    assert await counts(db) == before
