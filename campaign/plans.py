@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -335,185 +335,202 @@ def _header_map(header: Sequence[str]) -> tuple[dict[str, int], list[Issue]]:
     return cols, issues
 
 
+@dataclass
+class _Check:
+    """The roster looked up once for a whole file, and the mistakes found so far."""
+
+    index: Index
+    months: Window
+    issues: list[Issue] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.teams = {t.id: t for t in self.index.teams}
+        self.groups = {g.id: g for g in self.index.groups}
+        self.places = {p.id: p for p in self.index.places}
+        self.by_phone = {c.phone: c for c in self.index.cadres}
+        self.by_name: dict[str, list[CadreRef]] = {}
+        for c in self.index.cadres:
+            self.by_name.setdefault(c.name.strip(), []).append(c)
+
+    def bad(self, row: int, key: str, **params: object) -> None:
+        self.issues.append(Issue(row, key, params))
+
+    def code(self, n: int, code: str) -> None:
+        if not code:
+            self.bad(n, "no_code")
+        elif not _CODE.match(code):
+            self.bad(n, "bad_code", code=code)
+        elif code in self.seen:
+            self.bad(n, "duplicate_code", code=code, first=self.seen[code])
+        else:
+            self.seen[code] = n
+
+    def unit(self, n: int, team_text: str, group_text: str) -> tuple[int | None, int | None]:
+        team_ids = _find(self.index.teams, team_text)
+        team_id = team_ids[0] if len(team_ids) == 1 else None
+        if team_id is None:
+            self.bad(n, "unknown_team", team=team_text)
+        if not group_text:
+            return team_id, None
+        found = _find(self.index.groups, group_text)
+        if team_id is not None:
+            found = [g for g in found if self.groups[g].team_id == team_id] or found
+        if len(found) != 1:
+            self.bad(n, "unknown_group", group=group_text)
+        elif team_id is not None and self.groups[found[0]].team_id != team_id:
+            self.bad(n, "group_not_in_team", group=group_text, team=self.teams[team_id].name)
+        else:
+            return team_id, found[0]
+        return team_id, None
+
+    def place(self, n: int, text: str, team_id: int | None, group_id: int | None) -> int | None:
+        if not text:
+            return None
+        found = _find(self.index.places, text)
+        if len(found) != 1:
+            self.bad(n, "unknown_place", place=text)
+            return None
+        place = self.places[found[0]]
+        home = self.groups.get(place.group_id) if place.group_id is not None else None
+        inside = home is not None and (
+            home.id == group_id if group_id is not None else home.team_id == team_id
+        )
+        if not inside:
+            self.bad(n, "place_outside", place=text)
+            return None
+        return place.id
+
+    def when(self, n: int, month_text: str, due_text: str) -> tuple[str | None, date | None]:
+        month = parse_month(month_text)
+        if month is None:
+            self.bad(n, "bad_month", month=month_text)
+        elif not self.months.holds(month):
+            self.bad(n, "month_outside", month=month, first=self.months.first,
+                     last=self.months.last)  # fmt: skip
+        if not due_text:
+            return month, month_end(month) if month is not None else None
+        due = parse_date(due_text)
+        if due is None:
+            self.bad(n, "bad_date", date=due_text)
+        elif not self.months.holds(month_of(due)):
+            self.bad(n, "month_outside", month=month_of(due), first=self.months.first,
+                     last=self.months.last)  # fmt: skip
+        return month, due
+
+    def words(self, n: int, cell: Callable[[str], str]) -> dict[str, object]:
+        """Title, measure, target, kind, status and reason, each checked."""
+        title, measure = cell("事项"), cell("措施")
+        if not title:
+            self.bad(n, "no_title")
+        elif len(title) > MAX_TITLE:
+            self.bad(n, "too_long", column="事项", max=MAX_TITLE)
+        if len(measure) > MAX_MEASURE:
+            self.bad(n, "too_long", column="措施", max=MAX_MEASURE)
+        target: float | None = None
+        if cell("目标数"):
+            try:
+                target = float(cell("目标数"))
+                if not 0 <= target <= 1e9:
+                    raise ValueError
+            except ValueError:
+                self.bad(n, "bad_number", value=cell("目标数"))
+        kind = KIND_WORDS.get(cell("工作内容")) if cell("工作内容") else None
+        if cell("工作内容") and kind is None:
+            self.bad(n, "unknown_kind", kind=cell("工作内容"))
+        status = STATUS_WORDS.get(cell("状态")) if cell("状态") else None
+        if cell("状态") and status is None:
+            self.bad(n, "unknown_status", status=cell("状态"))
+        reason = cell("取消原因")
+        if status == "cancelled" and not reason:
+            self.bad(n, "no_cancel_reason")
+        return {
+            "title": title,
+            "measure": measure,
+            "target": target,
+            "unit": cell("单位")[:10],
+            "kind": kind,
+            "status": status,
+            "cancel_reason": reason if status == "cancelled" else "",
+        }
+
+    def owners(
+        self, n: int, text: str, team_id: int | None, group_id: int | None
+    ) -> tuple[int, ...]:
+        names = [p for p in _OWNER_SEP.split(text) if p]
+        if not names:
+            self.bad(n, "no_owner")
+        if len(names) > MAX_OWNERS:
+            self.bad(n, "too_many_owners", max=MAX_OWNERS)
+        owners: list[int] = []
+        for name in names[:MAX_OWNERS]:
+            phone = re.sub(r"[^\d+]", "", name)
+            if phone.startswith("1") and len(phone) == 11:
+                phone = "+86" + phone
+            found = [self.by_phone[phone]] if phone in self.by_phone else self.by_name.get(name, [])
+            if not found:
+                self.bad(n, "unknown_owner", owner=name)
+                continue
+            if team_id is None:
+                continue
+            fitting = [
+                c for c in found if owner_fits(Unit(team_id, group_id), c.team_id, c.group_id)
+            ]
+            if not fitting:
+                self.bad(n, "owner_outside", owner=name)
+            elif len(fitting) > 1:
+                self.bad(n, "owner_ambiguous", owner=name)
+            elif fitting[0].id not in owners:
+                owners.append(fitting[0].id)
+        return tuple(owners)
+
+
 def check_rows(
     rows: Sequence[Sequence[str]], index: Index, months: Window
 ) -> tuple[list[PlanRow], list[Issue]]:
-    """Check every row of the sheet (row 1 is the header, as Excel numbers them)."""
+    """Check every row of the sheet (row 1 is the header, as Excel numbers them); the
+    rows are ready to write only when no issue was found anywhere."""
     if not rows:
         return [], [Issue(0, "empty")]
-    cols, issues = _header_map(rows[0])
-    if issues:
-        return [], issues
-    teams = {t.id: t for t in index.teams}
-    groups = {g.id: g for g in index.groups}
-    places = {p.id: p for p in index.places}
-    by_phone = {c.phone: c for c in index.cadres}
-    by_name: dict[str, list[CadreRef]] = {}
-    for c in index.cadres:
-        by_name.setdefault(c.name.strip(), []).append(c)
-    seen: dict[str, int] = {}
+    cols, header_issues = _header_map(rows[0])
+    if header_issues:
+        return [], header_issues
+    check = _Check(index, months)
     out: list[PlanRow] = []
     for n, raw in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in raw):
+            continue
 
         def cell(name: str, raw: Sequence[str] = raw) -> str:
             pos = cols.get(name)
             return raw[pos].strip() if pos is not None and pos < len(raw) else ""
 
-        if not any(c.strip() for c in raw):
-            continue
-        before = len(issues)
-        code = cell("编号")
-        if not code:
-            issues.append(Issue(n, "no_code"))
-        elif not _CODE.match(code):
-            issues.append(Issue(n, "bad_code", {"code": code}))
-        elif code in seen:
-            issues.append(Issue(n, "duplicate_code", {"code": code, "first": seen[code]}))
-        else:
-            seen[code] = n
-        team_ids = _find(index.teams, cell("工作队"))
-        team_id = team_ids[0] if len(team_ids) == 1 else None
-        if team_id is None:
-            issues.append(Issue(n, "unknown_team", {"team": cell("工作队")}))
-        group_id: int | None = None
-        group_text = cell("工作组")
-        if group_text:
-            found = _find(index.groups, group_text)
-            if team_id is not None:
-                found = [g for g in found if groups[g].team_id == team_id] or found
-            if len(found) != 1:
-                issues.append(Issue(n, "unknown_group", {"group": group_text}))
-            elif team_id is not None and groups[found[0]].team_id != team_id:
-                team = teams[team_id].name
-                issues.append(Issue(n, "group_not_in_team", {"group": group_text, "team": team}))
-            else:
-                group_id = found[0]
-        place_id: int | None = None
-        place_text = cell("挂钩点")
-        if place_text:
-            found = _find(index.places, place_text)
-            if len(found) != 1:
-                issues.append(Issue(n, "unknown_place", {"place": place_text}))
-            else:
-                place = places[found[0]]
-                ok_group = place.group_id is not None and (
-                    place.group_id == group_id
-                    or (
-                        group_id is None
-                        and groups.get(place.group_id, None) is not None
-                        and groups[place.group_id].team_id == team_id
-                    )
-                )
-                if not ok_group:
-                    issues.append(Issue(n, "place_outside", {"place": place_text}))
-                else:
-                    place_id = place.id
-        month = parse_month(cell("月份"))
-        if month is None:
-            issues.append(Issue(n, "bad_month", {"month": cell("月份")}))
-        elif not months.holds(month):
-            issues.append(
-                Issue(
-                    n,
-                    "month_outside",
-                    {"month": month, "first": months.first, "last": months.last},
-                )
-            )
-        due: date | None = None
-        due_text = cell("完成日期")
-        if due_text:
-            due = parse_date(due_text)
-            if due is None:
-                issues.append(Issue(n, "bad_date", {"date": due_text}))
-            elif not months.holds(month_of(due)):
-                issues.append(
-                    Issue(
-                        n,
-                        "month_outside",
-                        {"month": month_of(due), "first": months.first, "last": months.last},
-                    )
-                )
-        elif month is not None:
-            due = month_end(month)
-        title = cell("事项")
-        if not title:
-            issues.append(Issue(n, "no_title"))
-        elif len(title) > MAX_TITLE:
-            issues.append(Issue(n, "too_long", {"column": "事项", "max": MAX_TITLE}))
-        measure = cell("措施")
-        if len(measure) > MAX_MEASURE:
-            issues.append(Issue(n, "too_long", {"column": "措施", "max": MAX_MEASURE}))
-        target: float | None = None
-        if cell("目标数"):
-            try:
-                target = float(cell("目标数"))
-                if target < 0 or target > 1e9:
-                    raise ValueError
-            except ValueError:
-                issues.append(Issue(n, "bad_number", {"value": cell("目标数")}))
-        kind: str | None = None
-        if cell("工作内容"):
-            kind = KIND_WORDS.get(cell("工作内容"))
-            if kind is None:
-                issues.append(Issue(n, "unknown_kind", {"kind": cell("工作内容")}))
-        status: str | None = None
-        if cell("状态"):
-            status = STATUS_WORDS.get(cell("状态"))
-            if status is None:
-                issues.append(Issue(n, "unknown_status", {"status": cell("状态")}))
-        reason = cell("取消原因")
-        if status == "cancelled" and not reason:
-            issues.append(Issue(n, "no_cancel_reason"))
-        owners: list[int] = []
-        names = [p for p in _OWNER_SEP.split(cell("责任人")) if p]
-        if not names:
-            issues.append(Issue(n, "no_owner"))
-        if len(names) > MAX_OWNERS:
-            issues.append(Issue(n, "too_many_owners", {"max": MAX_OWNERS}))
-        for name in names[:MAX_OWNERS]:
-            phone = re.sub(r"[^\d+]", "", name)
-            if phone.startswith("1") and len(phone) == 11:
-                phone = "+86" + phone
-            found_c = [by_phone[phone]] if phone in by_phone else by_name.get(name, [])
-            if not found_c:
-                issues.append(Issue(n, "unknown_owner", {"owner": name}))
-                continue
-            if team_id is not None:
-                unit = Unit(team_id, group_id)
-                fitting = [c for c in found_c if owner_fits(unit, c.team_id, c.group_id)]
-                if not fitting:
-                    issues.append(Issue(n, "owner_outside", {"owner": name}))
-                    continue
-                if len(fitting) > 1:
-                    issues.append(Issue(n, "owner_ambiguous", {"owner": name}))
-                    continue
-                if fitting[0].id not in owners:
-                    owners.append(fitting[0].id)
-        if len(issues) > before:
+        before = len(check.issues)
+        check.code(n, cell("编号"))
+        team_id, group_id = check.unit(n, cell("工作队"), cell("工作组"))
+        place_id = check.place(n, cell("挂钩点"), team_id, group_id)
+        month, due = check.when(n, cell("月份"), cell("完成日期"))
+        words = check.words(n, cell)
+        owners = check.owners(n, cell("责任人"), team_id, group_id)
+        if len(check.issues) > before:
             continue
         assert team_id is not None and month is not None and due is not None
         out.append(
             PlanRow(
                 row=n,
-                code=code,
+                code=cell("编号"),
                 team_id=team_id,
                 group_id=group_id,
                 place_id=place_id,
                 month=month,
                 due_date=due,
-                title=title,
-                measure=measure,
-                target=target,
-                unit=cell("单位")[:10],
-                kind=kind,
-                owners=tuple(owners),
-                status=status,
-                cancel_reason=reason if status == "cancelled" else "",
+                owners=owners,
+                **words,  # type: ignore[arg-type]
             )
         )
-    if not out and not issues:
-        issues.append(Issue(0, "empty"))
-    return out, issues
+    if not out and not check.issues:
+        check.issues.append(Issue(0, "empty"))
+    return out, check.issues
 
 
 def may_see(

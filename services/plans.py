@@ -14,7 +14,7 @@ from campaign.callbacks import PLAN
 from campaign.message import Button, Message
 from campaign.periods import Period
 from campaign.plans import Unit, View, Window
-from campaign.text import ECHO_LIMIT, day_text, shorten
+from campaign.text import ECHO_LIMIT, Tr, day_text, shorten
 from services.jobs import tr
 from services.people import Cadre
 from services.runtime import Deps
@@ -36,13 +36,12 @@ def _unit_name(item: Item) -> str:
     return item.group_name or item.team_name
 
 
-def _progress(t: object, item: Item) -> str:
-    assert callable(t)
+def _progress(t: Tr, item: Item) -> str:
     if item.target is None:
         return ""
     done = rules.number_text(item.progress)
-    return str(
-        t("plans.list.progress", done=done, target=rules.number_text(item.target), unit=item.unit)
+    return t(
+        "plans.list.progress", done=done, target=rules.number_text(item.target), unit=item.unit
     )
 
 

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from campaign.plans import CadreRef, GroupRef, Index, PlaceRef, PlanRow, TeamRef, quarter_of
@@ -261,7 +261,7 @@ async def unit_tallies(
 ) -> list[UnitTally]:
     """Completion by team and group (group None: the team's own items) for items due in
     [start, end]; overdue is judged at ``today`` (or the period's end, if earlier)."""
-    cut = min(today, end + _ONE_DAY).isoformat()
+    cut = min(today, end + timedelta(days=1)).isoformat()
     extra = "AND i.team_id = ?" if team_id is not None else ""
     params: list[Any] = [cut, start.isoformat(), end.isoformat()]
     if team_id is not None:
@@ -284,9 +284,6 @@ async def unit_tallies(
         for r in rows
     ]
     return sorted(out, key=lambda u: (u.team_id, u.group_id or 0))
-
-
-_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
 
 
 async def overdue_items(db: Database, today: date, limit: int = 2000) -> list[Item]:
