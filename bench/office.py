@@ -42,9 +42,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app import build_application  # noqa: E402
+from campaign.i18n import default_catalog  # noqa: E402
+from campaign.periods import parse_period  # noqa: E402
 from campaign.plans import PlanRow, month_end  # noqa: E402
+from campaign.reporting import Scope  # noqa: E402
 from campaign.settings import Settings, StorageSettings, TelegramSettings  # noqa: E402
 from handlers import reports as report_handlers  # noqa: E402
+from services import plan_reports  # noqa: E402
+from services import reports as report_service  # noqa: E402
 from storage import plans as plan_store  # noqa: E402
 from storage.db import Database  # noqa: E402
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser  # noqa: E402
@@ -253,6 +258,21 @@ async def measure_plans(bot: Harness, db: Database, office: TgUser, runs: int) -
             50,
         )
     )
+    ask = report_service.Ask(
+        db_path=db.path,
+        settings=Settings(),
+        catalog=default_catalog(),
+        lang="zh-CN",
+        scope=Scope.everything(),
+        period=parse_period("2026-12", NOW.date()),
+        now=NOW,
+    )
+    section: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        plan_reports.summary_section(ask)
+        section.append((time.perf_counter() - started) * 1000)
+    print(line("  of which the plan lines", section))
     print(
         line(
             "/plan 2026-12 (a team leader)",

@@ -79,18 +79,21 @@ async def plan_list(d: Deps, cadre: Cadre, lang: str, period: Period) -> Message
     start, end = period.start, period.last_day
     if view == View.OFFICE:
         return await _office_list(d, lang, period, today)
+    # Read without owners; only the items listed get theirs (a team's list is long).
     if view == View.TEAM and cadre.team_id is not None:
-        items = await store.for_team(d.db, cadre.team_id, start, end)
+        items = await store.for_team(d.db, cadre.team_id, start, end, owners=False)
         scope = t("plans.list.scope_team", name=cadre.team_name)
     elif view == View.GROUP and cadre.group_id is not None:
-        items = await store.for_group(d.db, cadre.group_id, start, end)
+        items = await store.for_group(d.db, cadre.group_id, start, end, owners=False)
         seen = {i.id for i in items}
-        items += [i for i in await store.for_owner(d.db, cadre.id, start, end) if i.id not in seen]
+        mine = await store.for_owner(d.db, cadre.id, start, end, owners=False)
+        items += [i for i in mine if i.id not in seen]
         scope = t("plans.list.scope_group", name=cadre.group_name)
     else:
-        items = await store.for_owner(d.db, cadre.id, start, end)
+        items = await store.for_owner(d.db, cadre.id, start, end, owners=False)
         scope = t("plans.list.scope_mine")
     items = _order(items, today)
+    items[:LIST_MAX] = await store.with_owners(d.db, items[:LIST_MAX])
     lines = [t("plans.list.head", period=period.label, scope=scope)]
     if not items:
         lines.append(t("plans.list.none"))

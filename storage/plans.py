@@ -5,6 +5,7 @@ are in campaign/plans.py, the use cases in services/plans.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -175,12 +176,22 @@ async def _owners(db: Database, ids: Sequence[int]) -> dict[int, tuple[Owner, ..
     return {k: tuple(v) for k, v in out.items()}
 
 
-async def _items(db: Database, where: str, params: Iterable[Any], limit: int = 500) -> list[Item]:
+async def _items(
+    db: Database, where: str, params: Iterable[Any], limit: int = 5000, owners: bool = True
+) -> list[Item]:
     rows = await db.fetchall(
         f"{_SELECT} WHERE {where} ORDER BY i.due_date, i.id LIMIT {int(limit)}", tuple(params)
     )
-    owners = await _owners(db, [int(r["id"]) for r in rows])
-    return [_item(r, owners[int(r["id"])]) for r in rows]
+    if not owners:
+        return [_item(r, ()) for r in rows]
+    found = await _owners(db, [int(r["id"]) for r in rows])
+    return [_item(r, found[int(r["id"])]) for r in rows]
+
+
+async def with_owners(db: Database, items: Sequence[Item]) -> list[Item]:
+    """The items with their owners (a list read without them, then cut to what shows)."""
+    found = await _owners(db, [i.id for i in items])
+    return [dataclasses.replace(i, owners=found[i.id]) for i in items]
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -200,17 +211,27 @@ def _period(start: date, end: date) -> tuple[str, str, str]:
     return start.isoformat(), end.isoformat(), start.isoformat()
 
 
-async def for_owner(db: Database, cadre_id: int, start: date, end: date) -> list[Item]:
+async def for_owner(
+    db: Database, cadre_id: int, start: date, end: date, owners: bool = True
+) -> list[Item]:
     where = f"i.id IN (SELECT item_id FROM plan_owners WHERE cadre_id = ?) AND {_IN_PERIOD}"
-    return await _items(db, where, (cadre_id, *_period(start, end)))
+    return await _items(db, where, (cadre_id, *_period(start, end)), owners=owners)
 
 
-async def for_group(db: Database, group_id: int, start: date, end: date) -> list[Item]:
-    return await _items(db, f"i.group_id = ? AND {_IN_PERIOD}", (group_id, *_period(start, end)))
+async def for_group(
+    db: Database, group_id: int, start: date, end: date, owners: bool = True
+) -> list[Item]:
+    where = f"i.group_id = ? AND {_IN_PERIOD}"
+    return await _items(db, where, (group_id, *_period(start, end)), owners=owners)
 
 
-async def for_team(db: Database, team_id: int, start: date, end: date) -> list[Item]:
-    return await _items(db, f"i.team_id = ? AND {_IN_PERIOD}", (team_id, *_period(start, end)))
+async def for_team(
+    db: Database, team_id: int, start: date, end: date, owners: bool = True
+) -> list[Item]:
+    """A team's items (its own and its groups') for the period: ``owners`` False leaves
+    them out (a long list is cut before they are read)."""
+    where = f"i.team_id = ? AND {_IN_PERIOD}"
+    return await _items(db, where, (team_id, *_period(start, end)), owners=owners)
 
 
 async def progress_of(db: Database, item_id: int, limit: int = 5) -> list[Progress]:
