@@ -14,7 +14,7 @@ import sys
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import report_cli
 from bot.commands import COMMANDS, UserError, command, say
@@ -113,7 +113,23 @@ def parser() -> argparse.ArgumentParser:
     )
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
     report_cli.add_parsers(sub, common)
+    _plan_parsers(sub, common)
     return p
+
+
+def _plan_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
+    """``fieldbot plan template|import|export FILE.xlsx``: the clerk's plan workbook."""
+    plan = sub.add_parser("plan", help="work plans: template, import, export", parents=common)
+    psub = plan.add_subparsers(dest="plan_command", required=True)
+    psub.add_parser("template", help="write the empty plan template", parents=common).add_argument(
+        "path"
+    )
+    imp = psub.add_parser(
+        "import", help="check the whole file, then write it (by code)", parents=common
+    )
+    imp.add_argument("path")
+    imp.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    psub.add_parser("export", help="write the plans in force", parents=common).add_argument("path")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -372,6 +388,73 @@ async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _plan_months(settings: Settings) -> Any:
+    from services.plan_files import campaign_months
+
+    return campaign_months(settings, system_clock().astimezone(settings.tz).date())
+
+
+@command("plan template")
+def _plan_template(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.roster_files import RosterFileError
+    from services.plan_files import write_template
+
+    lang = settings.campaign.language
+    try:
+        write_template(Path(args.path), default_catalog(), lang, _plan_months(settings))
+    except RosterFileError as exc:
+        raise _file_error(exc, lang) from None
+    print(default_catalog().t(lang, "plans.cli.template", path=args.path))
+    return 0
+
+
+@command("plan import")
+def _plan_import(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.plan_files import read_plans
+    from campaign.roster_files import RosterFileError
+    from services import plan_files
+
+    lang, catalog = settings.campaign.language, default_catalog()
+    try:
+        rows = read_plans(Path(args.path))
+    except RosterFileError as exc:
+        raise _file_error(exc, lang) from None
+
+    async def run() -> plan_files.ImportResult:
+        async with open_database(settings.storage.database) as db:
+            checked = await plan_files.check(db, rows, _plan_months(settings))
+            if checked.issues:
+                for issue in checked.issues:
+                    print(plan_files.render_issue(issue, catalog, lang), file=sys.stderr)
+                raise UserError(catalog.t(lang, "plans.cli.failed", count=len(checked.issues)))
+            return await plan_files.apply(db, checked, system_clock(), args.dry_run)
+
+    result = asyncio.run(run())
+    key = "plans.cli.dry_run" if result.dry_run else "plans.cli.imported"
+    print(catalog.t(lang, key, added=result.added, updated=result.updated))
+    return 0
+
+
+@command("plan export")
+def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.roster_files import RosterFileError
+    from services import plan_files
+
+    lang, catalog = settings.campaign.language, default_catalog()
+
+    async def run() -> int:
+        async with open_database(settings.storage.database) as db:
+            months = _plan_months(settings)
+            return await plan_files.export(db, Path(args.path), catalog, lang, months)
+
+    try:
+        count = asyncio.run(run())
+    except RosterFileError as exc:
+        raise _file_error(exc, lang) from None
+    print(catalog.t(lang, "plans.cli.exported", path=args.path, count=count))
+    return 0
+
+
 @command("run")
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runner import run
@@ -395,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             logging.DEBUG if args.verbose else logging.INFO, [settings.telegram.token.get()]
         )
         name = args.command if args.command != "roster" else f"roster {args.roster_command}"
+        if args.command == "plan":
+            name = f"plan {args.plan_command}"
         fn = COMMANDS.get(name)
         if fn is None:
             raise UserError(f"command {name!r} is not available")

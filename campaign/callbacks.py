@@ -130,6 +130,7 @@ VISIT = _ns(
     "vis",
     pl=2, pv=2, pg=2, top=1, k=3, kd=1, d=2, kt=1, mc=2, cp=1, cl=1, nx=1,
     ok=1, ch=2, res=1, new=1, keep=1, drop=1, x=1,
+    pi=2,  # the plan item the visit served (its id; 0: none)
 )  # fmt: skip
 # The visit log: vlog:v1:<action>:<visit id or page>. gp a page of /group, sh a visit's
 # card, ed correct it, wd withdraw? wy yes, wn no.
@@ -172,3 +173,21 @@ CARD_DIALOG = _ns("pra", cancel=1, day=2, keep=1, drop=1)
 PARKED = _ns("obx", retry=1, reach=1)
 # Reports: a cadre picked from an ambiguous /log (rpt:v1:log:<cadre>:<period token>).
 REPORT = _ns("rpt", log=2)
+
+# --- plans: pln (lists and cards), plp (a progress report), pla (a leader's item) --------
+
+# Plan items: pln:v1:show:<item id> opens a card; pln:v1:add a leader's new item;
+# pln:v1:ed:<item id> changes one, pln:v1:cx:<item id> cancels it (with a reason);
+# pln:v1:prg:<item id>:<1 done / 0 progress> reports.
+# Cards stay in chats for weeks, so these never change meaning; each press is judged
+# again (owner, leader, item still open).
+PLAN = _ns("pln", show=1, add=0, ed=1, prg=2, cx=1)
+# A progress report: plp:v1:<action>:<draft id>. skip the number, pdone photos done, ok
+# submit, x cancel; keep/drop are the step engine's.
+PLAN_PROGRESS = _ns("plp", x=1, skip=1, pdone=1, ok=1, keep=1, drop=1)
+# A leader's item: pla:v1:<action>:<draft id>[:<arg>]. kind a kind of work (or "none"),
+# mon a month (YYYYMM), own an owner (cadre id) on/off, odone owners chosen, field a field
+# to change from the summary, skip (no measure), ok submit, x cancel, keep/drop.
+PLAN_ITEM = _ns(
+    "pla", x=1, skip=1, kind=2, mon=2, own=2, odone=1, field=2, ok=1, keep=1, drop=1
+)  # fmt: skip

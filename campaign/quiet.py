@@ -39,6 +39,7 @@ def next_allowed(now_utc: datetime, tz: tzinfo, start: time, end: time) -> datet
 # sound. Urgent items go at once and ring.
 SCHEDULED_KINDS = frozenset(
     {"nudge", "pace", "pace-group", "period-end", "deadline", "bulletin", "bulletin-chart"}
+    | {"plan-due", "plan-overdue"}
 )
 
 

@@ -10,13 +10,15 @@ weekly check runs in the morning, before the day's work.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from campaign.periods import Period, month_of, quarter_of
-from campaign.settings import QuotaSettings
+from campaign.roles import Role
+from campaign.settings import QUOTA_KEYS, QuotaSettings, parse_quota_override
 from campaign.vocabulary import WORK_KINDS
 from campaign.workcalendar import WorkCalendar
 
@@ -194,3 +196,44 @@ def quarter_progress(
     return period_pace(
         quarter, QUARTER, quotas(settings)[QUARTER], tally(facts, quarter), cal, today
     )
+
+
+# --- quotas that fit the role and the unit ----------------------------------------------
+
+
+def _with(q: QuotaSettings, values: dict[str, int]) -> QuotaSettings:
+    keep = {k: v for k, v in values.items() if v >= 0}
+    return dataclasses.replace(
+        q,
+        monthly_visits=keep.get("monthly_visits", q.monthly_visits),
+        monthly_days=keep.get("monthly_days", q.monthly_days),
+        quarterly_visits=keep.get("quarterly_visits", q.quarterly_visits),
+        quarterly_days=keep.get("quarterly_days", q.quarterly_days),
+    )
+
+
+def is_uniform(q: QuotaSettings) -> bool:
+    """Everyone has the [quotas] numbers (no role quota, no override)."""
+    roles = (q.group_leader, q.team_leader, q.deputy_team_leader)
+    return not q.overrides and all(getattr(r, k) < 0 for r in roles for k in QUOTA_KEYS)
+
+
+def quota_for(
+    q: QuotaSettings, role: str, team_code: str | None, group_code: str | None
+) -> QuotaSettings:
+    """A person's quotas: [quotas], then their team's override, then their group's, then
+    their role's own numbers (a team leader's quota is a matter of the role)."""
+    out = q
+    for code in (team_code, group_code):
+        for text in q.overrides:
+            unit, values = parse_quota_override(text)
+            if code and unit == code:
+                out = _with(out, values)
+    own = {
+        Role.GROUP_LEADER.value: q.group_leader,
+        Role.TEAM_LEADER.value: q.team_leader,
+        Role.DEPUTY_TEAM_LEADER.value: q.deputy_team_leader,
+    }.get(str(role))
+    if own is not None:
+        out = _with(out, {k: getattr(own, k) for k in QUOTA_KEYS})
+    return out

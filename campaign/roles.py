@@ -65,7 +65,7 @@ def may_bind_office_chat(role: Role) -> bool:
 _MUTE = ("mute", "unmute")  # field roles get reminders, so they may pause them
 _VISITS = ("visit", "my")
 _VISIT_FIXES = ("visit_edit", "visit_withdraw")
-_PROBLEMS = ("problem", "problems")
+_PROBLEMS = ("problem", "problems", "plan")
 _REPORTS = ("summary", "coverage", "overdue", "log", "cases", "export", "chart")
 _GROUP_REPORTS = ("summary", "coverage", "overdue", "log", "cases")
 _FIELD = ("start", *_VISITS, *_PROBLEMS)
@@ -75,8 +75,8 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GROUP_LEADER: (*_FIELD, "group", "ledger", *_GROUP_REPORTS, *_TAIL),
     Role.TEAM_LEADER: (*_FIELD, "ledger", *_REPORTS, *_TAIL, "bindteam"),
     Role.DEPUTY_TEAM_LEADER: (*_FIELD, "ledger", *_REPORTS, *_TAIL, "bindteam"),
-    Role.OFFICE: ("start", *_REPORTS, "ledger", "parked", "help", "lang", "bindoffice"),
-    Role.INSPECTOR: ("start", *_REPORTS, "help", "lang"),
+    Role.OFFICE: ("start", *_REPORTS, "ledger", "parked", "help", "lang", "bindoffice", "plan"),
+    Role.INSPECTOR: ("start", *_REPORTS, "help", "lang", "plan"),
 }
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).

@@ -23,6 +23,7 @@ PACE = "weekly-pace"
 PERIOD_END = "period-end"
 BULLETIN = "weekly-bulletin"
 NIGHTLY = "nightly"
+PLAN_REMIND = "plan-remind"  # plan items due soon (owners) and overdue (leaders)
 # Not a daily job: deadline warnings, auto-escalation and catching up missed jobs, every
 # few minutes and once at start.
 SWEEP = "sweep"
@@ -63,6 +64,7 @@ def job_plans(s: Settings) -> tuple[JobPlan, ...]:
             BULLETIN, r.bulletin_time, Cadence.WEEKLY, timedelta(days=6), weekday=r.bulletin_weekday
         ),
         JobPlan(NIGHTLY, r.backup_time, Cadence.DAILY, timedelta(hours=24)),
+        JobPlan(PLAN_REMIND, s.plans.remind_time, Cadence.WORKDAY, catchup),
     )
 
 

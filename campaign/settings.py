@@ -113,11 +113,44 @@ class VisitSettings:
 
 
 @dataclass(frozen=True)
+class RoleQuotaSettings:
+    """A role's own quotas ([quotas.team_leader] ...); -1: as in [quotas]."""
+
+    monthly_visits: int = -1
+    monthly_days: int = -1
+    quarterly_visits: int = -1
+    quarterly_days: int = -1
+
+
+QUOTA_KEYS = ("monthly_visits", "monthly_days", "quarterly_visits", "quarterly_days")
+
+
+@dataclass(frozen=True)
 class QuotaSettings:
     monthly_visits: int = 8
     monthly_days: int = 10
     quarterly_visits: int = 24
     quarterly_days: int = 30
+    # Quotas that fit the role (team leaders are not held to a field cadre's numbers)
+    # and the unit: "T1 monthly_visits=6 monthly_days=8" for a team or group by its code.
+    group_leader: RoleQuotaSettings = field(default_factory=RoleQuotaSettings)
+    team_leader: RoleQuotaSettings = field(default_factory=RoleQuotaSettings)
+    deputy_team_leader: RoleQuotaSettings = field(default_factory=RoleQuotaSettings)
+    overrides: tuple[str, ...] = ()
+
+
+def parse_quota_override(text: str) -> tuple[str, dict[str, int]]:
+    """``"T1 monthly_visits=6 monthly_days=8"`` → ("T1", {...}); ValueError if unreadable."""
+    code, *pairs = text.replace(":", " ").replace(",", " ").split()
+    values: dict[str, int] = {}
+    for pair in pairs:
+        key, _, number = pair.partition("=")
+        if key not in QUOTA_KEYS or not number.isdigit():
+            raise ValueError(pair)
+        values[key] = int(number)
+    if not values:
+        raise ValueError(text)
+    return code, values
 
 
 @dataclass(frozen=True)
@@ -166,6 +199,16 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class PlanSettings:
+    """[plans]: the campaign's months (YYYY-MM; empty: January / December of the
+    current year). Plan items may only fall due in them."""
+
+    first_month: str = ""
+    last_month: str = ""
+    remind_time: time = time(9, 15)  # workdays: items due soon to owners, overdue to leaders
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -175,6 +218,7 @@ class Settings:
     problems: ProblemSettings = field(default_factory=ProblemSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
     source: str = "<defaults>"
 
     @property
@@ -295,6 +339,27 @@ def _validate(s: Settings) -> None:
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
+    for role in ("group_leader", "team_leader", "deputy_team_leader"):
+        for key in QUOTA_KEYS:
+            if getattr(getattr(s.quotas, role), key) < -1:
+                raise SettingsError(
+                    f"{src}: key 'quotas.{role}.{key}' must be 0 or more (-1: as in [quotas])"
+                )
+    for text in s.quotas.overrides:
+        try:
+            parse_quota_override(text)
+        except ValueError:
+            raise SettingsError(
+                f"{src}: key 'quotas.overrides' holds {text!r}; write a team or group code, "
+                f'then numbers such as "T1 monthly_visits=6 monthly_days=8" (keys: '
+                f"{', '.join(QUOTA_KEYS)})"
+            ) from None
+    for key in ("first_month", "last_month"):
+        value = getattr(s.plans, key)
+        if value and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) is None:
+            raise SettingsError(
+                f"{src}: key 'plans.{key}' must be a month such as \"2026-03\", got {value!r}"
+            )
     for key in (
         "max_attempts",
         "global_per_second",
@@ -430,9 +495,7 @@ def _beside(settings: Settings, folder: Path) -> Settings:
         return str(folder / value) if str(folder) not in ("", ".") else value
 
     st = settings.storage
-    storage = dataclasses.replace(
-        st, database=place(st.database), backup_dir=place(st.backup_dir)
-    )
+    storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
     return dataclasses.replace(settings, storage=storage)
 
 

@@ -39,6 +39,9 @@ class Form:
     edit_of: int | None = None
     base: str | None = None  # the visit's updated_at when the correction began
     orig_day: str | None = None  # its date then (a date kept as it was is not re-checked)
+    # the plan item the visit served (asked once at submit, when the cadre owns any open)
+    plan_item: int | None = None
+    plan_asked: bool = False
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Form:

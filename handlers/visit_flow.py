@@ -44,6 +44,7 @@ from handlers.visit_session import (
     KIND,
     KINDS,
     PLACE,
+    PLAN_LINK,
     QUESTIONS,
     RESUME,
     SUMMARY,
@@ -53,6 +54,7 @@ from handlers.visit_session import (
     ask_extras,
     ask_kinds,
     ask_place,
+    ask_plan,
     ask_resume,
     ask_summary,
     ask_text,
@@ -62,7 +64,7 @@ from handlers.visit_session import (
     enter_summary,
     next_after,
 )
-from handlers.visit_submit import summary_button
+from handlers.visit_submit import plan_button, summary_button
 from services import visits
 from services.visits import Draft, Opened, Why
 
@@ -440,6 +442,7 @@ FLOW: Flow[Form] = Flow(
             buttons=dict.fromkeys(("ok", "ch", "mc"), summary_button),
             enter=enter_summary,
         ),
+        Step(PLAN_LINK, ask_plan, buttons={"pi": plan_button}, hint="plan_use_buttons"),
         Step(
             RESUME,
             ask_resume,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from campaign import visit_words as words
-from campaign.message import Message
-from campaign.text import day_text, moment_text
+from campaign.callbacks import VISIT
+from campaign.message import Button, Message
+from campaign.text import day_text, moment_text, shorten
 from campaign.visitform import Form
 from campaign.visitrules import DayProblem
 from handlers import visit_views as views
@@ -30,6 +31,7 @@ TEXT = "text"
 EXTRAS = "extras"
 SUMMARY = "summary"
 RESUME = "resume"  # an idle draft: continue it or start over?
+PLAN_LINK = "plan"  # at submit: which plan item did the visit serve? (optional)
 
 NEXT = {PLACE: KINDS, KINDS: DATE, DATE: TEXT, TEXT: EXTRAS, EXTRAS: SUMMARY}
 NUMBER = {PLACE: 1, KINDS: 2, DATE: 3, TEXT: 4, EXTRAS: 5}
@@ -130,3 +132,17 @@ def day_message(s: VisitSession, problem: DayProblem) -> str:
         return s.w.t("visits.date_future")
     earliest = day_text(s.w.t, s.today - timedelta(days=days))
     return s.w.t("visits.date_too_old", days=days, earliest=earliest)
+
+
+async def ask_plan(s: VisitSession) -> Message:
+    """At submit, once: which of my open plan items did this visit serve?"""
+    f = s.form
+    assert f.place is not None and f.visit_day is not None
+    items = await visits.plan_candidates(s.d, s.cadre, int(f.place["id"]), f.kinds, f.visit_day)
+    picks = [
+        Button(s.w.t("plans.visit.item_button", code=i.code, title=shorten(i.title, 24)),
+               VISIT.build("pi", s.draft.id, i.id))
+        for i in items
+    ]  # fmt: skip
+    none = Button(s.w.t("plans.visit.none_button"), VISIT.build("pi", s.draft.id, 0))
+    return Message(s.w.t("plans.visit.ask"), (*((p,) for p in picks), (none,)))

@@ -10,6 +10,7 @@ from handlers.visit_session import (
     END,
     FIELD_STEPS,
     PLACE,
+    PLAN_LINK,
     SUMMARY,
     VisitSession,
     day_message,
@@ -31,6 +32,7 @@ async def summary_button(s: VisitSession) -> object:
         await s.answer(s.w.t("common.stale_button"), alert=True)
         return None
     s.form.editing = True
+    s.form.plan_asked, s.form.plan_item = False, None  # the place or kinds may change
     if target == PLACE:
         s.form.query, s.form.village, s.form.page = None, None, 0
     return await s.go(target)
@@ -39,6 +41,8 @@ async def summary_button(s: VisitSession) -> object:
 async def _submit(s: VisitSession) -> object:
     """Hand the draft to the service; show what it did, or go where the cadre can fix it."""
     w = s.w
+    if await _ask_plan_first(s):
+        return await s.go(PLAN_LINK)
     done = await visits.submit(s.d, s.cadre, s.draft.id, s.form, s.today)
     why = done.why
     if why is Why.MISSING:
@@ -88,3 +92,23 @@ def _receipt(s: VisitSession, done: Submitted) -> str:
     if done.quota_done:
         lines.append(w.t("visits.receipt_done"))
     return "\n".join(lines)
+
+
+async def _ask_plan_first(s: VisitSession) -> bool:
+    """A new visit whose cadre owns open plan items for its place or kinds: ask once
+    which one it served before submitting."""
+    f = s.form
+    if f.plan_asked or f.edit_of or f.place is None or f.visit_day is None or not f.kinds:
+        return False
+    f.plan_asked = True
+    found = await visits.plan_candidates(s.d, s.cadre, int(f.place["id"]), f.kinds, f.visit_day)
+    return bool(found)
+
+
+async def plan_button(s: VisitSession) -> object:
+    """The plan item the visit served (0: none), then submit."""
+    assert s.cb is not None
+    chosen = s.cb.int_arg(1)
+    s.form.plan_item = chosen or None
+    s.form.plan_asked = True
+    return await _submit(s)

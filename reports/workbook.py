@@ -50,6 +50,8 @@ class ExportData:
     # The title for one team's sheet, given the team's name (the scope of ``title``
     # replaced by the team). None: the team's name before ``title``.
     title_for: Callable[[str], str] | None = None
+    # The 工作计划 sheet: one row per plan item, values in PLAN_COLUMNS' order.
+    plans: Iterable[list[Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,25 @@ VISIT_COLUMNS = [
     Column("model_case", 6),
     Column("created_at", 17),
 ]
+PLAN_COLUMNS = [
+    Column("plan_code", 12),
+    Column("team", 14),
+    Column("group", 12),
+    Column("place", 14),
+    Column("plan_month", 9),
+    Column("plan_due", 11),
+    Column("plan_title", 36),
+    Column("plan_measure", 30),
+    Column("plan_target", 8),
+    Column("plan_progress", 8),
+    Column("plan_unit", 6),
+    Column("plan_kind", 10),
+    Column("plan_owners", 16),
+    Column("status", 8),
+    Column("plan_overdue", 6),
+    Column("plan_reason", 20),
+]
+
 PROBLEM_COLUMNS = [
     Column("id", 8),
     Column("raised_at", 17),
@@ -372,6 +393,13 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         sheet.header()
         for c in data.cadres:
             sheet.row(_cadre_values(t, c))
+
+        # Work plans (工作计划): every item due in the period, and open ones overdue.
+        title = sheet_title(t("reports.xlsx.sheet_plans"), taken)
+        sheet = _Sheet(wb, title, PLAN_COLUMNS, t, freeze=1, taken=taken)
+        sheet.header()
+        for plan in data.plans:
+            sheet.row(plan)
 
         # One sheet per team: its groups with a total, then its cadres.
         for team in data.overview.rows:

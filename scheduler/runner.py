@@ -20,6 +20,7 @@ from campaign.schedule import (
     NUDGE,
     PACE,
     PERIOD_END,
+    PLAN_REMIND,
     SWEEP,
     JobPlan,
     job_plans,
@@ -31,6 +32,7 @@ from services import jobs
 from services.bulletin import before_the_campaign, bulletin_items
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
+from services.plan_reminders import plan_reminder_items
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
 from services.runtime import Deps
 
@@ -43,6 +45,7 @@ BUILDERS: dict[str, Builder] = {
     PERIOD_END: period_end_items,
     BULLETIN: bulletin_items,
     NIGHTLY: nightly_items,
+    PLAN_REMIND: plan_reminder_items,
 }
 
 

@@ -16,6 +16,7 @@ from campaign.quotas import PeriodPace, Tally, period_pace, periods_of, quotas
 from campaign.roles import FIELD_ROLES, Role
 from campaign.text import MESSAGE_LIMIT, day_text, month_name, shorten
 from services import people as people_service
+from services import quotas as fitting_quotas
 from services.jobs import Outgoing, calendar_of, day_bounds, lang_of, local_day, tr
 from services.runtime import Deps
 from storage import reminders
@@ -71,12 +72,13 @@ async def _paces(
 ) -> dict[int, list[PeriodPace]]:
     cal = calendar_of(deps)
     today = local_day(deps, now)
-    quota = quotas(deps.settings.quotas)
+    resolve = await fitting_quotas.resolver(deps)  # the role's and the unit's quotas
     out: dict[int, list[PeriodPace]] = defaultdict(list)
     for kind, period in periods.items():
         done = await reminders.tallies(deps.db, period.start, period.end)
         for p in people:
             tally = done.get(p.cadre_id, Tally())
+            quota = quotas(resolve(p.role.value, p.team_id, p.group_id))
             out[p.cadre_id].append(period_pace(period, kind, quota[kind], tally, cal, today))
     return out
 

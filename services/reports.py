@@ -10,6 +10,7 @@ calls them directly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -19,6 +20,7 @@ from typing import IO
 from campaign.i18n import Catalog
 from campaign.periods import Period
 from campaign.phones import normalise_phone
+from campaign.quotas import is_uniform
 from campaign.reporting import (
     CadreRef,
     ChatKind,
@@ -37,7 +39,7 @@ from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
-from services import people
+from services import people, plan_reports, quotas
 from services.people import Cadre
 from services.runtime import Deps
 from storage import report_rows as rows
@@ -122,9 +124,21 @@ def _summary(conn: q.Conn, ask: Ask, rows_kind: str | None = None) -> Summary:
         tz=ask.settings.tz,
         per_cadre=ask.target(),
         rows_kind=rows_kind,
+        target_for=_fitting_targets(conn, ask),
     )
     today = ask.now.astimezone(ask.settings.tz).date()
     return dataclasses.replace(s, elapsed=elapsed_share(ask.period, today))
+
+
+def _fitting_targets(
+    conn: q.Conn, ask: Ask
+) -> Callable[[str, int | None, int | None], Target] | None:
+    """Each cadre's own quota for the period when roles or units have their own (None:
+    everyone has [quotas])."""
+    if is_uniform(ask.settings.quotas):
+        return None
+    resolve = quotas.resolver_on(conn, ask.settings.quotas)
+    return lambda role, team, group: quota_share(ask.period, resolve(role, team, group))
 
 
 def summary_data(ask: Ask) -> Summary:
@@ -133,7 +147,7 @@ def summary_data(ask: Ask) -> Summary:
 
 
 def summary_report(ask: Ask) -> str:
-    return text.summary_text(ask.t, summary_data(ask))
+    return text.summary_text(ask.t, summary_data(ask)) + plan_reports.summary_section(ask)
 
 
 def coverage_report(ask: Ask) -> str:
@@ -208,6 +222,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             visits=rows.visit_rows(conn, ask.scope, ask.period),
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+            plans=plan_reports.sheet_rows(ask),
             title_for=lambda team: ask.t(
                 "reports.export.title",
                 scope=team,

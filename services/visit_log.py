@@ -15,6 +15,7 @@ from campaign.roles import Role
 from campaign.text import Tr, day_text, moment_text
 from campaign.visit_words import kinds_text, month_label, place_name, quarter_label, summary_lines
 from campaign.visitrules import ChangeRight
+from services import quotas
 from services.runtime import Deps
 from services.visits import form_of, right_of
 from storage import visits
@@ -136,8 +137,9 @@ async def my_view(d: Deps, cadre: Cadre, lang: str) -> Message:
     quarter = quarter_of(today)
     facts = await visits.facts_for(d.db, cadre.id, quarter.start, quarter.end)
     cal = d.calendar()
-    month = month_progress(facts, today, d.settings.quotas, cal)
-    whole = quarter_progress(facts, today, d.settings.quotas, cal)
+    fitting = await quotas.for_cadre(d, cadre)  # the role's and the unit's quotas
+    month = month_progress(facts, today, fitting, cal)
+    whole = quarter_progress(facts, today, fitting, cal)
     recent = await visits.recent_for_cadre(d.db, cadre.id, RECENT)
     lines = [t("visitlog.my_title", name=cadre.name), ""]
     lines += _progress_lines(t, month, month_label(t, month.period))

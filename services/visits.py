@@ -9,7 +9,9 @@ steps (handlers/visit_flow.py) keep only the draft's form between the use cases.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -20,11 +22,14 @@ from campaign.roles import FIELD_ROLES
 from campaign.visitform import Form
 from campaign.visitrules import ChangeRight, DayProblem, change_right, day_problem, may_view
 from campaign.vocabulary import WORK_KINDS
+from services import quotas
 from services.runtime import Deps
 from storage import drafts, visits
+from storage import plans as plan_store
 from storage.db import to_text
 from storage.drafts import Draft
 from storage.people import Cadre
+from storage.plans import Item as PlanItem
 from storage.visits import Photo, Place, Visit, VisitRecord
 
 __all__ = ["Cadre", "Draft", "Place", "Visit"]
@@ -218,6 +223,10 @@ async def submit(d: Deps, cadre: Cadre, draft_id: int, form: Form, today: date) 
     if problem is not None and form.day != form.orig_day:  # a date kept as it was stays
         return Submitted(Why.DAY, day=problem)
     record = _record(d, form, place, day)
+    if form.plan_item is not None and visit is None:
+        served = await plan_candidates(d, cadre, place.id, record.kinds, day)
+        if form.plan_item in {i.id for i in served}:  # still the cadre's and open
+            record = dataclasses.replace(record, plan_item=form.plan_item)
     if visit is not None:
         return await _amend(d, cadre, draft_id, visit, record)
     visit_id = await visits.submit(d.db, draft_id=draft_id, cadre=cadre, record=record, now=d.now())
@@ -225,7 +234,7 @@ async def submit(d: Deps, cadre: Cadre, draft_id: int, form: Form, today: date) 
         return Submitted(Why.CLOSED)
     month = month_of(day)
     count = await visits.count_between(d.db, cadre.id, month.start, month.end)
-    quota = d.settings.quotas.monthly_visits
+    quota = (await quotas.for_cadre(d, cadre)).monthly_visits
     return Submitted(
         visit_id=visit_id,
         far_km=record.distance_km if record.far else None,
@@ -350,3 +359,11 @@ async def withdraw(d: Deps, cadre: Cadre, visit_id: int) -> Change:
         return change
     done = await visits.withdraw(d.db, change.visit, cadre, d.now())
     return Change(visit=change.visit, right=change.right, done=done)
+
+
+async def plan_candidates(
+    d: Deps, cadre: Cadre, place_id: int, kinds: Sequence[str], day: date
+) -> list[PlanItem]:
+    """The cadre's open plan items a visit at the place, of these kinds, could serve
+    (asked once at submit; none: nothing asked)."""
+    return await plan_store.open_for_visit(d.db, cadre.id, place_id, kinds, day)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
@@ -190,6 +190,7 @@ def summary(
     tz: tzinfo,
     per_cadre: Target,
     rows_kind: str | None = None,
+    target_for: Callable[[str, int | None, int | None], Target] | None = None,
 ) -> Summary:
     """Visits, days, places, kinds and problems over ``period`` for ``scope``, broken
     down by team (county), by group (a team) or by cadre (a group).
@@ -197,7 +198,9 @@ def summary(
     Problems raised, solved and explained count within the period; problems in hand and
     overdue are as of ``now``. Team leaders belong to no group: in a by-group breakdown
     their visits count in the total only. ``per_cadre`` is each cadre's quota for the
-    period (``campaign.reporting.quota_share``: the rule stays out of storage).
+    period (``campaign.reporting.quota_share``: the rule stays out of storage);
+    ``target_for`` (role, team id, group id), when given, each one's own (quotas that
+    fit the role and the unit).
     """
     if rows_kind is None:
         rows_kind = {ScopeKind.ALL: "team", ScopeKind.TEAM: "group", ScopeKind.GROUP: "cadre"}[
@@ -209,9 +212,11 @@ def summary(
     # Roster: the cadres expected in the field now, and their linked places.
     where, params = scope_sql(scope, "team_id", "group_id")
     roster = conn.execute(
-        f"SELECT id, team_id, group_id FROM cadres WHERE active = 1 AND role IN {FIELD_SQL}{where}",
+        f"SELECT id, team_id, group_id, role FROM cadres WHERE active = 1 AND role IN"
+        f" {FIELD_SQL}{where}",
         params,
     ).fetchall()
+    own_target = {r[0]: target_for(r[3], r[1], r[2]) for r in roster} if target_for else {}
     cadre_unit = {r[0]: _unit_key(rows_kind, r[1], r[2], r[0]) for r in roster}
     total.cadres = len(roster)
     for unit_id in cadre_unit.values():
@@ -232,7 +237,7 @@ def summary(
         acc[1] += w.days
     for cadre_id, unit_id in cadre_unit.items():
         v, d = per_cadre_total.get(cadre_id, (0, 0))
-        if on_quota(CadreWork(cadre_id, None, None, v, d), per_cadre):
+        if on_quota(CadreWork(cadre_id, None, None, v, d), own_target.get(cadre_id, per_cadre)):
             total.on_quota += 1
             if unit_id in lines:
                 lines[unit_id].on_quota += 1
@@ -244,6 +249,16 @@ def summary(
     total.target = per_cadre.times(total.cadres)
     for line in lines.values():
         line.target = per_cadre.times(line.cadres)
+    if own_target:
+        sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for cadre_id, unit_id in cadre_unit.items():
+            mine = own_target[cadre_id]
+            for key in (unit_id, -1):
+                sums[key][0] += mine.visits
+                sums[key][1] += mine.days
+        total.target = Target(*sums[-1])
+        for unit_id, line in lines.items():
+            line.target = Target(*sums[unit_id]) if unit_id in sums else Target(0.0, 0.0)
     return Summary(
         period=period,
         scope=scope,

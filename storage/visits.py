@@ -9,7 +9,7 @@ from typing import Any
 
 from campaign.quotas import VisitFact
 from campaign.vocabulary import WORK_KINDS
-from storage import drafts, places
+from storage import drafts, places, plans
 from storage.db import Database, Row, Writer, escape_like, from_text, to_text
 from storage.people import Cadre, audit
 
@@ -51,6 +51,7 @@ class VisitRecord:
     far: bool = False
     model_case: bool = False
     photos: tuple[Photo, ...] = ()
+    plan_item: int | None = None  # the plan item the visit served (visit_plan_items)
 
     def snapshot(self) -> dict[str, Any]:
         """The fields as the audit log keeps them."""
@@ -243,6 +244,8 @@ async def submit(
                 raise _DraftClosed
             visit_id = int(cur.lastrowid or 0)
             await _write_children(conn, visit_id, record)
+            if record.plan_item is not None:
+                await plans.link_visit(conn, visit_id, record.plan_item)
             if not await drafts.close(conn, draft_id, "submitted", now, result_id=visit_id):
                 raise _DraftClosed
     except _DraftClosed:

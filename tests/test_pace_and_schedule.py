@@ -15,6 +15,7 @@ from campaign.schedule import (
     NUDGE,
     PACE,
     PERIOD_END,
+    PLAN_REMIND,
     job_plans,
     last_due,
     still_useful,
@@ -101,7 +102,7 @@ def test_period_end_warning_day_and_its_usefulness() -> None:
 
 
 def test_bulletin_and_nightly_plans() -> None:
-    assert set(plans()) == {NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY}
+    assert set(plans()) == {NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND}
     p = plans(bulletin_time=time(8, 30))[BULLETIN]
     # Due Monday 08:30; a restart on Friday still makes it up, the next Monday not.
     due = last_due(p, local(2026, 11, 20, 12), SHANGHAI, CAL)

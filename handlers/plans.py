@@ -1,0 +1,204 @@
+"""Work plans (工作计划): /plan [period] lists the items by role; a listed item's button
+opens its card; the card's 进展 / 完成 open a progress report, a leader's ➕ / ✏️ an
+item, both on the step engine in the presser's private chat (handlers/plan_steps.py).
+Every press is judged again by services/plans.py: a forged or stale button changes
+nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from campaign import plans as rules
+from campaign.callbacks import PLAN, CallbackError
+from campaign.periods import EXAMPLES, PeriodError, parse_period
+from campaign.text import ECHO_LIMIT, shorten
+from handlers import screen
+from handlers.common import Context, Who, reply, require_cadre
+from handlers.flow import END, Flow, Stop
+from handlers.plan_steps import (
+    ITEM_KIND,
+    MONTH,
+    NOTE,
+    PROGRESS_KIND,
+    REASON,
+    SUMMARY,
+    TITLE,
+    ItemForm,
+    ProgressForm,
+    item_flow,
+    progress_flow,
+)
+from services import drafts, plans
+
+log = logging.getLogger(__name__)
+
+
+async def plan_command(update: Update, context: Context) -> None:
+    """/plan [period]: the items of my role's scope due in the period (this month)."""
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return
+    today = w.deps.local_now().date()
+    text = " ".join(context.args or []).strip()
+    if text:
+        try:
+            period = parse_period(text, today)
+        except PeriodError:
+            echo = shorten(text, ECHO_LIMIT)
+            await reply(update, w.t("plans.list.bad_period", text=echo, examples=EXAMPLES))
+            return
+    else:
+        period = rules.default_period(today)
+    message = await plans.plan_list(w.deps, w.cadre, w.lang, period)
+    await reply(update, message.text, screen.markup_of(message) if message.buttons else None)
+
+
+async def show_card(update: Update, context: Context) -> None:
+    """pln:show:<item>: the item's card, if the presser may see it."""
+    query = update.callback_query
+    assert query is not None
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return
+    try:
+        item_id = PLAN.parse(query.data).int_arg(0)
+    except CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return
+    shown = await plans.card(w.deps, w.cadre, w.lang, item_id)
+    if shown.message is None:
+        await query.answer(shown.refusal, show_alert=True)
+        return
+    await query.answer()
+    markup = screen.markup_of(shown.message) if shown.message.buttons else None
+    chat = update.effective_chat
+    assert chat is not None
+    await screen.send(context.bot, chat.id, shown.message.text, markup)
+
+
+async def _open_private(
+    update: Update, w: Who, flow: Flow[Any], kind: str, step: str, form: Any, context: Context
+) -> object:
+    """Open the dialog's draft in the presser's private chat and ask its first step."""
+    query = update.callback_query
+    assert query is not None and w.cadre is not None
+    d = w.deps
+    if await drafts.other_open(d.db, w.user_id, w.user_id, kind) is not None:
+        await query.answer(w.t("plans.busy"), show_alert=True)
+        return END
+    draft = await drafts.start(d.db, kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(),
+                               d.now())  # fmt: skip
+    s = flow.session(update, context, w, draft, form)
+    s.answered = True
+    try:
+        state = await s.go(step)
+    except (Forbidden, BadRequest) as exc:
+        log.info("could not open a private plan dialog: %s", exc)
+        await drafts.cancel(d.db, draft.id, d.now())
+        await query.answer(w.t("plans.open_private_first"), show_alert=True)
+        return END
+    except Stop as stop:
+        return stop.state
+    chat = update.effective_chat
+    await query.answer(
+        None if chat is not None and chat.id == w.user_id else w.t("plans.see_private")
+    )
+    return state
+
+
+async def progress_entry(update: Update, context: Context) -> object:
+    """pln:prg:<item>:<done>: an owner reports progress (0) or completion (1)."""
+    query = update.callback_query
+    assert query is not None
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return END
+    try:
+        cb = PLAN.parse(query.data)
+        item_id, completes = cb.int_arg(0), cb.int_arg(1)
+        if completes not in (0, 1):
+            raise CallbackError("done is 0 or 1")
+    except CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return END
+    item, refusal = await plans.reportable(w.deps, w.cadre, w.lang, item_id)
+    if item is None:
+        await query.answer(refusal, show_alert=True)
+        return END
+    form = ProgressForm(
+        item_id=item.id,
+        code=item.code,
+        title=item.title,
+        unit=item.unit,
+        has_target=item.target is not None,
+        completes=bool(completes),
+    )
+    return await _open_private(update, w, PROGRESS, PROGRESS_KIND, NOTE, form, context)
+
+
+async def item_entry(update: Update, context: Context) -> object:
+    """pln:add (a new item of my unit) or pln:ed:<item> (change one of my unit's)."""
+    query = update.callback_query
+    assert query is not None
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return END
+    c = w.cadre
+    try:
+        cb = PLAN.parse(query.data)
+        item_id = cb.int_arg(0) if cb.action in ("ed", "cx") else None
+    except CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return END
+    if item_id is None:
+        unit = rules.own_unit(c.role, c.team_id, c.group_id)
+        if unit is None:
+            await query.answer(w.t("plans.refused.not_your_unit"), show_alert=True)
+            return END
+        name = c.group_name if unit.group_id is not None else c.team_name
+        form = ItemForm(team_id=unit.team_id, group_id=unit.group_id, unit_name=name)
+        return await _open_private(update, w, ITEM, ITEM_KIND, TITLE, form, context)
+    item, refusal = await plans.editable(w.deps, c, w.lang, item_id)
+    if item is None:
+        await query.answer(refusal, show_alert=True)
+        return END
+    form = ItemForm(
+        item_id=item.id,
+        team_id=item.team_id,
+        group_id=item.group_id,
+        unit_name=item.group_name or item.team_name,
+        title=item.title,
+        measure=item.measure,
+        kind=item.kind,
+        month=item.month,
+        due=item.due_date.isoformat(),
+        owners=[o.id for o in item.owners],
+        code=item.code,
+        editing=True,
+    )
+    if cb.action == "cx":
+        return await _open_private(update, w, ITEM, ITEM_KIND, REASON, form, context)
+    return await _open_private(update, w, ITEM, ITEM_KIND, SUMMARY if form.month else MONTH,
+                               form, context)  # fmt: skip
+
+
+PROGRESS = progress_flow([CallbackQueryHandler(progress_entry, pattern=PLAN.pattern("prg"))])
+ITEM = item_flow([CallbackQueryHandler(item_entry, pattern=PLAN.pattern("add", "ed", "cx"))])
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/plan, the two dialogs (they own their entry buttons), their buttons outside a
+    dialog, and the card button."""
+    return [
+        CommandHandler("plan", plan_command, filters=filters.UpdateType.MESSAGE),
+        PROGRESS.conversation(),
+        ITEM.conversation(),
+        PROGRESS.stale_handler(),
+        ITEM.stale_handler(),
+        CallbackQueryHandler(show_card, pattern=PLAN.pattern("show")),
+    ]
