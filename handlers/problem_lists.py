@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import screen
+from handlers import urge as urge_ui
 from handlers.common import Context, deps, reply, require_cadre
 from services import problem_views
 
@@ -30,6 +31,7 @@ async def ledger(update: Update, context: Context) -> None:
         return
     message = await problem_views.ledger(deps(context), w.cadre, w.lang)
     await reply(update, message.text, screen.markup_of(message))
+    await urge_ui.offer(update, w, overdue_only=False)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
