@@ -116,3 +116,15 @@ def due_at(now: datetime, days: int = CORRECTION_DAYS) -> datetime:
 
 def is_overdue(status: str, due: datetime, now: datetime) -> bool:
     return status != "closed" and now >= due
+
+
+@dataclass(frozen=True)
+class TeamChecks:
+    """A team's line in /summary and the export: cadres whose log was checked in the
+    period (of how many), correction items open now and overdue now."""
+
+    team_name: str
+    cadres: int
+    cadres_checked: int
+    corrections_open: int
+    corrections_overdue: int

@@ -636,3 +636,8 @@ async def visit_target(d: Deps, visit_id: int, verdict: str) -> Target | None:
         return None
     day = visit.record.day
     return Target(visit.cadre_id, day, day + timedelta(days=1), visit.id, verdict)
+
+
+async def visit_card(d: Deps, reader: Cadre, visit: Visit, lang: str) -> Message:
+    """A visit's card (services/visit_log.card) with its checks and the check buttons."""
+    return await with_checks(d, reader, visit, visit_log.card(d, reader, visit, lang), lang)

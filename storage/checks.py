@@ -8,10 +8,13 @@ by the service, so period tallies need no time zone here.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from campaign.checks import TeamChecks
+from campaign.reporting import Scope, ScopeKind
 from storage.db import Connection, Database, Row, from_text, to_text
 
 # --- what the assessment reads ------------------------------------------------------------
@@ -59,46 +62,38 @@ async def cadre_tallies(db: Database, start: date, end: date) -> dict[int, Check
     return {k: CheckTally(*v) for k, v in counts.items() if any(v)}
 
 
-@dataclass(frozen=True)
-class TeamTally:
-    """A team's line in /summary and the export: cadres whose log was checked in the
-    period, corrections open now and overdue now."""
-
-    team_id: int
-    team_name: str
-    cadres: int
-    cadres_checked: int
-    corrections_open: int
-    corrections_overdue: int
-
-
-async def team_tallies(
-    db: Database, start: date, end: date, now: datetime, team_id: int | None = None
-) -> list[TeamTally]:
-    """Every active team (or one), ``start``..``end`` local days, end exclusive."""
-    where, params = ("AND t.id = ?", (team_id,)) if team_id is not None else ("", ())
-    rows = await db.fetchall(
-        "SELECT t.id, t.name,"
-        " (SELECT COUNT(*) FROM cadres c WHERE c.team_id = t.id AND c.active = 1"
-        "   AND c.role IN ('cadre', 'group_leader', 'team_leader', 'deputy_team_leader'))"
-        "   AS cadres,"
-        " (SELECT COUNT(DISTINCT k.cadre_id) FROM log_checks k JOIN cadres c ON c.id = k.cadre_id"
-        "   WHERE c.team_id = t.id AND k.checked_on >= ? AND k.checked_on < ?) AS checked,"
-        " (SELECT COUNT(*) FROM corrections r WHERE r.team_id = t.id AND r.status <> 'closed')"
-        "   AS still_open,"
-        " (SELECT COUNT(*) FROM corrections r WHERE r.team_id = t.id AND r.status <> 'closed'"
-        "   AND r.due_at <= ?) AS overdue"
-        f" FROM teams t WHERE t.active = 1 {where} ORDER BY t.code",
+def team_rows(
+    conn: sqlite3.Connection, scope: Scope, start: date, end: date, now: datetime
+) -> list[TeamChecks]:
+    """Per active team inside ``scope`` (for a group's scope: that group only): cadres
+    whose log was checked on the local days ``start``..``end`` (end exclusive), and the
+    correction items open and overdue at ``now``. On the reports' reading connection."""
+    where, params = "", ()  # type: tuple[str, tuple[object, ...]]
+    if scope.kind is ScopeKind.TEAM:
+        where, params = " AND c.team_id = ?", (scope.team_id,)
+    elif scope.kind is ScopeKind.GROUP:
+        where, params = " AND c.group_id = ?", (scope.group_id,)
+    rows = conn.execute(
+        "SELECT t.code, t.name, COUNT(c.id) AS cadres,"
+        " SUM(CASE WHEN EXISTS (SELECT 1 FROM log_checks k WHERE k.cadre_id = c.id"
+        "   AND k.checked_on >= ? AND k.checked_on < ?) THEN 1 ELSE 0 END) AS checked,"
+        " SUM((SELECT COUNT(*) FROM corrections r WHERE r.cadre_id = c.id"
+        "   AND r.status <> 'closed')) AS still_open,"
+        " SUM((SELECT COUNT(*) FROM corrections r WHERE r.cadre_id = c.id"
+        "   AND r.status <> 'closed' AND r.due_at <= ?)) AS overdue"
+        " FROM cadres c JOIN teams t ON t.id = c.team_id"
+        " WHERE c.active = 1 AND t.active = 1"
+        "   AND c.role IN ('cadre', 'group_leader', 'team_leader', 'deputy_team_leader')"
+        f"{where} GROUP BY t.id ORDER BY t.code",
         (start.isoformat(), end.isoformat(), to_text(now), *params),
-    )
+    ).fetchall()
     return [
-        TeamTally(
-            int(r["id"]),
+        TeamChecks(
             str(r["name"]),
             int(r["cadres"]),
-            int(r["checked"]),
-            int(r["still_open"]),
-            int(r["overdue"]),
+            int(r["checked"] or 0),
+            int(r["still_open"] or 0),
+            int(r["overdue"] or 0),
         )
         for r in rows
     ]

@@ -256,3 +256,30 @@ async def test_cadre_tallies_for_the_assessment(bot: Harness, seed: Seed, db: Da
     early = await cadre_tallies(db, date(2026, 11, 1), date(2026, 11, 20))
     assert early[seed.cadres["cadre1"]] == CheckTally(2, 0, 1, 0)
     assert await cadre_tallies(db, date(2026, 10, 1), date(2026, 10, 31)) == {}
+
+
+async def test_summary_and_export_show_checks_per_team(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    from io import BytesIO
+
+    import openpyxl
+
+    from campaign.reporting import Scope
+    from services import reports as service
+    from tests.test_report_numbers import ask
+
+    w = await _world(bot, seed, db)
+    await bot.press(w.inspector, w.log_data("cadre1", "fix"))
+    await bot.send(w.inspector, "补充。")
+    await bot.press(w.inspector, w.log_data("cadre3", "ok"))
+    await bot.tap(w.inspector, "无意见")
+    line = zh(
+        "reports.checks.line", team="城关镇工作队", checked=2, cadres=7, open=1, overdue=0
+    )
+    assert line in texts(await bot.send(w.office, "/summary"))
+    out = BytesIO()
+    service.export_workbook(ask(db, Scope.everything()), out)
+    sheet = openpyxl.load_workbook(BytesIO(out.getvalue()))[zh("reports.xlsx.sheet_checks")]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert ["城关镇工作队", 7, 2, 1, 0] in rows and ["河口镇工作队", 3, 0, 0, 0] in rows
