@@ -52,6 +52,7 @@ class CheckForm:
     end: str = ""
     visit_id: int | None = None
     verdict: str = ""
+    what: str = ""  # the log or visit checked, in words
     correction_id: int = 0
     group_id: int = 0
     group: str = ""
@@ -157,9 +158,10 @@ async def on_check(update: Update, context: Context) -> object:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
     judged = await checks.judge(d, w.cadre, form.target(), w.lang)
-    if not judged.ok:
+    if not judged.ok or judged.cadre is None:
         await query.answer(judged.text, show_alert=True)
         return END
+    form.what = checks.target_text(w.t, form.target(), judged.cadre.name)
     return await _open(update, context, w, form, COMMENT)
 
 
@@ -225,10 +227,9 @@ async def ask(s: S) -> Message:
     cancel = (s.cancel_button(),)
     step = s.draft.step
     if step == COMMENT:
-        target = f.target()
         verdict = s.w.t(f"checks.verdict.{f.verdict}")
         key = "ask_comment_fix" if f.verdict == "fix" else "ask_comment_ok"
-        text = t(s, key, verdict=verdict, max=MAX_COMMENT, visit=f.visit_id or "")
+        text = t(s, key, what=f.what, verdict=verdict, max=MAX_COMMENT)
         if f.verdict == "fix":
             return Message(text, (cancel,))
         return Message(text, ((s.button(t(s, "skip"), "skip"),), cancel))

@@ -276,7 +276,9 @@ async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> 
     if text is None:
         return False
     await _send_text(update, text)
-    await checks_ui.offer_log(update, w, cadre_id, ask.period.start, ask.period.end, to_token(ask.period))
+    await checks_ui.offer_log(
+        update, w, cadre_id, ask.period.start, ask.period.end, to_token(ask.period)
+    )
     return True
 
 

@@ -9,7 +9,7 @@ and returns an outcome with the words to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -29,9 +29,9 @@ from campaign.checks import (
 from campaign.ladder import Actor
 from campaign.message import Button, Message, column, grid
 from campaign.text import Tr, day_text, moment_text
+from services import visit_log
 from services.jobs import lang_of, tr
 from services.problems import actor_of
-from services import visit_log
 from services.runtime import Deps
 from storage import checks, drafts, people, visits
 from storage.checks import Correction, GroupRef, NewCheck, NewCorrection, NewInspection
@@ -133,7 +133,7 @@ async def _tell(
     d: Deps,
     cadre_id: int,
     key: str,
-    render: object,
+    render: Callable[[Tr], Message],
     now: datetime,
 ) -> None:
     """Queue a notice to one cadre's private chat, in their language (``render``: the
@@ -142,9 +142,7 @@ async def _tell(
     if reach is None:
         return
     chat_id, saved = reach
-    assert callable(render)
     message = render(_t(d, lang_of(d, saved)))
-    assert isinstance(message, Message)
     await enqueue(conn, key=key, chat_id=chat_id, message=message, now=now)
 
 

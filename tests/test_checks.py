@@ -12,7 +12,7 @@ from campaign.i18n import default_catalog
 from storage.db import Database
 from tests.conftest import join
 from tests.factories import Seed
-from tests.fakebot import Harness, TgUser
+from tests.fakebot import Harness
 from tests.problem_helpers import alert, deliver
 from tests.visits_support import flow, texts
 
@@ -274,9 +274,7 @@ async def test_summary_and_export_show_checks_per_team(
     await bot.send(w.inspector, "补充。")
     await bot.press(w.inspector, w.log_data("cadre3", "ok"))
     await bot.tap(w.inspector, "无意见")
-    line = zh(
-        "reports.checks.line", team="城关镇工作队", checked=2, cadres=7, open=1, overdue=0
-    )
+    line = zh("reports.checks.line", team="城关镇工作队", checked=2, cadres=7, open=1, overdue=0)
     assert line in texts(await bot.send(w.office, "/summary"))
     out = BytesIO()
     service.export_workbook(ask(db, Scope.everything()), out)
