@@ -63,6 +63,13 @@ def may_check(checker: Actor, cadre: Actor) -> Why | None:
     return Why.NOT_ALLOWED
 
 
+def checks_logs(actor: Actor) -> bool:
+    """Whether the person checks anyone's log at all (a cadre does not)."""
+    return actor.active and (
+        actor.role in (Role.OFFICE, Role.INSPECTOR, Role.GROUP_LEADER) or actor.role in TEAM_LEADERS
+    )
+
+
 def may_inspect(actor: Actor) -> bool:
     """On-site inspections are recorded by the inspection groups and the office."""
     return actor.active and actor.role in (Role.INSPECTOR, Role.OFFICE)

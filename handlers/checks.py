@@ -470,16 +470,16 @@ async def on_show_visit(update: Update, context: Context) -> None:
     if w is None or w.cadre is None:
         return
     query = update.callback_query
+    visit_id: int | None = None
     try:
         if query is not None:
             visit_id = CHECK.parse(query.data).int_arg(0)
-        else:
-            visit_id = int((context.args or [""])[0].lstrip("#"))
-    except (CallbackError, ValueError, IndexError):
-        await _alert(
-            update, w.t("checks.usage_check") if query is None else w.t("common.stale_button")
-        )
-        return
+        elif context.args:
+            visit_id = int(context.args[0].lstrip("#"))
+    except (CallbackError, ValueError):
+        if query is not None:
+            await query.answer(w.t("common.stale_button"), show_alert=True)
+            return
     shown = await checks.visit_to_check(w.deps, w.cadre, visit_id, w.lang)
     if isinstance(shown, str):
         await _alert(update, shown)

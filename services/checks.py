@@ -17,6 +17,7 @@ from campaign import callbacks
 from campaign.checks import (
     MAX_ITEMS,
     CorrectionState,
+    checks_logs,
     Why,
     due_at,
     is_overdue,
@@ -499,10 +500,15 @@ async def with_checks(d: Deps, reader: Cadre, visit: Visit, card: Message, lang:
     return Message(text, buttons)
 
 
-async def visit_to_check(d: Deps, reader: Cadre, visit_id: int, lang: str) -> Message | str:
+async def visit_to_check(d: Deps, reader: Cadre, visit_id: int | None, lang: str) -> Message | str:
     """A visit shown to someone who may check it (an inspector, the office, a leader),
-    read-only unless they may also change it; otherwise why not."""
+    read-only unless they may also change it; otherwise why not (``visit_id`` None: the
+    command came without a number)."""
     t = _t(d, lang)
+    if not checks_logs(actor_of(reader)):
+        return _refusal(t, Why.NOT_ALLOWED)
+    if visit_id is None:
+        return t("checks.usage_check")
     visit = await visits.get(d.db, visit_id)
     if visit is None:
         return _refusal(t, Why.NOT_FOUND)
