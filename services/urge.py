@@ -25,6 +25,7 @@ from storage.outbox import enqueue
 from storage.people import Cadre
 
 _MAX_BUTTONS = 10
+_MAX_TEXT = 4000
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,11 @@ async def offer(d: Deps, actor: Cadre, lang: str, overdue_only: bool) -> Message
 async def urger_names(d: Deps, problem_id: int) -> tuple[str, ...]:
     """Who urged the problem, once per urge, oldest first (the card's 督办 line)."""
     return tuple(u.actor_name for u in await store.urges_of(d.db, problem_id))
+
+
+async def with_offer(d: Deps, actor: Cadre, message: Message, lang: str) -> Message:
+    """/ledger with its 督办 buttons below (one message, while it fits)."""
+    offer_ = await offer(d, actor, lang, overdue_only=False)
+    if offer_ is None or len(message.text) + len(offer_.text) > _MAX_TEXT:
+        return message
+    return Message(message.text + "\n\n" + offer_.text, message.buttons + offer_.buttons)

@@ -281,3 +281,23 @@ async def test_summary_and_export_show_checks_per_team(
     sheet = openpyxl.load_workbook(BytesIO(out.getvalue()))[zh("reports.xlsx.sheet_checks")]
     rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
     assert ["城关镇工作队", 7, 2, 1, 0] in rows and ["河口镇工作队", 3, 0, 0, 0] in rows
+
+
+async def test_the_dialog_resumes_after_a_restart(
+    make_bot: Any, bot: Harness, seed: Seed, db: Database
+) -> None:
+    from tests.visits_support import restart
+
+    w = await _world(bot, seed, db)
+    await bot.press(w.inspector, w.log_data("cadre1", "fix"))
+    fresh = await restart(make_bot, bot)
+    calls = await fresh.send(w.inspector, "请补充走访照片。")
+    assert head("checks.done") in texts(calls)
+    (item,) = await _rows(db, "corrections")
+    assert item["text"] == "请补充走访照片。"
+    # /cancel mid-dialog records nothing.
+    before = await _counts(db)
+    await fresh.press(w.office, w.log_data("cadre1", "fix"))
+    calls = await fresh.send(w.office, "/cancel")
+    assert zh("checks.flow.cancelled") in texts(calls)
+    assert await _counts(db) == before
