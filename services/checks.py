@@ -17,8 +17,8 @@ from campaign import callbacks
 from campaign.checks import (
     MAX_ITEMS,
     CorrectionState,
-    checks_logs,
     Why,
+    checks_logs,
     due_at,
     is_overdue,
     may_answer,
