@@ -301,3 +301,21 @@ async def test_the_dialog_resumes_after_a_restart(
     calls = await fresh.send(w.office, "/cancel")
     assert zh("checks.flow.cancelled") in texts(calls)
     assert await _counts(db) == before
+
+
+async def test_one_flow_at_a_time_and_checks_list_by_scope(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await _world(bot, seed, db)
+    await bot.press(w.leader, w.log_data("cadre1", "fix"))
+    await bot.send(w.leader, "补充走访照片。")
+    await deliver(bot, db)
+    await bot.tap(w.cadre, "答复整改")
+    calls = await bot.send(w.cadre, "/visit")
+    assert zh("flows.check_dialog") in texts(calls)
+    # Another group's leader does not see G1's items; the team leader and office do.
+    assert zh("checks.list.none") in texts(await bot.send(w.leader2, "/checks"))
+    assert "Z-0001" in texts(await bot.send(w.captain, "/checks"))
+    assert "Z-0001" in texts(await bot.send(w.office, "/checks"))
+    calls = await bot.press(w.leader2, callbacks.CORRECTION.build("show", 1))
+    assert alert(calls) == zh("checks.why.not_found")
