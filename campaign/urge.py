@@ -8,7 +8,8 @@ from enum import StrEnum
 from campaign.ladder import OPEN_STATUSES, Actor
 from campaign.roles import TEAM_LEADERS, Role
 
-# A second urge of the same problem within this time says so instead of pinging again.
+# A second urge of the same problem within this time says so instead of pinging again
+# (``[checks] urge_repeat_minutes``; this is its default).
 REPEAT = timedelta(hours=1)
 
 
@@ -37,5 +38,5 @@ def may_urge(actor: Actor, level: str, team_id: int | None, status: str) -> Urge
     return None
 
 
-def too_soon(last: datetime | None, now: datetime) -> bool:
-    return last is not None and now - last < REPEAT
+def too_soon(last: datetime | None, now: datetime, repeat: timedelta = REPEAT) -> bool:
+    return last is not None and now - last < repeat

@@ -199,7 +199,7 @@ async def _write_check(
             raise _Again()
         correction_id = None
         if target.verdict == "fix":
-            due = due_at(now)
+            due = due_at(now, d.settings.checks.correction_days)
             correction_id = await checks.add_correction(
                 conn,
                 NewCorrection(
@@ -232,7 +232,7 @@ async def _write_check(
             text += "\n" + tt(
                 "checks.notice.correction",
                 number=number(cid),
-                due=moment_text(tt, due_at(now), d.settings.tz),
+                due=moment_text(tt, due_at(now, d.settings.checks.correction_days), d.settings.tz),
             )
             return Message(text, ((_cor(tt, "answer", "ans", cid),),))
 
@@ -581,7 +581,7 @@ async def record_inspection(
             if not await drafts.close(conn, draft_id, "submitted", now, result_id=inspection_id):
                 raise _Again()
             made: list[int] = []
-            due = due_at(now)
+            due = due_at(now, d.settings.checks.correction_days)
             for item in items:
                 assert owner is not None
                 made.append(

@@ -7,6 +7,7 @@ instead of pinging the owner again."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from campaign import callbacks
 from campaign.message import Button, Message, grid
@@ -52,7 +53,8 @@ async def urge(
     async with d.db.write() as conn:
         # Read again inside the transaction: two presses at once make one urge.
         last = await store.urges_of(d.db, problem.id)
-        if last and too_soon(last[-1].at, now):
+        repeat = timedelta(minutes=d.settings.checks.urge_repeat_minutes)
+        if last and too_soon(last[-1].at, now, repeat):
             prev = last[-1]
             return UrgeOutcome(
                 False,
@@ -62,6 +64,7 @@ async def urge(
                     number=number(problem.id),
                     who=prev.actor_name,
                     when=moment_text(t, prev.at, d.settings.tz),
+                    minutes=d.settings.checks.urge_repeat_minutes,
                 ),
             )
         urge_id = await store.add(conn, problem.id, actor.id, problem.level, now)

@@ -319,3 +319,14 @@ async def test_one_flow_at_a_time_and_checks_list_by_scope(
     assert "Z-0001" in texts(await bot.send(w.office, "/checks"))
     calls = await bot.press(w.leader2, callbacks.CORRECTION.build("show", 1))
     assert alert(calls) == zh("checks.why.not_found")
+
+
+def test_checks_config_section() -> None:
+    import pytest
+
+    from campaign.settings import SettingsError, parse_settings
+
+    s = parse_settings({"checks": {"correction_days": 3, "urge_repeat_minutes": 30}})
+    assert (s.checks.correction_days, s.checks.urge_repeat_minutes) == (3, 30)
+    with pytest.raises(SettingsError, match="checks.correction_days"):
+        parse_settings({"checks": {"correction_days": 0}})
