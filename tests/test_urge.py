@@ -113,3 +113,41 @@ async def test_forged_stale_and_closed_urges_are_refused(
     calls = await bot.press(office, callbacks.URGE.build("go", 1))
     assert alert(calls) == zh("urge.why.closed", number="P-1")
     assert await _urges(db) == [] and await _urge_events(db) == 0
+
+
+async def test_migration_0018_keeps_the_history(tmp_path: Any) -> None:
+    """0018 rebuilds problem_events to admit 'urge': rows and indexes survive."""
+    from storage.db import Database as Db
+    from storage.db import discover_migrations
+    from tests.factories import seed_roster
+
+    db = Db(tmp_path / "old.sqlite3")
+    await db.open()
+    try:
+        await db.migrate([m for m in discover_migrations() if m.number < 17])
+        seed = await seed_roster(db)
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO problems (reporter_id, team_id, group_id, place_id, category,"
+                " description, level, level_since, deadline, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'other', 'x', 'group', 't', 't', 't', 't')",
+                (seed.cadres["cadre1"], seed.teams["T1"], seed.groups["G1"], seed.places["v1"]),
+            )
+            await conn.execute(
+                "INSERT INTO problem_events (problem_id, at, actor_id, action, note)"
+                " VALUES (1, 't', ?, 'raise', 'n')",
+                (seed.cadres["cadre1"],),
+            )
+        assert await db.migrate() == [17, 18]
+        rows = await db.fetchall("SELECT id, action, note FROM problem_events")
+        assert [tuple(r) for r in rows] == [(1, "raise", "n")]
+        names = await db.fetchall(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'problem_events' ORDER BY name"
+        )
+        assert [r["name"] for r in names] == [
+            "problem_events",
+            "problem_events_action",
+            "problem_events_problem",
+        ]
+    finally:
+        await db.close()
