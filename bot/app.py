@@ -21,7 +21,18 @@ from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
-from handlers import fallback, mute, parked, plans, problems, reports, start, visit_flow
+from handlers import (
+    checks,
+    fallback,
+    mute,
+    parked,
+    plans,
+    problems,
+    reports,
+    start,
+    urge,
+    visit_flow,
+)
 from scheduler.setup import install_jobs
 from services.runtime import DEPS_KEY, Deps, system_clock
 from storage import people
@@ -54,6 +65,10 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("reports", reports.handlers()),
         # Work plans: /plan, an item's card, the progress and item dialogs (private).
         ("plans", plans.handlers()),
+        # Checking the work: check buttons, the words dialog, corrections, /checks,
+        # /inspect; then 督办 buttons. Before the fallback, after the reports.
+        ("checks", checks.handlers()),
+        ("urge", urge.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

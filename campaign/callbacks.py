@@ -191,3 +191,21 @@ PLAN_PROGRESS = _ns("plp", x=1, skip=1, pdone=1, ok=1, keep=1, drop=1)
 PLAN_ITEM = _ns(
     "pla", x=1, skip=1, kind=2, mon=2, own=2, odone=1, field=2, ok=1, keep=1, drop=1
 )  # fmt: skip
+# --- checking the work: chk (checks and their dialog), cor (corrections), urg, isp --------
+
+# Checking a log or a visit: chk:v1:log:<cadre>:<period token>:<ok|fix> under /log,
+# chk:v1:vis:<visit>:<ok|fix> on a visit's card, chk:v1:sv:<visit> a visit picked under
+# /log to be checked. The dialog that asks for the words (a comment, a correction's
+# answer, a reason, an inspection) carries its draft id first: x cancel, keep/drop
+# (another command came), skip (no comment), ok (send the answer), day (an inspection's
+# day: days back), none (an inspection with no correction items).
+CHECK = _ns(
+    "chk", log=3, vis=2, sv=1, x=1, keep=1, drop=1, skip=1, ok=1, day=2, none=1
+)  # fmt: skip
+# A correction item (整改项): cor:v1:<action>:<correction id>. ans answer it (its cadre),
+# close / back close it or send it back (its checker, or the office), show its card.
+CORRECTION = _ns("cor", ans=1, close=1, back=1, show=1)
+# 督办 a problem: urg:v1:go:<problem id>.
+URGE = _ns("urg", go=1)
+# An on-site inspection (现场督查) of a group picked from a list: isp:v1:grp:<group id>.
+INSPECTION = _ns("isp", grp=1)

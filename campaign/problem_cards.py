@@ -105,6 +105,7 @@ class CardView:
     explained_on: str | None
     closed_at: datetime | None
     last: EventView | None = None
+    urged: tuple[str, ...] = ()  # who urged it (督办), once per urge, oldest first
 
 
 class Renderer:
@@ -199,6 +200,9 @@ class Renderer:
             )
         if v.department:
             lines.append(self.t("problems.card.department", department=v.department))
+        if v.urged:
+            names = "、".join(dict.fromkeys(v.urged))
+            lines.append(self.t("problems.card.urged", count=len(v.urged), names=names))
         if v.status == "solved" and v.resolution:
             lines.append(self.t("problems.card.solved", text=v.resolution))
         if v.status == "explained":

@@ -78,6 +78,18 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.OFFICE: ("start", *_REPORTS, "ledger", "parked", "help", "lang", "bindoffice", "plan"),
     Role.INSPECTOR: ("start", *_REPORTS, "help", "lang", "plan"),
 }
+# Checking the work: /checks for everyone (a cadre sees their own correction items),
+# /check N (a visit, to check it) for whoever checks logs, /inspect (现场督查) for the
+# inspection groups and the office.
+_CHECKS: dict[Role, tuple[str, ...]] = {
+    Role.CADRE: ("checks",),
+    Role.GROUP_LEADER: ("checks", "check"),
+    Role.TEAM_LEADER: ("checks", "check"),
+    Role.DEPUTY_TEAM_LEADER: ("checks", "check"),
+    Role.OFFICE: ("checks", "check", "inspect"),
+    Role.INSPECTOR: ("checks", "check", "inspect"),
+}
+ROLE_COMMANDS = {role: (*names, *_CHECKS[role]) for role, names in ROLE_COMMANDS.items()}
 # The inline menu under a greeting: keys of ``menu.<key>`` in the catalogue, each a
 # button ``menu:v1:<key>`` that some handler answers (a test checks it).
 ROLE_MENU: dict[Role, tuple[str, ...]] = {

@@ -209,6 +209,14 @@ class PlanSettings:
 
 
 @dataclass(frozen=True)
+class ChecksSettings:
+    """[checks]: log checks, correction items and 督办."""
+
+    correction_days: int = 7  # a correction item is overdue after this many days
+    urge_repeat_minutes: int = 60  # a second 督办 within this time pings nobody
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -219,6 +227,7 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     plans: PlanSettings = field(default_factory=PlanSettings)
+    checks: ChecksSettings = field(default_factory=ChecksSettings)
     source: str = "<defaults>"
 
     @property
@@ -465,7 +474,16 @@ def parse_settings(
         settings = dataclasses.replace(settings, telegram=tg)
     _validate(settings)
     _validate_reminders(settings)
+    _validate_checks(settings)
     return settings
+
+
+def _validate_checks(s: Settings) -> None:
+    for f in dataclasses.fields(s.checks):
+        if getattr(s.checks, f.name) <= 0:
+            raise SettingsError(
+                f"{s.source}: key 'checks.{f.name}' (section [checks]) must be above zero"
+            )
 
 
 def load_settings(path: str | Path, env: dict[str, str] | None = None) -> Settings:

@@ -11,7 +11,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from handlers import screen
 from handlers.common import Context, deps, reply, require_cadre
-from services import problem_views
+from services import problem_views, urge
 
 
 async def my_problems(update: Update, context: Context) -> None:
@@ -29,6 +29,7 @@ async def ledger(update: Update, context: Context) -> None:
     if w is None or w.cadre is None:
         return
     message = await problem_views.ledger(deps(context), w.cadre, w.lang)
+    message = await urge.with_offer(deps(context), w.cadre, message, w.lang)
     await reply(update, message.text, screen.markup_of(message))
 
 

@@ -36,7 +36,9 @@ from campaign.periods import (
 from campaign.phones import mask_phone
 from campaign.reporting import Scope, split_text
 from campaign.text import ECHO_LIMIT, shorten
+from handlers import checks as checks_ui
 from handlers import screen
+from handlers import urge as urge_ui
 from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
 from services import reports as service
@@ -188,8 +190,12 @@ async def coverage(update: Update, context: Context) -> None:
 
 
 async def overdue(update: Update, context: Context) -> None:
-    """/overdue: problems past their deadline, by level and owner, oldest first."""
+    """/overdue: problems past their deadline, by level and owner, oldest first; then
+    the 督办 buttons for whoever may urge them."""
     await _text_report(update, context, "overdue")
+    w = await who(update, context)
+    if w is not None:
+        await urge_ui.offer(update, w, overdue_only=True)
 
 
 async def cases(update: Update, context: Context) -> None:
@@ -270,6 +276,9 @@ async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> 
     if text is None:
         return False
     await _send_text(update, text)
+    await checks_ui.offer_log(
+        update, w, cadre_id, ask.period.start, ask.period.end, to_token(ask.period)
+    )
     return True
 
 
@@ -300,6 +309,7 @@ async def log_pressed(update: Update, context: Context) -> None:
     for chunk in split_text(text):
         if chat is not None:
             await context.bot.send_message(chat.id, chunk)
+    await checks_ui.offer_log(update, w, cadre_id, period.start, period.end, to_token(period))
 
 
 # --- the workbook and the chart, off the update path ------------------------------------------

@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from campaign.callbacks import MENU, VISIT_LOG, CallbackError
 from handlers import screen
 from handlers.common import Context, Who, is_private, reply, require_cadre, require_field_cadre
+from services import checks as check_service
 from services import visit_log as log_service
 from services import visits
 from services.visits import Visit, Why
@@ -158,7 +159,7 @@ async def log_button(update: Update, context: Context) -> None:
         return
     if cb.action == "sh":
         await query.answer()
-        shown = log_service.card(w.deps, w.cadre, visit, w.lang)
+        shown = await check_service.visit_card(w.deps, w.cadre, visit, w.lang)
         if update.effective_chat is not None:
             await reply(update, shown.text, screen.markup_of(shown))
         return

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
+from campaign.checks import TeamChecks
 from campaign.periods import Period, half_of, month_of, quarter_of, week_of, year_of
 from campaign.reporting import (
     CadreLog,
@@ -405,4 +406,22 @@ def cases_text(t: Tr, cases: Cases, scope: Scope) -> str:
     for v in shown:
         lines += ["", *_visit_lines(t, v, with_cadre=True)]
     lines += _more(t, more)
+    return "\n".join(lines)
+
+
+def checks_text(t: Tr, rows: list[TeamChecks]) -> str:
+    """The /summary section on checking the work: per team, cadres whose log was checked
+    in the period, and correction items open and overdue now."""
+    lines = [t("reports.checks.title")]
+    lines += [
+        t(
+            "reports.checks.line",
+            team=r.team_name,
+            checked=r.cadres_checked,
+            cadres=r.cadres,
+            open=r.corrections_open,
+            overdue=r.corrections_overdue,
+        )
+        for r in rows
+    ]
     return "\n".join(lines)

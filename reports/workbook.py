@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import IO, Any
 
+from campaign.checks import TeamChecks
 from campaign.reporting import (
     CadreProgress,
     EventRow,
@@ -52,6 +53,9 @@ class ExportData:
     title_for: Callable[[str], str] | None = None
     # The 工作计划 sheet: one row per plan item, values in PLAN_COLUMNS' order.
     plans: Iterable[list[Any]] = ()
+    # 检查日志 and 整改 per team (campaign/checks.TeamChecks); no sheet while nothing was
+    # checked and no correction is open (a campaign that does not check logs yet).
+    checks: Sequence[TeamChecks] = ()
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,16 @@ def _cadre_values(t: Tr, c: CadreProgress) -> list[Any]:
     ]
 
 
+# The sheet on checking the work: one row per team.
+CHECK_COLUMNS = [
+    Column("checks_team", 16),
+    Column("checks_cadres", 10),
+    Column("checks_checked", 12),
+    Column("checks_open", 12),
+    Column("checks_overdue", 12),
+]
+
+
 def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
     """Write the workbook to ``out`` (a file opened for binary writing)."""
     taken: set[str] = set()
@@ -400,6 +414,20 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         sheet.header()
         for plan in data.plans:
             sheet.row(plan)
+        if any(k.cadres_checked or k.corrections_open for k in data.checks):
+            title = sheet_title(t("reports.xlsx.sheet_checks"), taken)
+            sheet = _Sheet(wb, title, CHECK_COLUMNS, t, freeze=1, taken=taken)
+            sheet.header()
+            for k in data.checks:
+                sheet.row(
+                    [
+                        k.team_name,
+                        k.cadres,
+                        k.cadres_checked,
+                        k.corrections_open,
+                        k.corrections_overdue,
+                    ]
+                )
 
         # One sheet per team: its groups with a total, then its cadres.
         for team in data.overview.rows:

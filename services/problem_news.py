@@ -24,6 +24,7 @@ from services.problem_render import card_view, event_view
 from services.runtime import Deps
 from storage import problem_news as reach
 from storage import problems
+from storage import urge as urge_store
 from storage.db import Connection
 from storage.outbox import enqueue
 from storage.problem_news import Target, card_name
@@ -49,7 +50,8 @@ async def publish(
     photos = await problems.photo_ids(conn, problem_id)
     reporters = await problems.reporter_ids(conn, problem_id)
     default = deps.settings.campaign.language
-    view = card_view(problem, ev)
+    urged = tuple(u.actor_name for u in await urge_store.urges_of(deps.db, problem_id))
+    view = card_view(problem, ev, urged)
     urgent = problem.urgent
     pid = problem.id
 

@@ -17,8 +17,9 @@ def event_view(e: Event) -> EventView:
     return EventView(e.action, e.actor_name, e.at, e.note, e.from_level, e.to_level)
 
 
-def card_view(p: Problem, last: Event | None = None) -> CardView:
-    """The problem as its card shows it (``last``: the newest event, shown under it)."""
+def card_view(p: Problem, last: Event | None = None, urged: tuple[str, ...] = ()) -> CardView:
+    """The problem as its card shows it (``last``: the newest event, shown under it;
+    ``urged``: who urged it, once per urge)."""
     return CardView(
         id=p.id,
         category=p.category,
@@ -43,4 +44,5 @@ def card_view(p: Problem, last: Event | None = None) -> CardView:
         explained_on=p.explained_on,
         closed_at=p.closed_at,
         last=event_view(last) if last else None,
+        urged=urged,
     )

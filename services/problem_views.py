@@ -13,6 +13,7 @@ from services.problem_render import card_view, event_view, renderer
 from services.problems import actor_of
 from services.runtime import Deps
 from storage import problems
+from storage import urge as urge_store
 from storage.people import Cadre
 from storage.problems import Problem
 
@@ -42,7 +43,8 @@ async def show(deps: Deps, cadre: Cadre, problem_id: int, lang: str) -> Shown:
         return Shown(None, r.t("problems.act.not_found"))
     history = await problems.events(deps.db, problem.id)
     actionable = may_act(actor, problem.level, problem.team_id, problem.group_id)
-    view = card_view(problem, history[-1] if history else None)
+    urged = tuple(u.actor_name for u in await urge_store.urges_of(deps.db, problem.id))
+    view = card_view(problem, history[-1] if history else None, urged)
     card = r.card_message(view, deps.now(), actionable=actionable)
     lines = [r.event(event_view(e)) for e in history[-10:]]
     text = card.text + "\n\n" + r.t("problems.act.history") + "\n" + "\n".join(lines)
@@ -76,6 +78,9 @@ async def ledger(deps: Deps, cadre: Cadre, lang: str) -> Message:
     items = await problems.ledger(deps.db, cadre)
     if items is None:
         return Message(r.t("problems.ledger.not_for_you"))
+    # 督办: problems urged at their current level come first, otherwise in deadline order.
+    urged = await urge_store.urged_now(deps.db, [p.id for p in items])
+    items.sort(key=lambda p: p.id not in urged)
     now = deps.now()
     level = _level_name(r.t("levels.office"), cadre)
     overdue = sum(1 for p in items if now >= p.deadline)

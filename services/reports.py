@@ -42,6 +42,7 @@ from reports.workbook import ExportData, write_workbook
 from services import people, plan_reports, quotas
 from services.people import Cadre
 from services.runtime import Deps
+from storage import checks as check_rows
 from storage import report_rows as rows
 from storage import reports as q
 
@@ -147,7 +148,18 @@ def summary_data(ask: Ask) -> Summary:
 
 
 def summary_report(ask: Ask) -> str:
-    return text.summary_text(ask.t, summary_data(ask)) + plan_reports.summary_section(ask)
+    return (
+        text.summary_text(ask.t, summary_data(ask))
+        + plan_reports.summary_section(ask)
+        + checks_section(ask)
+    )
+
+
+def checks_section(ask: Ask) -> str:
+    """检查日志 and 整改 per team, under the summary (empty when no team is in scope)."""
+    with q.reading(ask.db_path) as conn:
+        found = check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now)
+    return "\n\n" + text.checks_text(ask.t, found) if found else ""
 
 
 def coverage_report(ask: Ask) -> str:
@@ -229,6 +241,7 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
                 period=ask.period_text(),
                 now=stamp(ask.now, tz),
             ),
+            checks=check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now),
         )
         write_workbook(out, data, ask.t, tz)
 

@@ -232,7 +232,10 @@ async def test_team_leader_may_see_but_not_change(bot: Harness, seed: Seed, db: 
         db, seed.cadres["cadre1"], seed.places["c1"], date(2026, 11, 16), now=bot.clock()
     )
     calls = await bot.press(captain, f"vlog:v1:sh:{visit}")
-    assert f"走访记录 #{visit}" in shown(calls)[-1].text and shown(calls)[-1].buttons == []
+    card = shown(calls)[-1]
+    # No edit or withdraw; a team leader may only check the visit (issue 15).
+    assert f"走访记录 #{visit}" in card.text
+    assert [data for _, data in card.buttons if not data.startswith("chk:")] == []
 
 
 async def test_edit_while_another_draft_is_open(bot: Harness, seed: Seed, db: Database) -> None:
