@@ -127,7 +127,8 @@ class QueueBot(Bot):
     async def call(
         self, method: str, params: dict[str, Any], *, read_timeout: float, media_timeout: float
     ) -> Any:
-        write_timeout = media_timeout if method in ("sendPhoto", "sendDocument") else read_timeout
+        uploads = ("sendPhoto", "sendDocument", "sendVoice")
+        write_timeout = media_timeout if method in uploads else read_timeout
         return await call_api(
             self, method, params, read_timeout=read_timeout, write_timeout=write_timeout
         )

@@ -172,3 +172,8 @@ CARD_DIALOG = _ns("pra", cancel=1, day=2, keep=1, drop=1)
 PARKED = _ns("obx", retry=1, reach=1)
 # Reports: a cadre picked from an ambiguous /log (rpt:v1:log:<cadre>:<period token>).
 REPORT = _ns("rpt", log=2)
+
+# --- evidence: evd (open the photos, voice note and location of a visit or a problem) ----
+# evd:v1:v:<visit id> a visit's, evd:v1:p:<problem id> a problem's. Re-authorised on every
+# press with the scope of the visit card, /log and the problem views.
+EVIDENCE = _ns("evd", v=1, p=1)

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, CallbackQuery
+from telegram import Bot, CallbackQuery, InputMediaPhoto
 from telegram.warnings import PTBUserWarning
 
 from campaign.message import Ask, Message
@@ -151,13 +151,22 @@ def _file(ref: str) -> Any:
 
 def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, Any]]:
     """The Bot API method and parameters (as JSON, without chat_id and message_id) that
-    show ``message``: a new message with a photo, an album, a document or text, or the
+    show ``message``: a new message with a map pin, a voice note, a photo, an album, a
+    document or text, or the
     text edit of a card's message. A text edit without buttons takes the card's away."""
     params: dict[str, Any] = {}
     markup = markup_of(message)
     if edit:
         method = "editMessageText"
         params["text"] = message.text
+    elif message.location is not None:
+        method = "sendLocation"  # a pin has no caption; its text goes in a message before
+        params["latitude"], params["longitude"] = message.location
+    elif message.voice is not None:
+        method = "sendVoice"
+        params["voice"] = _file(message.voice)
+        if message.text:
+            params["caption"] = message.text
     elif message.document is not None:
         method = "sendDocument"
         params["document"] = _file(message.document)
@@ -187,3 +196,17 @@ def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, 
     if message.silent and not edit:
         params["disable_notification"] = True
     return method, params
+
+
+async def send_message(bot: Bot, chat_id: int, message: Message) -> None:
+    """Send a plain ``Message`` at once (a reply, not a queued notice): text, a photo, an
+    album of photos by file id, a voice note or a map pin. An album's items go as
+    InputMedia, the only form the library's request takes for ``media``."""
+    method, params = request_of(message)
+    params["chat_id"] = chat_id
+    if method == "sendMediaGroup":
+        params["media"] = [
+            InputMediaPhoto(media=item["media"], caption=item.get("caption"))
+            for item in params["media"]
+        ]
+    await call_api(bot, method, params)
