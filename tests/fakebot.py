@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from telegram import Update
 from telegram.ext import Application
@@ -194,7 +195,7 @@ class FakeBotAPI(BaseRequest):
     def _download(self, url: str) -> tuple[int, bytes]:
         """GET https://api.telegram.org/file/bot<token>/<file_path>: the file's bytes, or
         404 for a path getFile did not hand out."""
-        file_path = url.split("/file/bot", 1)[1].split("/", 1)[-1]
+        file_path = unquote(url.split("/file/bot", 1)[1].split("/", 1)[-1])
         call = Call("download", {"file_path": file_path})
         self.calls.append(call)
         try:
