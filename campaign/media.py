@@ -34,6 +34,14 @@ def relative_path(owner: str, owner_id: int, kind: str, position: int, media_id:
     return f"{owner}s/{owner_id}/{kind}-{position}-{media_id}.{_EXTENSION[kind]}"
 
 
+def export_name(owner: str, owner_id: int, kind: str, media_id: int) -> str:
+    """A file's name in an export (and in the workbook's column): ``visit-12-photo-345.jpg``,
+    unique in the whole export; ``index.xlsx`` says which folder holds it."""
+    if owner not in OWNERS or kind not in KINDS:
+        raise ValueError(f"no evidence of {owner!r}/{kind!r}")
+    return f"{owner}-{owner_id}-{kind}-{media_id}.{_EXTENSION[kind]}"
+
+
 def over_cap(size: int | None, cap_bytes: int) -> bool:
     """Telegram said how big the file is, and it is more than we keep."""
     return size is not None and size > cap_bytes

@@ -185,6 +185,8 @@ JOIN cadres c ON c.id = v.cadre_id
 LEFT JOIN teams t ON t.id = v.team_id
 LEFT JOIN groups g ON g.id = v.group_id
 WHERE m.status = 'saved' AND v.status = 'active' AND v.visit_date >= ? AND v.visit_date < ?
+  AND (m.file_id = v.voice_file_id OR EXISTS (
+      SELECT 1 FROM visit_photos ph WHERE ph.visit_id = v.id AND ph.file_id = m.file_id))
 UNION ALL
 SELECT m.id, m.owner, m.owner_id, m.kind, m.position, m.path, m.size,
        substr(p.created_at, 1, 10) AS day, p.team_id, COALESCE(t.name, '') AS team_name,
@@ -195,6 +197,7 @@ JOIN cadres c ON c.id = p.reporter_id
 LEFT JOIN teams t ON t.id = p.team_id
 LEFT JOIN groups g ON g.id = p.group_id
 WHERE m.status = 'saved' AND p.created_at >= ? AND p.created_at < ?
+  AND EXISTS (SELECT 1 FROM problem_photos ph WHERE ph.problem_id = p.id AND ph.file_id = m.file_id)
 ORDER BY team_name, group_name, cadre_name, day, owner, owner_id, kind, position
 """
 
