@@ -90,9 +90,12 @@ def _albums(refs: Sequence[str], caption: str) -> list[Message]:
 
 
 async def _may_see_visit(d: Deps, cadre: Cadre, visit_id: int, chat_id: int | None) -> Visit | None:
-    visit = await viewable(d, cadre, visit_id)
-    if visit is not None:
-        return visit
+    """In a private chat (``chat_id`` None): the card's readers and /log's. In a group
+    chat only /log's rule for that chat: every member there would see the photos."""
+    if chat_id is None:
+        visit = await viewable(d, cadre, visit_id)
+        if visit is not None:
+            return visit
     scope = (await reports.entitled(d, cadre, "log", chat_id)).scope
     if scope is None:
         return None
@@ -103,7 +106,8 @@ async def _may_see_visit(d: Deps, cadre: Cadre, visit_id: int, chat_id: int | No
 async def of_visit(
     d: Deps, cadre: Cadre, visit_id: int, lang: str, chat_id: int | None = None
 ) -> Opened:
-    """A visit's photos, voice note and location, for whoever may see them here."""
+    """A visit's photos, voice note and location, for whoever may see them here
+    (``chat_id``: the group chat asked in; None for a private chat)."""
     t = _tr(d, lang)
     visit = await _may_see_visit(d, cadre, visit_id, chat_id)
     if visit is None:

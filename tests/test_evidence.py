@@ -151,3 +151,22 @@ async def test_a_problem_s_photos_open_from_its_history(
     outsider = await join(bot, seed, "leader3", 915)
     calls = await bot.press(outsider, EVIDENCE.build("p", 1))
     assert alerts(calls) == [zh("evidence.not_found")] and media_calls(calls) == []
+
+
+async def test_in_a_group_chat_only_the_log_s_rule_for_that_chat_applies(
+    bot: Harness, seed: Seed
+) -> None:
+    u = await join(bot, seed, "cadre1", 916)
+    await visit_with_everything(bot, u)
+    captain = await join(bot, seed, "captain1", 917)
+    team_chat, other_chat = -100500, -100600
+    await bot.send(captain, "/bindteam", chat_id=team_chat)
+    # The author may open the card privately, but not into a chat others read.
+    calls = await bot.press(u, EVIDENCE.build("v", 1), chat_id=other_chat)
+    assert alerts(calls) == [zh("evidence.not_found")] and media_calls(calls) == []
+    calls = await bot.press(u, EVIDENCE.build("v", 1), chat_id=team_chat)
+    assert alerts(calls) == [zh("evidence.not_found")]
+    # The team leader, in the bound team chat, may: /log answers there too.
+    calls = await bot.press(captain, EVIDENCE.build("v", 1), chat_id=team_chat)
+    assert media_calls(calls) == ["sendMediaGroup", "sendVoice", "sendLocation"]
+    assert all(c.chat_id == team_chat for c in calls if c.method.startswith("send"))

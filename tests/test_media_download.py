@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.media import media_fetcher_of
+from bot.sending import request_of as queued
 from campaign import media as rules
 from campaign.message import Message, from_json, to_json
 from campaign.settings import MediaSettings, Settings
@@ -196,6 +197,9 @@ def test_voice_and_pins_cross_the_seam() -> None:
     method, params = request_of(Message("", voice="/tmp/v.ogg", silent=True))
     assert method == "sendVoice" and params["voice"] == {"path": "/tmp/v.ogg", "filename": "v.ogg"}
     assert params["disable_notification"] is True
+    # As the outgoing queue stores and sends them (bot/sending.py).
+    assert queued("send", to_json(pin)) == ("sendLocation", {"latitude": 30.5, "longitude": 114.25})
+    assert queued("send", to_json(voice))[0] == "sendVoice"
 
 
 def test_media_settings_defaults_and_folder(settings: Settings) -> None:
