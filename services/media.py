@@ -97,7 +97,7 @@ async def export(
     db: Database, settings: Settings, catalog: Catalog, lang: str, period: Period, out: Path
 ) -> Exported:
     """Copy the period's saved files into ``out`` and write its index."""
-    files = await media.saved_between(db, period.start, period.end)
+    files = await media.saved_between(db, period.start, period.end, settings.tz)
     where = settings.media.folder_for(settings.storage.database)
     root = Path(where) if where else out / ".none"
     rows = await asyncio.to_thread(_copy_all, root, out, files)

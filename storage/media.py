@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from storage.db import Database, Row, Writer, from_text, to_text
@@ -189,7 +189,7 @@ WHERE m.status = 'saved' AND v.status = 'active' AND v.visit_date >= ? AND v.vis
       SELECT 1 FROM visit_photos ph WHERE ph.visit_id = v.id AND ph.file_id = m.file_id))
 UNION ALL
 SELECT m.id, m.owner, m.owner_id, m.kind, m.position, m.path, m.size,
-       substr(p.created_at, 1, 10) AS day, p.team_id, COALESCE(t.name, '') AS team_name,
+       p.created_at AS day, p.team_id, COALESCE(t.name, '') AS team_name,
        p.group_id, COALESCE(g.name, '') AS group_name, p.reporter_id, c.name AS cadre_name
 FROM media_files m
 JOIN problems p ON m.owner = 'problem' AND p.id = m.owner_id
@@ -202,11 +202,18 @@ ORDER BY team_name, group_name, cadre_name, day, owner, owner_id, kind, position
 """
 
 
-async def saved_between(db: Database, start: date, end: date) -> list[SavedFile]:
-    """Saved files of visits dated, and problems raised, in [start, end)."""
-    rows = await db.fetchall(
-        _SAVED_SQL, (start.isoformat(), end.isoformat(), start.isoformat(), end.isoformat())
-    )
+def _day(text: str, tz: tzinfo) -> date:
+    """A visit's local date, or the local date a problem was raised (stored in UTC)."""
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return from_text(text).astimezone(tz).date()
+
+
+async def saved_between(db: Database, start: date, end: date, tz: tzinfo) -> list[SavedFile]:
+    """Saved files of visits dated, and problems raised, in [start, end) (local dates)."""
+    first = to_text(datetime.combine(start, time(), tz))
+    last = to_text(datetime.combine(end, time(), tz))
+    rows = await db.fetchall(_SAVED_SQL, (start.isoformat(), end.isoformat(), first, last))
     return [
         SavedFile(
             id=r["id"],
@@ -216,7 +223,7 @@ async def saved_between(db: Database, start: date, end: date) -> list[SavedFile]
             position=r["position"],
             path=r["path"],
             size=r["size"],
-            day=date.fromisoformat(str(r["day"])),
+            day=_day(str(r["day"]), tz),
             team_id=r["team_id"],
             team_name=r["team_name"],
             group_id=r["group_id"],

@@ -154,3 +154,26 @@ def test_the_command_and_its_mistakes(tmp_path: Path, capsys: pytest.CaptureFixt
     empty = tmp_path / "october"
     assert main(["--config", config, "export-media", "2026-10", str(empty)]) == 0
     assert "已导出 0 个文件" in capsys.readouterr().out
+
+
+async def test_a_problem_raised_before_eight_is_filed_under_its_local_date(
+    bot: Harness, seed: Seed, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    bot.clock.set(datetime(2026, 12, 1, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # 23:00 UTC
+    u = await join(bot, seed, "cadre1", 943)
+    await raise_via_chat(bot, u, photos=1)
+    await media_fetcher_of(bot.app).fetch_due(bot.clock())
+    december = month_of(date(2026, 12, 1))
+    assert (
+        await media_service.export(
+            db, settings, default_catalog(), "zh-CN", NOVEMBER, tmp_path / "nov"
+        )
+    ).files == 0
+    done = await media_service.export(
+        db, settings, default_catalog(), "zh-CN", december, tmp_path / "dec"
+    )
+    assert done.files == 1
+    assert [p.parent.name for p in (tmp_path / "dec").rglob("*.jpg")] == ["2026-12-01"]
