@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from campaign.callbacks import EVIDENCE, CallbackError
@@ -38,8 +39,14 @@ async def on_press(update: Update, context: Context) -> None:
         await query.answer(opened.refusal or w.t("common.stale_button"), show_alert=True)
         return
     await query.answer()
-    for message in opened.messages:
-        await screen.send_message(context.bot, chat_id, message)
+    kept = opened.kept or (None,) * len(opened.messages)
+    for message, copy in zip(opened.messages, kept, strict=True):
+        try:
+            await screen.send_message(context.bot, chat_id, message)
+        except BadRequest:  # Telegram no longer knows the file id: send the kept copy
+            if copy is None:
+                raise
+            await screen.send_message(context.bot, chat_id, copy)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

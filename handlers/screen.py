@@ -13,11 +13,13 @@ application's rate limiter still paces every call.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from telegram import Bot, CallbackQuery, InputMediaPhoto
+from telegram import Bot, CallbackQuery, InputFile, InputMediaPhoto
 from telegram.warnings import PTBUserWarning
 
 from campaign.message import Ask, Message
@@ -198,15 +200,29 @@ def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, 
     return method, params
 
 
+async def _upload(value: Any, attach: bool = False) -> Any:
+    """A local file (``{"path", "filename"}`` from ``_file``) as an upload; an album's
+    item must be ``attach``ed (sent as a named part the item's JSON points to)."""
+    if isinstance(value, dict) and "path" in value:
+        data = await asyncio.to_thread(Path(str(value["path"])).read_bytes)
+        return InputFile(data, filename=str(value.get("filename") or "file"), attach=attach)
+    return value
+
+
 async def send_message(bot: Bot, chat_id: int, message: Message) -> None:
     """Send a plain ``Message`` at once (a reply, not a queued notice): text, a photo, an
-    album of photos by file id, a voice note or a map pin. An album's items go as
-    InputMedia, the only form the library's request takes for ``media``."""
+    album of photos, a voice note or a map pin, by file id or from a local file. An
+    album's items go as InputMedia, the only form the library's request takes."""
     method, params = request_of(message)
     params["chat_id"] = chat_id
+    for key in ("photo", "voice", "document"):
+        if key in params:
+            params[key] = await _upload(params[key])
     if method == "sendMediaGroup":
         params["media"] = [
-            InputMediaPhoto(media=item["media"], caption=item.get("caption"))
+            InputMediaPhoto(
+                media=await _upload(item["media"], attach=True), caption=item.get("caption")
+            )
             for item in params["media"]
         ]
     await call_api(bot, method, params)

@@ -10,12 +10,15 @@ record was not found, so a forged button learns nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from campaign.callbacks import EVIDENCE
 from campaign.ladder import in_scope
+from campaign.media import SAVED
 from campaign.message import Button, Message, grid
 from campaign.periods import Period
 from campaign.problem_cards import number
@@ -26,6 +29,7 @@ from services.problems import actor_of
 from services.runtime import Deps
 from services.visits import viewable
 from storage import media, problems, visits
+from storage.media import MediaFile
 from storage.people import Cadre
 from storage.visits import Visit
 
@@ -35,10 +39,14 @@ LOG_BUTTONS = 20  # visits with evidence offered under a /log
 
 @dataclass(frozen=True)
 class Opened:
-    """What to send, in order; or, when ``messages`` is empty, why not (``refusal``)."""
+    """What to send, in order; or, when ``messages`` is empty, why not (``refusal``).
+    ``kept``: for each message, the same with the files the bot downloaded (local paths,
+    uploaded) in place of Telegram's file ids, to send when Telegram no longer knows the
+    ids (another bot token, files gone); None where nothing is kept."""
 
     messages: tuple[Message, ...] = ()
     refusal: str = ""
+    kept: tuple[Message | None, ...] = ()
 
 
 def _tr(d: Deps, lang: str) -> Tr:
@@ -79,6 +87,28 @@ def with_button(message: Message, button: Button | None) -> Message:
         message.voice,
         message.location,
     )
+
+
+def _kept_paths(d: Deps, files: Sequence[MediaFile]) -> dict[str, str]:
+    """Telegram file id -> the absolute path of the downloaded copy."""
+    where = d.settings.media.folder_for(d.settings.storage.database)
+    if where is None:
+        return {}
+    root = os.path.abspath(where)
+    return {f.file_id: os.path.join(root, f.path) for f in files if f.path and f.status == SAVED}
+
+
+def _kept(messages: Sequence[Message], paths: dict[str, str]) -> tuple[Message | None, ...]:
+    out: list[Message | None] = []
+    for m in messages:
+        local = tuple(paths.get(ref, "") for ref in m.photos)
+        if m.photos and all(local):
+            out.append(dataclasses.replace(m, photos=local))
+        elif m.voice is not None and m.voice in paths:
+            out.append(dataclasses.replace(m, voice=paths[m.voice]))
+        else:
+            out.append(None)
+    return tuple(out)
 
 
 def _albums(refs: Sequence[str], caption: str) -> list[Message]:
@@ -123,7 +153,8 @@ async def of_visit(
         voice=t("evidence.has_voice") if r.voice_file_id else "",
         pin=t("evidence.has_pin") if r.lat is not None else "",
     )
-    saved = sum(1 for f in await media.of_owner(d.db, "visit", visit.id) if f.path)
+    paths = _kept_paths(d, await media.of_owner(d.db, "visit", visit.id))
+    saved = len(paths)
     if saved:
         head += t("evidence.kept_local", saved=saved)
     out = [Message(head)]
@@ -134,7 +165,7 @@ async def of_visit(
     if r.lat is not None and r.lon is not None:
         out.append(Message(t("evidence.pin_caption", id=visit.id, place=place)))
         out.append(Message("", location=(r.lat, r.lon)))
-    return Opened(tuple(out))
+    return Opened(tuple(out), kept=_kept(out, paths))
 
 
 async def of_problem(d: Deps, cadre: Cadre, problem_id: int, lang: str) -> Opened:
@@ -153,7 +184,9 @@ async def of_problem(d: Deps, cadre: Cadre, problem_id: int, lang: str) -> Opene
         return Opened(refusal=t("evidence.none"))
     head = t("evidence.problem_head", number=number(problem.id), photos=len(refs))
     caption = t("evidence.problem_caption", number=number(problem.id))
-    return Opened((Message(head), *_albums(refs, caption)))
+    out = (Message(head), *_albums(refs, caption))
+    paths = _kept_paths(d, await media.of_owner(d.db, "problem", problem.id))
+    return Opened(out, kept=_kept(out, paths))
 
 
 async def log_buttons(d: Deps, cadre_id: int, period: Period, lang: str) -> Message | None:

@@ -170,3 +170,37 @@ async def test_in_a_group_chat_only_the_log_s_rule_for_that_chat_applies(
     calls = await bot.press(captain, EVIDENCE.build("v", 1), chat_id=team_chat)
     assert media_calls(calls) == ["sendMediaGroup", "sendVoice", "sendLocation"]
     assert all(c.chat_id == team_chat for c in calls if c.method.startswith("send"))
+
+
+async def test_kept_copies_are_sent_when_telegram_no_longer_knows_the_file_ids(
+    bot: Harness, seed: Seed, api: FakeBotAPI
+) -> None:
+    from bot.media import media_fetcher_of
+    from tests.fakebot import ApiRefusal
+
+    api.add_file("ph-a", b"jpeg a")
+    api.add_file("ph-b", b"jpeg b")
+    api.add_file("vo-1", b"ogg")
+    u = await join(bot, seed, "cadre1", 918)
+    await visit_with_everything(bot, u)
+    await media_fetcher_of(bot.app).fetch_due(bot.clock())
+
+    def forgotten(call: Call) -> None:  # as after a change of bot token
+        if call.method == "sendVoice" and isinstance(call.params.get("voice"), str):
+            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        items = [str(m.get("media")) for m in call.params.get("media", [])]
+        if call.method == "sendMediaGroup" and not all(i.startswith("attach://") for i in items):
+            raise ApiRefusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    api.fail = forgotten
+    calls = await bot.press(u, EVIDENCE.build("v", 1))
+    assert media_calls(calls) == [
+        "sendMediaGroup",  # refused: the file ids
+        "sendMediaGroup",  # the kept copies, uploaded
+        "sendVoice",
+        "sendVoice",
+        "sendLocation",
+    ]
+    assert alerts(calls) == []
+    head = shown(calls)[0].text
+    assert zh("evidence.kept_local", saved=3) in head

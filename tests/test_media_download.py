@@ -217,3 +217,19 @@ async def test_the_worker_starts_and_stops_with_the_application(bot: Harness) ->
     finally:
         await bot.app.stop()
     assert not fetcher.running
+
+
+def test_a_queued_album_of_local_files_points_at_its_uploads(tmp_path: Path) -> None:
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    from bot.sending import params_of
+
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(b"jpeg")
+    album = Message("相册", photos=(str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")))
+    method, payload = queued("send", to_json(album))
+    assert method == "sendMediaGroup"
+    params = params_of(payload)
+    data = RequestData([RequestParameter.from_input(k, v) for k, v in params.items()])
+    assert data.json_parameters["media"].count("attach://") == 2
