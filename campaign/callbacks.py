@@ -191,3 +191,7 @@ PLAN_PROGRESS = _ns("plp", x=1, skip=1, pdone=1, ok=1, keep=1, drop=1)
 PLAN_ITEM = _ns(
     "pla", x=1, skip=1, kind=2, mon=2, own=2, odone=1, field=2, ok=1, keep=1, drop=1
 )  # fmt: skip
+# --- evidence: evd (open the photos, voice note and location of a visit or a problem) ----
+# evd:v1:v:<visit id> a visit's, evd:v1:p:<problem id> a problem's. Re-authorised on every
+# press with the scope of the visit card, /log and the problem views.
+EVIDENCE = _ns("evd", v=1, p=1)

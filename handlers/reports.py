@@ -39,6 +39,7 @@ from campaign.text import ECHO_LIMIT, shorten
 from handlers import screen
 from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
+from services import evidence
 from services import reports as service
 
 log = logging.getLogger(__name__)
@@ -270,7 +271,15 @@ async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> 
     if text is None:
         return False
     await _send_text(update, text)
+    await _evidence_buttons(update, ask, cadre_id, w)
     return True
+
+
+async def _evidence_buttons(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> None:
+    """Under a log: 📎 buttons that open its visits' photos, voice and location."""
+    found = await evidence.log_buttons(w.deps, cadre_id, ask.period, w.lang)
+    if found is not None:
+        await reply(update, found.text, screen.markup_of(found))
 
 
 async def log_pressed(update: Update, context: Context) -> None:
@@ -300,6 +309,7 @@ async def log_pressed(update: Update, context: Context) -> None:
     for chunk in split_text(text):
         if chat is not None:
             await context.bot.send_message(chat.id, chunk)
+    await _evidence_buttons(update, ask, cadre_id, w)
 
 
 # --- the workbook and the chart, off the update path ------------------------------------------
