@@ -14,9 +14,13 @@ It prints updates per second and p50/p95/p99 latency per update for both, and th
 ratio. ``--db`` chooses the database file (its folder decides the disk: /dev/shm is
 memory, where fsync costs nothing); ``--profile FILE`` writes cProfile stats of our run;
 ``--history N`` first gives every cadre N past visits, each with its submitted draft, as
-at the end of a campaign (100 makes 100,000 visits and drafts for 1,000 cadres).
+at the end of a campaign (100 makes 100,000 visits and drafts for 1,000 cadres);
+``--photos N`` sends N photos in each visit. ``--media`` runs two bots side by side,
+cadre by cadre in turn, one keeping media ([media] download on, its worker fetching
+from the fake Bot API while cadres type) and one not, and prints both with the load.
 
     .venv/bin/python bench/visits.py [--cadres 1000] [--history 100] [--db PATH] [--profile F]
+    .venv/bin/python bench/visits.py --media --cadres 200 --photos 3
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from telegram.ext import (
 )
 
 from bot.app import build_application
-from campaign.settings import Settings, StorageSettings, TelegramSettings
+from bot.media import media_fetcher_of
+from campaign.settings import MediaSettings, Settings, StorageSettings, TelegramSettings
 from storage.db import MARKS_PER_SYNC, Database, utcnow_text
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
 
@@ -179,44 +184,58 @@ def _press(h: Harness, api: TrackingAPI, u: TgUser, label: str) -> dict[str, Any
     raise AssertionError(f"no button {label!r} for {u.id}: {message.text!r}")
 
 
-async def run_ours(
-    path: Path, cadres: int, profile: str | None, history: int = 0
-) -> tuple[list[float], list[float], list[dict[str, Any]]]:
-    clock = FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
-    settings = Settings(
-        telegram=TelegramSettings(rate_limit=False), storage=StorageSettings(database=str(path))
-    )
-    db = Database(path)
-    await db.open()
-    await db.migrate()
-    users = [TgUser(uid, f"u{uid}", "zh-hans") for uid in await make_roster(db, cadres)]
-    if history:
-        await add_history(db, cadres, history)
-    api = TrackingAPI(clock)
-    app = build_application(
-        settings, token=TOKEN, db=db, request=api, updates_request=api, clock=clock
-    )
-    await app.initialize()
-    h = Harness(app, api, clock)
-    latencies: list[float] = []
-    cpu_times: list[float] = []  # CPU of the process (both threads): less hurt by load
-    fed: list[dict[str, Any]] = []
-    profiler = cProfile.Profile() if profile else None
+class Ours:
+    """One fieldbot Application on its own database, fed update by update."""
 
-    async def feed(data: dict[str, Any]) -> None:
-        update = Update.de_json(data, app.bot)
-        if profiler:
-            profiler.enable()
+    def __init__(self, path: Path, media: MediaSettings, profile: bool = False) -> None:
+        self.path = path
+        self.clock = FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+        self.settings = Settings(
+            telegram=TelegramSettings(rate_limit=False),
+            storage=StorageSettings(database=str(path)),
+            media=media,
+        )
+        self.db = Database(path)
+        self.api = TrackingAPI(self.clock)
+        self.latencies: list[float] = []
+        self.cpu_times: list[float] = []  # CPU of the process (both threads): less hurt by load
+        self.fed: list[dict[str, Any]] = []
+        self.profiler = cProfile.Profile() if profile else None
+
+    async def open(self, cadres: int, history: int) -> list[TgUser]:
+        await self.db.open()
+        await self.db.migrate()
+        users = [TgUser(uid, f"u{uid}", "zh-hans") for uid in await make_roster(self.db, cadres)]
+        if history:
+            await add_history(self.db, cadres, history)
+        self.app = build_application(
+            self.settings,
+            token=TOKEN,
+            db=self.db,
+            request=self.api,
+            updates_request=self.api,
+            clock=self.clock,
+        )
+        await self.app.initialize()
+        self.h = Harness(self.app, self.api, self.clock)
+        await media_fetcher_of(self.app).start()  # downloads run beside the updates
+        return users
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        update = Update.de_json(data, self.app.bot)
+        if self.profiler:
+            self.profiler.enable()
         start, cpu = time.perf_counter(), time.process_time()
-        await app.process_update(update)
-        latencies.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu)
-        if profiler:
-            profiler.disable()
-        fed.append(data)
-        api.calls.clear()
+        await self.app.process_update(update)
+        self.latencies.append(time.perf_counter() - start)
+        self.cpu_times.append(time.process_time() - cpu)
+        if self.profiler:
+            self.profiler.disable()
+        self.fed.append(data)
+        self.api.calls.clear()
 
-    for n, u in enumerate(users):
+    async def visit(self, u: TgUser, n: int, photos: int) -> None:
+        h, api, feed = self.h, self.api, self.feed
         g = (u.id - FIRST_USER) // CADRES_PER_GROUP
         await feed(h.text_update(u, "/visit"))
         await feed(_press(h, api, u, f"{g}号社区"))
@@ -226,22 +245,69 @@ async def run_ours(
         await feed(_press(h, api, u, "今天"))
         await feed(h.text_update(u, f"走访社区，了解第{n}户的情况，宣讲医保政策"))
         await feed(h.text_update(u, "12"))
-        photo = [{"file_id": f"ph{n}", "file_unique_id": f"uph{n}", "width": 640, "height": 480}]
-        await feed(h.message_update(u, photo=photo))
+        for k in range(photos):
+            photo = [
+                {
+                    "file_id": f"ph{n}-{k}",
+                    "file_unique_id": f"uph{n}-{k}",
+                    "width": 640,
+                    "height": 480,
+                }
+            ]
+            await feed(h.message_update(u, photo=photo))
         await feed(
             h.message_update(u, location={"latitude": 30.0 + g / 1000, "longitude": 114.001})
         )
         await feed(_press(h, api, u, "下一步"))
         await feed(_press(h, api, u, "提交"))
-    row = await db.fetchone("SELECT COUNT(*) AS n FROM visits")
-    assert row is not None and row["n"] == cadres * (1 + history), (
-        f"expected {cadres * (1 + history)} visits, got {row['n'] if row else 0}"
-    )
-    await app.shutdown()
-    await db.close()
-    if profiler and profile:
-        profiler.dump_stats(profile)
-    return latencies, cpu_times, fed
+
+    async def close(self, expected: int) -> dict[str, int]:
+        """Stop; the media files by status (what the worker did meanwhile)."""
+        await media_fetcher_of(self.app).stop()
+        row = await self.db.fetchone("SELECT COUNT(*) AS n FROM visits")
+        assert row is not None and row["n"] == expected, (
+            f"expected {expected} visits, got {row['n'] if row else 0}"
+        )
+        files = {
+            r["status"]: int(r["n"])
+            for r in await self.db.fetchall(
+                "SELECT status, COUNT(*) AS n FROM media_files GROUP BY status"
+            )
+        }
+        await self.app.shutdown()
+        await self.db.close()
+        return files
+
+
+async def run_ours(
+    path: Path, cadres: int, profile: str | None, history: int = 0, photos: int = 1
+) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+    ours = Ours(path, MediaSettings(download=False), profile=bool(profile))
+    users = await ours.open(cadres, history)
+    for n, u in enumerate(users):
+        await ours.visit(u, n, photos)
+    await ours.close(cadres * (1 + history))
+    if ours.profiler and profile:
+        ours.profiler.dump_stats(profile)
+    return ours.latencies, ours.cpu_times, ours.fed
+
+
+async def run_media_pair(
+    folder: Path, cadres: int, history: int, photos: int, pause: float
+) -> tuple[Ours, Ours, dict[str, int]]:
+    """Downloading on and off, interleaved cadre by cadre on two databases, so that both
+    see the same load on the machine; the on side's worker fetches while cadres type."""
+    on = Ours(folder / "on.sqlite3", MediaSettings(pause_seconds=pause, poll_seconds=0.05))
+    off = Ours(folder / "off.sqlite3", MediaSettings(download=False))
+    users = await on.open(cadres, history)
+    await off.open(cadres, history)
+    for n, u in enumerate(users):
+        first, second = (on, off) if n % 2 == 0 else (off, on)
+        await first.visit(u, n, photos)
+        await second.visit(u, n, photos)
+    files = await on.close(cadres * (1 + history))
+    await off.close(cadres * (1 + history))
+    return on, off, files
 
 
 async def run_echo(updates: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
@@ -290,18 +356,34 @@ def main() -> int:
     p.add_argument("--db", help="database file (default: a new file in a temporary folder)")
     p.add_argument("--profile", help="write cProfile stats of our run to this file")
     p.add_argument("--history", type=int, default=0, help="past visits per cadre first")
+    p.add_argument("--photos", type=int, default=1, help="photos sent in each visit")
+    p.add_argument(
+        "--media",
+        action="store_true",
+        help="compare downloading media on and off, interleaved, in one run",
+    )
+    p.add_argument(
+        "--media-pause",
+        type=float,
+        default=MediaSettings().pause_seconds,
+        help="with --media: seconds between two downloads (the config's default; 0.01 stresses)",
+    )
     args = p.parse_args()
+    if args.media:
+        return media_main(args)
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        ours, ours_cpu, fed = asyncio.run(run_ours(path, args.cadres, args.profile, args.history))
+        ours, ours_cpu, fed = asyncio.run(
+            run_ours(path, args.cadres, args.profile, args.history, args.photos)
+        )
         echo, echo_cpu = asyncio.run(run_echo(fed))
     o, e = figures(ours), figures(echo)
     print(
         f"database: {path} (steps without fsync, synced every {MARKS_PER_SYNC} updates and at"
         f" each submit); {args.cadres} cadres with {args.history} past visits each,"
-        f" {len(ours)} updates each run"
+        f" {args.photos} photo(s) a visit, {len(ours)} updates each run"
     )
     print(f"{'':12}{'updates/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     print(f"{'fieldbot':12}{o[0]:11.0f}{o[1]:9.2f}{o[2]:9.2f}{o[3]:9.2f}")
@@ -312,6 +394,37 @@ def main() -> int:
         f"throughput ratio fieldbot/echo: {o[0] / e[0]:.2f} (target >= 0.33); "
         f"p95 {o[2]:.2f} ms (target < 10 ms)"
     )
+    return 0
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def media_main(args: argparse.Namespace) -> int:
+    """Downloading on against off: the visit conversation must not slow down."""
+    load_before = _load()
+    with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
+        on, off, files = asyncio.run(
+            run_media_pair(Path(tmp), args.cadres, args.history, args.photos, args.media_pause)
+        )
+        echo, _ = asyncio.run(run_echo(off.fed))
+    e = figures(echo)
+    print(
+        f"{args.cadres} cadres, {args.photos} photo(s) a visit, {len(on.latencies)} updates a"
+        f" side, on and off interleaved cadre by cadre, {args.media_pause} s between two"
+        f" downloads; load before {load_before},"
+        f" after {_load()}"
+    )
+    print(f"{'':16}{'updates/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+    for name, run in (("download on", on), ("download off", off)):
+        f = figures(run.latencies)
+        print(f"{name:16}{f[0]:11.0f}{f[1]:9.2f}{f[2]:9.2f}{f[3]:9.2f}{f[0] / e[0]:8.2f}")
+    print(f"{'bare echo':16}{e[0]:11.0f}{e[1]:9.2f}{e[2]:9.2f}{e[3]:9.2f}")
+    print(f"media files fetched meanwhile by the worker (on side): {files}")
     return 0
 
 

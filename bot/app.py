@@ -17,12 +17,14 @@ from telegram.request import BaseRequest
 from bot.budget import PACER_KEY, SharedRateLimiter, pacer_for
 from bot.dispatcher import dispatcher_of, install_dispatcher
 from bot.lanes import ChatLanes
+from bot.media import install_media_fetcher, media_fetcher_of
 from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from handlers import (
     checks,
+    evidence,
     fallback,
     mute,
     parked,
@@ -69,6 +71,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         # /inspect; then 督办 buttons. Before the fallback, after the reports.
         ("checks", checks.handlers()),
         ("urge", urge.handlers()),
+        # Evidence: the 📎 button of visit cards, /log and problem histories.
+        ("evidence", evidence.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]
@@ -168,6 +172,7 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
     async def start(self) -> None:
         await super().start()
         await dispatcher_of(self).start()  # the outgoing queue is sent while we run
+        await media_fetcher_of(self).start()  # photos and voice notes kept, off the update path
         self._syncer = asyncio.create_task(self._sync_every(SYNC_SECONDS), name="db-sync")
 
     async def stop(self) -> None:
@@ -176,6 +181,7 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             syncer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await syncer
+        await media_fetcher_of(self).stop()
         await dispatcher_of(self).stop()
         await super().stop()
         d = self.bot_data.get(DEPS_KEY)
@@ -254,6 +260,7 @@ def build_application(
     app.bot_data[DEPS_KEY] = deps
     app.bot_data[PACER_KEY] = pacer
     install_dispatcher(app, request=request)
+    install_media_fetcher(app)
     for _name, group in handler_table():
         app.add_handlers(group)
     app.add_error_handler(fallback.on_error)

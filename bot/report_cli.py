@@ -51,6 +51,14 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     demo.add_argument("--problems", type=int, default=20_000)
     demo.add_argument("--year", type=int, default=2026)
     demo.add_argument("--seed", type=int, default=1)
+    med = sub.add_parser(
+        "export-media",
+        parents=parents,
+        help="copy the kept photos and voice notes of a period into a folder, with index.xlsx",
+    )
+    med.add_argument("period", help=f"e.g. {EXAMPLES}")
+    med.add_argument("dir", help="an empty or new folder: DIR/team/group/cadre/date/")
+    med.add_argument("--lang", choices=LANGUAGES, help="default: the campaign's language")
     demo.add_argument(
         "--whole-year",
         action="store_true",
@@ -197,6 +205,44 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
             visits=counts.visits,
             problems=counts.problems,
             events=counts.events,
+        )
+    )
+    return 0
+
+
+@command("export-media")
+def _export_media(args: argparse.Namespace, settings: Settings) -> int:
+    from services import media
+
+    path = settings.storage.database
+    if not Path(path).exists():
+        raise UserError(say(settings, "no_database", path=path))
+    today = system_clock().astimezone(settings.tz).date()
+    try:
+        period = parse_period(args.period, today)
+    except PeriodError:
+        raise UserError(
+            say(settings, "bad_period", period=repr(args.period), examples=EXAMPLES)
+        ) from None
+    out = Path(args.dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(say(settings, "export_media_not_empty", folder=out))
+    lang = args.lang or settings.campaign.language
+
+    async def run() -> media.Exported:
+        async with open_database(path) as db:
+            return await media.export(db, settings, default_catalog(), lang, period, out)
+
+    done = asyncio.run(run())
+    missing = say(settings, "export_media_missing", n=done.missing) if done.missing else ""
+    print(
+        say(
+            settings,
+            "export_media_done",
+            files=done.files,
+            folder=out,
+            index=done.index,
+            missing=missing,
         )
     )
     return 0

@@ -75,11 +75,13 @@ def message_id_of(result: Any) -> int | None:
     return None
 
 
-def upload(value: Any) -> Any:
-    """``{"path": ..., "filename": ...}`` in a payload uploads a local file."""
+def upload(value: Any, attach: bool = False) -> Any:
+    """``{"path": ..., "filename": ...}`` in a payload uploads a local file. An album's
+    item is ``attach``ed: without it the item's JSON names no file and Telegram refuses."""
     if isinstance(value, Mapping) and "path" in value:
         path = Path(str(value["path"]))
-        return InputFile(path.read_bytes(), filename=str(value.get("filename") or path.name))
+        name = str(value.get("filename") or path.name)
+        return InputFile(path.read_bytes(), filename=name, attach=attach)
     return value
 
 
@@ -107,7 +109,7 @@ def _media_item(item: Mapping[str, Any]) -> InputMedia:
     if kind is None or "media" not in item:
         raise ValueError(f"an album item must be a photo, video, document or audio: {item}")
     rest = {k: v for k, v in item.items() if k not in ("type", "media")}
-    return kind(media=upload(item["media"]), api_kwargs=rest)
+    return kind(media=upload(item["media"], attach=True), api_kwargs=rest)
 
 
 def request_of(method: str, payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -127,7 +129,8 @@ class QueueBot(Bot):
     async def call(
         self, method: str, params: dict[str, Any], *, read_timeout: float, media_timeout: float
     ) -> Any:
-        write_timeout = media_timeout if method in ("sendPhoto", "sendDocument") else read_timeout
+        uploads = ("sendPhoto", "sendDocument", "sendVoice")
+        write_timeout = media_timeout if method in uploads else read_timeout
         return await call_api(
             self, method, params, read_timeout=read_timeout, write_timeout=write_timeout
         )

@@ -1,9 +1,9 @@
 """What the bot says, as plain values: the seam between the rules and a chat channel.
 
-Services speak of messages (text, buttons, a photo, a document) and of who receives them,
-never of a chat library. The channel's edge turns a ``Message`` into its own form: the
-Telegram edge into Bot API JSON (``handlers/screen.py``), a second channel (WeCom) into
-its cards. A button carries callback data built by ``campaign/callbacks.py``.
+Services speak of messages (text, buttons, a photo, a document, a voice note, a map pin)
+and of who receives them, never of a chat library. The channel's edge turns a ``Message``
+into its own form: the Telegram edge into Bot API JSON (``handlers/screen.py``), a second
+channel (WeCom) into its cards. A button carries callback data built by ``campaign/callbacks.py``.
 
 The outgoing queue stores messages with ``to_json`` (versioned), so what waits in the
 database is in no channel's terms either; each channel's sender reads it back with
@@ -44,6 +44,8 @@ class Message:
     ask_label: str = ""
     silent: bool = False  # deliver without a sound (quiet hours)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    voice: str | None = None  # a voice note: a file reference as for ``photos``
+    location: tuple[float, float] | None = None  # a map pin: (latitude, longitude)
 
     def with_text(self, text: str) -> Message:
         return Message(
@@ -55,6 +57,8 @@ class Message:
             self.ask_label,
             self.silent,
             self.extra,
+            self.voice,
+            self.location,
         )
 
 
@@ -89,6 +93,10 @@ def to_json(message: Message) -> dict[str, Any]:
         out["ask_label"] = message.ask_label
     if message.silent:
         out["silent"] = True
+    if message.voice is not None:
+        out["voice"] = message.voice
+    if message.location is not None:
+        out["location"] = list(message.location)
     return out
 
 
@@ -103,6 +111,7 @@ def from_json(value: dict[str, Any]) -> Message:
     if version != JSON_VERSION:
         raise ValueError(f"a stored message of version {version!r}; this release reads 1")
     ask = value.get("ask")
+    pin = value.get("location")
     return Message(
         text=str(value.get("text", "")),
         buttons=tuple(
@@ -114,4 +123,6 @@ def from_json(value: dict[str, Any]) -> Message:
         ask=Ask(ask) if ask is not None else None,
         ask_label=str(value.get("ask_label", "")),
         silent=bool(value.get("silent", False)),
+        voice=str(value["voice"]) if value.get("voice") is not None else None,
+        location=(float(pin[0]), float(pin[1])) if pin is not None else None,
     )

@@ -379,6 +379,7 @@ class VisitRow:
     far: bool
     model_case: bool
     created_at: datetime
+    files: tuple[tuple[str, int], ...] = ()  # saved media (kind, media id): campaign/media
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,6 +217,31 @@ class ChecksSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    """[media]: photos and voice notes kept in the data folder as they arrive."""
+
+    download: bool = True
+    folder: str = ""  # empty: "media" beside the database file
+    max_mb: float = 20.0  # Telegram's getFile serves at most 20 MB
+    max_attempts: int = 5
+    retry_seconds: float = 60.0
+    pause_seconds: float = 1.0  # between two downloads: the bot's own sends come first
+    poll_seconds: float = 30.0
+
+    @property
+    def cap_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+    def folder_for(self, database: str) -> str | None:
+        """Where files go; None when there is nowhere to keep them (a database in memory)."""
+        if self.folder:
+            return self.folder
+        if not database or database == ":memory:":
+            return None
+        return str(Path(database).parent / "media")
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -228,6 +253,7 @@ class Settings:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     plans: PlanSettings = field(default_factory=PlanSettings)
     checks: ChecksSettings = field(default_factory=ChecksSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     source: str = "<defaults>"
 
     @property
@@ -378,7 +404,10 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for name in ("visits", "quotas", "problems", "storage", "outbox"):
+    for key in ("max_mb", "max_attempts", "poll_seconds"):
+        if getattr(s.media, key) <= 0:
+            raise SettingsError(f"{src}: key 'media.{key}' (section [media]) must be above zero")
+    for name in ("visits", "quotas", "problems", "storage", "outbox", "media"):
         section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
@@ -514,7 +543,8 @@ def _beside(settings: Settings, folder: Path) -> Settings:
 
     st = settings.storage
     storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
-    return dataclasses.replace(settings, storage=storage)
+    media = dataclasses.replace(settings.media, folder=place(settings.media.folder))
+    return dataclasses.replace(settings, storage=storage, media=media)
 
 
 def require_token(settings: Settings) -> str:

@@ -41,6 +41,7 @@ from handlers import screen
 from handlers import urge as urge_ui
 from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
+from services import evidence
 from services import reports as service
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,15 @@ async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> 
     await checks_ui.offer_log(
         update, w, cadre_id, ask.period.start, ask.period.end, to_token(ask.period)
     )
+    await _evidence_buttons(update, ask, cadre_id, w)
     return True
+
+
+async def _evidence_buttons(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> None:
+    """Under a log: 📎 buttons that open its visits' photos, voice and location."""
+    found = await evidence.log_buttons(w.deps, cadre_id, ask.period, w.lang)
+    if found is not None:
+        await reply(update, found.text, screen.markup_of(found))
 
 
 async def log_pressed(update: Update, context: Context) -> None:
@@ -310,6 +319,7 @@ async def log_pressed(update: Update, context: Context) -> None:
         if chat is not None:
             await context.bot.send_message(chat.id, chunk)
     await checks_ui.offer_log(update, w, cadre_id, period.start, period.end, to_token(period))
+    await _evidence_buttons(update, ask, cadre_id, w)
 
 
 # --- the workbook and the chart, off the update path ------------------------------------------

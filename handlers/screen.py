@@ -13,11 +13,13 @@ application's rate limiter still paces every call.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from telegram import Bot, CallbackQuery
+from telegram import Bot, CallbackQuery, InputFile, InputMediaPhoto
 from telegram.warnings import PTBUserWarning
 
 from campaign.message import Ask, Message
@@ -151,13 +153,22 @@ def _file(ref: str) -> Any:
 
 def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, Any]]:
     """The Bot API method and parameters (as JSON, without chat_id and message_id) that
-    show ``message``: a new message with a photo, an album, a document or text, or the
+    show ``message``: a new message with a map pin, a voice note, a photo, an album, a
+    document or text, or the
     text edit of a card's message. A text edit without buttons takes the card's away."""
     params: dict[str, Any] = {}
     markup = markup_of(message)
     if edit:
         method = "editMessageText"
         params["text"] = message.text
+    elif message.location is not None:
+        method = "sendLocation"  # a pin has no caption; its text goes in a message before
+        params["latitude"], params["longitude"] = message.location
+    elif message.voice is not None:
+        method = "sendVoice"
+        params["voice"] = _file(message.voice)
+        if message.text:
+            params["caption"] = message.text
     elif message.document is not None:
         method = "sendDocument"
         params["document"] = _file(message.document)
@@ -187,3 +198,31 @@ def request_of(message: Message, *, edit: bool = False) -> tuple[str, dict[str, 
     if message.silent and not edit:
         params["disable_notification"] = True
     return method, params
+
+
+async def _upload(value: Any, attach: bool = False) -> Any:
+    """A local file (``{"path", "filename"}`` from ``_file``) as an upload; an album's
+    item must be ``attach``ed (sent as a named part the item's JSON points to)."""
+    if isinstance(value, dict) and "path" in value:
+        data = await asyncio.to_thread(Path(str(value["path"])).read_bytes)
+        return InputFile(data, filename=str(value.get("filename") or "file"), attach=attach)
+    return value
+
+
+async def send_message(bot: Bot, chat_id: int, message: Message) -> None:
+    """Send a plain ``Message`` at once (a reply, not a queued notice): text, a photo, an
+    album of photos, a voice note or a map pin, by file id or from a local file. An
+    album's items go as InputMedia, the only form the library's request takes."""
+    method, params = request_of(message)
+    params["chat_id"] = chat_id
+    for key in ("photo", "voice", "document"):
+        if key in params:
+            params[key] = await _upload(params[key])
+    if method == "sendMediaGroup":
+        params["media"] = [
+            InputMediaPhoto(
+                media=await _upload(item["media"], attach=True), caption=item.get("caption")
+            )
+            for item in params["media"]
+        ]
+    await call_api(bot, method, params)

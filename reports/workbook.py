@@ -19,6 +19,7 @@ from datetime import datetime, tzinfo
 from typing import IO, Any
 
 from campaign.checks import TeamChecks
+from campaign.media import export_name
 from campaign.reporting import (
     CadreProgress,
     EventRow,
@@ -235,6 +236,7 @@ def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]
             yes if v.far else None,
             yes if v.model_case else None,
             _naive(v.created_at, tz),
+            sep.join(export_name("visit", v.id, k, n) for k, n in v.files) or None,
         ]
 
     return values
@@ -258,6 +260,7 @@ VISIT_COLUMNS = [
     Column("far", 8),
     Column("model_case", 6),
     Column("created_at", 17),
+    Column("files", 30),  # as `fieldbot export-media` names them (campaign/media.py)
 ]
 PLAN_COLUMNS = [
     Column("plan_code", 12),

@@ -9,6 +9,7 @@ from campaign.ladder import in_scope, may_act
 from campaign.message import Button, Message, grid
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES, Role
+from services import evidence
 from services.problem_render import card_view, event_view, renderer
 from services.problems import actor_of
 from services.runtime import Deps
@@ -48,7 +49,9 @@ async def show(deps: Deps, cadre: Cadre, problem_id: int, lang: str) -> Shown:
     card = r.card_message(view, deps.now(), actionable=actionable)
     lines = [r.event(event_view(e)) for e in history[-10:]]
     text = card.text + "\n\n" + r.t("problems.act.history") + "\n" + "\n".join(lines)
-    return Shown(card.with_text(text[:_MAX_TEXT]))
+    shown = card.with_text(text[:_MAX_TEXT])
+    button = evidence.problem_button(deps, problem.id, problem.photos, lang)
+    return Shown(evidence.with_button(shown, button))
 
 
 def _with_show_buttons(text: str, items: list[Problem]) -> Message:

@@ -35,7 +35,7 @@ from campaign.vocabulary import LEVELS
 from services import problem_news
 from services.problem_render import card_view, event_view, renderer
 from services.runtime import Deps
-from storage import drafts, problem_flow, problems
+from storage import drafts, media, problem_flow, problems
 from storage.db import Connection, Database
 from storage.outbox import enqueue
 from storage.people import Cadre
@@ -109,6 +109,8 @@ async def raise_problem(
                 draft_id=draft_id,
                 now=now,
             )
+            if deps.settings.media.download:  # fetched later by the media worker
+                await media.record(conn, media.of_problem(problem_id, new.photos), now)
             event_id = await problem_flow.add_event(
                 conn,
                 problem_id,

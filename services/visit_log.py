@@ -15,7 +15,7 @@ from campaign.roles import Role
 from campaign.text import Tr, day_text, moment_text
 from campaign.visit_words import kinds_text, month_label, place_name, quarter_label, summary_lines
 from campaign.visitrules import ChangeRight
-from services import quotas
+from services import evidence, quotas
 from services.runtime import Deps
 from services.visits import form_of, right_of
 from storage import visits
@@ -73,7 +73,8 @@ def card(d: Deps, cadre: Cadre, visit: Visit, lang: str) -> Message:
         return Message("\n".join(lines))
     right = right_of(d, cadre, visit)
     if right is None:
-        return Message("\n".join(lines))
+        shown = Message("\n".join(lines))
+        return evidence.with_button(shown, evidence.visit_button(d, visit, lang))
     if right is ChangeRight.OWN:
         until = visit.created_at + timedelta(hours=d.settings.visits.edit_window_hours)
         until_text = moment_text(t, until, d.settings.tz)
@@ -84,7 +85,8 @@ def card(d: Deps, cadre: Cadre, visit: Visit, lang: str) -> Message:
         _button(t("visitlog.edit"), "ed", visit.id),
         _button(t("visitlog.withdraw"), "wd", visit.id),
     )
-    return Message("\n".join(lines), (buttons,))
+    shown = Message("\n".join(lines), (buttons,))
+    return evidence.with_button(shown, evidence.visit_button(d, visit, lang))
 
 
 def withdraw_question(d: Deps, visit: Visit, lang: str) -> Message:

@@ -229,7 +229,14 @@ async def submit(d: Deps, cadre: Cadre, draft_id: int, form: Form, today: date) 
             record = dataclasses.replace(record, plan_item=form.plan_item)
     if visit is not None:
         return await _amend(d, cadre, draft_id, visit, record)
-    visit_id = await visits.submit(d.db, draft_id=draft_id, cadre=cadre, record=record, now=d.now())
+    visit_id = await visits.submit(
+        d.db,
+        draft_id=draft_id,
+        cadre=cadre,
+        record=record,
+        now=d.now(),
+        keep_files=d.settings.media.download,
+    )
     if visit_id is None:
         return Submitted(Why.CLOSED)
     month = month_of(day)
@@ -284,7 +291,13 @@ async def _amend(
         await drafts.cancel(d.db, draft_id, d.now())
         return Submitted(Why.WINDOW_CLOSED, visit_id=visit.id)
     saved = await visits.amend(
-        d.db, draft_id=draft_id, visit=visit, actor=cadre, record=record, now=d.now()
+        d.db,
+        draft_id=draft_id,
+        visit=visit,
+        actor=cadre,
+        record=record,
+        now=d.now(),
+        keep_files=d.settings.media.download,
     )
     if not saved:
         await drafts.cancel(d.db, draft_id, d.now())

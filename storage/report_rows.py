@@ -191,7 +191,11 @@ def visit_rows(conn: Conn, scope: Scope, period: Period) -> Iterator[VisitRow]:
         " (SELECT group_concat(kind) FROM visit_kinds k WHERE k.visit_id = v.id),"
         " v.text, v.people_met,"
         " (SELECT COUNT(*) FROM visit_photos ph WHERE ph.visit_id = v.id),"
-        " v.voice_file_id IS NOT NULL, v.distance_km, v.far, v.model_case, v.created_at"
+        " v.voice_file_id IS NOT NULL, v.distance_km, v.far, v.model_case, v.created_at,"
+        " (SELECT group_concat(m.kind || ':' || m.id) FROM media_files m"
+        "  WHERE m.owner = 'visit' AND m.owner_id = v.id AND m.status = 'saved' AND ("
+        "  m.file_id = v.voice_file_id OR EXISTS (SELECT 1 FROM visit_photos ph"
+        "  WHERE ph.visit_id = v.id AND ph.file_id = m.file_id)))"
         " FROM visits v JOIN cadres c ON c.id = v.cadre_id JOIN places pl ON pl.id = v.place_id"
         " LEFT JOIN teams t ON t.id = v.team_id LEFT JOIN groups g ON g.id = v.group_id"
         " WHERE v.status = 'active' AND v.visit_date >= ? AND v.visit_date < ?"
@@ -219,7 +223,14 @@ def visit_rows(conn: Conn, scope: Scope, period: Period) -> Iterator[VisitRow]:
             bool(r[14]),
             bool(r[15]),
             fromiso_t(r[16]),
+            _saved_files(r[17]) if r[17] else (),
         )
+
+
+def _saved_files(text: str) -> tuple[tuple[str, int], ...]:
+    """``photo:3,voice:4`` (kind:media id) as ((photo, 3), (voice, 4)), in that order."""
+    pairs = (item.partition(":") for item in text.split(","))
+    return tuple(sorted((kind, int(pos)) for kind, _, pos in pairs))
 
 
 def _ledger_where(scope: Scope, period: Period, tz: tzinfo) -> tuple[str, tuple[Any, ...]]:

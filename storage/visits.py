@@ -9,7 +9,7 @@ from typing import Any
 
 from campaign.quotas import VisitFact
 from campaign.vocabulary import WORK_KINDS
-from storage import drafts, places, plans
+from storage import drafts, media, places, plans
 from storage.db import Database, Row, Writer, escape_like, from_text, to_text
 from storage.people import Cadre, audit
 
@@ -200,6 +200,11 @@ async def _write_children(
         )
 
 
+def _files_of(visit_id: int, record: VisitRecord) -> list[media.Wanted]:
+    photos = [(p.file_id, p.file_unique_id) for p in record.photos]
+    return media.of_visit(visit_id, photos, record.voice_file_id)
+
+
 def _fields(record: VisitRecord) -> tuple[Any, ...]:
     return (
         record.place_id,
@@ -216,7 +221,13 @@ def _fields(record: VisitRecord) -> tuple[Any, ...]:
 
 
 async def submit(
-    db: Database, *, draft_id: int, cadre: Cadre, record: VisitRecord, now: datetime
+    db: Database,
+    *,
+    draft_id: int,
+    cadre: Cadre,
+    record: VisitRecord,
+    now: datetime,
+    keep_files: bool = False,
 ) -> int | None:
     """Write the visit and close its draft in one transaction; returns the visit id, or
     None when the draft was already submitted or cancelled (nothing is written).
@@ -246,6 +257,8 @@ async def submit(
             await _write_children(conn, visit_id, record)
             if record.plan_item is not None:
                 await plans.link_visit(conn, visit_id, record.plan_item)
+            if keep_files:  # fetched later by the media worker (bot/media.py)
+                await media.record(conn, _files_of(visit_id, record), now)
             if not await drafts.close(conn, draft_id, "submitted", now, result_id=visit_id):
                 raise _DraftClosed
     except _DraftClosed:
@@ -255,7 +268,14 @@ async def submit(
 
 
 async def amend(
-    db: Database, *, draft_id: int, visit: Visit, actor: Cadre, record: VisitRecord, now: datetime
+    db: Database,
+    *,
+    draft_id: int,
+    visit: Visit,
+    actor: Cadre,
+    record: VisitRecord,
+    now: datetime,
+    keep_files: bool = False,
 ) -> bool:
     """Replace a visit's fields from a correction draft, closing the draft and writing
     the audit entry in the same transaction. False when the draft was already closed or
@@ -271,6 +291,8 @@ async def amend(
             if cur.rowcount != 1:
                 raise _DraftClosed
             await _write_children(conn, visit.id, record, replace=True)
+            if keep_files:
+                await media.record(conn, _files_of(visit.id, record), now)
             if not await drafts.close(conn, draft_id, "submitted", now, result_id=visit.id):
                 raise _DraftClosed
             await audit(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 from telegram import Update
 from telegram.ext import Application
@@ -130,6 +131,23 @@ class FakeBotAPI(BaseRequest):
         self.updates: list[dict[str, Any]] = []
         self.blocked_chats: set[int] = set()
         self.answered_queries: set[str] = set()
+        # Files the bot may fetch (getFile, then a GET of the file URL). A file id not
+        # added here is served as a few bytes of its own; one in ``missing_files`` is
+        # refused as Telegram refuses an id it does not know.
+        self.files: dict[str, bytes] = {}
+        self.file_sizes: dict[str, int] = {}  # what getFile says, when not the real size
+        self.file_paths: dict[str, str] = {}  # file_path -> file_id, as handed out
+        self.missing_files: set[str] = set()
+
+    def add_file(
+        self, file_id: str, data: bytes, *, size: int | None = None, path: str | None = None
+    ) -> None:
+        """A file Telegram holds: its bytes, the size getFile reports, its file_path."""
+        self.files[file_id] = data
+        if size is not None:
+            self.file_sizes[file_id] = size
+        if path is not None:
+            self.file_paths[path] = file_id
 
     # --- BaseRequest ---
     async def initialize(self) -> None:
@@ -152,6 +170,8 @@ class FakeBotAPI(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if "/file/bot" in url:  # a file download (Bot.get_file, then File.download_...)
+            return self._download(url)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         call = Call(api_method, params)
@@ -171,6 +191,46 @@ class FakeBotAPI(BaseRequest):
             return refusal.code, json.dumps(body).encode()
         self.calls.append(call)
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        """GET https://api.telegram.org/file/bot<token>/<file_path>: the file's bytes, or
+        404 for a path getFile did not hand out."""
+        file_path = unquote(url.split("/file/bot", 1)[1].split("/", 1)[-1])
+        call = Call("download", {"file_path": file_path})
+        self.calls.append(call)
+        try:
+            if self.fail is not None:
+                self.fail(call)
+        except ApiRefusal as refusal:
+            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
+            return refusal.code, json.dumps(body).encode()
+        file_id = self.file_paths.get(file_path)
+        if file_id is None:
+            body = {"ok": False, "error_code": 404, "description": "Not Found"}
+            return 404, json.dumps(body).encode()
+        return 200, self._file_bytes(file_id)
+
+    def _file_bytes(self, file_id: str) -> bytes:
+        return self.files.get(file_id, f"bytes of {file_id}".encode())
+
+    def _get_file(self, file_id: str) -> dict[str, Any]:
+        """getFile as Telegram answers it: the size, and a file_path valid for an hour;
+        over 20 MB or an unknown id is refused."""
+        if file_id in self.missing_files or not file_id:
+            raise ApiRefusal(400, "Bad Request: invalid file_id")
+        size = self.file_sizes.get(file_id, len(self._file_bytes(file_id)))
+        if size > 20 * 1024 * 1024:
+            raise ApiRefusal(400, "Bad Request: file is too big")
+        path = next((p for p, f in self.file_paths.items() if f == file_id), None)
+        if path is None:
+            path = f"documents/file_{len(self.file_paths)}"
+            self.file_paths[path] = file_id
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id + "u",
+            "file_size": size,
+            "file_path": path,
+        }
 
     # --- the answers ---
     def _message(
@@ -208,6 +268,8 @@ class FakeBotAPI(BaseRequest):
                 }
             elif m.kind == "location":
                 out["location"] = {"latitude": 0.0, "longitude": 0.0}
+            elif m.kind == "voice":
+                out["voice"] = {"file_id": "v", "file_unique_id": "v", "duration": 1}
         if m.reply_markup and "inline_keyboard" in m.reply_markup:
             out["reply_markup"] = m.reply_markup
         return out
@@ -257,6 +319,8 @@ class FakeBotAPI(BaseRequest):
                 for item in media
             ]
         if m == "sendLocation":
+            if not (-90 <= float(p["latitude"]) <= 90 and -180 <= float(p["longitude"]) <= 180):
+                raise ApiRefusal(400, "Bad Request: wrong latitude or longitude")
             return self._message(int(p["chat_id"]), "", _markup(p), "location")
         if m in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
             key = (int(p["chat_id"]), int(p["message_id"]))
@@ -322,12 +386,7 @@ class FakeBotAPI(BaseRequest):
             offset = int(p.get("offset") or 0)
             return [u for u in self.updates if u["update_id"] >= offset]
         if m == "getFile":
-            return {
-                "file_id": p["file_id"],
-                "file_unique_id": p["file_id"],
-                "file_size": 10,
-                "file_path": "f/x",
-            }
+            return self._get_file(str(p.get("file_id") or ""))
         if m == "getChat":
             return chat_dict(int(p["chat_id"]))
         raise ApiRefusal(404, f"Not Found: method {m} is not known to the fake Bot API")
