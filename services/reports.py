@@ -19,6 +19,7 @@ from typing import IO
 from campaign.i18n import Catalog
 from campaign.periods import Period
 from campaign.phones import normalise_phone
+from campaign.problem_callbacks import Satisfaction
 from campaign.reporting import (
     CadreRef,
     ChatKind,
@@ -36,10 +37,12 @@ from campaign.settings import Settings
 from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
+from reports.problem_callbacks import CallbackFigures, summary_section
 from reports.workbook import ExportData, write_workbook
 from services import people
 from services.people import Cadre
 from services.runtime import Deps
+from storage import problem_callbacks as callback_store
 from storage import report_rows as rows
 from storage import reports as q
 
@@ -133,7 +136,7 @@ def summary_data(ask: Ask) -> Summary:
 
 
 def summary_report(ask: Ask) -> str:
-    return text.summary_text(ask.t, summary_data(ask))
+    return text.summary_text(ask.t, summary_data(ask)) + "\n\n" + callback_summary(ask)
 
 
 def coverage_report(ask: Ask) -> str:
@@ -238,3 +241,18 @@ def file_stem(ask: Ask, kind: str) -> str:
     """``fieldbot-report-2026-11`` and the like, safe for any file system."""
     label = ask.period.label.replace("..", "_")
     return f"fieldbot-{kind}-{label}"
+
+
+# --- call-backs (回访): the summary's section -------------------------------------------------
+
+
+def callback_figures(conn: q.Conn, ask: Ask) -> CallbackFigures:
+    f = callback_store.figures(conn, ask.scope, ask.period.start, ask.period.end)
+    sat = Satisfaction(f.satisfied, f.fair, f.unsatisfied)
+    return CallbackFigures(sat, f.reopened, f.unanswered)
+
+
+def callback_summary(ask: Ask) -> str:
+    """满意率 and reopenings in the period, within the scope."""
+    with q.reading(ask.db_path) as conn:
+        return summary_section(ask.t, callback_figures(conn, ask))
