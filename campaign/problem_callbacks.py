@@ -8,7 +8,7 @@ Nothing here knows Telegram or the database; days come from the work calendar.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from campaign.ladder import CLOSED_STATUSES, Actor, is_open, may_act
@@ -129,3 +129,21 @@ def percent(rate: float | None) -> str:
 
 def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass(frozen=True)
+class CallbackLine:
+    """One call-back as the export lists it."""
+
+    problem_id: int
+    team_name: str
+    group_name: str
+    reporter_name: str
+    asked_name: str
+    asked_at: datetime
+    answered_name: str
+    answered_at: datetime | None
+    result: str | None
+    reach: str | None
+    note: str
+    reopened: bool

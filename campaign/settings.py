@@ -442,9 +442,7 @@ def _beside(settings: Settings, folder: Path) -> Settings:
         return str(folder / value) if str(folder) not in ("", ".") else value
 
     st = settings.storage
-    storage = dataclasses.replace(
-        st, database=place(st.database), backup_dir=place(st.backup_dir)
-    )
+    storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
     return dataclasses.replace(settings, storage=storage)
 
 

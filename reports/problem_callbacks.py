@@ -4,7 +4,6 @@ lines), and the export's call-back sheet rows. Plain values in, text out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from campaign.problem_callbacks import Satisfaction, percent
 from campaign.text import Tr
@@ -34,21 +33,3 @@ def summary_section(t: Tr, f: CallbackFigures) -> str:
             t("callbacks.summary.reopened", reopened=f.reopened, waiting=f.waiting),
         ]
     )
-
-
-@dataclass(frozen=True)
-class CallbackRow:
-    """One call-back in the export."""
-
-    problem_id: int
-    team_name: str
-    group_name: str
-    reporter_name: str
-    asked_name: str
-    asked_at: datetime
-    answered_name: str
-    answered_at: datetime | None
-    result: str | None
-    reach: str | None
-    note: str
-    reopened: bool

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import IO, Any
 
+from campaign.problem_callbacks import CallbackLine
 from campaign.reporting import (
     CadreProgress,
     EventRow,
@@ -50,6 +51,8 @@ class ExportData:
     # The title for one team's sheet, given the team's name (the scope of ``title``
     # replaced by the team). None: the team's name before ``title``.
     title_for: Callable[[str], str] | None = None
+    # Call-backs (回访) answered in the period and those still waiting: one sheet.
+    callbacks: Iterable[CallbackLine] = ()
 
 
 @dataclass(frozen=True)
@@ -373,6 +376,8 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         for c in data.cadres:
             sheet.row(_cadre_values(t, c))
 
+        _callback_sheet(wb, data.callbacks, t, tz, taken, yes)
+
         # One sheet per team: its groups with a total, then its cadres.
         for team in data.overview.rows:
             groups = [g for g in data.by_group.rows if g.unit.team_id == team.unit.id]
@@ -421,3 +426,50 @@ def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
         p.explained_on,
         yes if p.watch else None,
     ]
+
+
+CALLBACK_COLUMNS = [
+    Column("id", 8),
+    Column("team", 14),
+    Column("group", 12),
+    Column("reporter", 9),
+    Column("callback_asked", 9),
+    Column("callback_asked_at", 17),
+    Column("callback_answered_by", 9),
+    Column("callback_answered_at", 17),
+    Column("callback_result", 10),
+    Column("callback_reach", 8),
+    Column("callback_note", 40),
+    Column("callback_reopened", 8),
+]
+
+
+def _callback_sheet(
+    wb: StreamingWorkbook,
+    lines: Iterable[CallbackLine],
+    t: Tr,
+    tz: tzinfo,
+    taken: set[str],
+    yes: str,
+) -> None:
+    """回访: every call-back answered in the period, and those still waiting."""
+    title = sheet_title(t("reports.xlsx.sheet_callbacks"), taken)
+    sheet = _Sheet(wb, title, CALLBACK_COLUMNS, t, freeze=1, taken=taken)
+    sheet.header()
+    for k in lines:
+        sheet.row(
+            [
+                f"P-{k.problem_id}",
+                k.team_name,
+                k.group_name,
+                k.reporter_name,
+                k.asked_name or None,
+                _naive(k.asked_at, tz),
+                k.answered_name or None,
+                _naive(k.answered_at, tz),
+                t(f"callbacks.result.{k.result}") if k.result else None,
+                t(f"callbacks.reach.{k.reach}") if k.reach else None,
+                _text(k.note) or None,
+                yes if k.reopened else None,
+            ]
+        )

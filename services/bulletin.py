@@ -16,7 +16,7 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
-from services import people
+from services import people, problem_callbacks
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
@@ -128,7 +128,9 @@ async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgo
     stats = await week_stats(deps.db, week, start, end, now)
     lang = deps.settings.campaign.language
     bulletin = build_bulletin(deps, stats, lang)
-    items = [Outgoing(f"bulletin:{week.label}", office.chat_id, bulletin.text)]
+    text = bulletin.text + "\n\n" + await problem_callbacks.bulletin_section(deps, week, lang)
+    text = shorten(text, MAX_TEXT, one_line=False)
+    items = [Outgoing(f"bulletin:{week.label}", office.chat_id, text)]
     chart = await _week_chart(deps, week, now, lang)
     if chart is not None:
         caption = deps.catalog.t(lang, "sched.bulletin.chart_caption", week=week.label)

@@ -12,23 +12,27 @@ services/problem_callback_jobs.py.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from campaign.callbacks import WATCH
 from campaign.ladder import MAX_NOTE, deadline_for
 from campaign.message import Button, Message
+from campaign.periods import Period
 from campaign.problem_callbacks import (
     REACHES,
     REOPENING_RESULT,
     RESULTS,
     ReopenVerdict,
+    Satisfaction,
     judge_reopen,
     may_record,
     may_reopen,
 )
 from campaign.problem_cards import Renderer, number
 from campaign.text import shorten
+from reports.problem_callbacks import CallbackFigures, summary_section
 from services import problem_news
 from services.problem_render import card_view, renderer
 from services.problems import actor_of
@@ -45,6 +49,7 @@ from storage.problems import Problem
 
 __all__ = [
     "Outcome",
+    "bulletin_section",
     "RecordRequest",
     "ReopenRequest",
     "check_record",
@@ -379,3 +384,12 @@ def with_reopen_buttons(r: Renderer, message: Message, watched: list[int]) -> Me
         for pid in watched[:_REOPEN_BUTTONS]
     )
     return Message(message.text, message.buttons + rows) if rows else message
+
+
+async def bulletin_section(deps: Deps, week: Period, lang: str) -> str:
+    """The bulletin's call-back lines: the week's answers, 满意率 and reopenings."""
+    f = await store.figures_async(deps.db, week.start, week.end)
+    figures = CallbackFigures(
+        Satisfaction(f.satisfied, f.fair, f.unsatisfied), f.reopened, f.unanswered
+    )
+    return summary_section(functools.partial(deps.catalog.t, lang), figures)

@@ -211,6 +211,9 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             visits=rows.visit_rows(conn, ask.scope, ask.period),
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+            callbacks=callback_store.export_lines(
+                conn, ask.scope, ask.period.start, ask.period.end
+            ),
             title_for=lambda team: ask.t(
                 "reports.export.title",
                 scope=team,

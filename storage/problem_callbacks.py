@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from campaign.problem_callbacks import CallbackLine
 from campaign.reporting import Scope
 from campaign.roles import Role
 from storage.db import Database, Row, from_text, to_text
@@ -493,3 +494,32 @@ async def figures_async(db: Database, start: date, end: date) -> Figures:
         int(reopened["n"] if reopened else 0),
         int(waiting["n"] if waiting else 0),
     )
+
+
+def export_lines(
+    conn: sqlite3.Connection, scope: Scope, start: date, end: date
+) -> list[CallbackLine]:
+    """Call-backs asked or answered on local days ``start`` to ``end`` (exclusive) for the
+    export, oldest first. ``asked_at`` is UTC text: a day either side is read and the
+    caller's days decide through ``answered_day`` or the asking moment."""
+    where, params = scope_sql(scope, "p.team_id", "p.group_id")
+    rows = conn.execute(
+        "SELECT k.problem_id, COALESCE(t.name, ''), COALESCE(g.name, ''), r.name,"
+        " COALESCE(a.name, ''), k.asked_at, COALESCE(w.name, ''), k.answered_at, k.result,"
+        " k.reach, k.note, k.reopened, k.answered_day"
+        " FROM problem_callbacks k JOIN problems p ON p.id = k.problem_id"
+        " JOIN cadres r ON r.id = p.reporter_id"
+        " LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN groups g ON g.id = p.group_id"
+        " LEFT JOIN cadres a ON a.id = k.asked_id LEFT JOIN cadres w ON w.id = k.answered_id"
+        " WHERE ((k.answered_day >= ? AND k.answered_day < ?)"
+        "   OR (k.answered_at IS NULL AND substr(k.asked_at, 1, 10) < ?))"
+        f"{where} ORDER BY k.asked_at, k.id",
+        (start.isoformat(), end.isoformat(), end.isoformat(), *params),
+    ).fetchall()
+    return [
+        CallbackLine(
+            r[0], r[1], r[2], r[3], r[4], from_text(r[5]), r[6], _opt(r[7]), r[8], r[9], r[10],
+            bool(r[11]),
+        )
+        for r in rows
+    ]  # fmt: skip

@@ -5,12 +5,21 @@ Plus every bad input the issue lists: clear answer, nothing changed."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from io import BytesIO
 from typing import Any
 
+import openpyxl
+
 from campaign.i18n import default_catalog
+from campaign.periods import parse_period, week_of
+from campaign.reporting import Scope
 from scheduler.runner import sweep
+from services import reports
+from services.bulletin import bulletin_items
+from services.problem_callbacks import bulletin_section
 from services.runtime import DEPS_KEY, Deps
+from storage import problem_callbacks
 from storage.db import Database
 from tests.conftest import join
 from tests.factories import Seed
@@ -115,9 +124,9 @@ async def test_story_unsatisfied_call_back_reopens_on_the_team_card(
     assert "P-1" in w.ask_of(w.reporter) and "已协调交通局修复路面" in w.ask_of(w.reporter)
     # 不满意 → how → a note.
     calls = await bot.tap(w.reporter, zh("callbacks.result.unsatisfied"))
-    assert zh("callbacks.flow.ask_how", number="P-1", result=zh("callbacks.result.unsatisfied")) in (
-        last_text(calls)
-    )
+    assert zh(
+        "callbacks.flow.ask_how", number="P-1", result=zh("callbacks.result.unsatisfied")
+    ) in (last_text(calls))
     await bot.tap(w.reporter, zh("callbacks.reach.visit"))
     calls = await bot.send(w.reporter, "路面又塌了，群众不满意。")
     assert last_text(calls) == zh("callbacks.done_reopened", number="P-1")
@@ -159,9 +168,10 @@ async def test_story_unsatisfied_call_back_reopens_on_the_team_card(
     # The office sees the month's satisfaction rate.
     text = last_text(await bot.send(w.office, "/summary", chat_id=OFFICE_CHAT))
     assert zh("callbacks.summary.head") in text
-    assert zh(
-        "callbacks.summary.line", answered=1, satisfied=0, fair=0, unsatisfied=1, rate="0%"
-    ) in text
+    assert (
+        zh("callbacks.summary.line", answered=1, satisfied=0, fair=0, unsatisfied=1, rate="0%")
+        in text
+    )
     assert zh("callbacks.summary.reopened", reopened=1, waiting=0) in text
 
 
@@ -342,3 +352,88 @@ async def test_monthly_watch_question(bot: Harness, seed: Seed, db: Database) ->
     assert alert(calls) == zh(
         "callbacks.reopen_other", number="P-1", status=zh("problems.status.solved")
     )
+
+
+async def test_reporter_who_left_is_replaced_by_the_group_leader(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close()
+    async with db.write() as conn:
+        await conn.execute("UPDATE cadres SET active = 0 WHERE id = ?", (seed.cadres["cadre1"],))
+    await w.sweep_at(CALLBACK_DAY)
+    [k] = await callbacks(db)
+    assert k["asked_id"] == seed.cadres["leader1"]
+    assert "P-1" in w.ask_of(w.leader)
+    assert not [i for i in await outbox(db, w.reporter.id) if i["key"].startswith("callback:")]
+
+
+async def test_unsatisfied_on_a_problem_reopened_meanwhile_records_without_reopening(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close("已解释", "资金不足，列入明年计划。", "村支书李明")
+    await bot.tap(w.captain, "今天")
+    await w.sweep_at(CALLBACK_DAY)
+    assert len(await callbacks(db)) == 1
+    await bot.press(w.captain, "wch:v1:re:1")
+    await bot.send(w.captain, "县里追加了资金。")
+    await deliver(bot, db)
+    events = len(await db.fetchall("SELECT id FROM problem_events"))
+    await bot.tap(w.reporter, zh("callbacks.result.unsatisfied"))
+    await bot.tap(w.reporter, zh("callbacks.reach.phone"))
+    calls = await bot.send(w.reporter, "群众仍然不满意。")
+    assert last_text(calls) == zh("callbacks.done_not_reopened_open", number="P-1")
+    [k] = await callbacks(db)
+    assert (k["result"], k["reopened"]) == ("unsatisfied", 0)
+    assert len(await db.fetchall("SELECT id FROM problem_events")) == events
+    assert len(await db.fetchall("SELECT id FROM problem_reopens")) == 1
+
+
+async def test_figures_in_export_bulletin_and_for_the_assessment(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close()
+    await w.sweep_at(CALLBACK_DAY)
+    await bot.tap(w.reporter, zh("callbacks.result.unsatisfied"))
+    await bot.tap(w.reporter, zh("callbacks.reach.phone"))
+    await bot.send(w.reporter, "路面又塌了。")
+    await deliver(bot, db)
+    # Solved again, called back again: a second call-back for the second ending.
+    await w.close("已解决", "重新铺设了路面。")
+    await w.sweep_at(local(2026, 11, 24, 10, 0))
+    assert [k["answered_at"] is None for k in await callbacks(db)] == [False, True]
+    await bot.tap(w.reporter, zh("callbacks.result.satisfied"))
+    await bot.tap(w.reporter, zh("callbacks.reach.visit"))
+    await bot.tap(w.reporter, zh("callbacks.flow.skip"))
+    # The assessment's tallies, by reporter.
+    tallies = await problem_callbacks.reporter_tallies(db, date(2026, 11, 1), date(2026, 11, 30))
+    assert tallies == {
+        seed.cadres["cadre1"]: problem_callbacks.CallbackTally(
+            satisfied=1, fair=0, unsatisfied=1, reopened=1
+        )
+    }
+    assert await problem_callbacks.reporter_tallies(db, date(2026, 12, 1), date(2026, 12, 31)) == {}
+    # The export's call-back sheet.
+    d = deps_of(bot)
+    ask = reports.Ask(
+        d.db.path, d.settings, d.catalog, "zh-CN", Scope.everything(),
+        parse_period("2026-11", date(2026, 11, 24)), d.now(),
+    )  # fmt: skip
+    out = BytesIO()
+    reports.export_workbook(ask, out)
+    sheet = openpyxl.load_workbook(BytesIO(out.getvalue()))["回访"]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(v[0], v[8], v[11]) for v in values] == [
+        ("P-1", zh("callbacks.result.unsatisfied"), zh("reports.xlsx.yes")),
+        ("P-1", zh("callbacks.result.satisfied"), None),
+    ]
+    # The bulletin of the week: satisfaction and reopenings.
+    text = await bulletin_section(d, week_of(date(2026, 11, 24)), "zh-CN")
+    assert (
+        zh("callbacks.summary.line", answered=1, satisfied=1, fair=0, unsatisfied=0, rate="100%")
+        in text
+    )
+    items = await bulletin_items(d, local(2026, 11, 30, 8, 30), local(2026, 11, 30, 8, 30))
+    assert zh("callbacks.summary.reopened", reopened=0, waiting=0) in items[0].text
