@@ -374,7 +374,7 @@ async def history_lines(deps: Deps, problem_id: int, lang: str) -> list[str]:
             out.append(
                 r.t("callbacks.history_waiting", who=k.asked_name or "-", when=r.when(k.asked_at))
             )
-    return out
+    return [r.t("callbacks.history_head"), *out] if out else []
 
 
 def with_reopen_buttons(r: Renderer, message: Message, watched: list[int]) -> Message:
