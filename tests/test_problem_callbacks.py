@@ -21,7 +21,7 @@ from services.problem_callbacks import bulletin_section
 from services.runtime import DEPS_KEY, Deps
 from storage import problem_callbacks
 from storage.db import Database
-from tests.conftest import join
+from tests.conftest import AppFactory, join
 from tests.factories import Seed
 from tests.fakebot import Harness, TgUser, shown
 from tests.problem_helpers import (
@@ -437,3 +437,21 @@ async def test_figures_in_export_bulletin_and_for_the_assessment(
     )
     items = await bulletin_items(d, local(2026, 11, 30, 8, 30), local(2026, 11, 30, 8, 30))
     assert zh("callbacks.summary.reopened", reopened=0, waiting=0) in items[0].text
+
+
+async def test_dialog_survives_a_restart(
+    bot: Harness, seed: Seed, db: Database, make_bot: AppFactory
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close()
+    await w.sweep_at(CALLBACK_DAY)
+    await bot.tap(w.reporter, zh("callbacks.result.satisfied"))
+    again = await make_bot()  # the bot restarts mid-dialog
+    calls = await again.tap(w.reporter, zh("callbacks.reach.phone"))
+    assert zh(
+        "callbacks.flow.ask_note", number="P-1", result=zh("callbacks.result.satisfied"), max=500
+    ) in (last_text(calls))
+    calls = await again.send(w.reporter, "群众很满意。")
+    assert last_text(calls) == zh("callbacks.done", number="P-1")
+    [k] = await callbacks(db)
+    assert (k["result"], k["reach"], k["note"]) == ("satisfied", "phone", "群众很满意。")
