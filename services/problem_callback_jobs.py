@@ -9,8 +9,7 @@
 
 "Who is due" is a query that takes ``now``; each ask is written with its messages in one
 transaction, and keys make a second run at the same moment queue nothing. A person who
-paused reminders (/mute) is asked once the pause ends; quiet hours are the outgoing
-queue's (non-urgent messages wait for the morning).
+paused reminders (/mute) is asked once the pause ends; nothing is asked in quiet hours.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from campaign.callbacks import CALLBACK, WATCH
 from campaign.message import Button, Message
 from campaign.problem_callbacks import RESULTS, Stage, month_key, stage, workdays_after
 from campaign.problem_cards import Renderer, number
+from campaign.quiet import is_quiet
 from services.jobs import lang_of
 from services.problem_render import card_view, renderer
 from services.runtime import Deps
@@ -81,8 +81,13 @@ async def _ask_text(deps: Deps, r: Renderer, problem_id: int, key: str) -> str |
 
 
 async def run(deps: Deps, now: datetime) -> JobCounts:
-    """Everything due at ``now``; nothing on a day off."""
-    if not deps.calendar().is_workday(now.astimezone(deps.settings.tz).date()):
+    """Everything due at ``now``; nothing on a day off, nothing in quiet hours (the
+    first sweep after they end asks)."""
+    local = now.astimezone(deps.settings.tz)
+    r = deps.settings.reminders
+    if not deps.calendar().is_workday(local.date()):
+        return JobCounts()
+    if is_quiet(local.time().replace(tzinfo=None), r.quiet_start, r.quiet_end):
         return JobCounts()
     return JobCounts(
         await ask_due(deps, now),

@@ -21,7 +21,7 @@ from services.problem_callbacks import bulletin_section
 from services.runtime import DEPS_KEY, Deps
 from storage import problem_callbacks
 from storage.db import Database
-from tests.conftest import AppFactory, join
+from tests.conftest import AppFactory, drain, join
 from tests.factories import Seed
 from tests.fakebot import Harness, TgUser, shown
 from tests.problem_helpers import (
@@ -455,3 +455,45 @@ async def test_dialog_survives_a_restart(
     assert last_text(calls) == zh("callbacks.done", number="P-1")
     [k] = await callbacks(db)
     assert (k["result"], k["reach"], k["note"]) == ("satisfied", "phone", "群众很满意。")
+
+
+async def test_can_now_on_the_monthly_question_reopens_with_the_reason(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close("已解释", "资金不足，列入明年计划。", "村支书李明")
+    await bot.tap(w.captain, "今天")
+    await w.sweep_at(local(2026, 12, 7, 10, 0))
+    calls = await bot.tap(w.captain, zh("callbacks.watch.can"))
+    assert zh("callbacks.reopen_flow.ask_why", number="P-1", max=500) in last_text(calls)
+    calls = await bot.send(w.captain, "新的扶持政策出台了。")
+    assert last_text(calls) == zh("callbacks.reopened", number="P-1")
+    check = await db.fetchone("SELECT answer, answered_id FROM problem_watch_checks")
+    assert check is not None and tuple(check) == ("can", seed.cadres["captain1"])
+    reopen = await db.fetchone("SELECT cause, reason FROM problem_reopens")
+    assert reopen is not None and reopen["cause"] == "watch"
+    assert "新的扶持政策出台了" in reopen["reason"]
+    assert (await problem_row(db))["status"] == "open"
+    # The same button again: open now, and it says so; nothing more is written.
+    calls = await bot.tap(w.captain, zh("callbacks.watch.can"))
+    assert alert(calls) == zh(
+        "callbacks.reopen_open", number="P-1", status=zh("problems.status.open")
+    )
+    assert len(await db.fetchall("SELECT id FROM problem_reopens")) == 1
+
+
+async def test_an_ask_made_at_night_waits_for_the_morning(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await World(bot, seed, db).setup()
+    await w.close()
+    night = local(2026, 11, 19, 23, 0)
+    bot.clock.set(night)  # type: ignore[attr-defined]
+    await sweep(deps_of(bot), night)
+    assert await callbacks(db) == []  # nothing asked in quiet hours
+    before = len(bot.api.to(w.reporter.id))
+    await drain(bot)
+    assert len(bot.api.to(w.reporter.id)) == before  # quiet hours: not sent yet
+    await w.sweep_at(local(2026, 11, 20, 8, 0))
+    assert len(await callbacks(db)) == 1
+    assert "P-1" in w.ask_of(w.reporter)
