@@ -45,6 +45,7 @@ from storage.outbox import enqueue
 from storage.people import Cadre
 from storage.problem_callbacks import Answer, CallbackRow, Reopen
 from storage.problem_flow import RowChange
+from storage.problem_news import card_name
 from storage.problems import Problem
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
 
 _ALERT_MAX = 190
 _REOPEN_BUTTONS = 10
+# The line under a card whose level's shared chat is missing (as services/problem_news).
+_FALLBACK_HINT = {"team": "problems.card.no_team_chat", "office": "problems.card.no_office_chat"}
 
 
 @dataclass(frozen=True)
@@ -209,14 +212,21 @@ async def _reopen(
         to_level=what.level,
         note=what.reason,
     )
+    had_card = set(await reach.card_chats(conn, problem.id))
     await problem_news.publish(conn, deps, problem.id, event_id, now)
     after = await problems.get(conn, problem.id)
     assert after is not None
-    await _tell_reopened(conn, deps, after, what, event_id, now)
+    await _tell_reopened(conn, deps, after, what, event_id, had_card, now)
 
 
 async def _tell_reopened(
-    conn: Connection, deps: Deps, p: Problem, what: Reopen, event_id: int, now: datetime
+    conn: Connection,
+    deps: Deps,
+    p: Problem,
+    what: Reopen,
+    event_id: int,
+    had_card: set[int],
+    now: datetime,
 ) -> None:
     default = deps.settings.campaign.language
 
@@ -249,8 +259,25 @@ async def _tell_reopened(
                 deadline=r.when(p.deadline),
             ),
         )
+    # A fresh card at the bottom of each owner chat that had one (the old message keeps
+    # the ending it showed, without buttons; later changes edit the fresh one), with a
+    # line saying why it is back. Owner chats without a card got theirs from publish.
+    last = await problems.event(conn, event_id)
     for target in await reach.owner_targets(conn, p):
         r = await r_for(target.chat_id)
+        if target.chat_id in had_card:
+            hint = _FALLBACK_HINT.get(p.level, "") if target.private_fallback else ""
+            await enqueue(
+                conn,
+                key=f"problem:{p.id}:ev:{event_id}:freshcard:{target.chat_id}",
+                chat_id=target.chat_id,
+                message=r.card_message(
+                    card_view(p, last), now, actionable=True, hint=r.t(hint) if hint else ""
+                ),
+                now=now,
+                card=card_name(p.id, target.chat_id),
+                urgent=p.urgent,
+            )
         await send(
             "reopened-owner",
             target.chat_id,

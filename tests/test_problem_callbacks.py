@@ -150,9 +150,12 @@ async def test_story_unsatisfied_call_back_reopens_on_the_team_card(
     ev = await db.fetchone("SELECT action, to_level, note FROM problem_events ORDER BY id DESC")
     assert ev is not None and (ev["action"], ev["to_level"]) == ("reopen", "team")
     assert "路面又塌了" in ev["note"]
-    # The card in the team chat is open again, with its new deadline and its buttons.
+    # A fresh card in the team chat: open again, its new deadline, its buttons.
+    old_card = await card(bot, db, 1, TEAM_CHAT)
     await deliver(bot, db)
     shown_card = await card(bot, db, 1, TEAM_CHAT)
+    assert shown_card.message_id > old_card.message_id
+    assert zh("problems.status.solved") in bot.api.messages[(TEAM_CHAT, old_card.message_id)].text
     assert "认领" in str(shown_card.reply_markup)
     assert zh("problems.status.open") in shown_card.text
     assert "12月4日 10:00" in shown_card.text and "路面又塌了" in shown_card.text
