@@ -253,7 +253,7 @@ CALLBACK_FLOW: Flow[CallbackForm] = Flow(
 # --- the reopen dialog and the watch list's presses ---------------------------------------
 
 
-def _problem_id(w: Who, data: str | None) -> tuple[str, int] | None:
+def _watch_press(data: str | None) -> tuple[str, int] | None:
     try:
         cb = WATCH.parse(data)
         return cb.action, cb.int_arg(0)
@@ -268,7 +268,7 @@ async def on_reopen(update: Update, context: Context) -> object:
     w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return END
-    press = _problem_id(w, query.data)
+    press = _watch_press(query.data)
     if press is None:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
@@ -327,7 +327,7 @@ async def on_watch_answer(update: Update, context: Context) -> None:
     w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return
-    press = _problem_id(w, query.data)
+    press = _watch_press(query.data)
     if press is None:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return

@@ -165,12 +165,17 @@ async def record(deps: Deps, req: RecordRequest) -> Outcome:
                 deps,
                 problem,
                 Reopen(
-                    problem.id, req.cadre.id, problem.reporter_id, "callback", k.closed_level,
-                    why, k.id,
+                    problem.id,
+                    req.cadre.id,
+                    problem.reporter_id,
+                    "callback",
+                    k.closed_level,
+                    why,
+                    k.id,
                 ),
                 req.chat_id,
                 now,
-            )  # fmt: skip
+            )
     pid = number(k.problem_id)
     if reopening:
         return Outcome(True, r.t("callbacks.done_reopened", number=pid), k.problem_id, True)

@@ -148,11 +148,15 @@ async def closings_without_callback(db: Database, since: datetime) -> list[Closi
     )
     return [
         Closing(
-            r["id"], from_text(r["closed_at"]), r["status"], r["level"], r["reporter_id"],
+            r["id"],
+            from_text(r["closed_at"]),
+            r["status"],
+            r["level"],
+            r["reporter_id"],
             r["group_id"],
         )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 @dataclass(frozen=True)
@@ -464,9 +468,12 @@ def figures(conn: sqlite3.Connection, scope: Scope, start: date, end: date) -> F
         params,
     ).fetchone()[0]
     return Figures(
-        by.get("satisfied", 0), by.get("fair", 0), by.get("unsatisfied", 0), int(reopened),
+        by.get("satisfied", 0),
+        by.get("fair", 0),
+        by.get("unsatisfied", 0),
+        int(reopened),
         int(waiting),
-    )  # fmt: skip
+    )
 
 
 async def figures_async(db: Database, start: date, end: date) -> Figures:
@@ -518,8 +525,18 @@ def export_lines(
     ).fetchall()
     return [
         CallbackLine(
-            r[0], r[1], r[2], r[3], r[4], from_text(r[5]), r[6], _opt(r[7]), r[8], r[9], r[10],
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            from_text(r[5]),
+            r[6],
+            _opt(r[7]),
+            r[8],
+            r[9],
+            r[10],
             bool(r[11]),
         )
         for r in rows
-    ]  # fmt: skip
+    ]
