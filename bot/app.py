@@ -29,6 +29,7 @@ from handlers import (
     mute,
     parked,
     plans,
+    problem_callbacks,
     problems,
     reports,
     start,
@@ -73,6 +74,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("urge", urge.handlers()),
         # Evidence: the 📎 button of visit cards, /log and problem histories.
         ("evidence", evidence.handlers()),
+        # Call-backs (回访) and the watch list: their dialogs and one-press answers.
+        ("callbacks", problem_callbacks.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

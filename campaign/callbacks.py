@@ -213,3 +213,13 @@ INSPECTION = _ns("isp", grp=1)
 # evd:v1:v:<visit id> a visit's, evd:v1:p:<problem id> a problem's. Re-authorised on every
 # press with the scope of the visit card, /log and the problem views.
 EVIDENCE = _ns("evd", v=1, p=1)
+# --- call-backs (回访) and the watch list: cbk, wch ---------------------------------------
+# The call-back dialog: cbk:v1:ans:<call-back id>:<result> (the ask's buttons: 满意 /
+# 基本满意 / 不满意 open the dialog with the answer chosen), cbk:v1:rec:<call-back id> (the
+# group leader's list: open it at the answer); inside it the draft id comes first: res a
+# result, how the way the people were reached, skip no note, and the engine's x/keep/drop.
+CALLBACK = _ns("cbk", ans=2, rec=1, res=2, how=2, skip=1, x=1, keep=1, drop=1)
+# The watch list: wch:v1:<action>:<problem id> for still (still cannot), solved (solved
+# meanwhile), can (can now: reopen) and re (重新办理 from /ledger), the last two opening
+# the dialog that asks why; inside it: wch:v1:x:<draft id> and the engine's keep/drop.
+WATCH = _ns("wch", still=1, solved=1, can=1, re=1, x=1, keep=1, drop=1)

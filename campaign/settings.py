@@ -242,6 +242,16 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class CallbackSettings:
+    """[callbacks]: asking the people after a problem ended (回访), and the watch list."""
+
+    workdays_after: int = 3  # workdays after solved/explained before the call-back is asked
+    remind_workdays: int = 2  # unanswered this many workdays: reminded once
+    list_workdays: int = 2  # still unanswered this many workdays after: the group leader's list
+    watch_after_days: int = 20  # an explained problem is first asked about after this long
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -254,6 +264,7 @@ class Settings:
     plans: PlanSettings = field(default_factory=PlanSettings)
     checks: ChecksSettings = field(default_factory=ChecksSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     source: str = "<defaults>"
 
     @property
@@ -504,6 +515,7 @@ def parse_settings(
     _validate(settings)
     _validate_reminders(settings)
     _validate_checks(settings)
+    _validate_callbacks(settings)
     return settings
 
 
@@ -545,6 +557,7 @@ def _beside(settings: Settings, folder: Path) -> Settings:
     storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
     media = dataclasses.replace(settings.media, folder=place(settings.media.folder))
     return dataclasses.replace(settings, storage=storage, media=media)
+    return dataclasses.replace(settings, storage=storage)
 
 
 def require_token(settings: Settings) -> str:
@@ -559,3 +572,19 @@ def require_token(settings: Settings) -> str:
             "(expected the form 123456:ABC... given by @BotFather)"
         )
     return token
+
+
+def _validate_callbacks(s: Settings) -> None:
+    limits = {
+        "workdays_after": (1, 30),
+        "remind_workdays": (1, 20),
+        "list_workdays": (1, 20),
+        "watch_after_days": (1, 365),
+    }
+    for key, (low, high) in limits.items():
+        value = getattr(s.callbacks, key)
+        if not low <= value <= high:
+            raise SettingsError(
+                f"{s.source}: key 'callbacks.{key}' (section [callbacks]) must be {low} to "
+                f"{high}, got {value}"
+            )

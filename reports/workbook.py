@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from campaign.checks import TeamChecks
 from campaign.media import export_name
+from campaign.problem_callbacks import CallbackLine
 from campaign.reporting import (
     CadreProgress,
     EventRow,
@@ -57,6 +58,8 @@ class ExportData:
     # 检查日志 and 整改 per team (campaign/checks.TeamChecks); no sheet while nothing was
     # checked and no correction is open (a campaign that does not check logs yet).
     checks: Sequence[TeamChecks] = ()
+    # Call-backs (回访) answered in the period and those still waiting: one sheet.
+    callbacks: Iterable[CallbackLine] = ()
 
 
 @dataclass(frozen=True)
@@ -431,6 +434,7 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
                         k.corrections_overdue,
                     ]
                 )
+        _callback_sheet(wb, data.callbacks, t, tz, taken, yes)
 
         # One sheet per team: its groups with a total, then its cadres.
         for team in data.overview.rows:
@@ -480,3 +484,50 @@ def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
         p.explained_on,
         yes if p.watch else None,
     ]
+
+
+CALLBACK_COLUMNS = [
+    Column("id", 8),
+    Column("team", 14),
+    Column("group", 12),
+    Column("reporter", 9),
+    Column("callback_asked", 9),
+    Column("callback_asked_at", 17),
+    Column("callback_answered_by", 9),
+    Column("callback_answered_at", 17),
+    Column("callback_result", 10),
+    Column("callback_reach", 8),
+    Column("callback_note", 40),
+    Column("callback_reopened", 8),
+]
+
+
+def _callback_sheet(
+    wb: StreamingWorkbook,
+    lines: Iterable[CallbackLine],
+    t: Tr,
+    tz: tzinfo,
+    taken: set[str],
+    yes: str,
+) -> None:
+    """回访: every call-back answered in the period, and those still waiting."""
+    title = sheet_title(t("reports.xlsx.sheet_callbacks"), taken)
+    sheet = _Sheet(wb, title, CALLBACK_COLUMNS, t, freeze=1, taken=taken)
+    sheet.header()
+    for k in lines:
+        sheet.row(
+            [
+                f"P-{k.problem_id}",
+                k.team_name,
+                k.group_name,
+                k.reporter_name,
+                k.asked_name or None,
+                _naive(k.asked_at, tz),
+                k.answered_name or None,
+                _naive(k.answered_at, tz),
+                t(f"callbacks.result.{k.result}") if k.result else None,
+                t(f"callbacks.reach.{k.reach}") if k.reach else None,
+                _text(k.note) or None,
+                yes if k.reopened else None,
+            ]
+        )

@@ -28,7 +28,7 @@ from campaign.schedule import (
     still_useful,
 )
 from scheduler.deadlines import deadline_items, escalate_overdue
-from services import jobs
+from services import jobs, problem_callback_jobs
 from services.bulletin import before_the_campaign, bulletin_items
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
@@ -129,4 +129,8 @@ async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:
         await escalate_overdue(deps, now)
     except Exception:
         log.exception("auto-escalation failed")
+    try:
+        await problem_callback_jobs.run(deps, now)
+    except Exception:
+        log.exception("call-backs failed")
     return outcomes

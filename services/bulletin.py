@@ -16,7 +16,7 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
-from services import people, plan_reports
+from services import people, plan_reports, problem_callbacks
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
@@ -129,7 +129,8 @@ async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgo
     lang = deps.settings.campaign.language
     bulletin = build_bulletin(deps, stats, lang)
     plans = await plan_reports.bulletin_section(deps, lang, local_day(deps, now))
-    text = shorten(bulletin.text + plans, MAX_TEXT, one_line=False)
+    callbacks = await problem_callbacks.bulletin_section(deps, week, lang)
+    text = shorten(bulletin.text + plans + "\n\n" + callbacks, MAX_TEXT, one_line=False)
     items = [Outgoing(f"bulletin:{week.label}", office.chat_id, text)]
     chart = await _week_chart(deps, week, now, lang)
     if chart is not None:

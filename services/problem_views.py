@@ -9,7 +9,7 @@ from campaign.ladder import in_scope, may_act
 from campaign.message import Button, Message, grid
 from campaign.problem_cards import number, show_data
 from campaign.roles import FIELD_ROLES, Role
-from services import evidence
+from services import evidence, problem_callbacks
 from services.problem_render import card_view, event_view, renderer
 from services.problems import actor_of
 from services.runtime import Deps
@@ -48,6 +48,7 @@ async def show(deps: Deps, cadre: Cadre, problem_id: int, lang: str) -> Shown:
     view = card_view(problem, history[-1] if history else None, urged)
     card = r.card_message(view, deps.now(), actionable=actionable)
     lines = [r.event(event_view(e)) for e in history[-10:]]
+    lines += await problem_callbacks.history_lines(deps, problem.id, lang)
     text = card.text + "\n\n" + r.t("problems.act.history") + "\n" + "\n".join(lines)
     shown = card.with_text(text[:_MAX_TEXT])
     button = evidence.problem_button(deps, problem.id, problem.photos, lang)
@@ -99,7 +100,8 @@ async def ledger(deps: Deps, cadre: Cadre, lang: str) -> Message:
         lines += [r.line(card_view(p), now) for p in watch]
     if items or watch:
         lines.append(r.t("problems.list.tap_number"))
-    return _with_show_buttons("\n".join(lines), items + watch)
+    message = _with_show_buttons("\n".join(lines), items + watch)
+    return problem_callbacks.with_reopen_buttons(r, message, [p.id for p in watch])
 
 
 def _level_name(office: str, cadre: Cadre) -> str:

@@ -20,6 +20,7 @@ from typing import IO
 from campaign.i18n import Catalog
 from campaign.periods import Period
 from campaign.phones import normalise_phone
+from campaign.problem_callbacks import Satisfaction
 from campaign.quotas import is_uniform
 from campaign.reporting import (
     CadreRef,
@@ -38,11 +39,13 @@ from campaign.settings import Settings
 from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
+from reports.problem_callbacks import CallbackFigures, summary_section
 from reports.workbook import ExportData, write_workbook
 from services import people, plan_reports, quotas
 from services.people import Cadre
 from services.runtime import Deps
 from storage import checks as check_rows
+from storage import problem_callbacks as callback_store
 from storage import report_rows as rows
 from storage import reports as q
 
@@ -152,6 +155,8 @@ def summary_report(ask: Ask) -> str:
         text.summary_text(ask.t, summary_data(ask))
         + plan_reports.summary_section(ask)
         + checks_section(ask)
+        + "\n\n"
+        + callback_summary(ask)
     )
 
 
@@ -235,6 +240,9 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
             problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
             events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
             plans=plan_reports.sheet_rows(ask),
+            callbacks=callback_store.export_lines(
+                conn, ask.scope, ask.period.start, ask.period.end
+            ),
             title_for=lambda team: ask.t(
                 "reports.export.title",
                 scope=team,
@@ -266,3 +274,18 @@ def file_stem(ask: Ask, kind: str) -> str:
     """``fieldbot-report-2026-11`` and the like, safe for any file system."""
     label = ask.period.label.replace("..", "_")
     return f"fieldbot-{kind}-{label}"
+
+
+# --- call-backs (回访): the summary's section -------------------------------------------------
+
+
+def callback_figures(conn: q.Conn, ask: Ask) -> CallbackFigures:
+    f = callback_store.figures(conn, ask.scope, ask.period.start, ask.period.end)
+    sat = Satisfaction(f.satisfied, f.fair, f.unsatisfied)
+    return CallbackFigures(sat, f.reopened, f.unanswered)
+
+
+def callback_summary(ask: Ask) -> str:
+    """满意率 and reopenings in the period, within the scope."""
+    with q.reading(ask.db_path) as conn:
+        return summary_section(ask.t, callback_figures(conn, ask))

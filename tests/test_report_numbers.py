@@ -205,6 +205,7 @@ async def test_export_workbook_reads_back(db: Database, seed: Seed) -> None:
         "处理记录",
         "干部进度",
         "工作计划",
+        "回访",
         "城关镇工作队",
         "河口镇工作队",
     ]
