@@ -138,7 +138,7 @@ async def test_migration_0018_keeps_the_history(tmp_path: Any) -> None:
                 " VALUES (1, 't', ?, 'raise', 'n')",
                 (seed.cadres["cadre1"],),
             )
-        assert await db.migrate() == [17, 18]
+        assert (await db.migrate())[:2] == [17, 18]  # and any later ones
         rows = await db.fetchall("SELECT id, action, note FROM problem_events")
         assert [tuple(r) for r in rows] == [(1, "raise", "n")]
         names = await db.fetchall(
