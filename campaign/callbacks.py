@@ -208,7 +208,7 @@ CORRECTION = _ns("cor", ans=1, close=1, back=1, show=1)
 # 督办 a problem: urg:v1:go:<problem id>.
 URGE = _ns("urg", go=1)
 # An on-site inspection (现场督查) of a group picked from a list: isp:v1:grp:<group id>.
-INSPECTION = _ns("isp", grp=1)
+INSPECTION = _ns("isp", grp=1, team=1, top=0)
 # --- evidence: evd (open the photos, voice note and location of a visit or a problem) ----
 # evd:v1:v:<visit id> a visit's, evd:v1:p:<problem id> a problem's. Re-authorised on every
 # press with the scope of the visit card, /log and the problem views.

@@ -187,9 +187,13 @@ async def on_correction(update: Update, context: Context) -> object:
     return await _open(update, context, w, CheckForm("back", correction_id=found.id), REASON)
 
 
-async def _inspect(update: Update, context: Context, w: Who, group_text: str) -> object:
+async def _inspect(
+    update: Update, context: Context, w: Who, group_text: str, group_id: int | None = None
+) -> object:
     assert w.cadre is not None
-    group, refusal = await checks.inspect_group(w.deps, w.cadre, group_text, w.lang)
+    group, refusal = await checks.inspect_group(
+        w.deps, w.cadre, group_text, w.lang, group_id=group_id
+    )
     if group is None:
         await _alert(update, refusal)
         return END
@@ -198,11 +202,19 @@ async def _inspect(update: Update, context: Context, w: Who, group_text: str) ->
 
 
 async def on_inspect(update: Update, context: Context) -> object:
-    """/inspect GROUP: record an on-site inspection of a group (code or name)."""
+    """/inspect GROUP: record an on-site inspection of a group (code or name); without
+    a group, pick the team and then the group with buttons."""
     w = await require_cadre(update, context)
     if w is None or w.cadre is None:
         return END
-    return await _inspect(update, context, w, " ".join(context.args or []))
+    if not context.args:
+        picker = await checks.inspect_picker(w.deps, w.cadre, w.lang)
+        if isinstance(picker, str):
+            await reply(update, picker)
+        else:
+            await reply(update, picker.text, screen.markup_of(picker))
+        return END
+    return await _inspect(update, context, w, " ".join(context.args))
 
 
 async def on_inspect_group(update: Update, context: Context) -> object:
@@ -212,11 +224,20 @@ async def on_inspect_group(update: Update, context: Context) -> object:
     if w is None or w.cadre is None:
         return END
     try:
-        group_id = INSPECTION.parse(query.data).int_arg(0)
+        cb = INSPECTION.parse(query.data)
+        number = cb.int_arg(0) if cb.action in ("grp", "team") else None
     except CallbackError:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
-    return await _inspect(update, context, w, str(group_id))
+    if cb.action == "grp":
+        return await _inspect(update, context, w, "", group_id=number)
+    picker = await checks.inspect_picker(w.deps, w.cadre, w.lang, team_id=number)
+    if isinstance(picker, str):
+        await query.answer(picker, show_alert=True)
+        return END
+    await query.answer()
+    await screen.edit_pressed(context.bot, query, picker.text, screen.markup_of(picker))
+    return END
 
 
 # --- the steps -------------------------------------------------------------------------------

@@ -522,15 +522,43 @@ async def visit_to_check(d: Deps, reader: Cadre, visit_id: int | None, lang: str
 # --- on-site inspections ----------------------------------------------------------------------
 
 
-async def inspect_group(d: Deps, actor: Cadre, text: str, lang: str) -> tuple[GroupRef | None, str]:
-    """The group an inspection is of, if ``actor`` may record one: by code or name."""
+async def inspect_group(
+    d: Deps, actor: Cadre, text: str, lang: str, group_id: int | None = None
+) -> tuple[GroupRef | None, str]:
+    """The group an inspection is of, if ``actor`` may record one: by code or name, or
+    by id (a button of the picker)."""
     t = _t(d, lang)
     if not may_inspect(actor_of(actor)):
         return None, t("checks.inspect.not_allowed")
-    group = await checks.find_group(d.db, text.strip()) if text.strip() else None
+    if group_id is not None:
+        group = await checks.group_by_id(d.db, group_id)
+    else:
+        group = await checks.find_group(d.db, text.strip()) if text.strip() else None
     if group is None:
         return None, t("checks.inspect.usage")
     return group, ""
+
+
+async def inspect_picker(
+    d: Deps, actor: Cadre, lang: str, team_id: int | None = None
+) -> Message | str:
+    """/inspect without a group: the teams, then (``team_id``) that team's groups, as
+    buttons. A refusal is a string."""
+    t = _t(d, lang)
+    if not may_inspect(actor_of(actor)):
+        return t("checks.inspect.not_allowed")
+    if team_id is None:
+        teams = await checks.teams_to_inspect(d.db)
+        if not teams:
+            return t("checks.inspect.usage")
+        buttons = [Button(name, callbacks.INSPECTION.build("team", tid)) for tid, name in teams]
+        return Message(t("checks.inspect.pick_team"), grid(buttons, 2))
+    groups = await checks.groups_of_team(d.db, team_id)
+    if not groups:
+        return t("checks.inspect.usage")
+    buttons = [Button(g.name, callbacks.INSPECTION.build("grp", g.id)) for g in groups]
+    back = Button(t("checks.inspect.back"), callbacks.INSPECTION.build("top"))
+    return Message(t("checks.inspect.pick_group"), (*grid(buttons, 2), (back,)))
 
 
 @dataclass(frozen=True)

@@ -421,6 +421,31 @@ async def find_group(db: Database, text: str) -> GroupRef | None:
     return GroupRef(row["id"], row["code"], row["name"], row["team_id"]) if row else None
 
 
+async def group_by_id(db: Database, group_id: int) -> GroupRef | None:
+    row = await db.fetchone(
+        "SELECT id, code, name, team_id FROM groups WHERE active = 1 AND id = ?", (group_id,)
+    )
+    return GroupRef(row["id"], row["code"], row["name"], row["team_id"]) if row else None
+
+
+async def teams_to_inspect(db: Database) -> list[tuple[int, str]]:
+    """(id, name) of the active teams that have active groups, by code."""
+    rows = await db.fetchall(
+        "SELECT t.id, t.name FROM teams t WHERE t.active = 1 AND EXISTS"
+        " (SELECT 1 FROM groups g WHERE g.team_id = t.id AND g.active = 1) ORDER BY t.code"
+    )
+    return [(int(r["id"]), str(r["name"])) for r in rows]
+
+
+async def groups_of_team(db: Database, team_id: int) -> list[GroupRef]:
+    rows = await db.fetchall(
+        "SELECT id, code, name, team_id FROM groups WHERE active = 1 AND team_id = ?"
+        " ORDER BY code",
+        (team_id,),
+    )
+    return [GroupRef(r["id"], r["code"], r["name"], r["team_id"]) for r in rows]
+
+
 async def private_chat(db: Database, cadre_id: int) -> tuple[int, str | None] | None:
     """(private chat id, saved language) of an active, bound cadre."""
     row = await db.fetchone(

@@ -330,3 +330,31 @@ def test_checks_config_section() -> None:
     assert (s.checks.correction_days, s.checks.urge_repeat_minutes) == (3, 30)
     with pytest.raises(SettingsError, match="checks.correction_days"):
         parse_settings({"checks": {"correction_days": 0}})
+
+
+async def test_inspect_without_a_group_picks_the_team_then_the_group(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    w = await _world(bot, seed, db)
+    calls = await bot.send(w.inspector, "/inspect")
+    assert zh("checks.inspect.pick_team") in texts(calls)
+    calls = await bot.tap(w.inspector, "河口镇工作队")
+    assert any(zh("checks.inspect.pick_group") in (c.text or "") for c in calls)
+    await bot.tap(w.inspector, "返回工作队")
+    await bot.tap(w.inspector, "城关镇工作队")
+    await bot.tap(w.inspector, "城关二组")
+    await bot.tap(w.inspector, "今天")
+    await bot.send(w.inspector, "红旗村")
+    await bot.send(w.inspector, "活动阵地未开放。")
+    calls = await bot.send(w.inspector, "开放活动阵地")
+    assert zh("checks.inspect.done", group="城关二组", items=1) in texts(calls)
+    (inspection,) = await _rows(db, "inspections")
+    assert inspection["group_id"] == seed.groups["G2"]
+    # The picker is the inspector's: a group leader pressing its buttons records nothing.
+    calls = await bot.press(w.leader, callbacks.INSPECTION.build("grp", seed.groups["G1"]))
+    assert alert(calls) == zh("checks.inspect.not_allowed")
+    calls = await bot.press(w.leader, callbacks.INSPECTION.build("team", seed.teams["T1"]))
+    assert alert(calls) == zh("checks.inspect.not_allowed")
+    calls = await bot.press(w.inspector, "isp:v1:grp:999999")
+    assert alert(calls) == zh("checks.inspect.usage")
+    assert len(await _rows(db, "inspections")) == 1
