@@ -439,8 +439,7 @@ async def teams_to_inspect(db: Database) -> list[tuple[int, str]]:
 
 async def groups_of_team(db: Database, team_id: int) -> list[GroupRef]:
     rows = await db.fetchall(
-        "SELECT id, code, name, team_id FROM groups WHERE active = 1 AND team_id = ?"
-        " ORDER BY code",
+        "SELECT id, code, name, team_id FROM groups WHERE active = 1 AND team_id = ? ORDER BY code",
         (team_id,),
     )
     return [GroupRef(r["id"], r["code"], r["name"], r["team_id"]) for r in rows]
