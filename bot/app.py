@@ -20,7 +20,7 @@ from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
-from handlers import fallback, mute, parked, problems, reports, start, visit_flow
+from handlers import assessment, fallback, mute, parked, problems, reports, start, visit_flow
 from scheduler.setup import install_jobs
 from services.runtime import DEPS_KEY, Deps, system_clock
 from storage import people
@@ -51,6 +51,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("parked", parked.handlers()),
         # Office reports: plain commands and the log picker's buttons; read-only.
         ("reports", reports.handlers()),
+        # Assessment: /rank (read-only, by role scope).
+        ("assessment", assessment.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

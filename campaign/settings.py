@@ -166,6 +166,26 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True)
+class AssessmentSettings:
+    """The assessment rubric's weights (campaign/assessment.py, docs/assessment.md).
+    ``visits`` and ``days`` are earned in full at the quota, up to ``quota_cap`` times
+    it; ``problems_overdue`` is taken off per problem; the rest are per item."""
+
+    visits: float = 30.0
+    days: float = 30.0
+    plans_done: float = 2.0
+    problems_raised: float = 1.0
+    problems_solved: float = 3.0
+    problems_explained: float = 2.0
+    problems_overdue: float = 2.0
+    logs_checked: float = 1.0
+    corrections_closed: float = 2.0
+    cases_selected: float = 5.0
+    satisfaction: float = 1.0
+    quota_cap: float = 1.2
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -175,6 +195,7 @@ class Settings:
     problems: ProblemSettings = field(default_factory=ProblemSettings)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
     source: str = "<defaults>"
 
     @property
@@ -304,7 +325,7 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for name in ("visits", "quotas", "problems", "storage", "outbox"):
+    for name in ("visits", "quotas", "problems", "storage", "outbox", "assessment"):
         section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
@@ -430,9 +451,7 @@ def _beside(settings: Settings, folder: Path) -> Settings:
         return str(folder / value) if str(folder) not in ("", ".") else value
 
     st = settings.storage
-    storage = dataclasses.replace(
-        st, database=place(st.database), backup_dir=place(st.backup_dir)
-    )
+    storage = dataclasses.replace(st, database=place(st.database), backup_dir=place(st.backup_dir))
     return dataclasses.replace(settings, storage=storage)
 
 

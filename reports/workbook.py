@@ -50,6 +50,9 @@ class ExportData:
     # The title for one team's sheet, given the team's name (the scope of ``title``
     # replaced by the team). None: the team's name before ``title``.
     title_for: Callable[[str], str] | None = None
+    # More sheets after the team sheets (the assessment's 考核, model cases' 典型): each
+    # writes its sheets into the workbook, given the sheet titles already taken.
+    extra: Sequence[Callable[[StreamingWorkbook, set[str]], None]] = ()
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,9 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
             for c in data.cadres:
                 if c.team_id == team.unit.id:
                     sheet.row(_cadre_values(t, c))
+
+        for write in data.extra:
+            write(wb, taken)
 
 
 def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
