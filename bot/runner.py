@@ -54,14 +54,8 @@ def unreachable_cause(exc: BaseException) -> str:
     names = " ".join(type(e).__name__ for e in chain)
     text = " ".join(str(e) for e in chain).lower()
     if any(isinstance(e, socket.gaierror) for e in chain) or any(
-        w in text
-        for w in (
-            "name or service not known",
-            "nodename nor servname",
-            "getaddrinfo",
-            "temporary failure in name resolution",
-            "no address associated",
-        )
+        w in text for w in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                            "temporary failure in name resolution", "no address associated")
     ):
         return "DNS: the host name does not resolve"
     if "ProxyError" in names or "proxy" in text:
