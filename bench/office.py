@@ -7,7 +7,8 @@ DB defaults to a temporary file; when it does not exist it is filled by
 ``fieldbot demo-data`` (1,000 cadres, 300 places, 250,000 visits, 20,000 problems) in a
 separate process, so the generator's memory is not counted here. Prints:
 
-- /summary for a month and for the year, /coverage, /overdue: p50 and p95 of the time
+- /summary for a month and for the year, /coverage, /overdue, /rank of the year per
+  cadre and per sending unit: p50 and p95 of the time
   the office waits for the reply (the update through the Application, the report read
   in a worker thread on its own read-only connection);
 - /export of the year: from the command to the workbook delivered, and /chart;
@@ -15,8 +16,8 @@ separate process, so the generator's memory is not counted here. Prints:
   the same without an export running;
 - peak memory (RSS) of this process.
 
-Targets: month summary p95 <= 50 ms, year <= 300 ms; year export <= 15 s; a cadre's
-reply p95 <= 100 ms during the export; peak RSS <= 250 MB.
+Targets: month summary p95 <= 50 ms, year <= 300 ms; year ranking <= 300 ms; year
+export <= 15 s; a cadre's reply p95 <= 100 ms during the export; peak RSS <= 250 MB.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ async def measure(app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, run
     )
     print(line("/coverage 2026", [await timed(bot, office, "/coverage 2026") for _ in range(runs)]))
     print(line("/overdue", [await timed(bot, office, "/overdue") for _ in range(runs)]))
+    await rank_lines(bot, office, runs)
     idle = [await timed(bot, cadre, "/help") for _ in range(runs * 2)]
     print(line("cadre /help, nothing else running", idle))
 
@@ -174,6 +176,15 @@ async def measure(app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, run
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     verdict = "  ok" if rss_mb <= 250 else "  OVER 250 MB"
     print(f"{'peak RSS of this process':<34} {rss_mb:8.1f} MB{verdict}")
+
+
+async def rank_lines(bot: Harness, office: TgUser, runs: int) -> None:
+    """The year-end assessment: /rank of the year, per cadre and per sending unit."""
+    for text in ("/rank 2026 干部", "/rank 2026 单位"):
+        await timed(bot, office, text)  # warm
+        print(
+            line(f"{text} (the year)", [await timed(bot, office, text) for _ in range(runs)], 300)
+        )
 
 
 def main() -> None:

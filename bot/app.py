@@ -20,7 +20,17 @@ from bot.menus import set_menus
 from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
-from handlers import assessment, fallback, mute, parked, problems, reports, start, visit_flow
+from handlers import (
+    assessment,
+    fallback,
+    model_cases,
+    mute,
+    parked,
+    problems,
+    reports,
+    start,
+    visit_flow,
+)
 from scheduler.setup import install_jobs
 from services.runtime import DEPS_KEY, Deps, system_clock
 from storage import people
@@ -49,6 +59,9 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("mute", mute.handlers()),
         # The office's view of the outgoing queue: parked items, unreachable chats.
         ("parked", parked.handlers()),
+        # Model cases: the selection dialog, and /cases (the report, then the office's
+        # select buttons): before the reports, which would answer /cases alone.
+        ("model_cases", model_cases.handlers()),
         # Office reports: plain commands and the log picker's buttons; read-only.
         ("reports", reports.handlers()),
         # Assessment: /rank (read-only, by role scope).

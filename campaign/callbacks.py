@@ -172,3 +172,8 @@ CARD_DIALOG = _ns("pra", cancel=1, day=2, keep=1, drop=1)
 PARKED = _ns("obx", retry=1, reach=1)
 # Reports: a cadre picked from an ambiguous /log (rpt:v1:log:<cadre>:<period token>).
 REPORT = _ns("rpt", log=2)
+
+# --- assessment: cas (model cases), bul (the bulletin), rnk (rankings) ----------------------
+# Model cases: cas:v1:pick:<visit id> from /cases (the office selects a flagged visit);
+# the selection dialog's cas:v1:ok:<draft id>, and the step engine's x, keep, drop.
+CASES = _ns("cas", pick=1, ok=1, x=1, keep=1, drop=1)

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import IO
 
@@ -58,7 +58,8 @@ def bounds(period: Period, settings: Settings, now: datetime) -> tuple[datetime,
     after now exists yet, and a problem is overdue only once its deadline has passed."""
     tz = settings.tz
     start = datetime.combine(period.start, time(0), tz)
-    end = min(datetime.combine(period.end, time(0), tz), now.astimezone(tz))
+    # Times are stored to the second: what happened at ``now`` itself is in.
+    end = min(datetime.combine(period.end, time(0), tz), now.astimezone(tz) + timedelta(seconds=1))
     return start, max(start, end)
 
 
