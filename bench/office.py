@@ -85,7 +85,7 @@ async def timed(bot: Harness, u: TgUser, text: str) -> float:
     return elapsed
 
 
-async def run(path: Path, runs: int) -> None:
+async def run(path: Path, runs: int, only_rank: bool = False) -> None:
     settings = Settings(
         telegram=TelegramSettings(rate_limit=False),
         storage=StorageSettings(database=str(path)),
@@ -100,13 +100,15 @@ async def run(path: Path, runs: int) -> None:
     )
     await app.initialize()
     try:
-        await measure(app, api, clock, db, runs)
+        await measure(app, api, clock, db, runs, only_rank)
     finally:
         await app.shutdown()
         await db.close()
 
 
-async def measure(app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, runs: int) -> None:
+async def measure(
+    app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, runs: int, only_rank: bool = False
+) -> None:
     bot = Harness(app, api, clock)
     # A database benched before remembers its update ids; carry on after them.
     seen = await db.fetchone("SELECT COALESCE(MAX(update_id), 0) AS n FROM processed_updates")
@@ -127,6 +129,9 @@ async def measure(app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, run
         f"{counts['p']} problems; now = {NOW:%Y-%m-%d %H:%M %Z}"
     )
 
+    if only_rank:
+        await rank_lines(bot, office, runs)
+        return
     for text in ("/summary 2026-12", "/summary 2026"):  # warm the page cache
         await timed(bot, office, text)
     print(
@@ -193,6 +198,7 @@ def main() -> None:
     )
     p.add_argument("db", nargs="?", help="database file (default: a new temporary one)")
     p.add_argument("--runs", type=int, default=20)
+    p.add_argument("--only-rank", action="store_true", help="only the year's /rank lines")
     args = p.parse_args()
     if args.db:
         path = Path(args.db).resolve()
@@ -200,7 +206,7 @@ def main() -> None:
         path = Path(tempfile.mkdtemp(prefix="fieldbot-bench-")) / "office.sqlite3"
     if not path.exists():
         make_data(path)
-    asyncio.run(run(path, args.runs))
+    asyncio.run(run(path, args.runs, args.only_rank))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from handlers import (
     assessment,
+    bulletin,
     fallback,
     model_cases,
     mute,
@@ -66,6 +67,8 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("reports", reports.handlers()),
         # Assessment: /rank (read-only, by role scope).
         ("assessment", assessment.handlers()),
+        # The bulletin's draft in the office chat: its buttons, the opening dialog.
+        ("bulletin", bulletin.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

@@ -186,6 +186,18 @@ class AssessmentSettings:
 
 
 @dataclass(frozen=True)
+class BulletinSettings:
+    """The numbered bulletin (快报). ``sign_off``: each week's bulletin is first posted
+    to the office chat as a draft; a draft nobody published goes out as it stands
+    ``publish_after_hours`` later (0: held until the office publishes it)."""
+
+    sign_off: bool = True
+    publish_after_hours: int = 24
+    masthead: str = "工作简报"
+    issuer: str = "活动领导小组办公室"
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -196,6 +208,7 @@ class Settings:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
+    bulletin: BulletinSettings = field(default_factory=BulletinSettings)
     source: str = "<defaults>"
 
     @property
@@ -325,7 +338,7 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
-    for name in ("visits", "quotas", "problems", "storage", "outbox", "assessment"):
+    for name in ("visits", "quotas", "problems", "storage", "outbox", "assessment", "bulletin"):
         section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)

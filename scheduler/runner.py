@@ -29,6 +29,7 @@ from campaign.schedule import (
 from scheduler.deadlines import deadline_items, escalate_overdue
 from services import jobs
 from services.bulletin import before_the_campaign, bulletin_items
+from services.bulletin_issues import publish_due
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
@@ -126,4 +127,8 @@ async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:
         await escalate_overdue(deps, now)
     except Exception:
         log.exception("auto-escalation failed")
+    try:  # bulletin drafts nobody published by their moment go out as they stand
+        await publish_due(deps, now)
+    except Exception:
+        log.exception("publishing due bulletins failed")
     return outcomes

@@ -16,7 +16,7 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
-from services import people
+from services import bulletin_issues, people
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
@@ -133,6 +133,12 @@ async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgo
     if chart is not None:
         caption = deps.catalog.t(lang, "sched.bulletin.chart_caption", week=week.label)
         items.append(Outgoing(f"bulletin-chart:{week.label}", office.chat_id, caption, photo=chart))
+    if deps.settings.bulletin.sign_off:
+        # A numbered draft for the office to sign off (services/bulletin_issues.py).
+        chart_item = items[1] if len(items) > 1 else None
+        return await bulletin_issues.draft_items(
+            deps, office.chat_id, week, bulletin.text, now, chart_item
+        )
     return items
 
 

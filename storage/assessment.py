@@ -16,6 +16,7 @@ from storage.db import Database, to_text
 
 FIELD_SQL = "(" + ", ".join(f"'{r.value}'" for r in sorted(FIELD_ROLES)) + ")"
 Tallies = dict[int, dict[str, float]]
+LONG_PERIOD_DAYS = 62  # as storage/reports.py
 
 
 def _dates(start: datetime, end: datetime) -> tuple[str, str]:
@@ -43,56 +44,73 @@ async def members(db: Database) -> list[Member]:
 
 
 async def visit_tallies(db: Database, start: datetime, end: datetime) -> Tallies:
-    """Active visits and days in the field (distinct visit dates) per cadre."""
+    """Active visits and days in the field (distinct visit dates) per cadre, read in
+    cadre order from the report index (migration 0011): a year needs no sort."""
     d0, d1 = _dates(start, end)
+    # Past two months, reading the whole index in cadre order beats sorting the rows.
+    index = " INDEXED BY visits_report_cadre" if (end - start).days > LONG_PERIOD_DAYS else ""
     rows = await db.scan(
         "SELECT cadre_id, COUNT(*) AS visits, COUNT(DISTINCT visit_date) AS days"
-        " FROM visits WHERE status = 'active' AND visit_date >= ? AND visit_date < ?"
-        " GROUP BY cadre_id",
+        f" FROM visits{index}"
+        " WHERE status = 'active' AND visit_date >= ? AND visit_date < ? GROUP BY cadre_id",
         (d0, d1),
     )
     return {r["cadre_id"]: {"visits": r["visits"], "days": r["days"]} for r in rows}
+
+
+_LATE = "deadline >= ? AND deadline < ? AND (status IN ('open', 'claimed') OR closed_at > deadline)"
 
 
 async def problem_tallies(db: Database, start: datetime, end: datetime) -> Tallies:
     """Per reporter: problems raised in the period, and those of theirs solved or
     explained in it. Per owner: problems whose deadline at their current level fell in
     the period and that were still open then (an unclaimed one counts against the group
-    leader at group level, the team leader at team level)."""
+    leader at group level, the team leader at team level). Index range scans, as the
+    summary's (storage/reports.py)."""
     t0, t1 = to_text(start), to_text(end)
     out: Tallies = {}
-    rows = await db.scan(
-        "SELECT reporter_id AS who,"
-        " SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END) AS raised,"
-        " SUM(CASE WHEN status = 'solved' AND closed_at >= ? AND closed_at < ?"
-        "  THEN 1 ELSE 0 END) AS solved,"
-        " SUM(CASE WHEN status = 'explained' AND closed_at >= ? AND closed_at < ?"
-        "  THEN 1 ELSE 0 END) AS explained"
-        " FROM problems WHERE (created_at >= ? AND created_at < ?)"
-        " OR (closed_at >= ? AND closed_at < ?) GROUP BY reporter_id",
-        (t0, t1) * 5,
+
+    def add(cadre_id: int, component: str, n: int) -> None:
+        mine = out.setdefault(cadre_id, {})
+        mine[component] = mine.get(component, 0) + n
+
+    for r in await db.scan(
+        "SELECT reporter_id, COUNT(*) AS n FROM problems WHERE created_at >= ?"
+        " AND created_at < ? GROUP BY reporter_id",
+        (t0, t1),
+    ):
+        add(r["reporter_id"], "problems_raised", r["n"])
+    for r in await db.scan(
+        "SELECT reporter_id, status, COUNT(*) AS n FROM problems WHERE closed_at >= ?"
+        " AND closed_at < ? AND +status IN ('solved', 'explained') GROUP BY 1, 2",
+        (t0, t1),
+    ):
+        add(r["reporter_id"], f"problems_{r['status']}", r["n"])
+    for r in await db.scan(
+        "SELECT owner_id, COUNT(*) AS n FROM problems"
+        f" WHERE owner_id IS NOT NULL AND {_LATE} GROUP BY owner_id",
+        (t0, t1),
+    ):
+        add(r["owner_id"], "problems_overdue", r["n"])
+    unowned = await db.scan(
+        "SELECT level, group_id, team_id, COUNT(*) AS n FROM problems WHERE owner_id IS NULL"
+        f" AND level IN ('group', 'team') AND {_LATE} GROUP BY 1, 2, 3",
+        (t0, t1),
     )
-    for r in rows:
-        out[r["who"]] = {
-            "problems_raised": r["raised"],
-            "problems_solved": r["solved"],
-            "problems_explained": r["explained"],
-        }
-    late = (
-        "p.deadline >= ? AND p.deadline < ? AND (p.status IN ('open', 'claimed')"
-        " OR p.closed_at > p.deadline)"
-    )
-    overdue = await db.scan(
-        "SELECT who, COUNT(*) AS n FROM ("
-        f" SELECT p.owner_id AS who FROM problems p WHERE p.owner_id IS NOT NULL AND {late}"
-        " UNION ALL SELECT c.id FROM problems p JOIN cadres c ON c.active = 1 AND ("
-        "  (p.level = 'group' AND c.role = 'group_leader' AND c.group_id = p.group_id)"
-        "  OR (p.level = 'team' AND c.role = 'team_leader' AND c.team_id = p.team_id))"
-        f" WHERE p.owner_id IS NULL AND {late}) GROUP BY who",
-        (t0, t1, t0, t1),
-    )
-    for r in overdue:
-        out.setdefault(r["who"], {})["problems_overdue"] = r["n"]
+    if unowned:
+        leaders = await db.scan(
+            "SELECT id, role, team_id, group_id FROM cadres WHERE active = 1"
+            " AND role IN ('group_leader', 'team_leader')"
+        )
+        by_group = [(c["group_id"], c["id"]) for c in leaders if c["role"] == "group_leader"]
+        by_team = [(c["team_id"], c["id"]) for c in leaders if c["role"] == "team_leader"]
+        for r in unowned:
+            pairs, key = (
+                (by_group, r["group_id"]) if r["level"] == "group" else (by_team, r["team_id"])
+            )
+            for unit, cadre_id in pairs:
+                if key is not None and unit == key:
+                    add(cadre_id, "problems_overdue", r["n"])
     return out
 
 

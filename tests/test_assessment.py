@@ -78,7 +78,9 @@ def test_equal_totals_share_a_rank() -> None:
     rubric = Rubric({"problems_raised": 1.0})
     people = [Member(i, n, None, "", None, "", "") for i, n in ((1, "丙"), (2, "乙"), (3, "甲"))]
     tallies = [{"problems_raised": 2}, {"problems_raised": 2}, {"problems_raised": 1}]
-    lines = rank(Level.CADRE, [(m, score(rubric, t, 1, 1)) for m, t in zip(people, tallies)])
+    lines = rank(
+        Level.CADRE, [(m, score(rubric, t, 1, 1)) for m, t in zip(people, tallies, strict=True)]
+    )
     assert [(x.name, x.rank) for x in lines.lines] == [("丙", 1), ("乙", 1), ("甲", 3)]
 
 
@@ -208,7 +210,7 @@ async def test_the_export_has_an_assessment_sheet(db: Database, seed: Seed) -> N
     for c in COMPONENTS:
         assert zh(f"assessment.component.{c}") in header
         assert zh("assessment.xlsx.points_of", name=zh(f"assessment.component.{c}")) in header
-    first = dict(zip(header, rows[2]))
+    first = dict(zip(header, rows[2], strict=False))
     assert first[zh("assessment.level.cadre")] == "张伟" and first[zh("assessment.xlsx.rank")] == 1
     assert zh("assessment.xlsx.sheet", level="选派单位") in wb.sheetnames
 
