@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
-from typing import IO
+from typing import IO, TypeVar
 
 from campaign.assessment import (
     COMPONENTS,
@@ -45,6 +45,7 @@ from services.runtime import Deps
 from storage import assessment as store
 from storage.db import Database, open_database
 
+T = TypeVar("T")
 Tallies = Mapping[int, Mapping[str, float]]
 Source = Callable[[Database, datetime, datetime], Awaitable[Tallies]]
 
@@ -115,9 +116,19 @@ def ranking_at(
 ) -> Ranking:
     """``ranking`` on a connection of its own, for a worker thread or the command line."""
 
-    async def run() -> Ranking:
+    async def run(db: Database) -> Ranking:
+        return await ranking(db, settings, period, level, scope, now)
+
+    return run_apart(db_path, run)
+
+
+def run_apart(db_path: str, fn: Callable[[Database], Awaitable[T]]) -> T:
+    """``fn`` on a database connection of its own, from synchronous code (a report's
+    worker thread, the command line)."""
+
+    async def run() -> T:
         async with open_database(db_path, migrate=False) as db:
-            return await ranking(db, settings, period, level, scope, now)
+            return await fn(db)
 
     try:
         asyncio.get_running_loop()

@@ -6,17 +6,26 @@ writing transaction, when the write-up arrives."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
+from campaign.i18n import Catalog
 from campaign.message import Message
 from campaign.periods import Period
+from campaign.reporting import Scope
 from campaign.roles import Role
+from campaign.settings import Settings
+from reports.model_cases import row_of, write_cases_sheet
+from reports.workbook import sheet_title
+from reports.xlsxstream import StreamingWorkbook
+from services.assessment import SheetWriter, bounds, run_apart
 from services.jobs import lang_of
 from services.people import Cadre
 from services.runtime import Deps
 from storage import drafts, outbox
 from storage import model_cases as store
-from storage.model_cases import FlaggedVisit
+from storage.db import Database
+from storage.model_cases import FlaggedVisit, SelectedCase
 from storage.people import audit
 
 MAX_TITLE = 40
@@ -117,3 +126,44 @@ async def select(d: Deps, req: SelectRequest) -> Selected:
             )
     text = t(req.lang, "model_cases.done", title=req.title, cadre=visit.cadre_name)
     return Selected(case_id, text)
+
+
+# --- the export's 典型 sheet -----------------------------------------------------------------
+
+
+def export_sheet(
+    db_path: str,
+    settings: Settings,
+    catalog: Catalog,
+    lang: str,
+    scope: Scope,
+    period: Period,
+    now: datetime,
+) -> SheetWriter:
+    """The 典型 sheet: cases selected in the period, inside the scope."""
+    start, end = bounds(period, settings, now)
+
+    async def read(db: Database) -> list[SelectedCase]:
+        return await store.selected(db, start, end)
+
+    tz = settings.tz
+    rows = [
+        row_of(
+            c.selected_at.astimezone(tz).replace(tzinfo=None),
+            c.title,
+            c.cadre_name,
+            c.team_name,
+            c.unit,
+            c.visit_date,
+            c.place_name,
+            c.writeup,
+        )  # fmt: skip
+        for c in run_apart(db_path, read)
+        if scope.covers(c.team_id, c.group_id)
+    ]
+    t = partial(catalog.t, lang)
+
+    def write(wb: StreamingWorkbook, taken: set[str]) -> None:
+        write_cases_sheet(wb, sheet_title(t("model_cases.xlsx.sheet"), taken), t, rows)
+
+    return write

@@ -37,7 +37,7 @@ from campaign.text import stamp
 from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.workbook import ExportData, write_workbook
-from services import assessment, people
+from services import assessment, model_cases, people
 from services.people import Cadre
 from services.runtime import Deps
 from storage import report_rows as rows
@@ -214,16 +214,27 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
                 period=ask.period_text(),
                 now=stamp(ask.now, tz),
             ),
-            extra=assessment.export_sheets(
-                ask.db_path,
-                ask.settings,
-                ask.catalog,
-                ask.lang,
-                ask.scope,
-                ask.period,
-                ask.now,
-                ask.scope_text(overview.scope_name),
-            ),
+            extra=[
+                *assessment.export_sheets(
+                    ask.db_path,
+                    ask.settings,
+                    ask.catalog,
+                    ask.lang,
+                    ask.scope,
+                    ask.period,
+                    ask.now,
+                    ask.scope_text(overview.scope_name),
+                ),
+                model_cases.export_sheet(
+                    ask.db_path,
+                    ask.settings,
+                    ask.catalog,
+                    ask.lang,
+                    ask.scope,
+                    ask.period,
+                    ask.now,
+                ),
+            ],
         )
         write_workbook(out, data, ask.t, tz)
 

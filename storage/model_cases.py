@@ -38,6 +38,8 @@ class SelectedCase:
     title: str
     writeup: str
     selected_at: datetime
+    team_id: int | None = None
+    group_id: int | None = None
 
 
 _FLAGGED = (
@@ -109,8 +111,8 @@ async def selected(db: Database, start: datetime, end: datetime) -> list[Selecte
     """Cases selected in [start, end), in the order they were selected."""
     rows = await db.scan(
         "SELECT m.id, m.visit_id, c.name AS cadre_name, COALESCE(t.name, '') AS team_name,"
-        " c.unit, pl.name AS place_name, v.visit_date, m.title, m.writeup, m.selected_at"
-        " FROM model_cases m JOIN visits v ON v.id = m.visit_id"
+        " c.unit, pl.name AS place_name, v.visit_date, m.title, m.writeup, m.selected_at,"
+        " v.team_id, v.group_id FROM model_cases m JOIN visits v ON v.id = m.visit_id"
         " JOIN cadres c ON c.id = m.cadre_id JOIN places pl ON pl.id = v.place_id"
         " LEFT JOIN teams t ON t.id = v.team_id"
         " WHERE m.selected_at >= ? AND m.selected_at < ? ORDER BY m.selected_at, m.id",
@@ -120,7 +122,7 @@ async def selected(db: Database, start: datetime, end: datetime) -> list[Selecte
         SelectedCase(
             r["id"], r["visit_id"], r["cadre_name"], r["team_name"], r["unit"], r["place_name"],
             date.fromisoformat(r["visit_date"]), r["title"], r["writeup"],
-            from_text(r["selected_at"]),
+            from_text(r["selected_at"]), r["team_id"], r["group_id"],
         )
         for r in rows
     ]  # fmt: skip

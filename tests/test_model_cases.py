@@ -4,7 +4,11 @@ score. Only the office selects; forged, stale and repeated presses change nothin
 
 from __future__ import annotations
 
+import dataclasses
+from io import BytesIO
 from typing import Any
+
+import openpyxl
 
 from campaign.assessment import Level
 from campaign.callbacks import CASES
@@ -13,6 +17,7 @@ from campaign.periods import parse_period
 from campaign.reporting import Scope
 from campaign.settings import Settings
 from services import assessment
+from services import reports as report_service
 from storage.db import Database
 from tests.conftest import join
 from tests.factories import Seed
@@ -70,6 +75,26 @@ async def test_the_office_selects_a_case(bot: Harness, seed: Seed, db: Database)
     )
     wang = next(x for x in ranking.lines if x.name == "王芳")
     assert wang.score.tallies["cases_selected"] == 1 and wang.score.points["cases_selected"] == 5
+
+    # The export's 典型 sheet has it; a team leader of the other team does not see it.
+    out = BytesIO()
+    ask = report_service.Ask(
+        db.path, Settings(), default_catalog(), "zh-CN", Scope.everything(), nov_period, bot.clock()
+    )
+    report_service.export_workbook(ask, out)
+    sheet = openpyxl.load_workbook(BytesIO(out.getvalue()))[zh("model_cases.xlsx.sheet")]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] == zh("model_cases.xlsx.title") and rows[1][1:5] == (
+        "银企对接解难题",
+        "王芳",
+        "城关镇工作队",
+        "县教育局",
+    )
+    other = dataclasses.replace(ask, scope=Scope.team(seed.teams["T2"]))
+    out = BytesIO()
+    report_service.export_workbook(other, out)
+    sheet = openpyxl.load_workbook(BytesIO(out.getvalue()))[zh("model_cases.xlsx.sheet")]
+    assert len(list(sheet.iter_rows(values_only=True))) == 1  # the header alone
 
     # Selected once: the button again, and the list no longer offers it.
     pick = CASES.build("pick", nov.visits["v4"])
