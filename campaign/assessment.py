@@ -219,3 +219,19 @@ _LEVEL_WORDS: dict[str, Level] = {
 def rubric_of(weights: Mapping[str, float], quota_cap: float) -> Rubric:
     """The rubric from the ``[assessment]`` settings (``dataclasses.asdict`` of them)."""
     return Rubric({c: float(weights.get(c, 0.0)) for c in COMPONENTS}, quota_cap)
+
+
+def laggards(
+    scored: Iterable[tuple[Member, Score]], quota_visits: float, quota_days: float, shown: int
+) -> dict[int, list[tuple[Member, Score]]]:
+    """Per team, its cadres furthest behind: those short of the visit or day quota,
+    lowest score first, at most ``shown`` of them."""
+    out: dict[int, list[tuple[Member, Score]]] = {}
+    for member, s in scored:
+        short = s.tallies["visits"] < quota_visits or s.tallies["days"] < quota_days
+        if member.team_id is not None and short:
+            out.setdefault(member.team_id, []).append((member, s))
+    return {
+        team: sorted(rows, key=lambda ms: (ms[1].total, ms[0].name, ms[0].cadre_id))[:shown]
+        for team, rows in out.items()
+    }

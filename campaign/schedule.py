@@ -23,6 +23,9 @@ PACE = "weekly-pace"
 PERIOD_END = "period-end"
 BULLETIN = "weekly-bulletin"
 NIGHTLY = "nightly"
+# The month's assessment: laggards to team leaders and the office, each sending unit's
+# summary to its contact (services/monthly.py).
+MONTHLY = "monthly-assessment"
 # Not a daily job: deadline warnings, auto-escalation and catching up missed jobs, every
 # few minutes and once at start.
 SWEEP = "sweep"
@@ -35,6 +38,7 @@ class Cadence(StrEnum):
     WEEKLY = "weekly"  # once a week, on a weekday moved past holidays
     PERIOD_END = "period_end"  # the day ``nth`` working days before a month closes
     DAILY = "daily"  # every day, holidays too
+    MONTH_START = "month_start"  # the first working day of each month
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def job_plans(s: Settings) -> tuple[JobPlan, ...]:
             BULLETIN, r.bulletin_time, Cadence.WEEKLY, timedelta(days=6), weekday=r.bulletin_weekday
         ),
         JobPlan(NIGHTLY, r.backup_time, Cadence.DAILY, timedelta(hours=24)),
+        # Last month's assessment, on this month's first working day; made up for a week.
+        JobPlan(MONTHLY, r.period_end_time, Cadence.MONTH_START, timedelta(days=7)),
     )
 
 
@@ -82,6 +88,9 @@ def is_due_day(plan: JobPlan, day: date, cal: WorkCalendar) -> bool:
         return cal.is_workday(day)
     if plan.cadence is Cadence.WEEKLY:
         return day == weekly_day(day, plan.weekday, cal)
+    if plan.cadence is Cadence.MONTH_START:
+        month = month_of(day)
+        return day == (cal.first_workday_from(month.start, month.end) or month.start)
     return day == cal.nth_last_workday(month_of(day), plan.nth)
 
 

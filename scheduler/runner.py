@@ -16,6 +16,7 @@ from datetime import datetime
 
 from campaign.schedule import (
     BULLETIN,
+    MONTHLY,
     NIGHTLY,
     NUDGE,
     PACE,
@@ -32,6 +33,7 @@ from services.bulletin import before_the_campaign, bulletin_items
 from services.bulletin_issues import publish_due
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
+from services.monthly import monthly_items
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
 from services.runtime import Deps
 
@@ -44,6 +46,7 @@ BUILDERS: dict[str, Builder] = {
     PERIOD_END: period_end_items,
     BULLETIN: bulletin_items,
     NIGHTLY: nightly_items,
+    MONTHLY: monthly_items,
 }
 
 

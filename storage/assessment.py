@@ -8,6 +8,7 @@ datetimes are local to the campaign), problems and selections their UTC times.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from campaign.assessment import Member
@@ -132,3 +133,41 @@ async def team_name(db: Database, team_id: int) -> str:
 async def group_name(db: Database, group_id: int) -> str:
     row = await db.fetchone("SELECT name FROM groups WHERE id = ?", (group_id,))
     return str(row["name"]) if row else ""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone the monthly assessment goes to: their cadre id and team (leaders) or the
+    unit they are the contact of, their private chat and language."""
+
+    cadre_id: int
+    team_id: int | None
+    unit: str
+    chat_id: int
+    lang: str | None
+
+
+_BOUND = (
+    " JOIN telegram_bindings b ON b.cadre_id = c.id"
+    " LEFT JOIN user_prefs p ON p.telegram_user_id = b.telegram_user_id"
+)
+
+
+async def team_leaders(db: Database) -> list[Recipient]:
+    """Active, joined team leaders and deputies."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.team_id, c.unit, b.telegram_user_id, p.lang FROM cadres c" + _BOUND
+        + " WHERE c.active = 1 AND c.role IN ('team_leader', 'deputy_team_leader')"
+        " AND c.team_id IS NOT NULL ORDER BY c.team_id, c.id"
+    )  # fmt: skip
+    return [Recipient(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def unit_contacts(db: Database) -> list[Recipient]:
+    """Each sending unit's contact who is on the roster (by the phone the roster gave)
+    and has joined; ``unit`` the unit they speak for."""
+    rows = await db.fetchall(
+        "SELECT c.id, c.team_id, u.unit, b.telegram_user_id, p.lang FROM unit_contacts u"
+        " JOIN cadres c ON c.phone = u.phone AND c.active = 1" + _BOUND + " ORDER BY u.unit"
+    )
+    return [Recipient(r[0], r[1], r[2], r[3], r[4]) for r in rows]

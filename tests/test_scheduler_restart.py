@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from campaign.schedule import BULLETIN, NIGHTLY, NUDGE, PACE, PERIOD_END, SWEEP
+from campaign.schedule import BULLETIN, MONTHLY, NIGHTLY, NUDGE, PACE, PERIOD_END, SWEEP
 from campaign.settings import Settings
 from scheduler.runner import RunOutcome, plan_by_id, run_if_due, sweep
 from scheduler.setup import CATCH_UP, install_jobs, schedule_table
@@ -172,6 +172,7 @@ async def test_every_job_catches_up_once_after_a_weekend_outage(
         PERIOD_END: "not-due",
         BULLETIN: "ran",
         NIGHTLY: "ran",
+        MONTHLY: "not-due",  # 2 November is two weeks back
         SWEEP: "ran",
     }
     counts = {p: len(await queued(db, p)) for p in ("pace:", "bulletin:")}
@@ -187,7 +188,7 @@ async def test_every_job_catches_up_once_after_a_weekend_outage(
 def test_schedule_table_from_config(settings: Settings) -> None:
     r = dataclasses.replace(settings.reminders, evening_nudge=time(20, 0), sweep_minutes=5)
     table = {j.id: j for j in schedule_table(dataclasses.replace(settings, reminders=r))}
-    assert list(table) == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, SWEEP]
+    assert list(table) == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, MONTHLY, SWEEP]
     assert table[NUDGE].at == time(20, 0, tzinfo=SHANGHAI)
     assert table[BULLETIN].at == time(8, 30, tzinfo=SHANGHAI)
     assert table[NIGHTLY].at == time(2, 30, tzinfo=SHANGHAI)
@@ -203,8 +204,8 @@ async def test_jobs_are_installed_with_stable_ids(
     ids = install_jobs(bot.app)
     install_jobs(bot.app)  # a second install replaces, never doubles
     jobs = {j.job.id: j for j in jq.jobs()}
-    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 7
-    assert ids == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, SWEEP, CATCH_UP]
+    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 8
+    assert ids == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, MONTHLY, SWEEP, CATCH_UP]
     now = local(2026, 11, 16, 9, 0)
 
     def next_fire(job_id: str) -> Any:

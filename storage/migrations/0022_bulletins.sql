@@ -23,3 +23,12 @@ CREATE TABLE bulletin_cases (
     PRIMARY KEY (number, case_id)
 );
 CREATE INDEX bulletin_cases_case ON bulletin_cases(case_id);
+
+-- A sending unit's contact (选派单位联系人), as the roster names it: a name, or a phone
+-- (``phone``: the mainland mobile it reads as). A contact who joined the bot receives the
+-- unit's monthly summary.
+CREATE TABLE unit_contacts (
+    unit TEXT PRIMARY KEY,
+    contact TEXT NOT NULL,
+    phone TEXT
+);
