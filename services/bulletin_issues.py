@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -236,7 +237,8 @@ async def _queue_edit(d: Deps, issue: Issue, view: Message) -> None:
     if office is None:
         return
     item = Outgoing(
-        f"bulletin-edit:{issue.number}:{d.now().isoformat()}", office.chat_id, view.text,
+        f"bulletin-edit:{issue.number}:{d.now().isoformat()}:{zlib.crc32(view.text.encode())}",
+        office.chat_id, view.text,
         buttons=view.buttons, card=_card(issue.number),
     )  # fmt: skip
     async with d.db.write() as conn:
