@@ -192,7 +192,10 @@ async def rank_for(
     scope = chat_scope(cadre.role, cadre.team_id, cadre.group_id, kind, chat_team)
     if scope is None or not RANK_LEVELS.get(cadre.role):
         return RankOutcome(refused=True)
-    level = level or default_level(cadre.role)
+    if level is None:
+        level = default_level(cadre.role)
+        if scope.kind is not ScopeKind.ALL and level is Level.TEAM:
+            level = Level.GROUP  # the office in a team's chat: that team's groups
     if not may_rank(cadre.role, level) or (
         scope.kind is not ScopeKind.ALL and level in (Level.TEAM, Level.UNIT)
     ):

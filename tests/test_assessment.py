@@ -238,3 +238,23 @@ def test_report_rank_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         == 0
     )
     assert "城关镇工作队" in capsys.readouterr().out
+
+
+async def test_rank_in_chats(bot: Harness, seed: Seed, db: Database) -> None:
+    await november(db, seed)
+    team_chat = -100777
+    async with db.write() as conn:
+        await conn.execute(
+            "INSERT INTO bound_chats (chat_id, kind, team_id, title, bound_by, bound_at)"
+            " VALUES (?, 'team', ?, 'T1', ?, '2026-01-01T00:00:00+00:00')",
+            (team_chat, seed.teams["T1"], seed.cadres["captain1"]),
+        )
+    office = await join(bot, seed, "office1", 811)
+    text = texts(await bot.send(office, "/rank", chat_id=team_chat))
+    assert "城关一组" in text and "城关二组" in text and "河口" not in text
+    assert texts(await bot.send(office, "/rank 单位", chat_id=team_chat)) == zh(
+        "assessment.rank.outside"
+    )
+    other = await join(bot, seed, "captain2", 812)  # another team's leader: silence
+    assert texts(await bot.send(other, "/rank", chat_id=team_chat)) == ""
+    assert texts(await bot.send(office, "/rank", chat_id=-100999)) == ""  # not bound
