@@ -100,13 +100,16 @@ def score(rubric: Rubric, tally: Tally, quota_visits: float, quota_days: float) 
     """The points one cadre earns for ``tally`` against a quota of ``quota_visits``
     visits and ``quota_days`` days in the period."""
     quota = {"visits": quota_visits, "days": quota_days}
-    tallies = {c: float(tally.get(c, 0.0)) for c in COMPONENTS}
+    weights, cap = rubric.weights, rubric.quota_cap
+    tallies: dict[str, float] = {}
     points: dict[str, float] = {}
-    for c in COMPONENTS:
-        w, n = rubric.weight(c), tallies[c]
+    for c in COMPONENTS:  # a county-year ranking scores a thousand cadres: kept plain
+        n = float(tally.get(c, 0.0))
+        w = float(weights.get(c, 0.0))
+        tallies[c] = n
         if c in AGAINST_QUOTA:
-            share = min(n / quota[c], rubric.quota_cap) if quota[c] > 0 else 0.0
-            points[c] = w * share
+            q = quota[c]
+            points[c] = w * min(n / q, cap) if q > 0 else 0.0
         elif c in PENALTIES:
             points[c] = -w * n
         else:

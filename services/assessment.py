@@ -69,8 +69,11 @@ async def tallies(
 ) -> dict[int, dict[str, float]]:
     """Every source's numbers merged per cadre (a later source adds to an earlier one)."""
     out: dict[int, dict[str, float]] = {}
-    for source in SOURCES if sources is None else sources:
-        for cadre_id, parts in (await source(db, start, end)).items():
+    chosen = SOURCES if sources is None else sources
+    # Together: a source that reads on a connection of its own overlaps the others.
+    found = await asyncio.gather(*(source(db, start, end) for source in chosen))
+    for tallied in found:
+        for cadre_id, parts in tallied.items():
             mine = out.setdefault(cadre_id, {})
             for component, n in parts.items():
                 if component in COMPONENTS:
