@@ -16,6 +16,7 @@ components are the means too, so a row still adds up to its total.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -150,6 +151,7 @@ class Line:
     cadres: int
     score: Score
     rank: int = 0
+    unit: str = ""  # a cadre's sending unit
 
 
 @dataclass(frozen=True)
@@ -172,14 +174,24 @@ def _unit_of(m: Member, level: Level) -> tuple[str, str, str] | None:
 def rank(level: Level, scored: Iterable[tuple[Member, Score]]) -> Ranking:
     """Rows at ``level``, best first (ties by name), numbered 1, 2, 2, 4 on equal totals."""
     buckets: dict[str, tuple[str, str, list[Score]]] = {}
+    sent_by: dict[str, str] = {}
     for member, s in scored:
         unit = _unit_of(member, level)
         if unit is None:
             continue
         key, name, detail = unit
         buckets.setdefault(key, (name, detail, []))[2].append(s)
+        if level is Level.CADRE:
+            sent_by[key] = member.unit
     lines = [
-        Line(key, name, detail, len(scores), scores[0] if level is Level.CADRE else mean(scores))
+        Line(
+            key,
+            name,
+            detail,
+            len(scores),
+            scores[0] if level is Level.CADRE else mean(scores),
+            unit=sent_by.get(key, ""),
+        )  # fmt: skip
         for key, (name, detail, scores) in buckets.items()
     ]
     lines.sort(key=lambda line: (-round(line.score.total, 6), line.name, line.key))
@@ -191,7 +203,7 @@ def rank(level: Level, scored: Iterable[tuple[Member, Score]]) -> Ranking:
 
 
 def _with_rank(line: Line, n: int) -> Line:
-    return Line(line.key, line.name, line.detail, line.cadres, line.score, n)
+    return dataclasses.replace(line, rank=n)
 
 
 def parse_level(word: str) -> Level | None:

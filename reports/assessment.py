@@ -55,6 +55,7 @@ def _columns(t: Tr, level: Level) -> list[str]:
         t("assessment.xlsx.rank"),
         t(f"assessment.level.{level.value}"),
         t("assessment.xlsx.detail"),
+        t("assessment.level.unit") if level is Level.CADRE else "",
         t("assessment.xlsx.cadres"),
         t("assessment.xlsx.total"),
     ]
@@ -75,7 +76,7 @@ def write_rank_sheet(
     """One sheet: a title row, the header, a row per line with every component's tally
     and points (for groups, teams and units: the means per cadre)."""
     head = _columns(t, ranking.level)
-    widths = [6.0, 18.0, 16.0, 6.0, 9.0] + [9.0] * (2 * len(COMPONENTS))
+    widths = [6.0, 18.0, 16.0, 16.0, 6.0, 9.0] + [9.0] * (2 * len(COMPONENTS))
     ws = wb.sheet(sheet_name, widths, freeze_rows=2, columns=len(head), repeat_rows=2)
     ws.append([title], style=TITLE)
     ws.filter_from(2, len(head))
@@ -85,6 +86,7 @@ def write_rank_sheet(
             line.rank,
             line.name,
             line.detail,
+            line.unit,
             line.cadres,
             _round(line.score.total),
         ]

@@ -212,6 +212,7 @@ async def test_the_export_has_an_assessment_sheet(db: Database, seed: Seed) -> N
         assert zh("assessment.xlsx.points_of", name=zh(f"assessment.component.{c}")) in header
     first = dict(zip(header, rows[2], strict=False))
     assert first[zh("assessment.level.cadre")] == "张伟" and first[zh("assessment.xlsx.rank")] == 1
+    assert first[zh("assessment.level.unit")] == "县发改局"  # filter by sending unit
     assert zh("assessment.xlsx.sheet", level="选派单位") in wb.sheetnames
 
 
