@@ -36,6 +36,7 @@ from services.runtime import Deps
 from storage import bulletin_issues as store
 from storage import outbox
 from storage.bulletin_issues import Issue
+from storage.db import Connection
 from storage.people import audit
 
 log = logging.getLogger(__name__)
@@ -217,35 +218,34 @@ async def may_edit_opening(d: Deps, cadre: Cadre | None, number: int, lang: str)
 async def set_opening(
     d: Deps, cadre: Cadre, number: int, text: str, lang: str, draft_id: int | None = None
 ) -> tuple[str, Message | None]:
-    """Save the opening; (what to tell the writer, the draft's new view for the office
-    chat, queued as an edit of the draft's message)."""
+    """Save the opening and queue the draft's new view as an edit of its message in the
+    office chat, in one transaction; (what to tell the writer, that view)."""
     judged = await _judge(d, cadre, number, lang)
     if isinstance(judged, str):
         return judged, None
     t = tr(d, lang)
-    if not await store.set_opening(d.db, number, text, d.now(), draft_id):
-        return t("bulletin.already_published", number=number), None
-    issue = await store.get(d.db, number)
-    assert issue is not None
-    view = await draft_view(d, issue, lang)
-    await _queue_edit(d, issue, view)
+    now = d.now()
+    office = await people.office_chat(d)
+    async with d.db.write() as conn:
+        if not await store.set_opening(conn, number, text, now, draft_id):
+            return t("bulletin.already_published", number=number), None
+        issue = await store.get(conn, number)
+        assert issue is not None
+        view = await draft_view(d, issue, lang)  # reads inside this transaction
+        if office is not None:
+            await _queue_edit(conn, office.chat_id, issue, view, now)
     return t("bulletin.opening_saved", number=number), view
 
 
-async def _queue_edit(d: Deps, issue: Issue, view: Message) -> None:
-    office = await people.office_chat(d)
-    if office is None:
-        return
-    item = Outgoing(
-        f"bulletin-edit:{issue.number}:{d.now().isoformat()}:{zlib.crc32(view.text.encode())}",
-        office.chat_id, view.text,
-        buttons=view.buttons, card=_card(issue.number),
+async def _queue_edit(
+    conn: Connection, chat_id: int, issue: Issue, view: Message, now: datetime
+) -> None:
+    """The draft's message in the office chat shows ``view`` (its card, edited)."""
+    key = f"bulletin-edit:{issue.number}:{now.isoformat()}:{zlib.crc32(view.text.encode())}"
+    await outbox.enqueue(
+        conn, key=key, chat_id=chat_id, message=view, now=now, edit=True,
+        card=_card(issue.number),
     )  # fmt: skip
-    async with d.db.write() as conn:
-        await outbox.enqueue(
-            conn, key=item.key, chat_id=item.chat_id, message=item.message(), now=d.now(),
-            edit=True, card=item.card,
-        )  # fmt: skip
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -274,9 +274,6 @@ async def publish_due(d: Deps, now: datetime) -> int:
         issue = await store.get(d.db, number)
         if issue is not None and not issue.published and await _publish(d, issue, None, lang):
             n += 1
-            published = await store.get(d.db, number)
-            assert published is not None
-            await _queue_edit(d, published, await draft_view(d, published, lang))
     return n
 
 
@@ -299,6 +296,12 @@ async def _publish(d: Deps, issue: Issue, by: Cadre | None, lang: str) -> bool:
             return False
         await enqueue_all(conn, items, now)
         await audit(conn, "publish_bulletin", actor=by, subject=f"bulletin:{issue.number}", at=now)
+        if by is None and office is not None:
+            # Published by the clock: the draft's message says so (a press edits its own).
+            published = await store.get(conn, issue.number)
+            assert published is not None
+            view = await draft_view(d, published, lang)
+            await _queue_edit(conn, office.chat_id, published, view, now)
     return True
 
 

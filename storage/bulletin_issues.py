@@ -94,21 +94,20 @@ async def get(db: Database | Connection, number: int) -> Issue | None:
 
 
 async def set_opening(
-    db: Database, number: int, text: str, now: datetime, draft_id: int | None = None
+    conn: Connection, number: int, text: str, now: datetime, draft_id: int | None = None
 ) -> bool:
-    """False when the issue is not a draft any more. The dialog's draft that asked for
-    the words is closed in the same transaction."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "UPDATE bulletins SET opening = ? WHERE number = ? AND status = 'draft'",
-            (text, number),
-        )
-        saved = cur.rowcount == 1
-        if draft_id is not None:
-            await drafts.close(
-                conn, draft_id, "submitted" if saved else "cancelled", now,
-                result_id=number if saved else None,
-            )  # fmt: skip
+    """Inside the caller's transaction; False when the issue is not a draft any more.
+    The dialog's draft that asked for the words is closed with it."""
+    cur = await conn.execute(
+        "UPDATE bulletins SET opening = ? WHERE number = ? AND status = 'draft'",
+        (text, number),
+    )
+    saved = cur.rowcount == 1
+    if draft_id is not None:
+        await drafts.close(
+            conn, draft_id, "submitted" if saved else "cancelled", now,
+            result_id=number if saved else None,
+        )  # fmt: skip
     return saved
 
 

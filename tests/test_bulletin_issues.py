@@ -94,6 +94,12 @@ async def test_the_office_edits_and_publishes(bot: Harness, seed: Seed, db: Data
     calls = await bot.send(office, "本周全县各工作队扎实推进驻村工作。")
     assert shown(calls)[-1].text == zh("bulletin.opening_saved", number=1)
     assert (await _issue(db))["opening"] == "本周全县各工作队扎实推进驻村工作。"
+    edits = await db.fetchall(
+        "SELECT method, payload FROM outbox WHERE card = 'bulletin:1'"
+        " AND key LIKE 'bulletin-edit:%'"
+    )
+    assert len(edits) == 1 and edits[0]["method"] == "editMessageText"
+    assert "本周全县各工作队扎实推进驻村工作。" in json.loads(edits[0]["payload"])["text"]
     # Cases: the one selected is carried; pressing it drops it, again picks it.
     calls = await bot.press(office, BULLETIN.build("cases", 1), chat_id=OFFICE_CHAT)
     case_id = (await db.fetchone("SELECT id FROM model_cases"))["id"]  # type: ignore[index]
@@ -158,6 +164,10 @@ async def test_a_draft_goes_out_by_itself_or_is_held(
     issue = await _issue(db)
     assert issue["status"] == "published" and issue["published_by"] is None
     assert await _item(db, "bulletin-issue:1") is not None
+    edit = await db.fetchone(
+        "SELECT payload FROM outbox WHERE card = 'bulletin:1' AND key LIKE 'bulletin-edit:%'"
+    )
+    assert edit is not None and json.loads(edit["payload"])["text"].startswith("✅")
 
     # Held: the next week's draft waits for the office however long it takes.
     held = await make_bot(bulletin=BulletinSettings(publish_after_hours=0))
