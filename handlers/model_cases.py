@@ -6,6 +6,7 @@ confirm. services/model_cases.py judges the press and, again, the selection."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -13,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from campaign.callbacks import CASES, CallbackError
 from campaign.message import Message
-from campaign.periods import PeriodError, month_of, parse_period
+from campaign.periods import Period, PeriodError, month_of, parse_period
 from campaign.text import clean_text, shorten
 from handlers import reports, screen
 from handlers.common import Context, is_private, reply, require_cadre, who
@@ -60,12 +61,7 @@ async def cases(update: Update, context: Context) -> None:
         return
     if not service.may_select(w.cadre):
         return
-    today = w.deps.local_now().date()
-    text = " ".join(context.args or [])
-    try:
-        period = parse_period(text, today) if text.strip() else month_of(today)
-    except PeriodError:
-        period = month_of(today)
+    period = _period_in(list(context.args or [])[:8], w.deps.local_now().date())
     found = await service.candidates(w.deps, w.cadre, period)
     if not found:
         return
@@ -84,6 +80,18 @@ async def cases(update: Update, context: Context) -> None:
         for v in found
     ]
     await reply(update, w.t("model_cases.choose"), screen.inline(buttons))
+
+
+def _period_in(words: list[str], today: date) -> Period:
+    """The period the report read from ``[period] [team]`` (either order); this month
+    when there is none."""
+    for k in range(len(words), 0, -1):
+        for part in (words[:k], words[len(words) - k :]):
+            try:
+                return parse_period(" ".join(part), today)
+            except PeriodError:
+                continue
+    return month_of(today)
 
 
 # --- the dialog --------------------------------------------------------------------------

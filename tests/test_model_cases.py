@@ -50,6 +50,9 @@ async def test_the_office_selects_a_case(bot: Harness, seed: Seed, db: Database)
             CASES.build("pick", nov.visits["v4"]),
         )
     ]
+    # With a team after the period, the buttons follow the same period.
+    calls = await bot.send(office, "/cases 2026-11 城关镇")
+    assert [c for c in shown(calls) if c.text == zh("model_cases.choose")]
     calls = await bot.tap(office, "王芳")
     assert zh("model_cases.dialog.ask_title", max=40) in shown(calls)[-1].text
     calls = await bot.send(office, "银企对接解难题")
