@@ -4,6 +4,7 @@ words and shows the outcome."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -20,22 +21,45 @@ MAX_ARG_WORDS = 8
 MAX_ARG_CHARS = 120
 
 
-def read_args(args: list[str], today: Any) -> tuple[Period, Level | None] | None:
-    """(period, level) from ``[period] [level]`` in either order; None if unreadable."""
+@dataclass(frozen=True)
+class RankArgs:
+    period: Period
+    level: Level | None
+    unit: str = ""  # /rank [period] 单位 NAME: that sending unit's cadres
+
+
+def read_args(args: list[str], today: Any) -> RankArgs | None:
+    """``[period] [level]`` in either order, or ``[period] 单位 NAME``; None if
+    unreadable."""
     words = list(args)
     level: Level | None = None
-    for i in (len(words) - 1, 0):
-        if words and 0 <= i < len(words) and (found := parse_level(words[i])) is not None:
-            level = found
-            del words[i]
-            break
+    unit = ""
+    # A unit's name after 单位: the words before it are the period.
+    at = next((i for i, word in enumerate(words) if parse_level(word) is Level.UNIT), None)
+    if at is not None and at + 1 < len(words) and not (at == 0 and _is_period(words[1:], today)):
+        level, unit = Level.UNIT, " ".join(words[at + 1 :])
+        words = words[:at]
+    else:
+        for i in (len(words) - 1, 0):
+            if words and 0 <= i < len(words) and (found := parse_level(words[i])) is not None:
+                level = found
+                del words[i]
+                break
     text = " ".join(words).strip()
     if not text:
-        return month_of(today), level
+        return RankArgs(month_of(today), level, unit)
     try:
-        return parse_period(text, today), level
+        return RankArgs(parse_period(text, today), level, unit)
     except PeriodError:
         return None
+
+
+def _is_period(words: list[str], today: Any) -> bool:
+    try:
+        parse_period(" ".join(words), today)
+    except PeriodError:
+        return False
+    return True
 
 
 async def rank(update: Update, context: Context) -> None:
@@ -58,16 +82,20 @@ async def rank(update: Update, context: Context) -> None:
         echo = shorten(text, ECHO_LIMIT)
         await reply(update, w.t("assessment.rank.bad_args", text=echo, examples=EXAMPLES))
         return
-    period, level = read
     chat = update.effective_chat
     chat_id = None if private or chat is None else chat.id
-    outcome = await service.rank_for(d, w.cadre, w.lang, chat_id, period, level)
+    outcome = await service.rank_for(
+        d, w.cadre, w.lang, chat_id, read.period, read.level, unit=read.unit
+    )
     if outcome.refused:
         if private:
             await reply(update, w.t("assessment.rank.refused"))
         return
     if outcome.outside:
         await reply(update, w.t("assessment.rank.outside"))
+        return
+    if outcome.no_unit:
+        await reply(update, outcome.text)
         return
     for chunk in split_text(outcome.text):
         await reply(update, chunk)

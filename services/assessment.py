@@ -35,6 +35,7 @@ from campaign.i18n import Catalog
 from campaign.periods import Period
 from campaign.reporting import ChatKind, Scope, ScopeKind, chat_scope, quota_share
 from campaign.settings import Settings
+from campaign.text import Tr, shorten
 from reports import assessment as render
 from reports.text import period_text
 from reports.workbook import sheet_title
@@ -153,6 +154,7 @@ class RankOutcome:
     text: str = ""
     refused: bool = False
     outside: bool = False
+    no_unit: bool = False  # no sending unit of that name: ``text`` says which there are
 
 
 def _title(catalog: Catalog, lang: str, level: Level, period: Period, where: str) -> str:
@@ -186,7 +188,13 @@ async def _chat_kind(d: Deps, chat_id: int | None) -> tuple[ChatKind, int | None
 
 
 async def rank_for(
-    d: Deps, cadre: Cadre, lang: str, chat_id: int | None, period: Period, level: Level | None
+    d: Deps,
+    cadre: Cadre,
+    lang: str,
+    chat_id: int | None,
+    period: Period,
+    level: Level | None,
+    unit: str = "",
 ) -> RankOutcome:
     """/rank [period] [level] asked by ``cadre`` in ``chat_id`` (None: private). The
     scope follows the role and the chat as for the other reports; the level must be one
@@ -203,10 +211,28 @@ async def rank_for(
         scope.kind is not ScopeKind.ALL and level in (Level.TEAM, Level.UNIT)
     ):
         return RankOutcome(outside=True)
+    t = partial(d.catalog.t, lang)
+    if unit:
+        return await _unit_cadres(d, t, lang, period, unit)
     result = await ranking(d.db, d.settings, period, level, scope, d.now())
     where = await _scope_name(d, scope, lang)
-    t = partial(d.catalog.t, lang)
     return RankOutcome(render.rank_text(t, result, _title(d.catalog, lang, level, period, where)))
+
+
+async def _unit_cadres(d: Deps, t: Tr, lang: str, period: Period, unit: str) -> RankOutcome:
+    """/rank [period] 单位 NAME: the cadres that sending unit sent, ranked (a name that is
+    part of exactly one unit's name will do)."""
+    scored = await scores(d.db, d.settings, period, d.now())
+    units = sorted({m.unit for m, _ in scored if m.unit})
+    matches = [u for u in units if u == unit] or [u for u in units if unit in u]
+    if len(matches) != 1:
+        names = t("reports.list_sep").join(units[:30]) or "—"
+        return RankOutcome(
+            t("assessment.rank.no_unit", text=shorten(unit, 64), units=names), no_unit=True
+        )
+    mine = [(m, s) for m, s in scored if m.unit == matches[0]]
+    title = _title(d.catalog, lang, Level.CADRE, period, matches[0])
+    return RankOutcome(render.rank_text(t, rank(Level.CADRE, mine), title))
 
 
 # --- the workbook's 考核 sheets -------------------------------------------------------------

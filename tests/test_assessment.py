@@ -259,3 +259,17 @@ async def test_rank_in_chats(bot: Harness, seed: Seed, db: Database) -> None:
     other = await join(bot, seed, "captain2", 812)  # another team's leader: silence
     assert texts(await bot.send(other, "/rank", chat_id=team_chat)) == ""
     assert texts(await bot.send(office, "/rank", chat_id=-100999)) == ""  # not bound
+
+
+async def test_one_sending_units_cadres(bot: Harness, seed: Seed, db: Database) -> None:
+    await november(db, seed)
+    office = await join(bot, seed, "office1", 821)
+    text = texts(await bot.send(office, "/rank 2026-11 单位 发改"))
+    assert zh("assessment.rank.title", level="干部", scope="县发改局", period="2026年11月") in text
+    assert "1. 张伟（城关一组）" in text and "2. 刘洋（城关一组）" in text and "王芳" not in text
+    text = texts(await bot.send(office, "/rank 单位 2026-11"))  # the level first: all units
+    assert "1. 县农业农村局（1 人）" in text
+    text = texts(await bot.send(office, "/rank 2026-11 单位 县"))  # part of every name
+    assert text.startswith(zh("assessment.rank.no_unit", text="县", units="X")[:10])
+    leader = await join(bot, seed, "leader1", 822)
+    assert texts(await bot.send(leader, "/rank 单位 县发改局")) == zh("assessment.rank.outside")
