@@ -7,7 +7,8 @@ DB defaults to a temporary file; when it does not exist it is filled by
 ``fieldbot demo-data`` (1,000 cadres, 300 places, 250,000 visits, 20,000 problems) in a
 separate process, so the generator's memory is not counted here. Prints:
 
-- /summary for a month and for the year, /coverage, /overdue: p50 and p95 of the time
+- /summary for a month and for the year, /coverage, /overdue, /rank of the year per
+  cadre and per sending unit: p50 and p95 of the time
   the office waits for the reply (the update through the Application, the report read
   in a worker thread on its own read-only connection);
 - /export of the year: from the command to the workbook delivered, and /chart;
@@ -17,9 +18,9 @@ separate process, so the generator's memory is not counted here. Prints:
 - work plans at county scale (every group × 12 months × 10 items, added once to the
   database): /summary of a month (with plan completion) and /plan for a team leader.
 
-Targets: month summary p95 <= 50 ms, year <= 300 ms; year export <= 15 s; a cadre's
-reply p95 <= 100 ms during the export; peak RSS <= 250 MB; with plans, month summary
-p95 <= 50 ms and a team's /plan p95 <= 50 ms.
+Targets: month summary p95 <= 50 ms, year <= 300 ms; year ranking <= 300 ms; year
+export <= 15 s; a cadre's reply p95 <= 100 ms during the export; peak RSS <= 250 MB;
+with plans, month summary p95 <= 50 ms and a team's /plan p95 <= 50 ms.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ async def timed(bot: Harness, u: TgUser, text: str) -> float:
     return elapsed
 
 
-async def run(path: Path, runs: int, only_plans: bool = False) -> None:
+async def run(path: Path, runs: int, only_plans: bool = False, only_rank: bool = False) -> None:
     settings = Settings(
         telegram=TelegramSettings(rate_limit=False),
         storage=StorageSettings(database=str(path)),
@@ -109,14 +110,20 @@ async def run(path: Path, runs: int, only_plans: bool = False) -> None:
     )
     await app.initialize()
     try:
-        await measure(app, api, clock, db, runs, only_plans)
+        await measure(app, api, clock, db, runs, only_plans, only_rank)
     finally:
         await app.shutdown()
         await db.close()
 
 
 async def measure(
-    app: Any, api: FakeBotAPI, clock: FakeClock, db: Database, runs: int, only_plans: bool
+    app: Any,
+    api: FakeBotAPI,
+    clock: FakeClock,
+    db: Database,
+    runs: int,
+    only_plans: bool = False,
+    only_rank: bool = False,
 ) -> None:
     bot = Harness(app, api, clock)
     # A database benched before remembers its update ids; carry on after them.
@@ -138,8 +145,11 @@ async def measure(
         f"{counts['p']} problems; now = {NOW:%Y-%m-%d %H:%M %Z}"
     )
 
-    if only_plans:
-        await measure_plans(bot, db, office, runs)
+    if only_plans or only_rank:
+        if only_plans:
+            await measure_plans(bot, db, office, runs)
+        if only_rank:
+            await rank_lines(bot, office, runs)
         return
     for text in ("/summary 2026-12", "/summary 2026"):  # warm the page cache
         await timed(bot, office, text)
@@ -165,6 +175,7 @@ async def measure(
     )
     print(line("/coverage 2026", [await timed(bot, office, "/coverage 2026") for _ in range(runs)]))
     print(line("/overdue", [await timed(bot, office, "/overdue") for _ in range(runs)]))
+    await rank_lines(bot, office, runs)
     idle = [await timed(bot, cadre, "/help") for _ in range(runs * 2)]
     print(line("cadre /help, nothing else running", idle))
 
@@ -287,6 +298,15 @@ async def measure_plans(bot: Harness, db: Database, office: TgUser, runs: int) -
     )
 
 
+async def rank_lines(bot: Harness, office: TgUser, runs: int) -> None:
+    """The year-end assessment: /rank of the year, per cadre and per sending unit."""
+    for text in ("/rank 2026 干部", "/rank 2026 单位"):
+        await timed(bot, office, text)  # warm
+        print(
+            line(f"{text} (the year)", [await timed(bot, office, text) for _ in range(runs)], 300)
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,6 +314,7 @@ def main() -> None:
     p.add_argument("db", nargs="?", help="database file (default: a new temporary one)")
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--only-plans", action="store_true", help="measure the plans only")
+    p.add_argument("--only-rank", action="store_true", help="only the year's /rank lines")
     args = p.parse_args()
     if args.db:
         path = Path(args.db).resolve()
@@ -301,7 +322,7 @@ def main() -> None:
         path = Path(tempfile.mkdtemp(prefix="fieldbot-bench-")) / "office.sqlite3"
     if not path.exists():
         make_data(path)
-    asyncio.run(run(path, args.runs, args.only_plans))
+    asyncio.run(run(path, args.runs, args.only_plans, args.only_rank))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,12 @@ from bot.persistence import DraftPersistence
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from handlers import (
+    assessment,
+    bulletin,
     checks,
     evidence,
     fallback,
+    model_cases,
     mute,
     parked,
     plans,
@@ -64,6 +67,9 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("mute", mute.handlers()),
         # The office's view of the outgoing queue: parked items, unreachable chats.
         ("parked", parked.handlers()),
+        # Model cases: the selection dialog, and /cases (the report, then the office's
+        # select buttons): before the reports, which would answer /cases alone.
+        ("model_cases", model_cases.handlers()),
         # Office reports: plain commands and the log picker's buttons; read-only.
         ("reports", reports.handlers()),
         # Work plans: /plan, an item's card, the progress and item dialogs (private).
@@ -76,6 +82,10 @@ def handler_table() -> list[tuple[str, list[BaseHandler[Any, Any, Any]]]]:
         ("evidence", evidence.handlers()),
         # Call-backs (回访) and the watch list: their dialogs and one-press answers.
         ("callbacks", problem_callbacks.handlers()),
+        # Assessment: /rank (read-only, by role scope).
+        ("assessment", assessment.handlers()),
+        # The bulletin's draft in the office chat: its buttons, the opening dialog.
+        ("bulletin", bulletin.handlers()),
         # Last: whatever nobody else took (stale buttons, stray text).
         ("fallback", fallback.handlers()),
     ]

@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import report_cli
+from bot import bulletin_cli, report_cli
 from bot.commands import COMMANDS, UserError, command, say
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
@@ -114,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
     report_cli.add_parsers(sub, common)
     _plan_parsers(sub, common)
+    bulletin_cli.add_parsers(sub, common)
     return p
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands import UserError, command, say
+from campaign.assessment import Level
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.periods import EXAMPLES, PeriodError, month_of, parse_period
 from campaign.phones import mask_phone
 from campaign.reporting import REPORTS, Scope
 from campaign.settings import Settings
 from reports.chart import NoCJKFont
+from services import assessment
 from services import reports as service
 from services.runtime import system_clock
 from storage.db import open_database
@@ -32,13 +34,19 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "standard output (or --out); xlsx and png go to --out or a file named after the "
         "report and period.",
     )
-    rep.add_argument("kind", choices=REPORTS)
+    rep.add_argument("kind", choices=(*REPORTS, "rank"))
     rep.add_argument("cadre", nargs="?", help="log: the cadre's name or phone number")
     rep.add_argument("--period", help=f"default: this month; e.g. {EXAMPLES}")
     rep.add_argument("--team", help="a team's code, name or town")
     rep.add_argument("--format", choices=("text", "xlsx", "png"))
     rep.add_argument("--out", help="file to write")
     rep.add_argument("--lang", choices=LANGUAGES, help="default: the campaign's language")
+    rep.add_argument(
+        "--level",
+        choices=[lv.value for lv in Level],
+        default=Level.CADRE.value,
+        help="rank: what to rank as text (xlsx has every level)",
+    )
     demo = sub.add_parser(
         "demo-data",
         parents=parents,
@@ -132,9 +140,36 @@ def _text(args: argparse.Namespace, ask: service.Ask) -> str:
     return run(ask)
 
 
+def _rank(args: argparse.Namespace, ask: service.Ask) -> int:
+    """``fieldbot report rank``: the county's assessment ranking (text: one level; xlsx:
+    cadres, groups, teams and sending units, every component)."""
+    fmt = args.format or "text"
+    if fmt == "png":
+        raise UserError(say(ask.settings, "rank_formats"))
+    if fmt == "text":
+        text = assessment.rank_report(
+            ask.db_path, ask.settings, ask.catalog, ask.lang, ask.period, Level(args.level), ask.now
+        )
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            print(say(ask.settings, "wrote", path=args.out))
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    out = Path(args.out or f"{service.file_stem(ask, 'rank')}.xlsx")
+    with out.open("wb") as f:
+        assessment.rank_workbook(
+            f, ask.db_path, ask.settings, ask.catalog, ask.lang, ask.period, ask.now
+        )
+    print(say(ask.settings, "wrote", path=out))
+    return 0
+
+
 @command("report")
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     ask = _ask(args, settings)
+    if args.kind == "rank":
+        return _rank(args, ask)
     fmt = args.format or _DEFAULT_FORMAT.get(args.kind, "text")
     if fmt == "text":
         text = _text(args, ask)

@@ -223,3 +223,13 @@ CALLBACK = _ns("cbk", ans=2, rec=1, res=2, how=2, skip=1, x=1, keep=1, drop=1)
 # meanwhile), can (can now: reopen) and re (重新办理 from /ledger), the last two opening
 # the dialog that asks why; inside it: wch:v1:x:<draft id> and the engine's keep/drop.
 WATCH = _ns("wch", still=1, solved=1, can=1, re=1, x=1, keep=1, drop=1)
+# --- assessment: cas (model cases), bul (the bulletin), rnk (rankings) ----------------------
+# Model cases: cas:v1:pick:<visit id> from /cases (the office selects a flagged visit);
+# the selection dialog's cas:v1:ok:<draft id>, and the step engine's x, keep, drop.
+CASES = _ns("cas", pick=1, ok=1, x=1, keep=1, drop=1)
+# The bulletin's draft in the office chat: bul:v1:<action>:<issue number>[:<case id>]:
+# open (write the opening), cases (pick the model cases), tog (carry a case or not),
+# back (to the draft), pub (publish).
+BULLETIN = _ns("bul", open=1, cases=1, tog=2, back=1, pub=1)
+# The private dialog that takes the opening text: bop:v1:<action>:<draft id>.
+BULLETIN_OPENING = _ns("bop", x=1, keep=1, drop=1)

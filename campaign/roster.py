@@ -76,6 +76,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("team", "工作队", ("所属工作队",)),
         Column("group", "工作组", ("所属工作组",)),
         Column("unit", "选派单位", ("派出单位",), header_required=False),
+        # Optional: the unit's contact (a name, or a phone); one row per unit is enough.
+        Column("unit_contact", "单位联系人", ("选派单位联系人",), header_required=False),
     ),
     "places": (
         Column("code", "编号", ("代码",), cell_required=True, max_len=_CODE),
@@ -132,6 +134,7 @@ class CadreEntry:
     team: str | None = None  # team code
     group: str | None = None  # group code
     unit: str = ""
+    unit_contact: str = ""  # the unit's contact as written: a name or a phone
 
 
 @dataclass(frozen=True)
@@ -430,7 +433,17 @@ class _Validator:
                 team, group, role_ok = self._cadre_places(line, role, team, group)
                 ok = ok and role_ok
             if ok and phone is not None and role is not None:
-                out.append(CadreEntry(phone, line.get("name"), role, team, group, line.get("unit")))
+                out.append(
+                    CadreEntry(
+                        phone,
+                        line.get("name"),
+                        role,
+                        team,
+                        group,
+                        line.get("unit"),
+                        line.get("unit_contact"),
+                    )  # fmt: skip
+                )
             else:
                 out.append(None)
         return out
@@ -550,21 +563,25 @@ def display_phone(phone: str) -> str:
 def roster_rows(roster: Roster) -> dict[str, list[list[Cell]]]:
     """Each sheet as rows of cells, header first, in the export's format."""
     out: dict[str, list[list[Cell]]] = {s: [[c.zh for c in COLUMNS[s]]] for s in SHEETS}
+    # The optional unit contact column only when some unit names one: an older roster
+    # exports as it was imported.
+    contacts = any(c.unit_contact for c in roster.cadres)
+    if not contacts:
+        out["cadres"][0] = [c.zh for c in COLUMNS["cadres"] if c.code != "unit_contact"]
     for t in roster.teams:
         out["teams"].append([t.code, t.name, t.town])
     for g in roster.groups:
         out["groups"].append([g.code, g.name, g.team])
     for c in roster.cadres:
-        out["cadres"].append(
-            [
-                c.name,
-                display_phone(c.phone),
-                ROLE_NAMES_ZH[c.role],
-                c.team or "",
-                c.group or "",
-                c.unit,
-            ]
-        )
+        row: list[Cell] = [
+            c.name,
+            display_phone(c.phone),
+            ROLE_NAMES_ZH[c.role],
+            c.team or "",
+            c.group or "",
+            c.unit,
+        ]
+        out["cadres"].append([*row, c.unit_contact] if contacts else row)
     for p in roster.places:
         out["places"].append(
             [
@@ -578,6 +595,16 @@ def roster_rows(roster: Roster) -> dict[str, list[list[Cell]]]:
                 p.lon,
             ]
         )
+    return out
+
+
+def unit_contacts(roster: Roster) -> dict[str, tuple[str, str | None]]:
+    """Each sending unit's contact: the first one its cadres' rows name, with the mobile
+    phone it reads as (None: just a name)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for c in roster.cadres:
+        if c.unit and c.unit_contact and c.unit not in out:
+            out[c.unit] = (c.unit_contact, mainland_mobile(c.unit_contact))
     return out
 
 

@@ -24,6 +24,9 @@ PERIOD_END = "period-end"
 BULLETIN = "weekly-bulletin"
 NIGHTLY = "nightly"
 PLAN_REMIND = "plan-remind"  # plan items due soon (owners) and overdue (leaders)
+# The month's assessment: laggards to team leaders and the office, each sending unit's
+# summary to its contact (services/monthly.py).
+MONTHLY = "monthly-assessment"
 # Not a daily job: deadline warnings, auto-escalation and catching up missed jobs, every
 # few minutes and once at start.
 SWEEP = "sweep"
@@ -36,6 +39,7 @@ class Cadence(StrEnum):
     WEEKLY = "weekly"  # once a week, on a weekday moved past holidays
     PERIOD_END = "period_end"  # the day ``nth`` working days before a month closes
     DAILY = "daily"  # every day, holidays too
+    MONTH_START = "month_start"  # the first working day of each month
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def job_plans(s: Settings) -> tuple[JobPlan, ...]:
         ),
         JobPlan(NIGHTLY, r.backup_time, Cadence.DAILY, timedelta(hours=24)),
         JobPlan(PLAN_REMIND, s.plans.remind_time, Cadence.WORKDAY, catchup),
+        # Last month's assessment, on this month's first working day; made up for a week.
+        JobPlan(MONTHLY, r.period_end_time, Cadence.MONTH_START, timedelta(days=7)),
     )
 
 
@@ -84,6 +90,9 @@ def is_due_day(plan: JobPlan, day: date, cal: WorkCalendar) -> bool:
         return cal.is_workday(day)
     if plan.cadence is Cadence.WEEKLY:
         return day == weekly_day(day, plan.weekday, cal)
+    if plan.cadence is Cadence.MONTH_START:
+        month = month_of(day)
+        return day == (cal.first_workday_from(month.start, month.end) or month.start)
     return day == cal.nth_last_workday(month_of(day), plan.nth)
 
 

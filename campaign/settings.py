@@ -252,6 +252,38 @@ class CallbackSettings:
 
 
 @dataclass(frozen=True)
+class AssessmentSettings:
+    """The assessment rubric's weights (campaign/assessment.py, docs/assessment.md).
+    ``visits`` and ``days`` are earned in full at the quota, up to ``quota_cap`` times
+    it; ``problems_overdue`` is taken off per problem; the rest are per item."""
+
+    visits: float = 30.0
+    days: float = 30.0
+    plans_done: float = 2.0
+    problems_raised: float = 1.0
+    problems_solved: float = 3.0
+    problems_explained: float = 2.0
+    problems_overdue: float = 2.0
+    logs_checked: float = 1.0
+    corrections_closed: float = 2.0
+    cases_selected: float = 5.0
+    satisfaction: float = 1.0
+    quota_cap: float = 1.2
+
+
+@dataclass(frozen=True)
+class BulletinSettings:
+    """The numbered bulletin (快报). ``sign_off``: each week's bulletin is first posted
+    to the office chat as a draft; a draft nobody published goes out as it stands
+    ``publish_after_hours`` later (0: held until the office publishes it)."""
+
+    sign_off: bool = True
+    publish_after_hours: int = 24
+    masthead: str = "工作简报"
+    issuer: str = "活动领导小组办公室"
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -265,6 +297,8 @@ class Settings:
     checks: ChecksSettings = field(default_factory=ChecksSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
+    bulletin: BulletinSettings = field(default_factory=BulletinSettings)
     source: str = "<defaults>"
 
     @property
@@ -418,7 +452,16 @@ def _validate(s: Settings) -> None:
     for key in ("max_mb", "max_attempts", "poll_seconds"):
         if getattr(s.media, key) <= 0:
             raise SettingsError(f"{src}: key 'media.{key}' (section [media]) must be above zero")
-    for name in ("visits", "quotas", "problems", "storage", "outbox", "media"):
+    for name in (
+        "visits",
+        "quotas",
+        "problems",
+        "storage",
+        "outbox",
+        "media",
+        "assessment",
+        "bulletin",
+    ):
         section = getattr(s, name)
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)

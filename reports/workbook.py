@@ -60,6 +60,9 @@ class ExportData:
     checks: Sequence[TeamChecks] = ()
     # Call-backs (回访) answered in the period and those still waiting: one sheet.
     callbacks: Iterable[CallbackLine] = ()
+    # More sheets after the team sheets (the assessment's 考核, model cases' 典型): each
+    # writes its sheets into the workbook, given the sheet titles already taken.
+    extra: Sequence[Callable[[StreamingWorkbook, set[str]], None]] = ()
 
 
 @dataclass(frozen=True)
@@ -459,6 +462,9 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
             for c in data.cadres:
                 if c.team_id == team.unit.id:
                     sheet.row(_cadre_values(t, c))
+
+        for write in data.extra:
+            write(wb, taken)
 
 
 def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:

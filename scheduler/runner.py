@@ -16,6 +16,7 @@ from datetime import datetime
 
 from campaign.schedule import (
     BULLETIN,
+    MONTHLY,
     NIGHTLY,
     NUDGE,
     PACE,
@@ -30,8 +31,10 @@ from campaign.schedule import (
 from scheduler.deadlines import deadline_items, escalate_overdue
 from services import jobs, problem_callback_jobs
 from services.bulletin import before_the_campaign, bulletin_items
+from services.bulletin_issues import publish_due
 from services.housekeeping import nightly_items
 from services.jobs import Outgoing, calendar_of
+from services.monthly import monthly_items
 from services.plan_reminders import plan_reminder_items
 from services.reminders import calendar_items, nudge_items, pace_items, period_end_items
 from services.runtime import Deps
@@ -46,6 +49,7 @@ BUILDERS: dict[str, Builder] = {
     BULLETIN: bulletin_items,
     NIGHTLY: nightly_items,
     PLAN_REMIND: plan_reminder_items,
+    MONTHLY: monthly_items,
 }
 
 
@@ -133,4 +137,8 @@ async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:
         await problem_callback_jobs.run(deps, now)
     except Exception:
         log.exception("call-backs failed")
+    try:  # bulletin drafts nobody published by their moment go out as they stand
+        await publish_due(deps, now)
+    except Exception:
+        log.exception("publishing due bulletins failed")
     return outcomes

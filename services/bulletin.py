@@ -16,7 +16,7 @@ from pathlib import Path
 from campaign.periods import Period, week_of
 from campaign.reporting import Scope
 from campaign.text import MESSAGE_LIMIT, day_text, shorten
-from services import people, plan_reports, problem_callbacks
+from services import bulletin_issues, people, plan_reports, problem_callbacks
 from services.jobs import Outgoing, day_bounds, local_day, outbox_files, tr
 from services.reports import Ask, chart_png
 from services.runtime import Deps
@@ -128,14 +128,22 @@ async def bulletin_items(deps: Deps, due: datetime, now: datetime) -> list[Outgo
     stats = await week_stats(deps.db, week, start, end, now)
     lang = deps.settings.campaign.language
     bulletin = build_bulletin(deps, stats, lang)
-    plans = await plan_reports.bulletin_section(deps, lang, local_day(deps, now))
-    callbacks = await problem_callbacks.bulletin_section(deps, week, lang)
-    text = shorten(bulletin.text + plans + "\n\n" + callbacks, MAX_TEXT, one_line=False)
+    # The sections of plans (overdue items per team) and call-backs (satisfaction).
+    sections = [
+        await plan_reports.bulletin_section(deps, lang, local_day(deps, now)),
+        await problem_callbacks.bulletin_section(deps, week, lang),
+    ]
+    body = "\n\n".join([bulletin.text, *(x.strip() for x in sections if x.strip())])
+    text = shorten(body, MAX_TEXT, one_line=False)
     items = [Outgoing(f"bulletin:{week.label}", office.chat_id, text)]
     chart = await _week_chart(deps, week, now, lang)
     if chart is not None:
         caption = deps.catalog.t(lang, "sched.bulletin.chart_caption", week=week.label)
         items.append(Outgoing(f"bulletin-chart:{week.label}", office.chat_id, caption, photo=chart))
+    if deps.settings.bulletin.sign_off:
+        # A numbered draft for the office to sign off (services/bulletin_issues.py).
+        chart_item = items[1] if len(items) > 1 else None
+        return await bulletin_issues.draft_items(deps, office.chat_id, week, body, now, chart_item)
     return items
 
 

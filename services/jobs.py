@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign.i18n import LANGUAGES
-from campaign.message import Message
+from campaign.message import Button, Message
 from campaign.text import Tr
 from campaign.workcalendar import WorkCalendar
 from services.runtime import Deps
@@ -39,9 +39,17 @@ class Outgoing:
     urgent: bool = False
     expires_at: datetime | None = None  # pointless after this: dropped, not sent late
     photo: Path | None = None  # a local PNG: sent as a photo, ``text`` its caption
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    card: str | None = None  # a message kept up to date (storage.outbox.enqueue's card)
+    document: Path | None = None  # a local file: sent as a document, ``text`` its caption
 
     def message(self) -> Message:
-        return Message(self.text, photos=(str(self.photo),) if self.photo is not None else ())
+        return Message(
+            self.text,
+            self.buttons,
+            photos=(str(self.photo),) if self.photo is not None else (),
+            document=str(self.document) if self.document is not None else None,
+        )
 
 
 async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) -> int:
@@ -56,6 +64,7 @@ async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) ->
             now=now,
             urgent=item.urgent,
             expires_at=item.expires_at,
+            card=item.card,
         )
     return new
 

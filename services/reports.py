@@ -41,7 +41,7 @@ from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.problem_callbacks import CallbackFigures, summary_section
 from reports.workbook import ExportData, write_workbook
-from services import people, plan_reports, quotas
+from services import assessment, model_cases, people, plan_reports, quotas
 from services.people import Cadre
 from services.runtime import Deps
 from storage import checks as check_rows
@@ -250,6 +250,27 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
                 now=stamp(ask.now, tz),
             ),
             checks=check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now),
+            extra=[
+                *assessment.export_sheets(
+                    ask.db_path,
+                    ask.settings,
+                    ask.catalog,
+                    ask.lang,
+                    ask.scope,
+                    ask.period,
+                    ask.now,
+                    ask.scope_text(overview.scope_name),
+                ),
+                model_cases.export_sheet(
+                    ask.db_path,
+                    ask.settings,
+                    ask.catalog,
+                    ask.lang,
+                    ask.scope,
+                    ask.period,
+                    ask.now,
+                ),
+            ],
         )
         write_workbook(out, data, ask.t, tz)
 

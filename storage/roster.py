@@ -18,7 +18,15 @@ import aiosqlite
 
 from campaign.places import PlaceKind
 from campaign.roles import Role
-from campaign.roster import SHEETS, CadreEntry, GroupEntry, PlaceEntry, Roster, TeamEntry
+from campaign.roster import (
+    SHEETS,
+    CadreEntry,
+    GroupEntry,
+    PlaceEntry,
+    Roster,
+    TeamEntry,
+    unit_contacts,
+)
 from storage.db import Database, to_text
 from storage.people import audit
 
@@ -194,6 +202,12 @@ async def _apply(conn: aiosqlite.Connection, roster: Roster, now: datetime) -> I
                 "unit": c.unit,
             },
         )
+    await conn.execute("DELETE FROM unit_contacts")
+    for unit, (contact, phone) in unit_contacts(roster).items():
+        await conn.execute(
+            "INSERT INTO unit_contacts (unit, contact, phone) VALUES (?, ?, ?)",
+            (unit, contact, phone),
+        )
     # Deactivate from the bottom up: a cadre before the group it belonged to.
     for table in (cadres, places, groups, teams):
         await table.deactivate_unseen()
@@ -239,6 +253,10 @@ async def load_roster(db: Database) -> Roster:
         " LEFT JOIN teams t ON t.id = c.team_id LEFT JOIN groups g ON g.id = c.group_id"
         " WHERE c.active = 1 ORDER BY c.id"
     )
+    contacts = {
+        r["unit"]: r["contact"]
+        for r in await db.fetchall("SELECT unit, contact FROM unit_contacts")
+    }
     places = await db.fetchall(
         "SELECT p.code, p.kind, p.name, p.town, g.code AS grp, v.code AS village, p.lat, p.lon"
         " FROM places p LEFT JOIN groups g ON g.id = p.group_id"
@@ -248,7 +266,15 @@ async def load_roster(db: Database) -> Roster:
         teams=tuple(TeamEntry(r["code"], r["name"], r["town"]) for r in teams),
         groups=tuple(GroupEntry(r["code"], r["name"], r["team"]) for r in groups),
         cadres=tuple(
-            CadreEntry(r["phone"], r["name"], Role(r["role"]), r["team"], r["grp"], r["unit"])
+            CadreEntry(
+                r["phone"],
+                r["name"],
+                Role(r["role"]),
+                r["team"],
+                r["grp"],
+                r["unit"],
+                contacts.get(r["unit"], ""),
+            )  # fmt: skip
             for r in cadres
         ),
         places=tuple(

@@ -11,6 +11,7 @@ from campaign.periods import month_of, quarter_of
 from campaign.quotas import Quota, Tally, expected, period_pace
 from campaign.schedule import (
     BULLETIN,
+    MONTHLY,
     NIGHTLY,
     NUDGE,
     PACE,
@@ -102,7 +103,7 @@ def test_period_end_warning_day_and_its_usefulness() -> None:
 
 
 def test_bulletin_and_nightly_plans() -> None:
-    assert set(plans()) == {NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND}
+    assert set(plans()) == {NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND, MONTHLY}
     p = plans(bulletin_time=time(8, 30))[BULLETIN]
     # Due Monday 08:30; a restart on Friday still makes it up, the next Monday not.
     due = last_due(p, local(2026, 11, 20, 12), SHANGHAI, CAL)
@@ -110,6 +111,10 @@ def test_bulletin_and_nightly_plans() -> None:
     assert still_useful(p, due, local(2026, 11, 20, 12), SHANGHAI)
     nightly = plans()[NIGHTLY]
     assert last_due(nightly, local(2026, 10, 3, 3), SHANGHAI, CAL) == local(2026, 10, 3, 2, 30)
+    # The month's assessment: the first working day, past the National Day holiday.
+    monthly = plans()[MONTHLY]
+    assert last_due(monthly, local(2026, 10, 9, 12), SHANGHAI, CAL) == local(2026, 10, 8, 9)
+    assert last_due(monthly, local(2026, 12, 1, 8), SHANGHAI, CAL) is None
 
 
 def test_deadline_colours() -> None:

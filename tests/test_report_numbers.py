@@ -208,6 +208,9 @@ async def test_export_workbook_reads_back(db: Database, seed: Seed) -> None:
         "回访",
         "城关镇工作队",
         "河口镇工作队",
+        "考核",  # the assessment (tests/test_assessment.py)
+        "考核-选派单位",
+        "典型",  # model cases selected (tests/test_model_cases.py)
     ]
 
     ws = wb["汇总"]
@@ -267,7 +270,8 @@ async def test_team_export_has_only_that_team(db: Database, seed: Seed) -> None:
     out = BytesIO()
     service.export_workbook(ask(db, Scope.team(seed.teams["T2"])), out)
     wb = openpyxl.load_workbook(BytesIO(out.getvalue()))
-    assert wb.sheetnames[-1] == "河口镇工作队" and "城关镇工作队" not in wb.sheetnames
+    assert wb.sheetnames[-3:] == ["河口镇工作队", "考核", "典型"]
+    assert "城关镇工作队" not in wb.sheetnames
     everything = " ".join(
         str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
     )

@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from campaign.schedule import BULLETIN, NIGHTLY, NUDGE, PACE, PERIOD_END, PLAN_REMIND, SWEEP
+from campaign.schedule import (
+    BULLETIN,
+    MONTHLY,
+    NIGHTLY,
+    NUDGE,
+    PACE,
+    PERIOD_END,
+    PLAN_REMIND,
+    SWEEP,
+)
 from campaign.settings import Settings
 from scheduler.runner import RunOutcome, plan_by_id, run_if_due, sweep
 from scheduler.setup import CATCH_UP, install_jobs, schedule_table
@@ -173,6 +182,7 @@ async def test_every_job_catches_up_once_after_a_weekend_outage(
         BULLETIN: "ran",
         NIGHTLY: "ran",
         PLAN_REMIND: "ran",
+        MONTHLY: "not-due",  # 2 November is two weeks back
         SWEEP: "ran",
     }
     counts = {p: len(await queued(db, p)) for p in ("pace:", "bulletin:")}
@@ -188,7 +198,7 @@ async def test_every_job_catches_up_once_after_a_weekend_outage(
 def test_schedule_table_from_config(settings: Settings) -> None:
     r = dataclasses.replace(settings.reminders, evening_nudge=time(20, 0), sweep_minutes=5)
     table = {j.id: j for j in schedule_table(dataclasses.replace(settings, reminders=r))}
-    assert list(table) == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND, SWEEP]
+    assert list(table) == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND, MONTHLY, SWEEP]
     assert table[NUDGE].at == time(20, 0, tzinfo=SHANGHAI)
     assert table[BULLETIN].at == time(8, 30, tzinfo=SHANGHAI)
     assert table[NIGHTLY].at == time(2, 30, tzinfo=SHANGHAI)
@@ -205,7 +215,17 @@ async def test_jobs_are_installed_with_stable_ids(
     install_jobs(bot.app)  # a second install replaces, never doubles
     jobs = {j.job.id: j for j in jq.jobs()}
     assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 8
-    assert ids == [NUDGE, PACE, PERIOD_END, BULLETIN, NIGHTLY, PLAN_REMIND, SWEEP, CATCH_UP]
+    assert ids == [
+        NUDGE,
+        PACE,
+        PERIOD_END,
+        BULLETIN,
+        NIGHTLY,
+        PLAN_REMIND,
+        MONTHLY,
+        SWEEP,
+        CATCH_UP,
+    ]
     now = local(2026, 11, 16, 9, 0)
 
     def next_fire(job_id: str) -> Any:
