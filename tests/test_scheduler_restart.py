@@ -214,7 +214,7 @@ async def test_jobs_are_installed_with_stable_ids(
     ids = install_jobs(bot.app)
     install_jobs(bot.app)  # a second install replaces, never doubles
     jobs = {j.job.id: j for j in jq.jobs()}
-    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 8
+    assert sorted(jobs) == sorted(ids) and len(jq.jobs()) == len(ids) == 9
     assert ids == [
         NUDGE,
         PACE,
