@@ -26,7 +26,7 @@ from campaign.message import Message
 from campaign.periods import PeriodError, from_token, parse_day
 from campaign.text import clean_text
 from handlers import screen
-from handlers.common import Context, Who, is_private, reply, require_cadre
+from handlers.common import Context, Who, reply, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop, entry
 from services import checks, drafts
 from services.checks import InspectionForm, Target
@@ -517,17 +517,6 @@ async def checks_command(update: Update, context: Context) -> None:
         return
     message = await checks.open_list(w.deps, w.cadre, w.lang)
     await reply(update, message.text, screen.markup_of(message))
-
-
-async def offer_log(
-    update: Update, w: Who, cadre_id: int, start: date, end: date, token: str
-) -> None:
-    """Under a cadre's /log: the check buttons, for a reader who may check it."""
-    if w.cadre is None or not is_private(update):
-        return
-    offer = await checks.log_offer(w.deps, w.cadre, cadre_id, start, end, token, w.lang)
-    if offer is not None:
-        await reply(update, offer.text, screen.markup_of(offer))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -24,6 +24,7 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import callbacks
+from campaign.message import Message
 from campaign.periods import (
     EXAMPLES,
     Period,
@@ -36,11 +37,11 @@ from campaign.periods import (
 from campaign.phones import mask_phone
 from campaign.reporting import Scope, split_text
 from campaign.text import ECHO_LIMIT, shorten
-from handlers import checks as checks_ui
 from handlers import screen
 from handlers import urge as urge_ui
 from handlers.common import Context, Who, deps, is_private, reply, who
 from reports.chart import NoCJKFont
+from services import checks as checks_service
 from services import evidence
 from services import reports as service
 
@@ -277,18 +278,30 @@ async def _send_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> 
     if text is None:
         return False
     await _send_text(update, text)
-    await checks_ui.offer_log(
-        update, w, cadre_id, ask.period.start, ask.period.end, to_token(ask.period)
-    )
-    await _evidence_buttons(update, ask, cadre_id, w)
+    await _under_log(update, ask, cadre_id, w)
     return True
 
 
-async def _evidence_buttons(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> None:
-    """Under a log: 📎 buttons that open its visits' photos, voice and location."""
-    found = await evidence.log_buttons(w.deps, cadre_id, ask.period, w.lang)
-    if found is not None:
-        await reply(update, found.text, screen.markup_of(found))
+async def _under_log(update: Update, ask: service.Ask, cadre_id: int, w: Who) -> None:
+    """One message under a log: for a reader who may check it, 已检查 / 需整改 and its
+    visits' cards; for anyone who may read it, 📎 buttons that open the visits' photos,
+    voice and location."""
+    parts = []
+    if w.cadre is not None and is_private(update):
+        period = ask.period
+        token = to_token(period)
+        offer = await checks_service.log_offer(
+            w.deps, w.cadre, cadre_id, period.start, period.end, token, w.lang
+        )
+        parts.append(offer)
+    parts.append(await evidence.log_buttons(w.deps, cadre_id, ask.period, w.lang))
+    shown = [m for m in parts if m is not None]
+    if not shown:
+        return
+    under = Message(
+        "\n\n".join(m.text for m in shown), tuple(row for m in shown for row in m.buttons)
+    )
+    await reply(update, under.text, screen.markup_of(under))
 
 
 async def log_pressed(update: Update, context: Context) -> None:
@@ -318,8 +331,7 @@ async def log_pressed(update: Update, context: Context) -> None:
     for chunk in split_text(text):
         if chat is not None:
             await context.bot.send_message(chat.id, chunk)
-    await checks_ui.offer_log(update, w, cadre_id, period.start, period.end, to_token(period))
-    await _evidence_buttons(update, ask, cadre_id, w)
+    await _under_log(update, ask, cadre_id, w)
 
 
 # --- the workbook and the chart, off the update path ------------------------------------------

@@ -91,7 +91,11 @@ async def test_an_inspector_opens_it_from_the_log(bot: Harness, seed: Seed) -> N
     await visit_with_everything(bot, u)
     inspector = await join(bot, seed, "inspector1", 906)
     calls = await bot.send(inspector, "/log 张伟")
-    assert shown(calls)[-1].text == zh("evidence.log_head")
+    # One message under the log: the checker's buttons, then the 📎 ones.
+    under = shown(calls)[-1]
+    assert under.text.endswith(zh("evidence.log_head"))
+    labels = [text for text, _ in under.buttons]
+    assert zh("checks.button.fix") in labels and zh("evidence.button_short", id=1) in labels
     calls = await bot.tap(inspector, zh("evidence.button_short", id=1))
     assert media_calls(calls) == ["sendMediaGroup", "sendVoice", "sendLocation"]
 
