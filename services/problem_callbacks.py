@@ -249,9 +249,11 @@ async def _tell_reopened(
             urgent=p.urgent,
         )
 
+    told: set[int] = set()
     for cadre_id, chat_id in await reach.cadre_chats(conn, await problems.reporter_ids(conn, p.id)):
         if cadre_id == what.actor_id:
             continue
+        told.add(chat_id)
         r = await r_for(chat_id)
         await send(
             "reopened",
@@ -269,6 +271,7 @@ async def _tell_reopened(
     # line saying why it is back. Owner chats without a card got theirs from publish.
     last = await problems.event(conn, event_id)
     for target in await reach.owner_targets(conn, p):
+        told.add(target.chat_id)
         r = await r_for(target.chat_id)
         if target.chat_id in had_card:
             hint = _FALLBACK_HINT.get(p.level, "") if target.private_fallback else ""
@@ -293,6 +296,24 @@ async def _tell_reopened(
                 deadline=r.when(p.deadline),
             ),
         )
+    # Reopened above the group: its group leader was told when it went up, and is told
+    # again that it is back (not the owner now, so no card).
+    if p.level != "group" and p.group_id is not None:
+        for cadre_id, chat_id in await reach.group_leader_chats(conn, p.group_id):
+            if cadre_id == what.actor_id or chat_id in told:
+                continue
+            r = await r_for(chat_id)
+            await send(
+                "reopened-group",
+                chat_id,
+                r.t(
+                    "callbacks.notice.group",
+                    subject=r.subject(card_view(p)),
+                    why=what.reason,
+                    level=r.level(p.level),
+                    deadline=r.when(p.deadline),
+                ),
+            )
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,9 @@ async def test_story_unsatisfied_call_back_reopens_on_the_team_card(
     # The co-reporter is told; the reporter got the outcome in the dialog.
     told = [i for i in await outbox(db, w.co.id) if ":reopened:" in i["key"]]
     assert told and "路面又塌了" in told[0]["payload"]["text"]
+    # So is the group leader, who was told when the group sent it up.
+    group = [i for i in await outbox(db, w.leader.id) if ":reopened-group:" in i["key"]]
+    assert group and "路面又塌了" in group[0]["payload"]["text"]
     # The history shows the call-back.
     await bot.send(w.reporter, "/problems")
     calls = await bot.tap(w.reporter, "P-1")
