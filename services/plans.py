@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from campaign import plans as rules
 from campaign.callbacks import PLAN
@@ -15,11 +15,13 @@ from campaign.message import Button, Message
 from campaign.periods import Period
 from campaign.plans import Unit, View, Window
 from campaign.text import ECHO_LIMIT, Tr, day_text, shorten
-from services.jobs import tr
+from services.jobs import lang_of, tr
 from services.people import Cadre
 from services.runtime import Deps
 from storage import drafts
 from storage import plans as store
+from storage.db import Connection
+from storage.outbox import enqueue
 from storage.plans import Item, NewItem
 
 LIST_MAX = 30  # items on one /plan answer
@@ -272,9 +274,35 @@ async def report_progress(
             draft_id=draft_id,
             now=now,
         )
+        if completes and item is not None:
+            await _tell_leaders_done(conn, d, item, cadre, note, draft_id, now)
     assert item is not None
     key = "plans.progress.done" if completes else "plans.progress.saved"
     return Reported(True, t(key, code=item.code, title=shorten(item.title, ECHO_LIMIT)))
+
+
+async def _tell_leaders_done(
+    conn: Connection, d: Deps, item: Item, cadre: Cadre, note: str, draft_id: int, now: datetime
+) -> None:
+    """An item done: the leaders it answers to hear of it (through the outgoing queue, in
+    the report's transaction), except the owner who reported it."""
+    for leader_id, chat_id, lang in await store.leader_chats(conn, item.id):
+        if leader_id == cadre.id:
+            continue
+        t = tr(d, lang_of(d, lang))
+        text = t(
+            "plans.progress.leader_done",
+            who=cadre.name,
+            code=item.code,
+            title=shorten(item.title, ECHO_LIMIT),
+            note=shorten(note, ECHO_LIMIT),
+        )
+        opens = t("plans.list.button", code=item.code, title=shorten(item.title, _EXCERPT))
+        await enqueue(
+            conn, key=f"plan-done:{item.id}:{draft_id}:{chat_id}", chat_id=chat_id,
+            message=Message(text, ((Button(opens, PLAN.build("show", item.id)),),)),
+            now=now,
+        )  # fmt: skip
 
 
 # --- a leader's items ------------------------------------------------------------------

@@ -573,6 +573,23 @@ async def owners_due(db: Database, first: date, last: date, now: datetime) -> li
     return [_reminder(r) for r in rows]
 
 
+async def leader_chats(conn: Connection, item_id: int) -> list[tuple[int, int, str | None]]:
+    """(cadre id, private chat, language) of the leaders an item answers to: the group
+    leaders of a group's item, the team leaders and deputies of a team's own item."""
+    cur = await conn.execute(
+        "SELECT c.id, b.telegram_user_id, u.lang FROM plan_items i"
+        " JOIN cadres c ON c.active = 1 AND ("
+        "   (i.group_id IS NOT NULL AND c.role = 'group_leader' AND c.group_id = i.group_id)"
+        "   OR (i.group_id IS NULL AND c.role IN ('team_leader', 'deputy_team_leader')"
+        "       AND c.team_id = i.team_id))"
+        " JOIN telegram_bindings b ON b.cadre_id = c.id"
+        " LEFT JOIN user_prefs u ON u.telegram_user_id = b.telegram_user_id"
+        " WHERE i.id = ? ORDER BY c.id",
+        (item_id,),
+    )
+    return [(int(r[0]), int(r[1]), r[2]) for r in await cur.fetchall()]
+
+
 async def leaders_overdue(db: Database, today: date, now: datetime) -> list[Reminder]:
     """Open items past due, one row per leader to tell (not paused): the group leaders
     of a group's item, the team leaders (and deputies) of a team's own item."""

@@ -118,6 +118,7 @@ async def _card(bot: Harness, u: TgUser, code: str) -> list[Call]:
 
 async def test_progress_then_done_from_the_card(bot: Harness, seed: Seed, db: Database) -> None:
     ids = await plans(db, seed)
+    leader = await join(bot, seed, "leader1", 611)
     u = await join(bot, seed, "cadre1", 601)
     card = last_text(await _card(bot, u, "A1 入户走访"))
     assert "入户走访脱贫户" in card and "36 户" in card and "宣讲政策" in card
@@ -147,6 +148,10 @@ async def test_progress_then_done_from_the_card(bot: Harness, seed: Seed, db: Da
     assert last_text(calls) == zh("plans.progress.done", code="A1", title="入户走访脱贫户")
     item = await store.get(db, ids["A1"])
     assert item is not None and (item.progress, item.status) == (36.0, "done")
+    # The group leader hears of it (a progress report alone told nobody).
+    told = await db.fetchall("SELECT chat_id, payload FROM outbox WHERE key LIKE 'plan-done:%'")
+    assert [r["chat_id"] for r in told] == [leader.id]
+    assert "36户全部走访" in told[0]["payload"] and "A1" in told[0]["payload"]
     # Done: the card offers no more reports, and an old 进展 button is refused.
     card_calls = await _card(bot, u, "A1 入户走访")
     assert zh("plans.card.note_button") not in [b for b, _ in card_calls[-1].buttons]
