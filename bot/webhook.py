@@ -135,6 +135,7 @@ class InboxWorker:
         self._stopping = False
         self._working: dict[int, asyncio.Task[None]] = {}
         self._done: list[int] = []
+        self._extended = 0.0  # the loop's time of the last extension of our claims
 
     def wake(self) -> None:
         self._wake.set()
@@ -156,34 +157,37 @@ class InboxWorker:
         await self._flush()
 
     async def _run(self) -> None:
-        extended = asyncio.get_running_loop().time()
         while not self._stopping:
             self._wake.clear()
             got = 0
             try:
-                await self._flush()
-                room = IN_FLIGHT - len(self._working)
-                if room > 0:
-                    now = self.deps.now()
-                    items = await inbox.claim(
-                        self.deps.db, self.holder, now, now + self.lease, room
-                    )
-                    got = len(items)
-                    for item in items:
-                        self._begin(item)
-                clock = asyncio.get_running_loop().time()
-                if self._working and clock - extended > self.lease.total_seconds() / 3:
-                    now = self.deps.now()
-                    await inbox.extend(
-                        self.deps.db, self.holder, list(self._working), now + self.lease
-                    )
-                    extended = clock
+                got = await self.round()
             except Exception:
                 log.exception("the inbox could not be read; trying again in %.1f s", self.poll)
             if got or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+
+    async def round(self) -> int:
+        """Mark what was handled done, claim what waits (as much as there is room for)
+        and start handling it, keep the claims of slow updates; returns how many were
+        claimed."""
+        await self._flush()
+        got = 0
+        room = IN_FLIGHT - len(self._working)
+        if room > 0:
+            now = self.deps.now()
+            items = await inbox.claim(self.deps.db, self.holder, now, now + self.lease, room)
+            got = len(items)
+            for item in items:
+                self._begin(item)
+        clock = asyncio.get_running_loop().time()
+        if self._working and clock - self._extended > self.lease.total_seconds() / 3:
+            now = self.deps.now()
+            await inbox.extend(self.deps.db, self.holder, list(self._working), now + self.lease)
+            self._extended = clock
+        return got
 
     def _begin(self, item: inbox.InboxItem) -> None:
         task = asyncio.create_task(self._handle(item), name=f"update-{item.update_id}")
@@ -222,6 +226,14 @@ class InboxWorker:
         except BaseException:
             self._done[:0] = done
             raise
+
+
+def http_server(worker: InboxWorker, settings: Settings) -> HTTPServer:
+    """The webhook's HTTP server (not yet listening). Tornado itself drops a body far
+    beyond the limit before reading it; one just beyond gets a clean 413."""
+    path = f"/{settings.telegram.webhook.path.lstrip('/')}"
+    web = WebApplication([(path, WebhookEndpoint, {"receiver": worker})])
+    return HTTPServer(web, max_body_size=2 * settings.processes.max_body_bytes, xheaders=True)
 
 
 def webhook_url(settings: Settings) -> str:
@@ -271,8 +283,7 @@ async def serve(app: Application, settings: Settings) -> None:  # type: ignore[t
     app.shared_database = True  # type: ignore[attr-defined]
     worker = InboxWorker(app, settings, holder)
     wh = settings.telegram.webhook
-    web = WebApplication([(f"/{wh.path.lstrip('/')}", WebhookEndpoint, {"receiver": worker})])
-    server = HTTPServer(web, max_body_size=p.max_body_bytes, xheaders=True)
+    server = http_server(worker, settings)
     await app.initialize()
     try:
         if app.post_init is not None:

@@ -9,13 +9,22 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
+from tornado.testing import bind_unused_port
 
 from bot.dispatcher import dispatcher_of
 from bot.leader import Leadership
-from bot.webhook import chat_of
+from bot.webhook import SECRET_HEADER, InboxWorker, chat_of, http_server
 from campaign.message import Message
-from campaign.settings import ProcessSettings, Settings, SettingsError, parse_settings
+from campaign.settings import (
+    ProcessSettings,
+    Secret,
+    Settings,
+    SettingsError,
+    WebhookSettings,
+    parse_settings,
+)
 from services import jobs
 from services.runtime import DEPS_KEY, Deps
 from storage import inbox, leases, outbox
@@ -240,3 +249,53 @@ def test_bad_process_settings_are_refused(section: dict[str, Any], expected: str
 def test_process_settings_default() -> None:
     assert Settings().processes == ProcessSettings()
     assert dataclasses.asdict(ProcessSettings())["lease_seconds"] == 6.0
+
+
+# --- the webhook endpoint: recorded before the 200 ----------------------------------------
+
+HOOK_SECRET = "webhook-secret-0123456789-abcdefghij"
+
+
+async def test_the_webhook_records_before_it_answers_and_refuses_bad_posts(
+    bot: Harness, db: Database, seed: Seed
+) -> None:
+    d: Deps = bot.app.bot_data[DEPS_KEY]
+    hook = WebhookSettings(url="https://bot.example.org/hook", path="hook")
+    hook = dataclasses.replace(hook, secret_token=Secret(HOOK_SECRET))
+    s = dataclasses.replace(
+        d.settings,
+        telegram=dataclasses.replace(d.settings.telegram, mode="webhook", webhook=hook),
+        processes=ProcessSettings(max_body_bytes=4096),
+    )
+    worker = InboxWorker(bot.app, s, A)
+    server = http_server(worker, s)
+    sock, port = bind_unused_port()
+    server.add_sockets([sock])
+    url = f"http://127.0.0.1:{port}/hook"
+    good = _body(900, 601)
+    try:
+        async with httpx.AsyncClient() as client:
+
+            async def post(body: str | bytes, secret: str = HOOK_SECRET) -> int:
+                headers = {SECRET_HEADER: secret, "Content-Type": "application/json"}
+                return (await client.post(url, content=body, headers=headers)).status_code
+
+            assert await post(good, "wrong") == 403
+            assert await post(good, "") == 403
+            assert await post(b"x" * 5000) == 413
+            assert await post(b"{not json") == 400
+            assert await post(json.dumps({"message": {}})) == 400
+            assert await post(json.dumps({"update_id": "7"})) == 400
+            assert await inbox.counts(db) == {}  # nothing refused was recorded
+            assert await post(good) == 200
+            assert await inbox.counts(db) == {"new": 1}  # on disk before the 200
+            assert await post(good) == 200  # Telegram posted it again: a no-op
+            assert await inbox.counts(db) == {"new": 1}
+    finally:
+        server.stop()
+    # The worker handles it as polling would: the /start-less "hi" gets the guest answer.
+    assert await worker.round() == 1
+    await worker.stop()  # finishes what it holds and marks it done
+    assert await inbox.counts(db) == {"done": 1}
+    assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = 900")
+    assert [c for c in bot.api.calls if c.params.get("chat_id") == 601]
