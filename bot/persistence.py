@@ -113,16 +113,26 @@ async def refresh_conversations(
         name = handler.name
         if name is None:
             continue
-        try:
-            key = handler._get_key(update)
-        except RuntimeError:  # an update without the chat or user the key needs
+        key = _key(handler, update)
+        if key is None:  # an update without the chat or user the key needs
             continue
-        known = handler._conversations  # python-telegram-bot keeps no public setter
+        # python-telegram-bot has no public way to set a conversation's state after its
+        # start (persistence is read once); this dict is where it looks the state up.
+        known = handler._conversations
         state = found.get((name, key))
         if state is not None:
             known[key] = state
         elif isinstance(known.get(key), str):  # a pending (non-blocking) state is left alone
             del known[key]
+
+
+def _key(handler: ConversationHandler[Any], update: Update) -> tuple[int, ...] | None:
+    """The key python-telegram-bot files this update's conversation under (the flows
+    are never per message: handlers/flow.py)."""
+    chat, user = update.effective_chat, update.effective_user
+    if handler.per_message or (handler.per_chat and chat is None) or user is None:
+        return None
+    return ((chat.id,) if handler.per_chat and chat is not None else ()) + (user.id,)
 
 
 def conversation_handlers(groups: Iterable[Iterable[object]]) -> list[ConversationHandler[Any]]:
