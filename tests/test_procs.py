@@ -299,3 +299,15 @@ async def test_the_webhook_records_before_it_answers_and_refuses_bad_posts(
     assert await inbox.counts(db) == {"done": 1}
     assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = 900")
     assert [c for c in bot.api.calls if c.params.get("chat_id") == 601]
+
+
+async def test_the_nightly_clean_up_forgets_handled_updates_only(
+    db: Database, clock: FakeClock
+) -> None:
+    for update_id in (1, 2):
+        await _record(db, clock, update_id, 501)
+    await inbox.claim(db, A, clock(), clock() + timedelta(seconds=30), 1)
+    await inbox.mark_done(db, [1], clock())
+    clock.advance(days=40)
+    assert await inbox.prune_done(db, clock() - timedelta(days=30)) == 1
+    assert await inbox.counts(db) == {"new": 1}
