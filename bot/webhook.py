@@ -41,7 +41,7 @@ from tornado.web import RequestHandler
 from bot.dispatcher import dispatcher_of
 from bot.leader import Leadership, process_name
 from campaign.settings import Settings
-from scheduler.setup import LEADER_KEY
+from scheduler.setup import LEADER_KEY, catch_up_now
 from services.runtime import DEPS_KEY, Deps
 from storage import inbox, people
 
@@ -278,7 +278,13 @@ async def serve(app: Application, settings: Settings) -> None:  # type: ignore[t
     )
     dispatcher = dispatcher_of(app)
     dispatcher.leadership = lead
-    lead.on_change(lambda _leading: dispatcher.wake())
+
+    def changed(leading: bool) -> None:
+        dispatcher.wake()
+        if leading and app.running:  # the first lead at start has its own catch-up
+            catch_up_now(app)
+
+    lead.on_change(changed)
     app.bot_data[LEADER_KEY] = lambda: lead.leading
     app.shared_database = True  # type: ignore[attr-defined]
     worker = InboxWorker(app, settings, holder)

@@ -106,6 +106,17 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     return ids
 
 
+def catch_up_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Run the catch-up sweep at once: a process that has just taken the lead over makes
+    up what the last leader missed (or died in the middle of), as a restart does."""
+    jq = app.job_queue
+    if jq is None:
+        return
+    for old in jq.get_jobs_by_name(CATCH_UP):
+        old.schedule_removal()
+    jq.run_once(_sweep, 0, name=CATCH_UP)
+
+
 def _deps_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps:
     value = app.bot_data[DEPS_KEY]
     assert isinstance(value, Deps)

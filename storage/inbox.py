@@ -104,7 +104,9 @@ async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
     at = precise_text(now)
     async with db.write() as conn:
         await conn.execute(
-            f"UPDATE inbox SET status = 'done', done_at = ?, lease_until = NULL"
+            # The body goes: it may hold a phone number or a location, and only the id is
+            # needed from now on (a redelivery is still a no-op).
+            f"UPDATE inbox SET status = 'done', done_at = ?, lease_until = NULL, body = ''"
             f" WHERE update_id IN ({marks})",
             (at, *ids),
         )

@@ -85,6 +85,9 @@ async def test_one_process_claims_an_update_and_another_takes_it_over_after_its_
     assert await inbox.claim(db, A, clock(), clock() + lease, 10) == []
     assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = 10")
     assert await inbox.counts(db) == {"done": 1}
+    # A handled update's body (a phone number, a location) is not kept.
+    assert [r["body"] for r in await db.fetchall("SELECT body FROM inbox")] == [""]
+    assert not await _record(db, clock, 10, 501)  # and its redelivery is still a no-op
 
 
 async def test_a_chat_whose_earlier_update_another_process_holds_waits(
