@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ApplicationBuilder, BaseHandler
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, ConversationHandler
 from telegram.request import BaseRequest
 
 from bot.budget import PACER_KEY, SharedRateLimiter, pacer_for
@@ -19,7 +19,7 @@ from bot.dispatcher import dispatcher_of, install_dispatcher
 from bot.lanes import ChatLanes
 from bot.media import install_media_fetcher, media_fetcher_of
 from bot.menus import set_menus
-from bot.persistence import DraftPersistence
+from bot.persistence import DraftPersistence, conversation_handlers, refresh_conversations
 from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from handlers import (
@@ -149,6 +149,10 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
 
     _seen_updates: SeenUpdates | None = None
     _repeats: RepeatedCommands | None = None
+    # Several processes share the database (webhook mode, bot/webhook.py): conversation
+    # state is read from the drafts table before each update.
+    shared_database = False
+    _conversations: list[ConversationHandler[Any]] | None = None
 
     async def process_update(self, update: object) -> None:
         d = self.bot_data.get(DEPS_KEY)
@@ -162,6 +166,10 @@ class FieldbotApplication(Application):  # type: ignore[type-arg]
             if self._repeats is None:
                 self._repeats = RepeatedCommands()
             query = update.callback_query
+            if self.shared_database:  # another process may have moved a conversation on
+                if self._conversations is None:
+                    self._conversations = conversation_handlers(self.handlers.values())
+                await refresh_conversations(d.db, self._conversations, update)
             if self._repeats.silent(update, d.now()):
                 log.info("update %s repeats a command in its group; not answered", update.update_id)
             elif query is not None and not query.data and not query.game_short_name:

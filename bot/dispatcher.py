@@ -31,6 +31,7 @@ from telegram.ext import Application
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.budget import PACER_KEY, pacer_for
+from bot.leader import Leadership
 from bot.sending import (
     QueueBot,
     message_id_of,
@@ -46,7 +47,7 @@ from campaign.message import is_json as neutral
 from campaign.pacing import Pacer
 from campaign.quiet import next_allowed, silent, waits_for_morning
 from services.runtime import DEPS_KEY, Deps
-from storage import outbox
+from storage import leases, outbox
 from storage.db import Database, to_text
 from storage.outbox import Item
 
@@ -136,6 +137,10 @@ class Dispatcher:
         self._started = 0
         self._finished = 0
         self._done = asyncio.Condition()
+        # Several processes on one database (webhook mode): only the lease holder drains
+        # (bot/leader.py). None: this process is the only one and always drains.
+        self.leadership: Leadership | None = None
+        self._leading = False
 
     @property
     def db(self) -> Database:
@@ -189,6 +194,12 @@ class Dispatcher:
         while not self._stopping:
             self._wake.clear()
             delay = poll
+            if not self._may_drain():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll)
+                except TimeoutError:
+                    pass
+                continue
             try:
                 report = await self.drain()
                 if report.next_at is not None:
@@ -202,6 +213,26 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
+
+    def _may_drain(self) -> bool:
+        """Whether this process drains now. A process that has just become the leader
+        first recovers what the last one left 'sending', as after a restart."""
+        if self.leadership is None:
+            return True
+        leading = self.leadership.leading
+        if leading and not self._leading:
+            self._recovered = False
+            log.info("this process took over the outgoing queue")
+        self._leading = leading
+        return leading
+
+    async def _fenced(self, at: datetime) -> bool:
+        """Inside a claim's transaction: True when another process may be the leader
+        now (our lease lapsed), so nothing is claimed."""
+        lead = self.leadership
+        if lead is None:
+            return False
+        return not await leases.holds(self.db, lead.name, lead.holder, lead.clock())
 
     # --- draining ----------------------------------------------------------------------
 
@@ -244,6 +275,8 @@ class Dispatcher:
         """After a restart: an item left 'sending' may or may not have reached Telegram.
         An edit is repeated (harmless); anything else is parked, never sent twice."""
         async with self.db.write() as conn:
+            if await self._fenced(now):
+                return
             for it in await outbox.interrupted(conn):
                 if delivery.is_idempotent(it.method) or _card_create(it):
                     await outbox.retry_later(
@@ -281,6 +314,8 @@ class Dispatcher:
         s = self.deps.settings.outbox
         chosen: list[tuple[Item, int | None]] = []
         async with self.db.write() as conn:
+            if await self._fenced(at):
+                return chosen
             if quiet_end is not None:
                 await self._hold_for_morning(conn, at, quiet_end)
             for items in (await outbox.card_backlog(conn)).values():

@@ -3,14 +3,18 @@
 Every conversation step writes its draft and the step it reaches to the database before
 it answers (see storage/drafts.py), so the database already holds the state. This
 persistence only reads it back when the application starts; it stores no user, chat or
-bot data of its own, and its periodic flush has nothing to write.
+bot data of its own, and its periodic flush has nothing to write. With several
+processes on one database, ``refresh_conversations`` reads the state again before each
+update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram import Update
+from telegram.ext import BasePersistence, ConversationHandler, PersistenceInput
 
 from handlers.flow import conversation_key
 from services import drafts
@@ -87,3 +91,52 @@ class DraftPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any,
 
     async def flush(self) -> None:
         return None
+
+
+async def refresh_conversations(
+    db: Database, handlers: Iterable[ConversationHandler[Any]], update: Update
+) -> None:
+    """Set the conversations this update may reach to what the drafts table says now.
+
+    With several processes on one database (webhook mode), a conversation may have
+    begun, moved on or ended in another process; this process's memory of it (what
+    ``get_conversations`` read at its start, and the steps it saw since) may be stale.
+    One indexed read of the sender's open drafts before each update makes the
+    database, not the process, hold the state (docs/processes.md)."""
+    user = update.effective_user
+    if user is None:
+        return
+    found: dict[tuple[str, tuple[int | str, ...]], str] = {}
+    for kind, chat_id, step in await drafts.open_of_user(db, user.id):
+        found[(kind, conversation_key(kind, chat_id, user.id))] = step
+    for handler in handlers:
+        name = handler.name
+        if name is None:
+            continue
+        key = _key(handler, update)
+        if key is None:  # an update without the chat or user the key needs
+            continue
+        # python-telegram-bot has no public way to set a conversation's state after its
+        # start (persistence is read once); this dict is where it looks the state up.
+        known = handler._conversations
+        state = found.get((name, key))
+        if state is not None:
+            known[key] = state
+        elif isinstance(known.get(key), str):  # a pending (non-blocking) state is left alone
+            del known[key]
+
+
+def _key(handler: ConversationHandler[Any], update: Update) -> tuple[int, ...] | None:
+    """The key python-telegram-bot files this update's conversation under (the flows
+    are never per message: handlers/flow.py)."""
+    chat, user = update.effective_chat, update.effective_user
+    if handler.per_message or (handler.per_chat and chat is None) or user is None:
+        return None
+    return ((chat.id,) if handler.per_chat and chat is not None else ()) + (user.id,)
+
+
+def conversation_handlers(groups: Iterable[Iterable[object]]) -> list[ConversationHandler[Any]]:
+    """The persistent conversations among the application's handlers."""
+    return [
+        h for group in groups for h in group if isinstance(h, ConversationHandler) and h.persistent
+    ]

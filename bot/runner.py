@@ -16,6 +16,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
+from bot import webhook
 from bot.app import build_application
 from bot.logs import hide_in_logs
 from campaign.settings import Settings, SettingsError
@@ -234,7 +235,9 @@ def run(settings: Settings) -> int:
     same file) is refused meanwhile."""
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(hold_database(settings.storage.database))
+            # Webhook processes share the database (docs/processes.md); a poller is alone.
+            shared = settings.telegram.mode == "webhook"
+            held.enter_context(hold_database(settings.storage.database, shared=shared))
         except BackupError as exc:
             raise SettingsError(str(exc)) from None
         return _run(settings)
@@ -250,17 +253,10 @@ def _run(settings: Settings) -> int:
     updates_request.queue = app.update_queue
     updates_request.settle = app.bot_data[DEPS_KEY].db.sync
     if settings.telegram.mode == "webhook":
-        wh = settings.telegram.webhook
-        hide_in_logs(wh.secret_token.get())  # -v logs setWebhook's parameters
-        url = wh.url.rstrip("/")
-        app.run_webhook(
-            listen=wh.listen,
-            port=wh.port,
-            url_path=wh.path,
-            webhook_url=url if url.endswith(wh.path) else f"{url}/{wh.path}",
-            secret_token=wh.secret_token.get(),  # settings refuse webhook mode without one
-            bootstrap_retries=-1,
-        )
+        hide_in_logs(settings.telegram.webhook.secret_token.get())  # -v logs setWebhook's
+        # Our own endpoint, not python-telegram-bot's: an update is on disk before the
+        # 200 (bot/webhook.py), and several processes may share the database.
+        asyncio.run(webhook.serve(app, settings))
     else:
         app.run_polling(bootstrap_retries=-1)
     return 0

@@ -284,6 +284,20 @@ class BulletinSettings:
 
 
 @dataclass(frozen=True)
+class ProcessSettings:
+    """[processes]: several bot processes on one database in webhook mode
+    (docs/processes.md). The dispatcher's lease is renewed every ``renew_seconds`` and
+    lapses ``lease_seconds`` after the last renewal: a standby takes over then. A webhook
+    update claimed by a process that died is taken over ``inbox_lease_seconds`` after."""
+
+    lease_seconds: float = 6.0
+    renew_seconds: float = 2.0
+    inbox_lease_seconds: float = 30.0
+    inbox_poll_seconds: float = 1.0
+    max_body_bytes: int = 1_048_576  # a webhook post larger than this is refused (413)
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -299,6 +313,7 @@ class Settings:
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
     bulletin: BulletinSettings = field(default_factory=BulletinSettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)
     source: str = "<defaults>"
 
     @property
@@ -449,6 +464,14 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.outbox, key) <= 0:
             raise SettingsError(f"{src}: key 'outbox.{key}' must be above zero")
+    for f in dataclasses.fields(s.processes):
+        if getattr(s.processes, f.name) <= 0:
+            raise SettingsError(f"{src}: key 'processes.{f.name}' must be above zero")
+    if s.processes.renew_seconds * 2 > s.processes.lease_seconds:
+        raise SettingsError(
+            f"{src}: key 'processes.renew_seconds' must be at most half of "
+            "'processes.lease_seconds', so that one late renewal does not lose the lease"
+        )
     for key in ("max_mb", "max_attempts", "poll_seconds"):
         if getattr(s.media, key) <= 0:
             raise SettingsError(f"{src}: key 'media.{key}' (section [media]) must be above zero")

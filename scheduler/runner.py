@@ -115,7 +115,7 @@ async def catch_up(deps: Deps, now: datetime) -> list[RunOutcome]:
 async def check_deadlines(deps: Deps, now: datetime) -> int:
     """Deadline colour warnings and the missing-calendar notice; returns messages queued."""
     items = await deadline_items(deps, now) + await calendar_items(deps, now)
-    return await jobs.queue_run(deps, SWEEP, now, now, items)
+    return await jobs.queue_run(deps, SWEEP, now, now, items, once=False)
 
 
 async def sweep(deps: Deps, now: datetime) -> list[RunOutcome]:

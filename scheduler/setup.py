@@ -23,6 +23,11 @@ from services.runtime import DEPS_KEY, Deps
 log = logging.getLogger(__name__)
 
 CATCH_UP = "catch-up"
+# Several processes on one database (webhook mode): bot/ puts here a callable saying
+# whether this process holds the dispatcher's lease; only that one runs the jobs, so
+# each runs once across the processes (the run is also claimed in its transaction,
+# services/jobs.queue_run). Absent: this process is the only one.
+LEADER_KEY = "fieldbot.leading"
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,14 @@ def _deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:
     return _deps_of(context.application)
 
 
+def _leading(context: CallbackContext[Any, Any, Any, Any]) -> bool:
+    check = context.application.bot_data.get(LEADER_KEY)
+    return check is None or bool(check())
+
+
 async def _daily(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    if not _leading(context):
+        return
     d = _deps(context)
     job = context.job
     assert job is not None and isinstance(job.data, str)
@@ -51,6 +63,8 @@ async def _daily(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 
 async def _sweep(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    if not _leading(context):
+        return
     d = _deps(context)
     await sweep(d, d.now())
 
@@ -90,6 +104,17 @@ def install_jobs(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     ids.append(CATCH_UP)
     log.info("scheduled jobs: %s", ", ".join(ids))
     return ids
+
+
+def catch_up_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Run the catch-up sweep at once: a process that has just taken the lead over makes
+    up what the last leader missed (or died in the middle of), as a restart does."""
+    jq = app.job_queue
+    if jq is None:
+        return
+    for old in jq.get_jobs_by_name(CATCH_UP):
+        old.schedule_removal()
+    jq.run_once(_sweep, 0, name=CATCH_UP)
 
 
 def _deps_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Deps:

@@ -11,11 +11,32 @@ function itself, named here: a wrapper would only add a call to every step.
 - ``start(...)``: open a draft at a step, cancelling an open one of the same kind here;
 - ``save(db, draft_id, step, data, now)``: False when the draft is no longer open;
 - ``cancel``; ``open_steps(db, kind)``: (chat_id, user_id) → step, the conversations'
-  state after a restart.
+  state after a restart; ``open_of_user``: a person's open drafts, read afresh before
+  each update when several processes share the database.
 """
 
 from __future__ import annotations
 
-from storage.drafts import Draft, cancel, get, open_draft, open_steps, other_open, save, start
+from storage.drafts import (
+    Draft,
+    cancel,
+    get,
+    open_draft,
+    open_of_user,
+    open_steps,
+    other_open,
+    save,
+    start,
+)
 
-__all__ = ["Draft", "cancel", "get", "open_draft", "open_steps", "other_open", "save", "start"]
+__all__ = [
+    "Draft",
+    "cancel",
+    "get",
+    "open_draft",
+    "open_of_user",
+    "open_steps",
+    "other_open",
+    "save",
+    "start",
+]

@@ -10,7 +10,7 @@ from pathlib import Path
 from services import people
 from services.jobs import Outgoing, local_day, outbox_files
 from services.runtime import Deps
-from storage import jobruns, outbox
+from storage import inbox, jobruns, outbox
 from storage.backup import BackupError, backup
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ async def nightly_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoi
     )
     if pruned:
         log.info("forgot %d processed update id(s)", pruned)
+    handled = await inbox.prune_done(deps.db, now - timedelta(days=s.storage.keep_update_ids_days))
+    if handled:
+        log.info("forgot %d handled webhook update(s)", handled)
     items, files = await outbox.prune(deps.db, now - timedelta(days=s.storage.keep_outbox_days))
     removed = _remove_outbox_files(deps.db.path, files)
     if items or removed:

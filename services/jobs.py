@@ -78,10 +78,18 @@ async def last_handled(d: Deps, job: str) -> datetime | None:
     return last.due_at if last is not None else None
 
 
-async def queue_run(d: Deps, job: str, due: datetime, now: datetime, items: list[Outgoing]) -> int:
+async def queue_run(
+    d: Deps, job: str, due: datetime, now: datetime, items: list[Outgoing], *, once: bool = True
+) -> int:
     """Queue the occurrence's messages and record it as done, in ONE transaction: both
-    happen or neither (a crash halfway queues nothing and the occurrence runs again)."""
+    happen or neither (a crash halfway queues nothing and the occurrence runs again).
+    ``once``: an occurrence already recorded (by another process) queues nothing."""
     async with d.db.write() as conn:
+        # Claimed here: another process that ran the same occurrence first has recorded
+        # it, and this one queues nothing (PostgreSQL: read the job_runs row FOR UPDATE).
+        last = await jobruns.last_run(d.db, job)
+        if last is not None and last.due_at >= due and once:
+            return 0
         queued = await enqueue_all(conn, items, now)
         await jobruns.record_run(conn, job, due, now, "done", queued)
     return queued

@@ -144,17 +144,18 @@ def check_backup(path: str | Path) -> int:
 
 
 @contextmanager
-def hold_database(database: str | Path) -> Iterator[None]:
+def hold_database(database: str | Path, *, shared: bool = False) -> Iterator[None]:
     """Hold the database for one process: the running bot holds it, and a restore (or a
     second bot) refuses while it is held. An OS lock on ``<database>.lock``, so a killed
-    bot releases it at once."""
+    bot releases it at once. ``shared``: several webhook processes hold it together
+    (docs/processes.md); a restore or a polling bot is still refused."""
     lock = Path(f"{database}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if fcntl is not None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise BackupError(
                     f"database {database} is in use by a running bot; stop the bot first"

@@ -151,3 +151,14 @@ async def other_open(
         (chat_id, user_id, kind, after_id),
     )
     return _draft(row) if row else None
+
+
+async def open_of_user(db: Database, user_id: int) -> list[tuple[str, int, str]]:
+    """(kind, chat_id, step) of every open draft of this person, in any chat: the state
+    of their conversations, read afresh by a process that may not have seen them begin
+    (several processes on one database, docs/processes.md)."""
+    rows = await db.fetchall(
+        "SELECT kind, chat_id, step FROM drafts WHERE user_id = ? AND status = 'open'",
+        (user_id,),
+    )
+    return [(r["kind"], r["chat_id"], r["step"]) for r in rows]

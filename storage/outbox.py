@@ -34,7 +34,9 @@ _listeners: list[Callable[[], None]] = []
 
 
 def add_listener(fn: Callable[[], None]) -> None:
-    """``fn`` is called whenever something is queued (the dispatcher's wake-up). It runs
+    """``fn`` is called whenever something is queued (the dispatcher's wake-up; in this
+    process only: with several processes the leader polls, on PostgreSQL it would
+    LISTEN for a NOTIFY sent by the enqueuing transaction). It runs
     before the enqueuing transaction commits; the dispatcher reads the queue only under
     the write lock, so it sees the item once the transaction is over."""
     _listeners.append(fn)
@@ -251,7 +253,9 @@ def _due(urgent_only: bool) -> str:
 async def due_heads(
     conn: aiosqlite.Connection, now: datetime, urgent_only: bool, limit: int
 ) -> list[Item]:
-    """The oldest due item of each chat, urgent first, then oldest first."""
+    """The oldest due item of each chat, urgent first, then oldest first. (PostgreSQL,
+    several processes: the claim reads these ``FOR UPDATE SKIP LOCKED``; on SQLite the
+    claim's write transaction already excludes every other process.)"""
     rows = await _all(
         conn,
         f"SELECT * FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE {_due(urgent_only)}"

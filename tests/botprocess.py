@@ -57,6 +57,7 @@ def write_config(
     extra: str = "",
     telegram_extra: str = "",
     hours: str = DAY,
+    database: Path | None = None,
 ) -> Path:
     config = folder / "config.toml"
     config.write_text(
@@ -65,7 +66,7 @@ def write_config(
         f'base_url = "{base}/bot"\n'
         f'base_file_url = "{base}/file/bot"\n'
         "rate_limit = false\n" + telegram_extra + "\n[storage]\n"
-        f'database = "{folder / "fieldbot.sqlite3"}"\n'
+        f'database = "{database or folder / "fieldbot.sqlite3"}"\n'
         f'backup_dir = "{folder / "backups"}"\n' + extra + reminders_config(hours),
         encoding="utf-8",
     )
@@ -85,14 +86,15 @@ class BotProcess:
         extra_config: str = "",
         telegram_config: str = "",
         hours: str = DAY,
+        database: Path | None = None,  # several processes on one database (webhook mode)
     ) -> None:
         self.folder = folder
         self.server = server
         self.hours = hours
         self.config = write_config(
-            folder, server.url, token, extra_config, telegram_config, hours
+            folder, server.url, token, extra_config, telegram_config, hours, database
         )
-        self.database = folder / "fieldbot.sqlite3"
+        self.database = database or folder / "fieldbot.sqlite3"
         self.log_path = folder / "bot.log"
         self.verbose = verbose
         self.proc: subprocess.Popen[bytes] | None = None

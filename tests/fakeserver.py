@@ -497,6 +497,9 @@ def _control(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A dispatcher sends many calls at once (tests/test_procs_process.py); the default
+    # backlog of 5 resets connections under load, which the bot must take as "no answer".
+    request_queue_size = 128
     fake: FakeTelegram
 
 

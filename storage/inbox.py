@@ -1,0 +1,135 @@
+"""The webhook inbox: updates recorded durably before Telegram is answered, then claimed
+by one process, handled and marked done (docs/processes.md).
+
+Plain SQL that PostgreSQL runs as it stands, except the claim: on SQLite the write
+transaction (``BEGIN IMMEDIATE``) already keeps every other process out while it picks
+and marks; PostgreSQL would pick with ``SELECT ... FOR UPDATE SKIP LOCKED`` instead, so
+that two processes claiming at once take different rows without waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storage.db import Database, to_text
+
+NEW = "new"
+CLAIMED = "claimed"
+DONE = "done"
+
+
+def precise_text(moment: datetime) -> str:
+    """UTC ISO text to the microsecond, always the same width: text order is time order
+    (leases are measured in seconds, so whole seconds are too coarse)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached storage")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    update_id: int
+    chat_id: int | None
+    body: str
+    attempts: int
+
+
+async def record(
+    db: Database, update_id: int, chat_id: int | None, body: str, now: datetime
+) -> bool:
+    """Write one update durably (its own ``synchronous=FULL`` transaction). False: it was
+    there already (Telegram delivered it again), and nothing changed."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO inbox (update_id, chat_id, body, received_at, status)"
+            " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (update_id) DO NOTHING",
+            (update_id, chat_id, body, precise_text(now)),
+        )
+        return cur.rowcount == 1
+
+
+async def claim(
+    db: Database, holder: str, now: datetime, lease_until: datetime, limit: int
+) -> list[InboxItem]:
+    """Take up to ``limit`` updates to handle, oldest first: new ones, and claimed ones
+    whose lease ran out (their process died). An update whose chat has an earlier one
+    held by another live process waits, so one chat's updates are handled in order.
+
+    PostgreSQL: the SELECT gets ``FOR UPDATE SKIP LOCKED``."""
+    at = precise_text(now)
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "SELECT update_id, chat_id, body, attempts FROM inbox AS i"
+            " WHERE (i.status = 'new' OR (i.status = 'claimed' AND i.lease_until < ?))"
+            " AND NOT EXISTS (SELECT 1 FROM inbox AS e WHERE e.chat_id = i.chat_id"
+            "   AND e.status = 'claimed' AND e.lease_until >= ? AND e.claimed_by <> ?"
+            "   AND e.update_id < i.update_id)"
+            " ORDER BY i.update_id LIMIT ?",
+            (at, at, holder, limit),
+        )
+        rows = list(await cur.fetchall())
+        if not rows:
+            return []
+        ids = [r["update_id"] for r in rows]
+        marks = ", ".join("?" * len(ids))
+        await conn.execute(
+            f"UPDATE inbox SET status = 'claimed', claimed_by = ?, lease_until = ?,"
+            f" attempts = attempts + 1 WHERE update_id IN ({marks})",
+            (holder, precise_text(lease_until), *ids),
+        )
+    return [InboxItem(r["update_id"], r["chat_id"], r["body"], r["attempts"] + 1) for r in rows]
+
+
+async def extend(db: Database, holder: str, ids: Sequence[int], lease_until: datetime) -> None:
+    """Keep holding updates still being handled (a slow handler outlives one lease)."""
+    if not ids:
+        return
+    marks = ", ".join("?" * len(ids))
+    async with db.write() as conn:
+        await conn.execute(
+            f"UPDATE inbox SET lease_until = ? WHERE claimed_by = ? AND status = 'claimed'"
+            f" AND update_id IN ({marks})",
+            (precise_text(lease_until), holder, *ids),
+        )
+
+
+async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
+    """Handled: never claimed again. The same durable transaction records them as
+    processed, so the de-duplication of redelivered updates sees them at once."""
+    if not ids:
+        return
+    marks = ", ".join("?" * len(ids))
+    at = precise_text(now)
+    async with db.write() as conn:
+        await conn.execute(
+            # The body goes: it may hold a phone number or a location, and only the id is
+            # needed from now on (a redelivery is still a no-op).
+            f"UPDATE inbox SET status = 'done', done_at = ?, lease_until = NULL, body = ''"
+            f" WHERE update_id IN ({marks})",
+            (at, *ids),
+        )
+        await conn.execute(
+            "INSERT INTO processed_updates (update_id, at) VALUES "
+            + ", ".join(["(?, ?)"] * len(ids))
+            + " ON CONFLICT (update_id) DO NOTHING",
+            [v for i in ids for v in (i, to_text(now))],
+        )
+
+
+async def counts(db: Database) -> dict[str, int]:
+    """How many updates are in each state (for the operator and the tests)."""
+    rows = await db.fetchall("SELECT status, COUNT(*) AS n FROM inbox GROUP BY status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def prune_done(db: Database, before: datetime) -> int:
+    """Forget handled updates received before ``before`` (processed_updates keeps their
+    ids for the de-duplication)."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "DELETE FROM inbox WHERE status = 'done' AND received_at < ?",
+            (precise_text(before),),
+        )
+        return cur.rowcount
