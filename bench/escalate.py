@@ -3,7 +3,11 @@
 
 Raises N problems (each one transaction with its draft, event, cards and notices), then
 moves them all up with ``services.problems.escalate_overdue`` as the scheduler would,
-twice (the second run must move nothing). Prints the figures; asserts nothing on time.
+twice (the second run must move nothing), and runs the scheduler's deadline check
+(colour warnings, queued through the outbox) twice at the same moment: the second has
+nothing new to queue. Prints wall time and the trips to the SQLite writing thread
+(each aiosqlite call is one hand-over, about 80 us on 2 cores) of every phase, with the
+load; asserts nothing on time. A repeated deadline check should take a few ms.
 
     python3 bench/escalate.py [N]
 """
@@ -16,18 +20,41 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from campaign.i18n import default_catalog  # noqa: E402
 from campaign.settings import Settings  # noqa: E402
+from scheduler.runner import check_deadlines  # noqa: E402
 from services import problems as problem_service  # noqa: E402
 from services.runtime import Deps  # noqa: E402
 from storage import drafts, people, problems  # noqa: E402
 from storage.db import open_database, utcnow_text  # noqa: E402
 
+TRIPS = [0]
+
+
+def count_trips() -> None:
+    """Count every call into aiosqlite's thread (one queue put each)."""
+    import aiosqlite.core
+
+    real = aiosqlite.core.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        TRIPS[0] += 1
+        return await real(self, fn, *args, **kwargs)
+
+    aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
 
 async def main(n: int) -> None:
+    count_trips()
+    print(f"load before: {load()}")
     settings, catalog = Settings(), default_catalog()
     start = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as folder:
@@ -75,7 +102,7 @@ async def main(n: int) -> None:
             assert reporter is not None
             new = problems.NewProblem(1, "infrastructure", "道路塌陷" * 20, False, True)
             deps = Deps(settings, db, catalog, clock=lambda: start)
-            t0 = time.perf_counter()
+            t0, trips0 = time.perf_counter(), TRIPS[0]
             for i in range(n):
                 draft = await drafts.start(db, "problem", 1, 1001 + i, 1001, "summary", {}, start)
                 await problem_service.raise_problem(
@@ -86,24 +113,43 @@ async def main(n: int) -> None:
                     chat_id=1001,
                     lang="zh-CN",
                 )
-            raised = time.perf_counter() - t0
+            raised, raise_trips = time.perf_counter() - t0, TRIPS[0] - trips0
             later = start + timedelta(days=8)
-            t0 = time.perf_counter()
+            t0, trips0 = time.perf_counter(), TRIPS[0]
             moved = await problem_service.escalate_overdue(deps, later)
-            climbed = time.perf_counter() - t0
-            t0 = time.perf_counter()
+            climbed, climb_trips = time.perf_counter() - t0, TRIPS[0] - trips0
+            t0, trips0 = time.perf_counter(), TRIPS[0]
             again = await problem_service.escalate_overdue(deps, later)
-            idle = time.perf_counter() - t0
+            idle, idle_trips = time.perf_counter() - t0, TRIPS[0] - trips0
+            checks = []
+            for _ in range(2):  # past the new deadlines: every problem gets its red warning
+                t0, trips0 = time.perf_counter(), TRIPS[0]
+                queued_now = await check_deadlines(deps, later + timedelta(days=30))
+                checks.append((time.perf_counter() - t0, TRIPS[0] - trips0, queued_now))
             row = await db.fetchone("SELECT COUNT(*) AS n FROM outbox")
             queued = row["n"] if row else 0
     print(f"problems raised:            {n}")
-    print(f"raise, per problem:         {raised / n * 1000:.2f} ms ({raised:.2f} s total)")
+    print(
+        f"raise, per problem:         {raised / n * 1000:.2f} ms ({raised:.2f} s total),"
+        f" {raise_trips / n:.1f} trips each"
+    )
     print(
         f"escalate_overdue moved:     {len(moved)} in {climbed:.2f} s"
-        f" ({climbed / max(len(moved), 1) * 1000:.2f} ms each)"
+        f" ({climbed / max(len(moved), 1) * 1000:.2f} ms, "
+        f"{climb_trips / max(len(moved), 1):.1f} trips each; {climb_trips} trips)"
     )
-    print(f"second run at the same now: moved {len(again)} in {idle * 1000:.1f} ms")
+    print(
+        f"second run at the same now: moved {len(again)} in {idle * 1000:.1f} ms,"
+        f" {idle_trips} trips"
+    )
+    for k, (took, trips, q) in enumerate(checks, 1):
+        verdict = "" if k == 1 else ("  ok" if took <= 0.02 else "  missed (target <= 20 ms)")
+        print(
+            f"deadline check #{k}:          queued {q} in {took * 1000:.1f} ms,"
+            f" {trips} trips{verdict}"
+        )
     print(f"outbox items queued:        {queued}")
+    print(f"load after: {load()}")
 
 
 if __name__ == "__main__":

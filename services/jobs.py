@@ -53,20 +53,16 @@ class Outgoing:
 
 
 async def enqueue_all(conn: Connection, items: list[Outgoing], now: datetime) -> int:
-    """Queue the items in the caller's transaction; returns how many were new."""
-    new = 0
-    for item in items:
-        new += await outbox.enqueue(
-            conn,
-            key=item.key,
-            chat_id=item.chat_id,
-            message=item.message(),
-            now=now,
-            urgent=item.urgent,
-            expires_at=item.expires_at,
-            card=item.card,
-        )
-    return new
+    """Queue the items in the caller's transaction, in one trip to the writing thread;
+    returns how many were new."""
+    return await outbox.enqueue_many(
+        conn,
+        [
+            outbox.NewItem(i.key, i.chat_id, i.message(), i.urgent, i.expires_at, i.card)
+            for i in items
+        ],
+        now,
+    )
 
 
 # --- occurrences handled ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from campaign.deadline_colour import Colour, colour_for
 from campaign.i18n import LANGUAGES
 from campaign.text import moment_text, shorten
 from services.runtime import Deps
+from storage import outbox
 from storage.deadline_watch import Recipient, WatchedProblem, owners, problems_due_by
 
 _EXCERPT = 60
@@ -39,7 +40,7 @@ async def warnings(deps: Deps, now: datetime) -> list[Warning]:
     # Everything due before the end of the last local day that is still "blue".
     horizon_day = _day(deps, now) + timedelta(days=blue_days + 1)
     horizon = datetime.combine(horizon_day, datetime.min.time(), tzinfo=tz)
-    out: list[Warning] = []
+    due: list[tuple[WatchedProblem, Colour, Recipient, str]] = []
     known: dict[tuple[object, ...], list[Recipient]] = {}  # many problems, few owners
     for problem in await problems_due_by(deps.db, horizon):
         colour = colour_for(problem.deadline, now, tz, blue_days)
@@ -49,14 +50,17 @@ async def warnings(deps: Deps, now: datetime) -> list[Warning]:
         if who not in known:
             known[who] = await owners(deps.db, problem)
         for r in known[who]:
-            lang = r.lang if r.lang in LANGUAGES else deps.settings.campaign.language
-            out.append(
-                Warning(
-                    f"deadline:{problem.id}:{problem.level}:{colour.value}:{r.chat_id}",
-                    r.chat_id,
-                    _text(deps, lang, problem, colour, now),
-                )
-            )
+            key = f"deadline:{problem.id}:{problem.level}:{colour.value}:{r.chat_id}"
+            due.append((problem, colour, r, key))
+    # A warning already in the outbox would queue nothing again: a repeated check with
+    # nothing new renders nothing (one read of the keys, no trip to the writing thread).
+    queued = await outbox.known_keys(deps.db, [key for *_, key in due])
+    out: list[Warning] = []
+    for problem, colour, r, key in due:
+        if key in queued:
+            continue
+        lang = r.lang if r.lang in LANGUAGES else deps.settings.campaign.language
+        out.append(Warning(key, r.chat_id, _text(deps, lang, problem, colour, now)))
     return out
 
 

@@ -96,6 +96,63 @@ async def enqueue(
     return cur.rowcount == 1
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """One message for ``enqueue_many`` (a plain send, as ``enqueue`` with ``message``)."""
+
+    key: str
+    chat_id: int
+    message: Message
+    urgent: bool = False
+    expires_at: datetime | None = None
+    card: str | None = None  # as ``enqueue``'s: the message a card's later edits change
+
+
+async def enqueue_many(conn: aiosqlite.Connection, items: Sequence[NewItem], now: datetime) -> int:
+    """Queue many messages in the caller's transaction in ONE trip to the writing
+    thread (``enqueue`` costs one per item); returns how many were new. Keys make it
+    idempotent exactly as ``enqueue``."""
+    if not items:
+        return 0
+    at = to_text(now)
+    cur = await conn.executemany(
+        "INSERT OR IGNORE INTO outbox (key, chat_id, method, payload, card, urgent, not_before,"
+        " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                i.key,
+                i.chat_id,
+                SEND,
+                json.dumps(stored.to_json(i.message), ensure_ascii=False),
+                i.card,
+                int(i.urgent),
+                at,
+                to_text(i.expires_at) if i.expires_at else None,
+                at,
+            )
+            for i in items
+        ],
+    )
+    new = max(cur.rowcount, 0)
+    if new:
+        for fn in list(_listeners):
+            fn()
+    return new
+
+
+async def known_keys(db: Database, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the outbox already holds (in any state): queueing them again
+    would queue nothing, so a job may skip making their messages. A read on the loop's
+    connection, no trip to the writing thread."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(f"SELECT key FROM outbox WHERE key IN ({marks})", chunk)
+        found.update(r[0] for r in rows)
+    return found
+
+
 # --- items ----------------------------------------------------------------------------
 
 

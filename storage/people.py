@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +74,48 @@ async def cadre_by_telegram(db: Database, telegram_user_id: int) -> Cadre | None
     return _cadre(row) if row else None
 
 
+class _SenderCache:
+    """Who each Telegram user is, as read at one people generation (migration 0023)."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.senders: dict[int, tuple[str | None, Cadre | None]] = {}
+
+
+# One cache per open database (per process: never shared between processes).
+_SENDERS: weakref.WeakKeyDictionary[Database, _SenderCache] = weakref.WeakKeyDictionary()
+SENDER_CACHE_MAX = 20_000  # users remembered; more and the cache starts over
+
+
 async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
-    """The saved language and the bound active cadre of a Telegram user, in one query
-    (it runs for every update)."""
+    """The saved language and the bound active cadre of a Telegram user (it runs for
+    every update).
+
+    Served from memory while the people generation is unchanged: one primary-key read
+    instead of the five-table join. Any change to the roster, a binding, a saved
+    language or a team or group name, by this process or another one sharing the
+    database, bumps the generation in its own transaction (triggers of migration
+    0023), so the next update reads afresh: a cached answer is never older than the
+    last committed change."""
+    cache = _SENDERS.get(db)
+    if cache is None:
+        cache = _SENDERS[db] = _SenderCache()
+    gen = await db.fetchone("SELECT generation FROM cache_generations WHERE name = 'people'")
+    generation = int(gen[0]) if gen is not None else -2
+    if generation != cache.generation or len(cache.senders) >= SENDER_CACHE_MAX:
+        cache.senders.clear()
+        cache.generation = generation
+    else:
+        known = cache.senders.get(telegram_user_id)
+        if known is not None:
+            return known
+    found = await _read_sender(db, telegram_user_id)
+    if generation >= 0:
+        cache.senders[telegram_user_id] = found
+    return found
+
+
+async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
     row = await db.fetchone(
         "SELECT p.lang AS saved_lang, c.id, c.name, c.phone, c.role, c.team_id, c.group_id,"
         " c.unit, c.active, COALESCE(t.name, '') AS team_name,"

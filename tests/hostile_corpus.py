@@ -302,7 +302,7 @@ for who in ("stranger", "leader"):
             getattr(c, w), "lang:v1:set:en", message=c.lang_keyboard
         ),
         "any",
-        may_change=("user_prefs",),
+        may_change=("user_prefs", "cache_generations"),
         chat=JOINED_ID,
     )
 # The codec does not check how many arguments an action has; the language handler reads
@@ -311,13 +311,13 @@ case(
     "button_lang_extra_arg",
     lambda c: c.updates.callback(c.joined, "lang:v1:set:en:extra", message=c.lang_keyboard),
     "any",
-    may_change=("user_prefs",),
+    may_change=("user_prefs", "cache_generations"),
 )
 case(
     "own_lang_button_twice_after_edit",
     lambda c: c.updates.callback(c.joined, "lang:v1:set:zh-CN", message=c.lang_keyboard),
     "answer",
-    may_change=("user_prefs",),
+    may_change=("user_prefs", "cache_generations"),
 )
 
 
