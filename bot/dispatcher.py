@@ -134,6 +134,7 @@ class Dispatcher:
         self._stopping = False
         self._recovered = False
         self._blocked_until: float | None = None
+        self._restamp = False  # count each send when it leaves (the live clock)
         self._started = 0
         self._finished = 0
         self._done = asyncio.Condition()
@@ -261,10 +262,9 @@ class Dispatcher:
             batch = await self._claim(at, report)
             if not batch:
                 break
-            if now is None:  # counted when chosen; the requests leave now
-                self.pacer.restamp(
-                    [it.chat_id for it, _ in batch], at.timestamp(), self.deps.now().timestamp()
-                )
+            # Counted when chosen; on the live clock each send is counted again at the
+            # moment its request leaves (``_send``), as Telegram counts it.
+            self._restamp = now is None
             await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
         at = now or self.deps.now()
         report.next_at = await self._next_at(at)
@@ -456,6 +456,8 @@ class Dispatcher:
         if message_id is not None:
             params["message_id"] = message_id
         try:
+            if self._restamp:
+                self.pacer.restamp([it.chat_id], at.timestamp(), self.deps.now().timestamp())
             result = await self.bot.call(
                 method,
                 params,
