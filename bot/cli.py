@@ -163,7 +163,7 @@ def _ensure_database_folder(settings: Settings) -> None:
 
 @command("migrate")
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings.storage.database, migrate=False) as db:
+    async with open_database(settings.storage.location, migrate=False) as db:
         applied = await db.migrate()
     print(say(settings, "migrated", count=len(applied)) if applied else say(settings, "up_to_date"))
     return 0
@@ -191,7 +191,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
             f"{settings.source}: key 'campaign.bot_username' is empty; set it to the bot's "
             "username (as @BotFather gave it, without @) to make invite links"
         )
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         ttl = timedelta(hours=settings.campaign.invite_ttl_hours)
         now = system_clock()
@@ -210,7 +210,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("unbind")
 async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         old = await people.unbind(db, cadre.id, system_clock())
     if old is None:
@@ -290,7 +290,7 @@ def _roster_export(args: argparse.Namespace, settings: Settings) -> int:
     from campaign.roster_files import RosterFileError, check_target, write_roster
 
     async def load() -> Roster:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             return await load_roster(db)
 
     lang = settings.campaign.language
@@ -341,7 +341,7 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     from storage import outbox
 
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         if args.retry is not None:
             async with db.write() as conn:
                 before = await outbox.requeue(conn, args.retry, system_clock())
@@ -421,7 +421,7 @@ def _plan_import(args: argparse.Namespace, settings: Settings) -> int:
         raise _file_error(exc, lang) from None
 
     async def run() -> plan_files.ImportResult:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             checked = await plan_files.check(db, rows, _plan_months(settings))
             if checked.issues:
                 for issue in checked.issues:
@@ -443,7 +443,7 @@ def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
     lang, catalog = settings.campaign.language, default_catalog()
 
     async def run() -> int:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             months = _plan_months(settings)
             return await plan_files.export(db, Path(args.path), catalog, lang, months)
 
