@@ -27,8 +27,8 @@ with the same number and name (tests/test_pg_schema.py compares the two schemas)
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -70,16 +70,26 @@ _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\b", re.I)
 _LIKE = re.compile(r"\bLIKE\b", re.I)
 _IFNULL = re.compile(r"\bIFNULL\s*\(", re.I)
 _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.I)
+# SQLite's "+column": a unary plus that keeps the planner off an index; no-op here.
+_UNARY_PLUS = re.compile(r"\b(AND|OR|WHERE|ON|NOT)\s+\+(?=[A-Za-z_])", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
 
 
 def _split_code(sql: str) -> list[tuple[bool, str]]:
-    """The text cut into (is_code, piece): string literals and quoted names are not code."""
+    """The text cut into (is_code, piece): literals, quoted names and comments are not code."""
     pieces: list[tuple[bool, str]] = []
     i, start, n = 0, 0, len(sql)
     while i < n:
         ch = sql[i]
+        if ch == "-" and sql.startswith("--", i):  # a comment, to the end of its line
+            if i > start:
+                pieces.append((True, sql[start:i]))
+            j = sql.find("\n", i)
+            j = n - 1 if j < 0 else j
+            pieces.append((False, sql[i : j + 1]))
+            i = start = j + 1
+            continue
         if ch in "'\"":
             if i > start:
                 pieces.append((True, sql[start:i]))
@@ -126,12 +136,21 @@ def _group_concat(sql: str) -> str:
 
 
 def translate(sql: str, id_tables: frozenset[str]) -> Query:
-    """SQLite's SQL as PostgreSQL's (see the module's text)."""
-    return _translate(sql, id_tables)
+    """SQLite's SQL as PostgreSQL's (see the module's text), placeholders ``$n``."""
+    return _translate(sql, id_tables, False)
+
+
+def translate_pyformat(sql: str) -> str:
+    """The same for psycopg: placeholders ``%s``, every other ``%`` doubled."""
+    return _translate(sql, frozenset(), True).text
+
+
+def _code(piece: str) -> str:
+    return _UNARY_PLUS.sub(r"\1 ", _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece)))
 
 
 @lru_cache(maxsize=4096)
-def _translate(sql: str, id_tables: frozenset[str]) -> Query:
+def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
     if _OR_REPLACE.match(sql):
         raise ValueError("INSERT OR REPLACE has no PostgreSQL form: write ON CONFLICT ... DO UPDATE")
     text = sql.strip().rstrip(";")
@@ -143,8 +162,12 @@ def _translate(sql: str, id_tables: frozenset[str]) -> Query:
     out: list[str] = []
     number = 0
     for is_code, piece in _split_code(text):
-        if is_code:
-            piece = _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece))
+        if pyformat:
+            piece = piece.replace("%", "%%")
+            if is_code:
+                piece = _code(piece).replace("?", "%s")
+        elif is_code:
+            piece = _code(piece)
             if "?" in piece:
                 parts = piece.split("?")
                 rebuilt = [parts[0]]
@@ -274,6 +297,69 @@ class PgConn:
     async def executescript(self, script: str) -> None:
         raw = self._raw or self._db._writer
         await raw.execute(script)
+
+
+# --- synchronous snapshots for reports ------------------------------------------------
+
+
+class SyncRow(tuple[Any, ...]):
+    """A row read by index or by name, like ``sqlite3.Row``."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> SyncRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> SyncRow:
+        return SyncRow(values, names)
+
+    return make
+
+
+class SyncConn:
+    """A psycopg connection with sqlite3's calling shape (``conn.execute(sql, params)``
+    then ``fetchone``/``fetchall``), for the report modules' synchronous reads."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Any:
+        return self._raw.execute(translate_pyformat(sql), tuple(parameters))
+
+
+@contextmanager
+def reading(url: str) -> Iterator[SyncConn]:
+    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
+    reports read one snapshot of the file."""
+    import psycopg
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data: Any) -> Any:
+            return _numeric(bytes(data).decode())
+
+    raw = psycopg.connect(url, row_factory=_row_factory)
+    try:
+        raw.adapters.register_loader("numeric", NumericLoader)
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield SyncConn(raw)
+    finally:
+        raw.rollback()
+        raw.close()
 
 
 # --- the database -----------------------------------------------------------------------
