@@ -112,6 +112,13 @@ def parser() -> argparse.ArgumentParser:
         "outbox", help="the outgoing queue: counts, parked, unreachable chats", parents=common
     )
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
+    cpy = sub.add_parser(
+        "copy-db",
+        help="copy a SQLite database into an empty PostgreSQL one (docs/postgresql.md)",
+        parents=common,
+    )
+    cpy.add_argument("sqlite_file")
+    cpy.add_argument("url", help="postgresql://user@host:port/database")
     report_cli.add_parsers(sub, common)
     _plan_parsers(sub, common)
     return p
@@ -310,7 +317,12 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
     s = settings.storage
     try:
-        result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
+        if s.url:  # PostgreSQL: pg_dump (storage/pg_ops.py)
+            from storage.pg_ops import dump
+
+            result = dump(s.url, s.backup_dir, s.backup_keep, system_clock())
+        else:
+            result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
     except BackupError as exc:
         raise UserError(str(exc)) from None
     seconds = f"{result.seconds:.2f}"
@@ -324,6 +336,16 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
     from storage.backup import BackupError, check_backup, restore_file
 
+    if settings.storage.url:  # PostgreSQL: pg_restore in one transaction
+        from storage.pg_ops import restore
+
+        try:
+            restore(args.path, settings.storage.url)
+        except BackupError as exc:
+            raise UserError(str(exc)) from None
+        print(say(settings, "restored_pg", path=args.path))
+        print(say(settings, "restored_next"))
+        return 0
     try:
         level = check_backup(args.path)
         aside = restore_file(args.path, settings.storage.database, system_clock())
@@ -461,6 +483,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     require_token(settings)
     return run(settings)
+
+
+@command("copy-db")
+def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupError
+    from storage.pg_ops import copy_sqlite_sync
+
+    try:
+        result = copy_sqlite_sync(args.sqlite_file, args.url)
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    total = sum(result.rows.values())
+    print(say(settings, "copied_db", rows=total, tables=len(result.rows)))
+    return 0
 
 
 # The commands that set a database up make its folder themselves, with a log line and

@@ -150,7 +150,8 @@ async def campaign_began(db: Database) -> tuple[date | None, datetime | None]:
              UNION ALL SELECT MIN(bound_at) FROM telegram_bindings
              UNION ALL SELECT MIN(bound_at) FROM bound_chats
              UNION ALL SELECT MIN(at) FROM audit_log
-               WHERE action IN ('bind', 'bind_team_chat', 'bind_office_chat'))) AS first_use
+               WHERE action IN ('bind', 'bind_team_chat', 'bind_office_chat')) AS firsts
+          ) AS first_use
         """
     )
     if row is None:

@@ -27,7 +27,15 @@ with the same number and name (tests/test_pg_schema.py compares the two schemas)
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -62,6 +70,13 @@ class Query:
     text: str
     returns_rows: bool  # a SELECT, or a statement with RETURNING
     returns_id: bool  # RETURNING id was added for lastrowid
+    names: tuple[str, ...] = ()  # ":name" placeholders, in $n order
+
+    def args(self, params: Any) -> Sequence[Any]:
+        """The values in placeholder order (a mapping for ":name" placeholders)."""
+        if self.names:
+            return [params[name] for name in self.names]
+        return tuple(params)
 
 
 _INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.I)
@@ -72,6 +87,7 @@ _IFNULL = re.compile(r"\bIFNULL\s*\(", re.I)
 _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.I)
 # SQLite's "+column": a unary plus that keeps the planner off an index; no-op here.
 _UNARY_PLUS = re.compile(r"\b(AND|OR|WHERE|ON|NOT)\s+\+(?=[A-Za-z_])", re.I)
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
 
@@ -161,13 +177,19 @@ def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
         text = _group_concat(text)
     out: list[str] = []
     number = 0
+    names: dict[str, int] = {}
+
+    def named(m: re.Match[str]) -> str:
+        if pyformat:
+            return f"%({m.group(1)})s"
+        return f"${names.setdefault(m.group(1), len(names) + 1)}"
     for is_code, piece in _split_code(text):
         if pyformat:
             piece = piece.replace("%", "%%")
             if is_code:
-                piece = _code(piece).replace("?", "%s")
+                piece = _NAMED.sub(named, _code(piece).replace("?", "%s"))
         elif is_code:
-            piece = _code(piece)
+            piece = _NAMED.sub(named, _code(piece))
             if "?" in piece:
                 parts = piece.split("?")
                 rebuilt = [parts[0]]
@@ -185,7 +207,7 @@ def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
     if insert and not returns_rows and insert.group(1).lower() in id_tables:
         text += " RETURNING id"
         returns_rows = returns_id = True
-    return Query(text, returns_rows, returns_id)
+    return Query(text, returns_rows, returns_id, tuple(names))
 
 
 def _numeric(text: str) -> int | float | Decimal:
@@ -247,7 +269,8 @@ def _changed(status: str) -> int:
     return int(last) if last.isdigit() else -1
 
 
-async def _run(raw: Any, query: Query, params: Sequence[Any]) -> PgCursor:
+async def _run(raw: Any, query: Query, values: Any) -> PgCursor:
+    params = query.args(values)
     if query.returns_rows:
         rows = list(await raw.fetch(query.text, *params))
         last = int(rows[-1][0]) if query.returns_id and rows else None
@@ -267,7 +290,7 @@ class PgConn:
     def in_transaction(self) -> bool:
         return bool(self._raw is not None and self._raw.is_in_transaction())
 
-    async def _execute(self, sql: str, params: Sequence[Any]) -> PgCursor:
+    async def _execute(self, sql: str, params: Any) -> PgCursor:
         query = self._db.translate(sql)
         raw = self._raw
         if raw is None and _WRITING.get():
@@ -278,11 +301,11 @@ class PgConn:
             return await _run(pooled, query, params)
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Pending:
-        return _Pending(self._execute(sql, tuple(parameters)))
+        return _Pending(self._execute(sql, parameters))
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PgCursor:
         query = self._db.translate(sql)
-        rows = [tuple(p) for p in parameters]
+        rows = [query.args(p) for p in parameters]
         if not rows:
             return PgCursor([], 0, None)
         text = query.text[: -len(" RETURNING id")] if query.returns_id else query.text
@@ -291,7 +314,7 @@ class PgConn:
         return PgCursor([], len(rows), None)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
-        cur = await self._execute(sql, tuple(parameters))
+        cur = await self._execute(sql, parameters)
         return await cur.fetchall()
 
     async def executescript(self, script: str) -> None:
@@ -338,7 +361,8 @@ class SyncConn:
         self._raw = raw
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Any:
-        return self._raw.execute(translate_pyformat(sql), tuple(parameters))
+        values = parameters if isinstance(parameters, Mapping) else tuple(parameters)
+        return self._raw.execute(translate_pyformat(sql), values)
 
 
 @contextmanager
@@ -495,7 +519,7 @@ class PgDatabase(Database):
     # --- reading
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        cur = await PgConn(self, None)._execute(sql, tuple(params))
+        cur = await PgConn(self, None)._execute(sql, params)
         return cast(list[Row], await cur.fetchall())
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
