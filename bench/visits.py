@@ -52,7 +52,8 @@ from telegram.ext import (
 from bot.app import build_application
 from bot.media import media_fetcher_of
 from campaign.settings import MediaSettings, Settings, StorageSettings, TelegramSettings
-from storage.db import MARKS_PER_SYNC, Database, utcnow_text
+from storage.db import MARKS_PER_SYNC, Database, database_for, utcnow_text
+from storage.pg import is_postgres_url
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
 
 CADRES_PER_GROUP = 10
@@ -187,7 +188,7 @@ def _press(h: Harness, api: TrackingAPI, u: TgUser, label: str) -> dict[str, Any
 class Ours:
     """One fieldbot Application on its own database, fed update by update."""
 
-    def __init__(self, path: Path, media: MediaSettings, profile: bool = False) -> None:
+    def __init__(self, path: Path | str, media: MediaSettings, profile: bool = False) -> None:
         self.path = path
         self.clock = FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
         self.settings = Settings(
@@ -195,7 +196,7 @@ class Ours:
             storage=StorageSettings(database=str(path)),
             media=media,
         )
-        self.db = Database(path)
+        self.db = database_for(path)  # a postgresql:// address: PostgreSQL
         self.api = TrackingAPI(self.clock)
         self.latencies: list[float] = []
         self.cpu_times: list[float] = []  # CPU of the process (both threads): less hurt by load
@@ -280,7 +281,7 @@ class Ours:
 
 
 async def run_ours(
-    path: Path, cadres: int, profile: str | None, history: int = 0, photos: int = 1
+    path: Path | str, cadres: int, profile: str | None, history: int = 0, photos: int = 1
 ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
     ours = Ours(path, MediaSettings(download=False), profile=bool(profile))
     users = await ours.open(cadres, history)
@@ -353,7 +354,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--cadres", type=int, default=1000)
-    p.add_argument("--db", help="database file (default: a new file in a temporary folder)")
+    p.add_argument(
+        "--db",
+        help="database file (default: a new file in a temporary folder); a postgresql://"
+        " address: SQLite and PostgreSQL side by side (a scratch database on that server)",
+    )
     p.add_argument("--profile", help="write cProfile stats of our run to this file")
     p.add_argument("--history", type=int, default=0, help="past visits per cadre first")
     p.add_argument("--photos", type=int, default=1, help="photos sent in each visit")
@@ -371,6 +376,8 @@ def main() -> int:
     args = p.parse_args()
     if args.media:
         return media_main(args)
+    if args.db and is_postgres_url(args.db):
+        return pg_main(args)
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
@@ -394,6 +401,37 @@ def main() -> int:
         f"throughput ratio fieldbot/echo: {o[0] / e[0]:.2f} (target >= 0.33); "
         f"p95 {o[2]:.2f} ms (target < 10 ms)"
     )
+    return 0
+
+
+def pg_main(args: argparse.Namespace) -> int:
+    """SQLite and PostgreSQL, one after the other in one run, figures side by side. The
+    PostgreSQL run uses a scratch database created (and dropped) on the named server."""
+    import uuid
+
+    from tests.pgtest import _admin, with_database
+
+    name = f"fieldbot_bench_{uuid.uuid4().hex[:8]}"
+    rows: list[tuple[str, tuple[float, float, float, float], float]] = []
+    with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
+        lat, cpu, _fed = asyncio.run(
+            run_ours(Path(tmp) / "bench.sqlite3", args.cadres, None, args.history, args.photos)
+        )
+        rows.append(("sqlite", figures(lat), sum(cpu) / len(cpu) * 1e6))
+    asyncio.run(_admin(args.db, f"CREATE DATABASE {name}"))
+    try:
+        url = with_database(args.db, name)
+        lat, cpu, _fed = asyncio.run(run_ours(url, args.cadres, None, args.history, args.photos))
+        rows.append(("postgresql", figures(lat), sum(cpu) / len(cpu) * 1e6))
+    finally:
+        asyncio.run(_admin(args.db, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    print(
+        f"visit flow, one process: {args.cadres} cadres, {args.photos} photo(s) a visit;"
+        f" load {_load()}"
+    )
+    print(f"{'':12}{'updates/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'CPU µs':>9}")
+    for label, f, c in rows:
+        print(f"{label:12}{f[0]:11.0f}{f[1]:9.2f}{f[2]:9.2f}{f[3]:9.2f}{c:9.0f}")
     return 0
 
 
