@@ -10,7 +10,9 @@ between; everything PostgreSQL needs lives here:
 - The storage modules' SQL is SQLite's. ``translate`` rewrites it once per text (cached):
   ``?`` placeholders to ``$n``, ``INSERT OR IGNORE`` to ``ON CONFLICT DO NOTHING``,
   ``GROUP_CONCAT`` to ``string_agg``, ``LIKE`` to ``ILIKE`` (SQLite's ``LIKE`` ignores
-  ASCII case), ``IFNULL`` to ``COALESCE``, and an INSERT into a table with an ``id``
+  ASCII case), ``IFNULL`` to ``COALESCE``, ``:name`` placeholders (with a mapping of
+  values) to ``$n``, SQLite's planner hints (``INDEXED BY``, unary ``+column``)
+  dropped, and an INSERT into a table with an ``id``
   column gains ``RETURNING id`` for the cursor's ``lastrowid``.
 - A cursor answers ``rowcount``, ``lastrowid``, ``fetchone``, ``fetchall`` and works
   with ``await`` and ``async with`` as aiosqlite's does.
@@ -88,6 +90,8 @@ _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.I)
 # SQLite's "+column": a unary plus that keeps the planner off an index; no-op here.
 _UNARY_PLUS = re.compile(r"\b(AND|OR|WHERE|ON|NOT)\s+\+(?=[A-Za-z_])", re.I)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# SQLite's planner hints (INDEXED BY name, NOT INDEXED): PostgreSQL plans by itself.
+_INDEXED = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
 
@@ -162,6 +166,7 @@ def translate_pyformat(sql: str) -> str:
 
 
 def _code(piece: str) -> str:
+    piece = _INDEXED.sub("", piece)
     return _UNARY_PLUS.sub(r"\1 ", _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece)))
 
 
