@@ -173,7 +173,9 @@ def _code(piece: str) -> str:
 @lru_cache(maxsize=4096)
 def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
     if _OR_REPLACE.match(sql):
-        raise ValueError("INSERT OR REPLACE has no PostgreSQL form: write ON CONFLICT ... DO UPDATE")
+        raise ValueError(
+            "INSERT OR REPLACE has no PostgreSQL form: write ON CONFLICT ... DO UPDATE"
+        )
     text = sql.strip().rstrip(";")
     ignore = _OR_IGNORE.match(text) is not None
     if ignore:
@@ -188,6 +190,7 @@ def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
         if pyformat:
             return f"%({m.group(1)})s"
         return f"${names.setdefault(m.group(1), len(names) + 1)}"
+
     for is_code, piece in _split_code(text):
         if pyformat:
             piece = piece.replace("%", "%%")
@@ -564,4 +567,3 @@ class PgDatabase(Database):
                     done.append(m.number)
         await self._load_id_tables()
         return done
-

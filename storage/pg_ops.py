@@ -99,6 +99,20 @@ def _convert(value: Any, family: str) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+def _open_sqlite(path: str | Path) -> tuple[sqlite3.Connection, int]:
+    """The file, read-only, and its migration level."""
+    if not os.path.isfile(path):
+        raise BackupError(f"{path} is not a file")
+    uri = f"file:{os.path.abspath(path)}?mode=ro"
+    lite = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        level = int(lite.execute("SELECT MAX(number) FROM schema_migrations").fetchone()[0])
+    except (sqlite3.DatabaseError, TypeError) as exc:
+        lite.close()
+        raise BackupError(f"{path} is not a Fieldbot database ({exc})") from None
+    return lite, level
+
+
 async def copy_sqlite(sqlite_file: str | Path, url: str) -> CopyResult:
     """Copy every table of a SQLite database (at the newest migration) into an empty,
     migrated PostgreSQL database, in one transaction, then move each ``id`` sequence
@@ -109,17 +123,10 @@ async def copy_sqlite(sqlite_file: str | Path, url: str) -> CopyResult:
 
     from storage.db import open_database
 
-    source = Path(sqlite_file)
-    if not source.is_file():
-        raise BackupError(f"{source} is not a file")
-    lite = sqlite3.connect(f"file:{source.resolve()}?mode=ro", uri=True)
-    try:
-        level = lite.execute("SELECT MAX(number) FROM schema_migrations").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        lite.close()
-        raise BackupError(f"{source} is not a Fieldbot database ({exc})") from None
+    source = sqlite_file
+    lite, level = await asyncio.to_thread(_open_sqlite, sqlite_file)
     async with open_database(url) as target:  # migrates an empty database first
-        newest = (await target.fetchone("SELECT MAX(number) AS n FROM schema_migrations"))
+        newest = await target.fetchone("SELECT MAX(number) AS n FROM schema_migrations")
         if newest is None or newest["n"] != level:
             lite.close()
             raise BackupError(

@@ -89,9 +89,7 @@ class BotProcess:
         self.folder = folder
         self.server = server
         self.hours = hours
-        self.config = write_config(
-            folder, server.url, token, extra_config, telegram_config, hours
-        )
+        self.config = write_config(folder, server.url, token, extra_config, telegram_config, hours)
         self.database = folder / "fieldbot.sqlite3"
         self.log_path = folder / "bot.log"
         self.verbose = verbose

@@ -17,11 +17,11 @@ from bot.app import build_application
 from bot.dispatcher import DrainReport, dispatcher_of
 from campaign.settings import Settings, StorageSettings, TelegramSettings
 from storage.db import Database, open_database
-from tests.pgtest import PG_SKIP_REASON, PG_URL, pg_scratch, pg_template
 from tests.botprocess import DAY, BotProcess
 from tests.factories import Seed, seed_roster
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
 from tests.fakeserver import FakeServer
+from tests.pgtest import PG_SKIP_REASON, PG_URL, pg_scratch, pg_template
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -79,9 +79,7 @@ def _pg_template() -> str:
 
 
 @pytest.fixture
-async def db(
-    settings: Settings, backend: str, _pg_template: str
-) -> AsyncIterator[Database]:
+async def db(settings: Settings, backend: str, _pg_template: str) -> AsyncIterator[Database]:
     if backend == "sqlite":
         async with open_database(settings.storage.database) as database:
             yield database

@@ -78,7 +78,9 @@ async def test_backup_then_restore_after_damage(tmp_path: Path) -> None:
         await _admin(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def test_restore_refuses_what_is_not_a_dump(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_refuses_what_is_not_a_dump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     junk = tmp_path / "junk.pgdump"
     junk.write_text("not a dump")
     config = tmp_path / "config.toml"

@@ -155,15 +155,24 @@ async def test_both_dialects_reach_the_same_schema(tmp_path: Path) -> None:
             "SELECT (SELECT group_concat(m.kind || ':' || m.id) FROM m) FROM v",
             "SELECT (SELECT string_agg((m.kind || ':' || m.id)::text, ',') FROM m) FROM v",
         ),
-        ("SELECT 1 FROM t WHERE n LIKE ? ESCAPE '\\'", "SELECT 1 FROM t WHERE n ILIKE $1 ESCAPE '\\'"),
+        (
+            "SELECT 1 FROM t WHERE n LIKE ? ESCAPE '\\'",
+            "SELECT 1 FROM t WHERE n ILIKE $1 ESCAPE '\\'",
+        ),
         ("SELECT IFNULL(a, 0) FROM t", "SELECT COALESCE(a, 0) FROM t"),
-        ("INSERT INTO problems (title) VALUES (?)", "INSERT INTO problems (title) VALUES ($1) RETURNING id"),
+        (
+            "INSERT INTO problems (title) VALUES (?)",
+            "INSERT INTO problems (title) VALUES ($1) RETURNING id",
+        ),
         (
             "SELECT n FROM visits INDEXED BY visits_report_cadre WHERE a > ? AND +status = 'x'",
             "SELECT n FROM visits WHERE a > $1 AND status = 'x'",
         ),
         ("SELECT a -- it's\n FROM t WHERE b = ?", "SELECT a -- it's\n FROM t WHERE b = $1"),
-        ("SELECT x::text FROM t WHERE a > :now AND b = :now", "SELECT x::text FROM t WHERE a > $1 AND b = $1"),
+        (
+            "SELECT x::text FROM t WHERE a > :now AND b = :now",
+            "SELECT x::text FROM t WHERE a > $1 AND b = $1",
+        ),
     ],
 )
 def test_the_dialect_translates_sqlite_isms(sqlite: str, postgresql: str) -> None:
