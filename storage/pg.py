@@ -361,6 +361,35 @@ def _row_factory(cursor: Any) -> Any:
     return make
 
 
+class SyncCursor:
+    """psycopg's cursor as sqlite3's: ``row_factory = None`` asks for plain tuples."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    @property
+    def row_factory(self) -> Any:
+        return self._raw.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        from psycopg.rows import tuple_row
+
+        self._raw.row_factory = tuple_row if factory is None else factory
+
+    def fetchone(self) -> Any:
+        return self._raw.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._raw.fetchall())
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return list(self._raw.fetchmany(size))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._raw)
+
+
 class SyncConn:
     """A psycopg connection with sqlite3's calling shape (``conn.execute(sql, params)``
     then ``fetchone``/``fetchall``), for the report modules' synchronous reads."""
@@ -370,7 +399,7 @@ class SyncConn:
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Any:
         values = parameters if isinstance(parameters, Mapping) else tuple(parameters)
-        return self._raw.execute(translate_pyformat(sql), values)
+        return SyncCursor(self._raw.execute(translate_pyformat(sql), values))
 
 
 @contextmanager

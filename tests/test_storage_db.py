@@ -35,6 +35,7 @@ async def test_marks_are_written_once_by_sync_and_leave_full_sync(db: Database) 
     assert await _synchronous(db) == 2  # FULL for every report
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous and SQLite's own error text")
 async def test_a_step_is_one_statement_committed_at_once(db: Database) -> None:
     await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (7, 'x')")
     changed = await db.write_step("UPDATE processed_updates SET at = 'y' WHERE update_id > 0")
@@ -78,6 +79,7 @@ async def test_a_failed_step_leaves_full_sync(db: Database) -> None:
     assert await _synchronous(db) == 2
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous and SQLite's own error text")
 async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> None:
     async with db.step() as conn:
         await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (11, 'a')")
