@@ -51,7 +51,7 @@ from handlers import reports as report_handlers  # noqa: E402
 from services import plan_reports  # noqa: E402
 from services import reports as report_service  # noqa: E402
 from storage import plans as plan_store  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.db import Database, database_for  # noqa: E402
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser  # noqa: E402
 
 NOW = datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -94,14 +94,14 @@ async def timed(bot: Harness, u: TgUser, text: str) -> float:
     return elapsed
 
 
-async def run(path: Path, runs: int, only_plans: bool = False) -> None:
+async def run(path: Path | str, runs: int, only_plans: bool = False) -> None:
     settings = Settings(
         telegram=TelegramSettings(rate_limit=False),
         storage=StorageSettings(database=str(path)),
     )
     clock = FakeClock(NOW)
     api = FakeBotAPI(clock)
-    db = Database(path)
+    db = database_for(path)  # a postgresql:// address: PostgreSQL
     await db.open()
     await db.migrate()
     app = build_application(
@@ -294,6 +294,13 @@ def main() -> None:
     p.add_argument("db", nargs="?", help="database file (default: a new temporary one)")
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--only-plans", action="store_true", help="measure the plans only")
+    p.add_argument(
+        "--db",
+        dest="pg",
+        metavar="postgresql://...",
+        help="also run every figure on PostgreSQL: the SQLite data copied (copy-db) into a"
+        " scratch database on that server, printed after SQLite's",
+    )
     args = p.parse_args()
     if args.db:
         path = Path(args.db).resolve()
@@ -301,7 +308,29 @@ def main() -> None:
         path = Path(tempfile.mkdtemp(prefix="fieldbot-bench-")) / "office.sqlite3"
     if not path.exists():
         make_data(path)
+    print(f"== SQLite ({path}); load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     asyncio.run(run(path, args.runs, args.only_plans))
+    if args.pg:
+        run_pg(path, args.pg, args.runs, args.only_plans)
+
+
+def run_pg(path: Path, server: str, runs: int, only_plans: bool) -> None:
+    """The same figures on PostgreSQL, from a copy of the SQLite data."""
+    import uuid
+
+    from storage.pg_ops import copy_sqlite
+    from tests.pgtest import _admin, with_database
+
+    name = f"fieldbot_office_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(server, f"CREATE DATABASE {name}"))
+    try:
+        url = with_database(server, name)
+        asyncio.run(copy_sqlite(path, url))
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        print(f"== PostgreSQL (a copy of the same data); load {load}")
+        asyncio.run(run(url, runs, only_plans))
+    finally:
+        asyncio.run(_admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 if __name__ == "__main__":
