@@ -298,7 +298,7 @@ class PgConn:
     def in_transaction(self) -> bool:
         return bool(self._raw is not None and self._raw.is_in_transaction())
 
-    async def _execute(self, sql: str, params: Any) -> PgCursor:
+    async def run(self, sql: str, params: Any) -> PgCursor:
         query = self._db.translate(sql)
         raw = self._raw
         if raw is None and _WRITING.get():
@@ -309,7 +309,7 @@ class PgConn:
             return await _run(pooled, query, params)
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Pending:
-        return _Pending(self._execute(sql, parameters))
+        return _Pending(self.run(sql, parameters))
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PgCursor:
         query = self._db.translate(sql)
@@ -322,7 +322,7 @@ class PgConn:
         return PgCursor([], len(rows), None)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
-        cur = await self._execute(sql, parameters)
+        cur = await self.run(sql, parameters)
         return await cur.fetchall()
 
     async def executescript(self, script: str) -> None:
@@ -556,7 +556,7 @@ class PgDatabase(Database):
     # --- reading
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        cur = await PgConn(self, None)._execute(sql, params)
+        cur = await PgConn(self, None).run(sql, params)
         return cast(list[Row], await cur.fetchall())
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
