@@ -87,3 +87,33 @@ def test_restore_refuses_what_is_not_a_dump(
     config.write_text(f'[storage]\nurl = "{PG_URL}"\n')
     assert main(["--config", str(config), "restore", str(junk)]) == 2
     assert "pg_restore failed" in capsys.readouterr().err
+
+
+async def _migrate_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    import asyncio
+
+    name, url = await _empty_database()
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[storage]\nurl = "{url}"\nbackup_dir = "{tmp_path / "b"}"\n')
+        said = []
+        for _ in range(2):
+            code = await asyncio.to_thread(main, ["--config", str(config), "migrate"])
+            assert code == 0
+            said.append(capsys.readouterr().out.strip())
+        return said
+    finally:
+        await _admin(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_migrate_applies_every_postgresql_migration_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from campaign.i18n import default_catalog
+    from storage.db import discover_migrations
+    from storage.pg import MIGRATIONS_PG_DIR
+
+    first, second = await _migrate_twice(tmp_path, capsys)
+    t = default_catalog().t
+    assert first == t("zh-CN", "cli.migrated", count=len(discover_migrations(MIGRATIONS_PG_DIR)))
+    assert second == t("zh-CN", "cli.up_to_date")
