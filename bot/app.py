@@ -43,7 +43,7 @@ from scheduler.setup import install_jobs
 from services.runtime import DEPS_KEY, Deps, system_clock
 from storage import people
 from storage.chats import bound_chats
-from storage.db import MARKS_PER_SYNC, Database
+from storage.db import MARKS_PER_SYNC, Database, database_for
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ def build_application(
     if settings.telegram.rate_limit:
         limiter = SharedRateLimiter(pacer, lambda: clock().timestamp(), max_retries=3)
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
-    database = db or Database(settings.storage.database)
+    database = db or database_for(settings.storage.location)
     builder = builder.persistence(DraftPersistence(database))
     app = builder.build()
     owns_db = db is None

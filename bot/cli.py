@@ -112,6 +112,13 @@ def parser() -> argparse.ArgumentParser:
         "outbox", help="the outgoing queue: counts, parked, unreachable chats", parents=common
     )
     obx.add_argument("--retry", type=int, metavar="ID", help="send a parked item again")
+    cpy = sub.add_parser(
+        "copy-db",
+        help="copy a SQLite database into an empty PostgreSQL one (docs/postgresql.md)",
+        parents=common,
+    )
+    cpy.add_argument("sqlite_file")
+    cpy.add_argument("url", help="postgresql://user@host:port/database")
     report_cli.add_parsers(sub, common)
     _plan_parsers(sub, common)
     bulletin_cli.add_parsers(sub, common)
@@ -164,7 +171,7 @@ def _ensure_database_folder(settings: Settings) -> None:
 
 @command("migrate")
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings.storage.database, migrate=False) as db:
+    async with open_database(settings.storage.location, migrate=False) as db:
         applied = await db.migrate()
     print(say(settings, "migrated", count=len(applied)) if applied else say(settings, "up_to_date"))
     return 0
@@ -192,7 +199,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
             f"{settings.source}: key 'campaign.bot_username' is empty; set it to the bot's "
             "username (as @BotFather gave it, without @) to make invite links"
         )
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         ttl = timedelta(hours=settings.campaign.invite_ttl_hours)
         now = system_clock()
@@ -211,7 +218,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("unbind")
 async def _unbind(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         cadre = await _cadre_by_phone_arg(db, args.phone, settings)
         old = await people.unbind(db, cadre.id, system_clock())
     if old is None:
@@ -291,7 +298,7 @@ def _roster_export(args: argparse.Namespace, settings: Settings) -> int:
     from campaign.roster_files import RosterFileError, check_target, write_roster
 
     async def load() -> Roster:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             return await load_roster(db)
 
     lang = settings.campaign.language
@@ -311,7 +318,12 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 
     s = settings.storage
     try:
-        result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
+        if s.url:  # PostgreSQL: pg_dump (storage/pg_ops.py)
+            from storage.pg_ops import dump
+
+            result = dump(s.url, s.backup_dir, s.backup_keep, system_clock())
+        else:
+            result = await backup(s.database, s.backup_dir, s.backup_keep, system_clock())
     except BackupError as exc:
         raise UserError(str(exc)) from None
     seconds = f"{result.seconds:.2f}"
@@ -325,6 +337,16 @@ async def _backup(args: argparse.Namespace, settings: Settings) -> int:
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
     from storage.backup import BackupError, check_backup, restore_file
 
+    if settings.storage.url:  # PostgreSQL: pg_restore in one transaction
+        from storage.pg_ops import restore
+
+        try:
+            restore(args.path, settings.storage.url)
+        except BackupError as exc:
+            raise UserError(str(exc)) from None
+        print(say(settings, "restored_pg", path=args.path))
+        print(say(settings, "restored_next"))
+        return 0
     try:
         level = check_backup(args.path)
         aside = restore_file(args.path, settings.storage.database, system_clock())
@@ -342,7 +364,7 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
 async def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     from storage import outbox
 
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         if args.retry is not None:
             async with db.write() as conn:
                 before = await outbox.requeue(conn, args.retry, system_clock())
@@ -422,7 +444,7 @@ def _plan_import(args: argparse.Namespace, settings: Settings) -> int:
         raise _file_error(exc, lang) from None
 
     async def run() -> plan_files.ImportResult:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             checked = await plan_files.check(db, rows, _plan_months(settings))
             if checked.issues:
                 for issue in checked.issues:
@@ -444,7 +466,7 @@ def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
     lang, catalog = settings.campaign.language, default_catalog()
 
     async def run() -> int:
-        async with open_database(settings.storage.database) as db:
+        async with open_database(settings.storage.location) as db:
             months = _plan_months(settings)
             return await plan_files.export(db, Path(args.path), catalog, lang, months)
 
@@ -462,6 +484,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     require_token(settings)
     return run(settings)
+
+
+@command("copy-db")
+def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.backup import BackupError
+    from storage.pg_ops import copy_sqlite_sync
+
+    try:
+        result = copy_sqlite_sync(args.sqlite_file, args.url)
+    except BackupError as exc:
+        raise UserError(str(exc)) from None
+    total = sum(result.rows.values())
+    print(say(settings, "copied_db", rows=total, tables=len(result.rows)))
+    return 0
 
 
 # The commands that set a database up make its folder themselves, with a log line and

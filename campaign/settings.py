@@ -89,6 +89,14 @@ class StorageSettings:
     backup_keep: int = 14
     keep_update_ids_days: int = 14
     keep_outbox_days: int = 90
+    # PostgreSQL instead of the SQLite file: "postgresql://user@host:5432/fieldbot"
+    # (docs/postgresql.md). Empty: the SQLite file above.
+    url: str = ""
+
+    @property
+    def location(self) -> str:
+        """What the bot opens: the PostgreSQL address when there is one, else the file."""
+        return self.url or self.database
 
 
 @dataclass(frozen=True)
@@ -434,6 +442,10 @@ def _validate(s: Settings) -> None:
         )
     if not s.storage.database:
         raise SettingsError(f"{src}: key 'storage.database' must be a file path")
+    if s.storage.url and not s.storage.url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError(
+            f"{src}: key 'storage.url' (section [storage]) must be a postgresql:// address"
+        )
     for role in ("group_leader", "team_leader", "deputy_team_leader"):
         for key in QUOTA_KEYS:
             if getattr(getattr(s.quotas, role), key) < -1:

@@ -11,7 +11,7 @@ from services import people
 from services.jobs import Outgoing, local_day, outbox_files
 from services.runtime import Deps
 from storage import inbox, jobruns, outbox
-from storage.backup import BackupError, backup
+from storage.backup import BackupError, backup_location
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,9 @@ async def nightly_items(deps: Deps, due: datetime, now: datetime) -> list[Outgoi
     out: list[Outgoing] = []
     if deps.db.path != ":memory:":
         try:
-            result = await backup(deps.db.path, s.storage.backup_dir, s.storage.backup_keep, now)
+            result = await backup_location(
+                deps.db.path, s.storage.backup_dir, s.storage.backup_keep, now
+            )
         except (BackupError, OSError) as exc:
             log.error("nightly backup failed: %s", exc)
             office = await people.office_chat(deps)

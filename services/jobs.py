@@ -24,7 +24,10 @@ from storage.db import Connection
 
 def outbox_files(db_path: str) -> Path:
     """Where files a job uploads through the outbox wait (beside the database); the
-    nightly clean-up deletes them with their sent items."""
+    nightly clean-up deletes them with their sent items. A PostgreSQL address has no
+    folder to sit beside: they wait in ``data/outbox-files`` under the working folder."""
+    if "://" in db_path:
+        return Path("data").resolve() / "outbox-files"
     return Path(db_path).resolve().parent / "outbox-files"
 
 

@@ -196,3 +196,15 @@ def _restore(backup_path: str | Path, target: str | Path, now: datetime) -> Path
     finally:
         incoming.unlink(missing_ok=True)
     return aside if moved else None
+
+
+async def backup_location(
+    location: str | Path, folder: str | Path, keep: int, now: datetime
+) -> BackupResult:
+    """The nightly backup of either engine: SQLite's backup API for a file, pg_dump for
+    a ``postgresql://`` address (storage/pg_ops.py)."""
+    if str(location).startswith(("postgresql://", "postgres://")):
+        from storage.pg_ops import dump
+
+        return await asyncio.to_thread(dump, str(location), folder, keep, now)
+    return await backup(location, folder, keep, now)

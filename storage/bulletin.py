@@ -90,7 +90,7 @@ async def week_stats(
              AND v.visit_date >= ? AND v.visit_date < ?) AS visits,
           (SELECT COUNT(*) FROM (SELECT DISTINCT v.cadre_id, v.visit_date FROM visits v
              WHERE v.team_id = t.id AND v.status = 'active'
-             AND v.visit_date >= ? AND v.visit_date < ?)) AS days,
+             AND v.visit_date >= ? AND v.visit_date < ?) AS cadre_days) AS days,
           (SELECT COUNT(*) FROM problems p WHERE p.team_id = t.id
              AND p.created_at >= ? AND p.created_at < ?) AS raised,
           (SELECT COUNT(*) FROM problems p WHERE p.team_id = t.id AND p.status = 'solved'
@@ -150,7 +150,8 @@ async def campaign_began(db: Database) -> tuple[date | None, datetime | None]:
              UNION ALL SELECT MIN(bound_at) FROM telegram_bindings
              UNION ALL SELECT MIN(bound_at) FROM bound_chats
              UNION ALL SELECT MIN(at) FROM audit_log
-               WHERE action IN ('bind', 'bind_team_chat', 'bind_office_chat'))) AS first_use
+               WHERE action IN ('bind', 'bind_team_chat', 'bind_office_chat')) AS firsts
+          ) AS first_use
         """
     )
     if row is None:

@@ -331,9 +331,19 @@ class Database:
         return done
 
 
+def database_for(location: str | Path) -> Database:
+    """The database a setting names: a ``postgresql://`` address ([storage] url, the
+    optional extra ``postgres``: storage/pg.py) or an SQLite file."""
+    if str(location).startswith(("postgresql://", "postgres://")):
+        from storage.pg import PgDatabase  # noqa: PLC0415  (only with the extra)
+
+        return PgDatabase(str(location))
+    return Database(location)
+
+
 @asynccontextmanager
 async def open_database(path: str | Path, migrate: bool = True) -> AsyncIterator[Database]:
-    db = Database(path)
+    db = database_for(path)
     await db.open()
     try:
         if migrate:

@@ -120,7 +120,7 @@ async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None,
         "SELECT p.lang AS saved_lang, c.id, c.name, c.phone, c.role, c.team_id, c.group_id,"
         " c.unit, c.active, COALESCE(t.name, '') AS team_name,"
         " COALESCE(g.name, '') AS group_name, b.telegram_user_id"
-        " FROM (SELECT ? AS uid) AS me"
+        " FROM (SELECT CAST(? AS BIGINT) AS uid) AS me"
         " LEFT JOIN user_prefs p ON p.telegram_user_id = me.uid"
         " LEFT JOIN telegram_bindings b ON b.telegram_user_id = me.uid"
         " LEFT JOIN cadres c ON c.id = b.cadre_id AND c.active = 1"

@@ -67,7 +67,7 @@ def completion(
     key = "i.team_id, i.group_id" if by_group else "i.team_id"
     rows = conn.execute(
         f"SELECT i.team_id, {'i.group_id' if by_group else 'NULL'} AS group_id,"
-        " t.name AS team_name, COALESCE(MAX(g.name), '') AS group_name, COUNT(*) AS due,"
+        " MAX(t.name) AS team_name, COALESCE(MAX(g.name), '') AS group_name, COUNT(*) AS due,"
         " SUM(CASE WHEN i.status = 'done' THEN 1 ELSE 0 END) AS done,"
         " SUM(CASE WHEN i.status IN ('todo', 'doing') AND i.due_date < ? THEN 1 ELSE 0 END)"
         " AS overdue"

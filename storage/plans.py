@@ -428,7 +428,8 @@ async def import_rows(
                     "UPDATE plan_items SET team_id = ?, group_id = ?, place_id = ?, month = ?,"
                     " quarter = ?, due_date = ?, title = ?, measure = ?, target = ?, unit = ?,"
                     " kind = ?, status = COALESCE(?, status),"
-                    " cancel_reason = CASE WHEN ? IS NULL THEN cancel_reason ELSE ? END,"
+                    " cancel_reason = CASE WHEN CAST(? AS TEXT) IS NULL THEN cancel_reason"
+                    " ELSE ? END,"
                     " updated_at = ? WHERE id = ?",
                     (*fields, r.status, r.status, r.cancel_reason, stamp, item_id),
                 )

@@ -55,6 +55,12 @@ def _long(period: Period) -> bool:
 @contextmanager
 def reading(path: str | Path) -> Iterator[Conn]:
     """A read-only connection holding one snapshot of the database until the block ends."""
+    if str(path).startswith(("postgresql://", "postgres://")):
+        from storage import pg  # noqa: PLC0415  (only with the extra "postgres")
+
+        with pg.reading(str(path)) as snapshot:
+            yield cast(Conn, snapshot)
+        return
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:

@@ -115,7 +115,7 @@ SELECT s.id, s.kind, s.name, s.village_id, s.lat, s.lon,
        ) AS last_seen
 FROM scope s
 WHERE {where}
-ORDER BY last_seen IS NULL, last_seen DESC, {_KIND_ORDER}, s.name, s.id
+ORDER BY last_seen DESC NULLS LAST, {_KIND_ORDER}, s.name, s.id
 """
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from tests.botprocess import DAY, BotProcess
 from tests.factories import Seed, seed_roster
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser
 from tests.fakeserver import FakeServer
+from tests.pgtest import PG_SKIP_REASON, PG_URL, pg_scratch, pg_template
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -49,10 +52,41 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 16, 9, 0, tzinfo=SHANGHAI))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test needs SQLite itself (files, snapshots)"
+    )
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)),
+    ]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database the ``db`` fixture opens: every test that uses it runs on SQLite,
+    and on PostgreSQL too when FIELDBOT_TEST_PG names a server (.ci/run starts one)."""
+    marker = request.node.get_closest_marker("sqlite_only")
+    if request.param == "postgresql" and marker is not None:
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'needs the file'}")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> str:
+    return asyncio.run(pg_template(PG_URL)) if PG_URL else ""
+
+
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    async with open_database(settings.storage.database) as database:
-        yield database
+async def db(settings: Settings, backend: str, _pg_template: str) -> AsyncIterator[Database]:
+    if backend == "sqlite":
+        async with open_database(settings.storage.database) as database:
+            yield database
+        return
+    async with pg_scratch(PG_URL, _pg_template, f"t_{uuid.uuid4().hex[:12]}") as url:
+        async with open_database(url) as database:
+            yield database
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from campaign import callbacks
 from campaign.i18n import LANGUAGES, default_catalog
 from campaign.roles import GUEST_COMMANDS, ROLE_COMMANDS, Role
 from campaign.settings import Settings
+from storage.db import Database
 from tests.conftest import AppFactory
 from tests.factories import Seed
 from tests.fakebot import Call, Harness, StoredMessage, TgUser, shown
@@ -258,7 +259,7 @@ def test_matrix_covers_every_command_and_role() -> None:
 # --- re-binding a chat that is already bound (issue 12 #2) ---------------------------------
 
 
-async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
+async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed, db: Database) -> None:
     """Every member and the stranger send /bindteam and /bindoffice in a chat bound to
     their own team, to another team and to the office: no binding moves; only the chat's
     own side gets a plain (non-refusal) answer, and it changes nothing."""
@@ -269,7 +270,7 @@ async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
     await bot.send(users["team_leader"], "/bindteam", chat_id=team_a)
     await bot.send(other_captain, "/bindteam", chat_id=team_b)
     await bot.send(users["office"], "/bindoffice", chat_id=office)
-    bound = await _bound(matrix)
+    bound = await _bound(db)
     assert len(bound) == 3
     report: list[str] = []
     for player, user in matrix.users.items():
@@ -302,13 +303,11 @@ async def test_rebinding_a_bound_chat(matrix: Matrix, seed: Seed) -> None:
                         report.append(f"{where}: own chat, answered {texts!r}")
                 elif not all(is_refusal(t) for t in texts):
                     report.append(f"{where}: not refused: {texts!r}")
-    assert await _bound(matrix) == bound
+    assert await _bound(db) == bound
     assert matrix.errors == []
     assert report == [], "\n".join(report)
 
 
-async def _bound(matrix: Matrix) -> list[tuple[int, str, int | None]]:
-    import sqlite3
-
-    with sqlite3.connect(matrix.database) as conn:
-        return list(conn.execute("SELECT chat_id, kind, team_id FROM bound_chats ORDER BY chat_id"))
+async def _bound(db: Database) -> list[tuple[int, str, int | None]]:
+    rows = await db.fetchall("SELECT chat_id, kind, team_id FROM bound_chats ORDER BY chat_id")
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -138,6 +138,7 @@ async def test_retention_keeps_the_newest(tmp_path: Path) -> None:
     assert not list(folder.glob("*.partial"))
 
 
+@pytest.mark.sqlite_only("the nightly job copies the SQLite file; PostgreSQL: pg_dump")
 async def test_nightly_job_backs_up_prunes_and_keeps_count(
     settings: Settings, db: Database, clock: FakeClock
 ) -> None:
@@ -159,6 +160,7 @@ async def test_nightly_job_backs_up_prunes_and_keeps_count(
     assert [r["update_id"] for r in rows] == [3]  # the others are over 14 days old
 
 
+@pytest.mark.sqlite_only("the nightly job copies the SQLite file; PostgreSQL: pg_dump")
 async def test_a_failed_nightly_backup_tells_the_office(
     settings: Settings, db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
@@ -243,6 +245,7 @@ def test_cli_backup_without_a_database(tmp_path: Path, capsys: pytest.CaptureFix
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only("the nightly job copies the SQLite file; PostgreSQL: pg_dump")
 async def test_nightly_job_forgets_old_finished_outbox_items_and_their_files(
     settings: Settings, db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -33,6 +33,9 @@ from tests.fakebot import TOKEN
 from tests.fakeserver import FakeServer
 from tests.scripts import FLOWS, Script, everyday_script, run_inprocess
 
+# The scripts seed and verify the SQLite file itself (tests/crashrun.py).
+pytestmark = pytest.mark.sqlite_only("the crash scripts seed and read the SQLite file")
+
 FULL = os.environ.get("FIELDBOT_FULL") == "1"
 MEMBERS = int(os.environ.get("FIELDBOT_CRASH_MEMBERS") or (200 if FULL else 30))
 KILLS = int(os.environ.get("FIELDBOT_CRASH_KILLS") or (8 if FULL else 3))

@@ -337,10 +337,13 @@ async def test_kind_counts_follow_every_change(db: Database, seed: Seed) -> None
                     await conn.execute("INSERT OR IGNORE INTO visit_kinds VALUES (?, ?)", (v, k))
             elif op < 0.82:
                 v = rng.choice(ids)
+                new_kind = rng.choice(kinds)
+                # What UPDATE OR IGNORE does to one row, in SQL both engines take.
                 await conn.execute(
-                    "UPDATE OR IGNORE visit_kinds SET kind = ? WHERE visit_id = ? AND kind ="
-                    " (SELECT min(kind) FROM visit_kinds WHERE visit_id = ?)",
-                    (rng.choice(kinds), v, v),
+                    "UPDATE visit_kinds SET kind = ? WHERE visit_id = ? AND kind ="
+                    " (SELECT min(kind) FROM visit_kinds WHERE visit_id = ?) AND NOT EXISTS"
+                    " (SELECT 1 FROM visit_kinds k WHERE k.visit_id = ? AND k.kind = ?)",
+                    (new_kind, v, v, v, new_kind),
                 )
             elif op < 0.9:
                 v = rng.choice(ids)

@@ -22,6 +22,7 @@ async def _synchronous(db: Database) -> int:
     return int(row[0])
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous: how SQLite makes steps durable")
 async def test_marks_are_written_once_by_sync_and_leave_full_sync(db: Database) -> None:
     db.note_processed(5, NOW)
     db.note_processed(5, NOW)
@@ -34,6 +35,7 @@ async def test_marks_are_written_once_by_sync_and_leave_full_sync(db: Database) 
     assert await _synchronous(db) == 2  # FULL for every report
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous and SQLite's own error text")
 async def test_a_step_is_one_statement_committed_at_once(db: Database) -> None:
     await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (7, 'x')")
     changed = await db.write_step("UPDATE processed_updates SET at = 'y' WHERE update_id > 0")
@@ -66,6 +68,7 @@ async def test_reads_inside_a_write_see_its_rows_and_others_do_not(db: Database)
     assert len(await db.fetchall("SELECT * FROM processed_updates")) == 1
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous: how SQLite makes steps durable")
 async def test_a_failed_step_leaves_full_sync(db: Database) -> None:
     try:
         await db.write_step("INSERT INTO no_such_table VALUES (1)")
@@ -76,6 +79,7 @@ async def test_a_failed_step_leaves_full_sync(db: Database) -> None:
     assert await _synchronous(db) == 2
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous and SQLite's own error text")
 async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> None:
     async with db.step() as conn:
         await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (11, 'a')")
@@ -96,6 +100,7 @@ async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> N
     assert await _synchronous(db) == 2
 
 
+@pytest.mark.sqlite_only("PRAGMA synchronous: how SQLite makes steps durable")
 async def test_a_poll_confirms_a_batch_only_after_its_writes_are_on_disk(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,598 @@
+"""The PostgreSQL backend: ``[storage] url = "postgresql://..."`` (docs/postgresql.md).
+
+``PgDatabase`` has the interface of ``storage.db.Database`` (``write``, ``step``,
+``fetchone``, ``fetchall``, ``scan``, ``sync``, ``migrate``), so storage modules and
+services run on either database unchanged. SQLite keeps its own class with no layer in
+between; everything PostgreSQL needs lives here:
+
+- The driver is asyncpg (about 100 µs a statement here, half of psycopg 3's), with
+  prepared statements cached per connection.
+- The storage modules' SQL is SQLite's. ``translate`` rewrites it once per text (cached):
+  ``?`` placeholders to ``$n``, ``INSERT OR IGNORE`` to ``ON CONFLICT DO NOTHING``,
+  ``GROUP_CONCAT`` to ``string_agg``, ``LIKE`` to ``ILIKE`` (SQLite's ``LIKE`` ignores
+  ASCII case), ``IFNULL`` to ``COALESCE``, ``:name`` placeholders (with a mapping of
+  values) to ``$n``, SQLite's planner hints (``INDEXED BY``, unary ``+column``)
+  dropped, and an INSERT into a table with an ``id``
+  column gains ``RETURNING id`` for the cursor's ``lastrowid``.
+- A cursor answers ``rowcount``, ``lastrowid``, ``fetchone``, ``fetchall`` and works
+  with ``await`` and ``async with`` as aiosqlite's does.
+- A write transaction takes a transaction-level advisory lock first: write
+  transactions run one at a time across every process, as ``BEGIN IMMEDIATE`` makes
+  them on SQLite, so a service's read-judge-write stays one serial step.
+- Sums come back as ``int`` (PostgreSQL's ``SUM`` of a ``BIGINT`` is ``NUMERIC``).
+- A conversation step is an ordinary write transaction: committed means durable.
+
+Schema changes are the files in ``storage/migrations_pg/``, one for each SQLite one,
+with the same number and name (tests/test_pg_schema.py compares the two schemas).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+from storage.db import _WRITING, Database, Migration, Row, discover_migrations, utcnow_text
+
+try:  # the optional extra "postgres"
+    import asyncpg
+except ImportError:  # pragma: no cover - only without the extra
+    asyncpg = None
+
+MIGRATIONS_PG_DIR = Path(__file__).resolve().parent / "migrations_pg"
+
+URL_PREFIXES = ("postgresql://", "postgres://")
+
+# Any number will do, as long as nothing else in the database takes this lock.
+_WRITE_LOCK_KEY = 0x6669656C64  # "field"
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    return str(location).startswith(URL_PREFIXES)
+
+
+# --- the dialect ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    returns_rows: bool  # a SELECT, or a statement with RETURNING
+    returns_id: bool  # RETURNING id was added for lastrowid
+    names: tuple[str, ...] = ()  # ":name" placeholders, in $n order
+
+    def args(self, params: Any) -> Sequence[Any]:
+        """The values in placeholder order (a mapping for ":name" placeholders)."""
+        if self.names:
+            return [params[name] for name in self.names]
+        return tuple(params)
+
+
+_INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.I)
+_OR_IGNORE = re.compile(r"^(\s*INSERT)\s+OR\s+IGNORE\b", re.I)
+_OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\b", re.I)
+_LIKE = re.compile(r"\bLIKE\b", re.I)
+_IFNULL = re.compile(r"\bIFNULL\s*\(", re.I)
+_GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.I)
+# SQLite's "+column": a unary plus that keeps the planner off an index; no-op here.
+_UNARY_PLUS = re.compile(r"\b(AND|OR|WHERE|ON|NOT)\s+\+(?=[A-Za-z_])", re.I)
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# SQLite's planner hints (INDEXED BY name, NOT INDEXED): PostgreSQL plans by itself.
+_INDEXED = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.I)
+_RETURNING = re.compile(r"\bRETURNING\b", re.I)
+_READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+
+
+def _split_code(sql: str) -> list[tuple[bool, str]]:
+    """The text cut into (is_code, piece): literals, quoted names and comments are not code."""
+    pieces: list[tuple[bool, str]] = []
+    i, start, n = 0, 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch == "-" and sql.startswith("--", i):  # a comment, to the end of its line
+            if i > start:
+                pieces.append((True, sql[start:i]))
+            j = sql.find("\n", i)
+            j = n - 1 if j < 0 else j
+            pieces.append((False, sql[i : j + 1]))
+            i = start = j + 1
+            continue
+        if ch in "'\"":
+            if i > start:
+                pieces.append((True, sql[start:i]))
+            j = i + 1
+            while j < n:
+                if sql[j] == ch:
+                    if j + 1 < n and sql[j + 1] == ch:  # a doubled quote
+                        j += 2
+                        continue
+                    break
+                j += 1
+            pieces.append((False, sql[i : j + 1]))
+            i = start = j + 1
+            continue
+        i += 1
+    if start < n:
+        pieces.append((True, sql[start:]))
+    return pieces
+
+
+def _group_concat(sql: str) -> str:
+    """``GROUP_CONCAT(x)`` / ``GROUP_CONCAT(x, sep)`` to ``string_agg((x)::text, sep)``."""
+    while (m := _GROUP_CONCAT.search(sql)) is not None:
+        depth, i, quote, args, arg_start = 1, m.end(), "", [], m.end()
+        while depth:
+            ch = sql[i]
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 1:
+                args.append(sql[arg_start:i])
+                arg_start = i + 1
+            i += 1
+        args.append(sql[arg_start : i - 1])
+        sep = args[1].strip() if len(args) > 1 else "','"
+        sql = f"{sql[: m.start()]}string_agg(({args[0].strip()})::text, {sep}){sql[i:]}"
+    return sql
+
+
+def translate(sql: str, id_tables: frozenset[str]) -> Query:
+    """SQLite's SQL as PostgreSQL's (see the module's text), placeholders ``$n``."""
+    return _translate(sql, id_tables, False)
+
+
+def translate_pyformat(sql: str) -> str:
+    """The same for psycopg: placeholders ``%s``, every other ``%`` doubled."""
+    return _translate(sql, frozenset(), True).text
+
+
+def _code(piece: str) -> str:
+    piece = _INDEXED.sub("", piece)
+    return _UNARY_PLUS.sub(r"\1 ", _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece)))
+
+
+@lru_cache(maxsize=4096)
+def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
+    if _OR_REPLACE.match(sql):
+        raise ValueError(
+            "INSERT OR REPLACE has no PostgreSQL form: write ON CONFLICT ... DO UPDATE"
+        )
+    text = sql.strip().rstrip(";")
+    ignore = _OR_IGNORE.match(text) is not None
+    if ignore:
+        text = _OR_IGNORE.sub(r"\1", text, count=1)
+    if _GROUP_CONCAT.search(text):
+        text = _group_concat(text)
+    out: list[str] = []
+    number = 0
+    names: dict[str, int] = {}
+
+    def named(m: re.Match[str]) -> str:
+        if pyformat:
+            return f"%({m.group(1)})s"
+        return f"${names.setdefault(m.group(1), len(names) + 1)}"
+
+    for is_code, piece in _split_code(text):
+        if pyformat:
+            piece = piece.replace("%", "%%")
+            if is_code:
+                piece = _NAMED.sub(named, _code(piece).replace("?", "%s"))
+        elif is_code:
+            piece = _NAMED.sub(named, _code(piece))
+            if "?" in piece:
+                parts = piece.split("?")
+                rebuilt = [parts[0]]
+                for part in parts[1:]:
+                    number += 1
+                    rebuilt.append(f"${number}{part}")
+                piece = "".join(rebuilt)
+        out.append(piece)
+    text = "".join(out)
+    returns_rows = _READS.match(text) is not None or _RETURNING.search(text) is not None
+    if ignore:
+        text += " ON CONFLICT DO NOTHING"
+    returns_id = False
+    insert = _INSERT_TABLE.match(sql)
+    if insert and not returns_rows and insert.group(1).lower() in id_tables:
+        text += " RETURNING id"
+        returns_rows = returns_id = True
+    return Query(text, returns_rows, returns_id, tuple(names))
+
+
+def _numeric(text: str) -> int | float | Decimal:
+    """Sums of integers are NUMERIC in PostgreSQL: give them back as Python numbers."""
+    if "." in text or "e" in text or "E" in text:
+        return float(text) if text not in ("NaN",) else Decimal(text)
+    return int(text)
+
+
+# --- cursors and connections with aiosqlite's shape ------------------------------------
+
+
+class PgCursor:
+    """The answer of one statement, read like an aiosqlite cursor."""
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self._at = 0
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    async def fetchone(self) -> Any:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    async def fetchall(self) -> list[Any]:
+        rest, self._at = self._rows[self._at :], len(self._rows)
+        return rest
+
+    async def __aenter__(self) -> PgCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _Pending:
+    """``conn.execute(...)``: awaited, or entered with ``async with``, like aiosqlite's."""
+
+    def __init__(self, run: Awaitable[PgCursor]) -> None:
+        self._run = run
+        self._cursor: PgCursor | None = None
+
+    def __await__(self) -> Generator[Any, None, PgCursor]:
+        return self._run.__await__()
+
+    async def __aenter__(self) -> PgCursor:
+        self._cursor = await self._run
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _changed(status: str) -> int:
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+async def _run(raw: Any, query: Query, values: Any) -> PgCursor:
+    params = query.args(values)
+    if query.returns_rows:
+        rows = list(await raw.fetch(query.text, *params))
+        last = int(rows[-1][0]) if query.returns_id and rows else None
+        return PgCursor([] if query.returns_id else rows, len(rows), last)
+    return PgCursor([], _changed(await raw.execute(query.text, *params)), None)
+
+
+class PgConn:
+    """A connection with aiosqlite's calling shape, on one asyncpg connection (inside a
+    transaction) or on the pool (each statement on whichever connection is free)."""
+
+    def __init__(self, db: PgDatabase, raw: Any | None) -> None:
+        self._db = db
+        self._raw = raw  # None: take one from the pool for each statement
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._raw is not None and self._raw.is_in_transaction())
+
+    async def run(self, sql: str, params: Any) -> PgCursor:
+        query = self._db.translate(sql)
+        raw = self._raw
+        if raw is None and _WRITING.get():
+            raw = self._db._writer
+        if raw is not None:
+            return await _run(raw, query, params)
+        async with self._db.pool.acquire() as pooled:
+            return await _run(pooled, query, params)
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Pending:
+        return _Pending(self.run(sql, parameters))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PgCursor:
+        query = self._db.translate(sql)
+        rows = [query.args(p) for p in parameters]
+        if not rows:
+            return PgCursor([], 0, None)
+        text = query.text[: -len(" RETURNING id")] if query.returns_id else query.text
+        raw = self._raw or self._db._writer
+        await raw.executemany(text, rows)
+        return PgCursor([], len(rows), None)
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        cur = await self.run(sql, parameters)
+        return await cur.fetchall()
+
+    async def executescript(self, script: str) -> None:
+        raw = self._raw or self._db._writer
+        await raw.execute(script)
+
+
+# --- synchronous snapshots for reports ------------------------------------------------
+
+
+class SyncRow(tuple[Any, ...]):
+    """A row read by index or by name, like ``sqlite3.Row``."""
+
+    _names: dict[str, int]
+
+    def __new__(cls, values: Sequence[Any], names: dict[str, int]) -> SyncRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> SyncRow:
+        return SyncRow(values, names)
+
+    return make
+
+
+class SyncCursor:
+    """psycopg's cursor as sqlite3's: ``row_factory = None`` asks for plain tuples."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    @property
+    def row_factory(self) -> Any:
+        return self._raw.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        from psycopg.rows import tuple_row
+
+        self._raw.row_factory = tuple_row if factory is None else factory
+
+    def fetchone(self) -> Any:
+        return self._raw.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._raw.fetchall())
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return list(self._raw.fetchmany(size))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._raw)
+
+
+class SyncConn:
+    """A psycopg connection with sqlite3's calling shape (``conn.execute(sql, params)``
+    then ``fetchone``/``fetchall``), for the report modules' synchronous reads."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> Any:
+        values = parameters if isinstance(parameters, Mapping) else tuple(parameters)
+        return SyncCursor(self._raw.execute(translate_pyformat(sql), values))
+
+
+@contextmanager
+def reading(url: str) -> Iterator[SyncConn]:
+    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
+    reports read one snapshot of the file."""
+    import psycopg
+    from psycopg.adapt import Loader
+
+    class NumericLoader(Loader):
+        def load(self, data: Any) -> Any:
+            return _numeric(bytes(data).decode())
+
+    raw = psycopg.connect(url, row_factory=_row_factory)
+    try:
+        raw.adapters.register_loader("numeric", NumericLoader)
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield SyncConn(raw)
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+# --- the database -----------------------------------------------------------------------
+
+
+class PgDatabase(Database):
+    """``Database`` on PostgreSQL: one connection for write transactions (one at a time,
+    as on SQLite), a small pool for reads."""
+
+    def __init__(self, url: str, pool_size: int = 4) -> None:
+        super().__init__(":memory:")
+        if asyncpg is None:
+            raise RuntimeError(
+                "PostgreSQL needs the asyncpg package: pip install 'fieldbot[postgres]'"
+            )
+        self.url = url
+        self.path = url  # what file-based tools (reports' snapshots, backups) are given
+        self._pool_size = pool_size
+        self._pool: Any = None
+        self._writer: Any = None
+        self._id_tables: frozenset[str] = frozenset()
+
+    # --- connections
+
+    async def _setup(self, raw: Any) -> None:
+        await raw.set_type_codec(
+            "numeric", encoder=str, decoder=_numeric, schema="pg_catalog", format="text"
+        )
+
+    async def open(self) -> None:
+        assert asyncpg is not None
+        self._writer = await asyncpg.connect(self.url, statement_cache_size=1024)
+        await self._setup(self._writer)
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=1,
+            max_size=self._pool_size,
+            statement_cache_size=1024,
+            init=self._setup,
+        )
+        await self._load_id_tables()
+
+    async def _load_id_tables(self) -> None:
+        rows = await self._writer.fetch(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = 'id'"
+        )
+        self._id_tables = frozenset(r[0] for r in rows)
+
+    def translate(self, sql: str) -> Query:
+        return translate(sql, self._id_tables)
+
+    @property
+    def pool(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        return self._pool
+
+    @property
+    def conn(self) -> Any:  # type: ignore[override]
+        """Reads on the pool; inside ``write()`` on the writing connection."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return PgConn(self, None)
+
+    @property
+    def is_open(self) -> bool:
+        return self._writer is not None
+
+    async def ensure_open(self) -> None:
+        if self._writer is None:
+            await self.open()
+            await self.migrate()
+
+    async def close(self) -> None:
+        if self._writer is None:
+            return
+        try:
+            await self.sync()
+        finally:
+            await self._pool.close()
+            await self._writer.close()
+            self._pool = self._writer = None
+
+    # --- writing
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Any]:
+        async with self._write_lock:
+            raw = self._writer
+            if raw is None:
+                raise RuntimeError("database is not open")
+            token = _WRITING.set(True)
+            try:
+                await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
+                try:
+                    yield PgConn(self, raw)
+                except BaseException:
+                    await raw.execute("ROLLBACK")
+                    raise
+                else:
+                    await raw.execute("COMMIT")
+            finally:
+                _WRITING.reset(token)
+
+    async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.write() as conn:
+            return int((await conn.execute(sql, tuple(params))).rowcount)
+
+    @asynccontextmanager
+    async def step(self) -> AsyncIterator[Any]:
+        async with self.write() as conn:
+            yield conn
+
+    async def sync(self) -> None:
+        """Write the noted update marks (steps are durable when they commit)."""
+        if self._writer is None or not self._marks:
+            self._unsynced = False
+            return
+        marks, self._marks = self._marks, []
+        self._unsynced = False
+        try:
+            async with self._write_lock:
+                await self._writer.executemany(
+                    "INSERT INTO processed_updates (update_id, at) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING",
+                    marks,
+                )
+        except BaseException:
+            self._marks[:0] = marks
+            raise
+
+    # --- reading
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        cur = await PgConn(self, None).run(sql, params)
+        return cast(list[Row], await cur.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def scan(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return await self.fetchall(sql, params)
+
+    # --- schema
+
+    async def migrate(self, migrations: list[Migration] | None = None) -> list[int]:
+        migrations = discover_migrations(MIGRATIONS_PG_DIR) if migrations is None else migrations
+        raw = self._writer
+        if raw is None:
+            raise RuntimeError("database is not open")
+        done: list[int] = []
+        async with self._write_lock:
+            async with raw.transaction():
+                # One process migrates at a time; the others wait and find nothing to do.
+                await raw.execute(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
+                await raw.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " number BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                applied = {r[0] for r in await raw.fetch("SELECT number FROM schema_migrations")}
+                for m in migrations:
+                    if m.number in applied:
+                        continue
+                    await raw.execute(m.sql)
+                    await raw.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2, $3)",
+                        m.number,
+                        m.name,
+                        utcnow_text(),
+                    )
+                    done.append(m.number)
+        await self._load_id_tables()
+        return done
