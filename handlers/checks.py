@@ -26,7 +26,7 @@ from campaign.message import Message
 from campaign.periods import PeriodError, from_token, parse_day
 from campaign.text import clean_text
 from handlers import screen
-from handlers.common import Context, Who, reply, require_cadre
+from handlers.common import Context, Who, pressed, reply, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop, entry
 from services import checks, drafts
 from services.checks import InspectionForm, Target
@@ -167,18 +167,11 @@ async def on_check(update: Update, context: Context) -> object:
 
 async def on_correction(update: Update, context: Context) -> object:
     """答复整改 (the cadre) or 退回 (the checker): judged, then the words asked."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return END
-    try:
-        cb = CORRECTION.parse(query.data)
-        correction_id = cb.int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
-    found, refusal = await checks.correction_for(w.deps, w.cadre, correction_id, cb.action, w.lang)
+    w, cb, correction_id, query = p.w, p.cb, p.value, p.query
+    found, refusal = await checks.correction_for(w.deps, p.cadre, correction_id, cb.action, w.lang)
     if found is None:
         await query.answer(refusal, show_alert=True)
         return END
@@ -218,20 +211,18 @@ async def on_inspect(update: Update, context: Context) -> object:
 
 
 async def on_inspect_group(update: Update, context: Context) -> object:
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(
+        update,
+        context,
+        INSPECTION,
+        lambda cb: cb.int_arg(0) if cb.action in ("grp", "team") else None,
+    )
+    if p is None:
         return END
-    try:
-        cb = INSPECTION.parse(query.data)
-        number = cb.int_arg(0) if cb.action in ("grp", "team") else None
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, cb, number, query = p.w, p.cb, p.value, p.query
     if cb.action == "grp":
         return await _inspect(update, context, w, "", group_id=number)
-    picker = await checks.inspect_picker(w.deps, w.cadre, w.lang, team_id=number)
+    picker = await checks.inspect_picker(w.deps, p.cadre, w.lang, team_id=number)
     if isinstance(picker, str):
         await query.answer(picker, show_alert=True)
         return END
@@ -449,17 +440,11 @@ FLOW: Flow[CheckForm] = Flow(
 
 async def on_close(update: Update, context: Context) -> None:
     """关闭 an answered correction (its checker, or the office)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        correction_id = CORRECTION.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    outcome = await checks.review(w.deps, w.cadre, correction_id, True, "", None, w.lang)
+    w, correction_id, query = p.w, p.value, p.query
+    outcome = await checks.review(w.deps, p.cadre, correction_id, True, "", None, w.lang)
     await query.answer(outcome.text, show_alert=not outcome.ok)
     if outcome.ok and query.message is not None:
         await screen.edit_pressed(context.bot, query, outcome.text)
@@ -467,17 +452,11 @@ async def on_close(update: Update, context: Context) -> None:
 
 async def on_show(update: Update, context: Context) -> None:
     """A correction's card, from /checks."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        correction_id = CORRECTION.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    shown = await checks.show(w.deps, w.cadre, correction_id, w.lang)
+    w, correction_id, query = p.w, p.value, p.query
+    shown = await checks.show(w.deps, p.cadre, correction_id, w.lang)
     if shown is None:
         await query.answer(w.t("checks.why.not_found"), show_alert=True)
         return

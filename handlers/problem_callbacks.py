@@ -27,7 +27,7 @@ from campaign.message import Message
 from campaign.problem_callbacks import REACHES, RESULTS
 from campaign.problem_cards import number
 from campaign.text import clean_text
-from handlers.common import Context, Who, require_cadre
+from handlers.common import Context, Who, pressed, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop
 from services import drafts
 from services import problem_callbacks as service
@@ -119,22 +119,15 @@ async def _open(
 
 async def on_answer(update: Update, context: Context) -> object:
     """满意 / 基本满意 / 不满意 on the ask (or 记录 on the leader's list)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CALLBACK, lambda cb: cb.int_arg(0))
+    if p is None:
         return END
-    try:
-        cb = CALLBACK.parse(query.data)
-        callback_id = cb.int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, cb, callback_id, query = p.w, p.cb, p.value, p.query
     result = cb.args[1] if cb.action == "ans" else None
     if result is not None and result not in RESULTS:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
-    judged = await service.check_record(w.deps, w.cadre, callback_id, w.lang)
+    judged = await service.check_record(w.deps, p.cadre, callback_id, w.lang)
     if not judged.ok:
         await query.answer(judged.text, show_alert=True)
         return END
