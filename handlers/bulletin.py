@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from campaign.callbacks import BULLETIN, BULLETIN_OPENING, CallbackError
@@ -18,9 +18,8 @@ from campaign.message import Message
 from campaign.text import clean_text
 from handlers import screen
 from handlers.common import Context, pressed, who
-from handlers.flow import END, Flow, Session, Step, Stop
+from handlers.flow import END, Flow, Session, Step
 from services import bulletin_issues as service
-from services import drafts
 
 log = logging.getLogger(__name__)
 
@@ -98,28 +97,8 @@ async def on_open(update: Update, context: Context) -> object:
     if refusal is not None:
         await query.answer(refusal, show_alert=True)
         return END
-    if await drafts.other_open(d.db, w.user_id, w.user_id, KIND) is not None:
-        await query.answer(w.t("bulletin.opening.busy"), show_alert=True)
-        return END
     form = OpeningForm(number)
-    draft = await drafts.start(
-        d.db, KIND, p.cadre.id, w.user_id, w.user_id, TEXT, form.dump(), d.now()
-    )
-    s = FLOW.session(update, context, w, draft, form)
-    s.answered = True
-    try:
-        state = await s.go(TEXT)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private dialog with a presser: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        await query.answer(w.t("bulletin.opening.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    chat = update.effective_chat
-    here = chat is not None and chat.id == w.user_id
-    await query.answer(None if here else w.t("bulletin.opening.see_private"))
-    return state
+    return await FLOW.open_in_private(update, context, w, TEXT, form, texts="bulletin.opening")
 
 
 async def ask(s: S) -> Message:

@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign.callbacks import CHECK, CORRECTION, INSPECTION, CallbackError
@@ -27,8 +26,8 @@ from campaign.periods import PeriodError, from_token, parse_day
 from campaign.text import clean_text
 from handlers import screen
 from handlers.common import Context, Who, pressed, reply, require_cadre
-from handlers.flow import END, Flow, Session, Step, Stop, entry
-from services import checks, drafts
+from handlers.flow import END, Flow, Session, Step, entry
+from services import checks
 from services.checks import InspectionForm, Target
 
 log = logging.getLogger(__name__)
@@ -97,35 +96,6 @@ async def _alert(update: Update, text: str) -> None:
         await reply(update, text)
 
 
-async def _open(update: Update, context: Context, w: Who, form: CheckForm, step: str) -> object:
-    """Open the dialog's draft in the presser's private chat and ask the first step."""
-    assert w.cadre is not None
-    d = w.deps
-    query = update.callback_query
-    if await drafts.other_open(d.db, w.user_id, w.user_id, KIND) is not None:
-        await _alert(update, w.t("checks.flow.busy"))
-        return END
-    draft = await drafts.start(
-        d.db, KIND, w.cadre.id, w.user_id, w.user_id, step, form.dump(), d.now()
-    )
-    s = FLOW.session(update, context, w, draft, form)
-    s.answered = True  # the press is answered below, once it is known how the ask went
-    try:
-        state = await s.go(step)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private check dialog: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        if query is not None:
-            await query.answer(w.t("checks.flow.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    if query is not None:
-        private = update.effective_chat is not None and update.effective_chat.id == w.user_id
-        await query.answer(None if private else w.t("checks.flow.see_private"))
-    return state
-
-
 # --- entering ------------------------------------------------------------------------------
 
 
@@ -162,7 +132,7 @@ async def on_check(update: Update, context: Context) -> object:
         await query.answer(judged.text, show_alert=True)
         return END
     form.what = checks.target_text(w.t, form.target(), judged.cadre.name)
-    return await _open(update, context, w, form, COMMENT)
+    return await FLOW.open_in_private(update, context, w, COMMENT, form, texts="checks.flow")
 
 
 async def on_correction(update: Update, context: Context) -> object:
@@ -176,8 +146,10 @@ async def on_correction(update: Update, context: Context) -> object:
         await query.answer(refusal, show_alert=True)
         return END
     if cb.action == "ans":
-        return await _open(update, context, w, CheckForm("answer", correction_id=found.id), ANSWER)
-    return await _open(update, context, w, CheckForm("back", correction_id=found.id), REASON)
+        form, step = CheckForm("answer", correction_id=found.id), ANSWER
+    else:
+        form, step = CheckForm("back", correction_id=found.id), REASON
+    return await FLOW.open_in_private(update, context, w, step, form, texts="checks.flow")
 
 
 async def _inspect(
@@ -191,7 +163,7 @@ async def _inspect(
         await _alert(update, refusal)
         return END
     form = CheckForm("inspect", group_id=group.id, group=group.name)
-    return await _open(update, context, w, form, I_DAY)
+    return await FLOW.open_in_private(update, context, w, I_DAY, form, texts="checks.flow")
 
 
 async def on_inspect(update: Update, context: Context) -> object:

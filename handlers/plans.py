@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import plans as rules
@@ -18,13 +17,11 @@ from campaign.callbacks import PLAN, Callback, CallbackError
 from campaign.periods import EXAMPLES, PeriodError, parse_period
 from campaign.text import ECHO_LIMIT, shorten
 from handlers import screen
-from handlers.common import Context, Who, pressed, reply, require_cadre
-from handlers.flow import END, Flow, Stop
+from handlers.common import Context, pressed, reply, require_cadre
+from handlers.flow import END
 from handlers.plan_steps import (
-    ITEM_KIND,
     MONTH,
     NOTE,
-    PROGRESS_KIND,
     REASON,
     SUMMARY,
     TITLE,
@@ -33,7 +30,7 @@ from handlers.plan_steps import (
     item_flow,
     progress_flow,
 )
-from services import drafts, plans
+from services import plans
 
 log = logging.getLogger(__name__)
 
@@ -74,36 +71,6 @@ async def show_card(update: Update, context: Context) -> None:
     await screen.send(context.bot, chat.id, shown.message.text, markup)
 
 
-async def _open_private(
-    update: Update, w: Who, flow: Flow[Any], kind: str, step: str, form: Any, context: Context
-) -> object:
-    """Open the dialog's draft in the presser's private chat and ask its first step."""
-    query = update.callback_query
-    assert query is not None and w.cadre is not None
-    d = w.deps
-    if await drafts.other_open(d.db, w.user_id, w.user_id, kind) is not None:
-        await query.answer(w.t("plans.busy"), show_alert=True)
-        return END
-    draft = await drafts.start(d.db, kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(),
-                               d.now())  # fmt: skip
-    s = flow.session(update, context, w, draft, form)
-    s.answered = True
-    try:
-        state = await s.go(step)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private plan dialog: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        await query.answer(w.t("plans.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    chat = update.effective_chat
-    await query.answer(
-        None if chat is not None and chat.id == w.user_id else w.t("plans.see_private")
-    )
-    return state
-
-
 def _item_and_flag(cb: Callback) -> tuple[int, bool]:
     item_id, completes = cb.int_arg(0), cb.int_arg(1)
     if completes not in (0, 1):
@@ -130,7 +97,7 @@ async def progress_entry(update: Update, context: Context) -> object:
         has_target=item.target is not None,
         completes=completes,
     )
-    return await _open_private(update, w, PROGRESS, PROGRESS_KIND, NOTE, form, context)
+    return await PROGRESS.open_in_private(update, context, w, NOTE, form, texts="plans")
 
 
 async def item_entry(update: Update, context: Context) -> object:
@@ -148,7 +115,7 @@ async def item_entry(update: Update, context: Context) -> object:
             return END
         name = c.group_name if unit.group_id is not None else c.team_name
         form = ItemForm(team_id=unit.team_id, group_id=unit.group_id, unit_name=name)
-        return await _open_private(update, w, ITEM, ITEM_KIND, TITLE, form, context)
+        return await ITEM.open_in_private(update, context, w, TITLE, form, texts="plans")
     item, refusal = await plans.editable(w.deps, c, w.lang, item_id)
     if item is None:
         await query.answer(refusal, show_alert=True)
@@ -168,9 +135,9 @@ async def item_entry(update: Update, context: Context) -> object:
         editing=True,
     )
     if cb.action == "cx":
-        return await _open_private(update, w, ITEM, ITEM_KIND, REASON, form, context)
-    return await _open_private(update, w, ITEM, ITEM_KIND, SUMMARY if form.month else MONTH,
-                               form, context)  # fmt: skip
+        return await ITEM.open_in_private(update, context, w, REASON, form, texts="plans")
+    step = SUMMARY if form.month else MONTH
+    return await ITEM.open_in_private(update, context, w, step, form, texts="plans")
 
 
 PROGRESS = progress_flow([CallbackQueryHandler(progress_entry, pattern=PLAN.pattern("prg"))])
