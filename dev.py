@@ -3,7 +3,7 @@
 
 python3 dev.py run [fieldbot args...]   create .venv, install, run the bot
 python3 dev.py test [pytest args...]    create .venv, install with test extras, run
-                                        ruff, mypy and the whole test suite
+                                        ruff (lint and format), mypy and the whole test suite
 python3 dev.py fieldbot ARGS...         any other fieldbot command (roster, migrate ...)
 """
 
@@ -91,6 +91,7 @@ def main(argv: list[str]) -> int:
         py = str(BIN / "python")
         for step in (
             [py, "-m", "ruff", "check", "."],
+            [py, "-m", "ruff", "format", "--check", "."],
             [py, "-m", "mypy"],
             [py, "-m", "pytest", *rest],
         ):

@@ -10,17 +10,16 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from campaign.callbacks import BULLETIN, BULLETIN_OPENING, CallbackError
 from campaign.message import Message
 from campaign.text import clean_text
 from handlers import screen
-from handlers.common import Context, require_cadre, who
-from handlers.flow import END, Flow, Session, Step, Stop
+from handlers.common import Context, pressed, who
+from handlers.flow import END, Flow, Session, Step
 from services import bulletin_issues as service
-from services import drafts
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ TEXT = "text"
 # --- the draft's buttons -------------------------------------------------------------------
 
 
-async def pressed(update: Update, context: Context) -> None:
+async def on_press(update: Update, context: Context) -> None:
     """🌟 cases, a case picked or dropped, ↩️ back, 📤 publish."""
     query = update.callback_query
     if query is None:
@@ -89,43 +88,17 @@ S = Session[OpeningForm]
 
 async def on_open(update: Update, context: Context) -> object:
     """✏️ pressed (in the office chat): judged first, then asked in private."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, BULLETIN, lambda cb: cb.int_arg(0))
+    if p is None:
         return END
-    try:
-        number = BULLETIN.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, number, query = p.w, p.value, p.query
     d = w.deps
-    refusal = await service.may_edit_opening(d, w.cadre, number, w.lang)
+    refusal = await service.may_edit_opening(d, p.cadre, number, w.lang)
     if refusal is not None:
         await query.answer(refusal, show_alert=True)
         return END
-    if await drafts.other_open(d.db, w.user_id, w.user_id, KIND) is not None:
-        await query.answer(w.t("bulletin.opening.busy"), show_alert=True)
-        return END
     form = OpeningForm(number)
-    draft = await drafts.start(
-        d.db, KIND, w.cadre.id, w.user_id, w.user_id, TEXT, form.dump(), d.now()
-    )
-    s = FLOW.session(update, context, w, draft, form)
-    s.answered = True
-    try:
-        state = await s.go(TEXT)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private dialog with a presser: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        await query.answer(w.t("bulletin.opening.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    chat = update.effective_chat
-    here = chat is not None and chat.id == w.user_id
-    await query.answer(None if here else w.t("bulletin.opening.see_private"))
-    return state
+    return await FLOW.open_in_private(update, context, w, TEXT, form, texts="bulletin.opening")
 
 
 async def ask(s: S) -> Message:
@@ -164,5 +137,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         FLOW.conversation(),
         FLOW.stale_handler(),
-        CallbackQueryHandler(pressed, pattern=BULLETIN.pattern("cases", "tog", "back", "pub")),
+        CallbackQueryHandler(on_press, pattern=BULLETIN.pattern("cases", "tog", "back", "pub")),
     ]

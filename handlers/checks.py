@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign.callbacks import CHECK, CORRECTION, INSPECTION, CallbackError
@@ -26,9 +25,9 @@ from campaign.message import Message
 from campaign.periods import PeriodError, from_token, parse_day
 from campaign.text import clean_text
 from handlers import screen
-from handlers.common import Context, Who, reply, require_cadre
-from handlers.flow import END, Flow, Session, Step, Stop, entry
-from services import checks, drafts
+from handlers.common import Context, Who, pressed, reply, require_cadre
+from handlers.flow import END, Flow, Session, Step, entry
+from services import checks
 from services.checks import InspectionForm, Target
 
 log = logging.getLogger(__name__)
@@ -97,35 +96,6 @@ async def _alert(update: Update, text: str) -> None:
         await reply(update, text)
 
 
-async def _open(update: Update, context: Context, w: Who, form: CheckForm, step: str) -> object:
-    """Open the dialog's draft in the presser's private chat and ask the first step."""
-    assert w.cadre is not None
-    d = w.deps
-    query = update.callback_query
-    if await drafts.other_open(d.db, w.user_id, w.user_id, KIND) is not None:
-        await _alert(update, w.t("checks.flow.busy"))
-        return END
-    draft = await drafts.start(
-        d.db, KIND, w.cadre.id, w.user_id, w.user_id, step, form.dump(), d.now()
-    )
-    s = FLOW.session(update, context, w, draft, form)
-    s.answered = True  # the press is answered below, once it is known how the ask went
-    try:
-        state = await s.go(step)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private check dialog: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        if query is not None:
-            await query.answer(w.t("checks.flow.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    if query is not None:
-        private = update.effective_chat is not None and update.effective_chat.id == w.user_id
-        await query.answer(None if private else w.t("checks.flow.see_private"))
-    return state
-
-
 # --- entering ------------------------------------------------------------------------------
 
 
@@ -162,29 +132,24 @@ async def on_check(update: Update, context: Context) -> object:
         await query.answer(judged.text, show_alert=True)
         return END
     form.what = checks.target_text(w.t, form.target(), judged.cadre.name)
-    return await _open(update, context, w, form, COMMENT)
+    return await FLOW.open_in_private(update, context, w, COMMENT, form, texts="checks.flow")
 
 
 async def on_correction(update: Update, context: Context) -> object:
     """答复整改 (the cadre) or 退回 (the checker): judged, then the words asked."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return END
-    try:
-        cb = CORRECTION.parse(query.data)
-        correction_id = cb.int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
-    found, refusal = await checks.correction_for(w.deps, w.cadre, correction_id, cb.action, w.lang)
+    w, cb, correction_id, query = p.w, p.cb, p.value, p.query
+    found, refusal = await checks.correction_for(w.deps, p.cadre, correction_id, cb.action, w.lang)
     if found is None:
         await query.answer(refusal, show_alert=True)
         return END
     if cb.action == "ans":
-        return await _open(update, context, w, CheckForm("answer", correction_id=found.id), ANSWER)
-    return await _open(update, context, w, CheckForm("back", correction_id=found.id), REASON)
+        form, step = CheckForm("answer", correction_id=found.id), ANSWER
+    else:
+        form, step = CheckForm("back", correction_id=found.id), REASON
+    return await FLOW.open_in_private(update, context, w, step, form, texts="checks.flow")
 
 
 async def _inspect(
@@ -198,7 +163,7 @@ async def _inspect(
         await _alert(update, refusal)
         return END
     form = CheckForm("inspect", group_id=group.id, group=group.name)
-    return await _open(update, context, w, form, I_DAY)
+    return await FLOW.open_in_private(update, context, w, I_DAY, form, texts="checks.flow")
 
 
 async def on_inspect(update: Update, context: Context) -> object:
@@ -218,20 +183,18 @@ async def on_inspect(update: Update, context: Context) -> object:
 
 
 async def on_inspect_group(update: Update, context: Context) -> object:
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(
+        update,
+        context,
+        INSPECTION,
+        lambda cb: cb.int_arg(0) if cb.action in ("grp", "team") else None,
+    )
+    if p is None:
         return END
-    try:
-        cb = INSPECTION.parse(query.data)
-        number = cb.int_arg(0) if cb.action in ("grp", "team") else None
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, cb, number, query = p.w, p.cb, p.value, p.query
     if cb.action == "grp":
         return await _inspect(update, context, w, "", group_id=number)
-    picker = await checks.inspect_picker(w.deps, w.cadre, w.lang, team_id=number)
+    picker = await checks.inspect_picker(w.deps, p.cadre, w.lang, team_id=number)
     if isinstance(picker, str):
         await query.answer(picker, show_alert=True)
         return END
@@ -449,17 +412,11 @@ FLOW: Flow[CheckForm] = Flow(
 
 async def on_close(update: Update, context: Context) -> None:
     """关闭 an answered correction (its checker, or the office)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        correction_id = CORRECTION.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    outcome = await checks.review(w.deps, w.cadre, correction_id, True, "", None, w.lang)
+    w, correction_id, query = p.w, p.value, p.query
+    outcome = await checks.review(w.deps, p.cadre, correction_id, True, "", None, w.lang)
     await query.answer(outcome.text, show_alert=not outcome.ok)
     if outcome.ok and query.message is not None:
         await screen.edit_pressed(context.bot, query, outcome.text)
@@ -467,17 +424,11 @@ async def on_close(update: Update, context: Context) -> None:
 
 async def on_show(update: Update, context: Context) -> None:
     """A correction's card, from /checks."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CORRECTION, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        correction_id = CORRECTION.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    shown = await checks.show(w.deps, w.cadre, correction_id, w.lang)
+    w, correction_id, query = p.w, p.value, p.query
+    shown = await checks.show(w.deps, p.cadre, correction_id, w.lang)
     if shown is None:
         await query.answer(w.t("checks.why.not_found"), show_alert=True)
         return

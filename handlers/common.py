@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from campaign import callbacks
+from campaign.callbacks import Callback, CallbackError, Namespace
 from campaign.i18n import pick_language
 from campaign.roles import FIELD_ROLES, ROLE_MENU, MenuScope, Role
 from handlers import menus, screen
@@ -119,6 +121,50 @@ async def require_cadre(update: Update, context: Context) -> Who | None:
             await reply(update, w.t("start.not_joined"))
         return None
     return w
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Press(Generic[T]):
+    """A button pressed by a joined cadre: the query, the presser, the parsed data and
+    what the handler read from its arguments (``value``)."""
+
+    query: CallbackQuery
+    w: Who
+    cadre: Cadre
+    cb: Callback
+    value: T
+
+    async def alert(self, key: str, /, **values: Any) -> None:
+        await self.query.answer(self.w.t(key, **values), show_alert=True)
+
+
+async def pressed(
+    update: Update,
+    context: Context,
+    namespace: Namespace,
+    read: Callable[[Callback], T] = lambda cb: None,  # type: ignore[assignment,return-value]
+) -> Press[T] | None:
+    """The start of every button handler: the presser must have joined (else they are
+    told how), the data must be this namespace's and ``read`` must accept its arguments
+    (it raises ``CallbackError`` otherwise; a forged or outdated button gets
+    ``common.stale_button``). None when the press was answered here; the handler ends.
+    The service called next judges again whether this presser may do this."""
+    query = update.callback_query
+    if query is None:
+        return None
+    w = await require_cadre(update, context)
+    if w is None or w.cadre is None:
+        return None
+    try:
+        cb = namespace.parse(query.data)
+        value = read(cb)
+    except CallbackError:
+        await query.answer(w.t("common.stale_button"), show_alert=True)
+        return None
+    return Press(query, w, w.cadre, cb, value)
 
 
 async def require_field_cadre(update: Update, context: Context, refusal: str) -> Who | None:

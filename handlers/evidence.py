@@ -10,31 +10,25 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from campaign.callbacks import EVIDENCE, CallbackError
+from campaign.callbacks import EVIDENCE
 from handlers import screen
-from handlers.common import Context, deps, require_cadre
+from handlers.common import Context, deps, pressed
 from services import evidence
 
 
 async def on_press(update: Update, context: Context) -> None:
     """📎: send the evidence, or say (in an alert) why not."""
-    query = update.callback_query
     chat = update.effective_chat
-    w = await require_cadre(update, context)
-    if query is None or w is None or w.cadre is None:
+    p = await pressed(update, context, EVIDENCE, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        cb = EVIDENCE.parse(query.data)
-        record_id = cb.int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
+    w, cb, record_id, query = p.w, p.cb, p.value, p.query
     chat_id = chat.id if chat is not None else None
     private_chat = None if chat is None or chat.type == "private" else chat_id
     if cb.action == "v":
-        opened = await evidence.of_visit(deps(context), w.cadre, record_id, w.lang, private_chat)
+        opened = await evidence.of_visit(deps(context), p.cadre, record_id, w.lang, private_chat)
     else:
-        opened = await evidence.of_problem(deps(context), w.cadre, record_id, w.lang)
+        opened = await evidence.of_problem(deps(context), p.cadre, record_id, w.lang)
     if not opened.messages or chat_id is None:
         await query.answer(opened.refusal or w.t("common.stale_button"), show_alert=True)
         return

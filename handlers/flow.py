@@ -100,6 +100,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic
 
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -112,7 +113,7 @@ from telegram.warnings import PTBUserWarning
 
 from campaign.callbacks import Callback, CallbackError, Namespace
 from campaign.message import Ask, Message
-from handlers.common import Context, Who, require_cadre, who
+from handlers.common import Context, Who, reply, require_cadre, who
 from handlers.flow_session import (
     ASK_DROP,
     END,
@@ -227,6 +228,56 @@ class Flow(Generic[F]):
         return Session(
             self, update, context, w, draft, form if form is not None else self.load(draft.data), cb
         )
+
+    async def open_in_private(
+        self,
+        update: Update,
+        context: Context,
+        w: Who,
+        step: str,
+        form: F,
+        *,
+        texts: str,
+        cache: Mapping[str, Any] | None = None,
+    ) -> object:
+        """Open this dialog from a button pressed in any chat (a card in a group, a list)
+        or a command: a new draft held in the sender's private chat, its first ``step``
+        asked there. A press is answered once: refused (``<texts>.busy``) when they
+        already have one open; ``<texts>.open_private_first`` when the bot may not write
+        to them yet (they never started a private chat with it), the draft dropped
+        again; ``<texts>.see_private`` when the press came from another chat."""
+        query = update.callback_query
+        assert w.cadre is not None
+        d = w.deps
+
+        async def refuse(key: str) -> object:
+            if query is not None:
+                await query.answer(w.t(key), show_alert=True)
+            else:
+                await reply(update, w.t(key))
+            return END
+
+        if await drafts.other_open(d.db, w.user_id, w.user_id, self.kind) is not None:
+            return await refuse(f"{texts}.busy")
+        draft = await drafts.start(
+            d.db, self.kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(), d.now()
+        )
+        s = self.session(update, context, w, draft, form)
+        s.cache.update(cache or {})
+        s.answered = True  # answered below, once it is known how the ask went
+        try:
+            state = await s.go(step)
+        except (Forbidden, BadRequest) as exc:
+            log.info("could not open a private %s dialog: %s", self.kind, exc)
+            await drafts.cancel(d.db, draft.id, d.now())
+            return await refuse(f"{texts}.open_private_first")
+        except Stop as stop:
+            return stop.state
+        if query is not None:
+            chat = update.effective_chat
+            here = chat is not None and chat.id == w.user_id
+            await query.answer(None if here else w.t(f"{texts}.see_private"))
+        return state
 
     # --- one update --------------------------------------------------------------------
 

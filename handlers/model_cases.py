@@ -12,12 +12,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from campaign.callbacks import CASES, CallbackError
+from campaign.callbacks import CASES
 from campaign.message import Message
 from campaign.periods import Period, PeriodError, month_of, parse_period
 from campaign.text import clean_text, shorten
 from handlers import reports, screen
-from handlers.common import Context, is_private, reply, require_cadre, who
+from handlers.common import Context, is_private, pressed, reply, who
 from handlers.flow import END, Flow, Session, Step, Stop
 from services import drafts
 from services import model_cases as service
@@ -100,18 +100,12 @@ def _period_in(words: list[str], today: date) -> Period:
 async def on_pick(update: Update, context: Context) -> object:
     """ "Select" pressed: judged first (only the office, a flagged visit not selected
     yet); then the title is asked."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None or update.effective_chat is None:
+    p = await pressed(update, context, CASES, lambda cb: cb.int_arg(0))
+    if p is None or update.effective_chat is None:
         return END
-    try:
-        visit_id = CASES.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, visit_id, query = p.w, p.value, p.query
     d = w.deps
-    judged = await service.pick(d, w.cadre, visit_id)
+    judged = await service.pick(d, p.cadre, visit_id)
     if judged.visit is None:
         await query.answer(w.t(f"model_cases.{judged.refusal}"), show_alert=True)
         return END
@@ -121,7 +115,7 @@ async def on_pick(update: Update, context: Context) -> object:
         return END
     form = CaseForm(visit_id=visit_id)
     draft = await drafts.start(
-        d.db, KIND, w.cadre.id, chat_id, w.user_id, TITLE, form.dump(), d.now()
+        d.db, KIND, p.cadre.id, chat_id, w.user_id, TITLE, form.dump(), d.now()
     )
     s = FLOW.session(update, context, w, draft, form)
     s.cache["visit"] = judged.visit

@@ -10,21 +10,18 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from campaign import plans as rules
-from campaign.callbacks import PLAN, CallbackError
+from campaign.callbacks import PLAN, Callback, CallbackError
 from campaign.periods import EXAMPLES, PeriodError, parse_period
 from campaign.text import ECHO_LIMIT, shorten
 from handlers import screen
-from handlers.common import Context, Who, reply, require_cadre
-from handlers.flow import END, Flow, Stop
+from handlers.common import Context, pressed, reply, require_cadre
+from handlers.flow import END
 from handlers.plan_steps import (
-    ITEM_KIND,
     MONTH,
     NOTE,
-    PROGRESS_KIND,
     REASON,
     SUMMARY,
     TITLE,
@@ -33,7 +30,7 @@ from handlers.plan_steps import (
     item_flow,
     progress_flow,
 )
-from services import drafts, plans
+from services import plans
 
 log = logging.getLogger(__name__)
 
@@ -60,75 +57,37 @@ async def plan_command(update: Update, context: Context) -> None:
 
 async def show_card(update: Update, context: Context) -> None:
     """pln:show:<item>: the item's card, if the presser may see it."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, PLAN, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        item_id = PLAN.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
-    shown = await plans.card(w.deps, w.cadre, w.lang, item_id)
+    shown = await plans.card(p.w.deps, p.cadre, p.w.lang, p.value)
     if shown.message is None:
-        await query.answer(shown.refusal, show_alert=True)
+        await p.query.answer(shown.refusal, show_alert=True)
         return
-    await query.answer()
+    await p.query.answer()
     markup = screen.markup_of(shown.message) if shown.message.buttons else None
     chat = update.effective_chat
     assert chat is not None
     await screen.send(context.bot, chat.id, shown.message.text, markup)
 
 
-async def _open_private(
-    update: Update, w: Who, flow: Flow[Any], kind: str, step: str, form: Any, context: Context
-) -> object:
-    """Open the dialog's draft in the presser's private chat and ask its first step."""
-    query = update.callback_query
-    assert query is not None and w.cadre is not None
-    d = w.deps
-    if await drafts.other_open(d.db, w.user_id, w.user_id, kind) is not None:
-        await query.answer(w.t("plans.busy"), show_alert=True)
-        return END
-    draft = await drafts.start(d.db, kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(),
-                               d.now())  # fmt: skip
-    s = flow.session(update, context, w, draft, form)
-    s.answered = True
-    try:
-        state = await s.go(step)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private plan dialog: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        await query.answer(w.t("plans.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    chat = update.effective_chat
-    await query.answer(
-        None if chat is not None and chat.id == w.user_id else w.t("plans.see_private")
-    )
-    return state
+def _item_and_flag(cb: Callback) -> tuple[int, bool]:
+    item_id, completes = cb.int_arg(0), cb.int_arg(1)
+    if completes not in (0, 1):
+        raise CallbackError("done is 0 or 1")
+    return item_id, bool(completes)
 
 
 async def progress_entry(update: Update, context: Context) -> object:
     """pln:prg:<item>:<done>: an owner reports progress (0) or completion (1)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, PLAN, _item_and_flag)
+    if p is None:
         return END
-    try:
-        cb = PLAN.parse(query.data)
-        item_id, completes = cb.int_arg(0), cb.int_arg(1)
-        if completes not in (0, 1):
-            raise CallbackError("done is 0 or 1")
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
-    item, refusal = await plans.reportable(w.deps, w.cadre, w.lang, item_id)
+    w = p.w
+    (item_id, completes) = p.value
+    item, refusal = await plans.reportable(w.deps, p.cadre, w.lang, item_id)
     if item is None:
-        await query.answer(refusal, show_alert=True)
+        await p.query.answer(refusal, show_alert=True)
         return END
     form = ProgressForm(
         item_id=item.id,
@@ -136,25 +95,19 @@ async def progress_entry(update: Update, context: Context) -> object:
         title=item.title,
         unit=item.unit,
         has_target=item.target is not None,
-        completes=bool(completes),
+        completes=completes,
     )
-    return await _open_private(update, w, PROGRESS, PROGRESS_KIND, NOTE, form, context)
+    return await PROGRESS.open_in_private(update, context, w, NOTE, form, texts="plans")
 
 
 async def item_entry(update: Update, context: Context) -> object:
     """pln:add (a new item of my unit) or pln:ed:<item> (change one of my unit's)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(
+        update, context, PLAN, lambda cb: cb.int_arg(0) if cb.action in ("ed", "cx") else None
+    )
+    if p is None:
         return END
-    c = w.cadre
-    try:
-        cb = PLAN.parse(query.data)
-        item_id = cb.int_arg(0) if cb.action in ("ed", "cx") else None
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, c, cb, item_id, query = p.w, p.cadre, p.cb, p.value, p.query
     if item_id is None:
         unit = rules.own_unit(c.role, c.team_id, c.group_id)
         if unit is None:
@@ -162,7 +115,7 @@ async def item_entry(update: Update, context: Context) -> object:
             return END
         name = c.group_name if unit.group_id is not None else c.team_name
         form = ItemForm(team_id=unit.team_id, group_id=unit.group_id, unit_name=name)
-        return await _open_private(update, w, ITEM, ITEM_KIND, TITLE, form, context)
+        return await ITEM.open_in_private(update, context, w, TITLE, form, texts="plans")
     item, refusal = await plans.editable(w.deps, c, w.lang, item_id)
     if item is None:
         await query.answer(refusal, show_alert=True)
@@ -182,9 +135,9 @@ async def item_entry(update: Update, context: Context) -> object:
         editing=True,
     )
     if cb.action == "cx":
-        return await _open_private(update, w, ITEM, ITEM_KIND, REASON, form, context)
-    return await _open_private(update, w, ITEM, ITEM_KIND, SUMMARY if form.month else MONTH,
-                               form, context)  # fmt: skip
+        return await ITEM.open_in_private(update, context, w, REASON, form, texts="plans")
+    step = SUMMARY if form.month else MONTH
+    return await ITEM.open_in_private(update, context, w, step, form, texts="plans")
 
 
 PROGRESS = progress_flow([CallbackQueryHandler(progress_entry, pattern=PLAN.pattern("prg"))])

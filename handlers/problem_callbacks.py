@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from campaign.callbacks import CALLBACK, WATCH, CallbackError
@@ -27,8 +26,8 @@ from campaign.message import Message
 from campaign.problem_callbacks import REACHES, RESULTS
 from campaign.problem_cards import number
 from campaign.text import clean_text
-from handlers.common import Context, Who, require_cadre
-from handlers.flow import END, Flow, Session, Step, Stop
+from handlers.common import Context, pressed, require_cadre
+from handlers.flow import END, Flow, Session, Step
 from services import drafts
 from services import problem_callbacks as service
 from services.problem_callbacks import RecordRequest, ReopenRequest
@@ -86,60 +85,27 @@ def _chat_id(update: Update) -> int | None:
     return update.effective_chat.id if update.effective_chat else None
 
 
-async def _open(
-    update: Update, context: Context, w: Who, flow: Flow[Any], step: str, form: Any
-) -> object:
-    """Open the dialog's draft in the presser's private chat and ask its first step."""
-    query = update.callback_query
-    assert query is not None and w.cadre is not None
-    d = w.deps
-    if await drafts.other_open(d.db, w.user_id, w.user_id, flow.kind) is not None:
-        await query.answer(w.t("callbacks.busy"), show_alert=True)
-        return END
-    draft = await drafts.start(
-        d.db, flow.kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(), d.now()
-    )
-    s = flow.session(update, context, w, draft, form)
-    s.answered = True
-    try:
-        state = await s.go(step)
-    except (Forbidden, BadRequest) as exc:
-        log.info("could not open a private dialog with a presser: %s", exc)
-        await drafts.cancel(d.db, draft.id, d.now())
-        await query.answer(w.t("callbacks.open_private_first"), show_alert=True)
-        return END
-    except Stop as stop:
-        return stop.state
-    await query.answer(None if _chat_id(update) == w.user_id else w.t("callbacks.see_private"))
-    return state
-
-
 # --- the call-back dialog ---------------------------------------------------------------
 
 
 async def on_answer(update: Update, context: Context) -> object:
     """满意 / 基本满意 / 不满意 on the ask (or 记录 on the leader's list)."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, CALLBACK, lambda cb: cb.int_arg(0))
+    if p is None:
         return END
-    try:
-        cb = CALLBACK.parse(query.data)
-        callback_id = cb.int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return END
+    w, cb, callback_id, query = p.w, p.cb, p.value, p.query
     result = cb.args[1] if cb.action == "ans" else None
     if result is not None and result not in RESULTS:
         await query.answer(w.t("common.stale_button"), show_alert=True)
         return END
-    judged = await service.check_record(w.deps, w.cadre, callback_id, w.lang)
+    judged = await service.check_record(w.deps, p.cadre, callback_id, w.lang)
     if not judged.ok:
         await query.answer(judged.text, show_alert=True)
         return END
     form = CallbackForm(callback_id, judged.problem_id or 0, result, origin=_chat_id(update))
-    return await _open(update, context, w, CALLBACK_FLOW, HOW if result else RESULT, form)
+    return await CALLBACK_FLOW.open_in_private(
+        update, context, w, HOW if result else RESULT, form, texts="callbacks"
+    )
 
 
 CS = Session[CallbackForm]
@@ -280,7 +246,7 @@ async def on_reopen(update: Update, context: Context) -> object:
         await query.answer(judged.text, show_alert=True)
         return END
     form = ReopenForm(problem_id, cause, _chat_id(update))
-    return await _open(update, context, w, REOPEN_FLOW, WHY, form)
+    return await REOPEN_FLOW.open_in_private(update, context, w, WHY, form, texts="callbacks")
 
 
 RS = Session[ReopenForm]

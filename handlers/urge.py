@@ -8,26 +8,20 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from campaign.callbacks import URGE, CallbackError
+from campaign.callbacks import URGE
 from handlers import screen
-from handlers.common import Context, Who, is_private, reply, require_cadre
+from handlers.common import Context, Who, is_private, pressed, reply
 from services import urge
 
 
 async def on_urge(update: Update, context: Context) -> None:
     """督办 P-N: the owner is told at once; the answer says what happened."""
-    query = update.callback_query
-    assert query is not None
-    w = await require_cadre(update, context)
-    if w is None or w.cadre is None:
+    p = await pressed(update, context, URGE, lambda cb: cb.int_arg(0))
+    if p is None:
         return
-    try:
-        problem_id = URGE.parse(query.data).int_arg(0)
-    except CallbackError:
-        await query.answer(w.t("common.stale_button"), show_alert=True)
-        return
+    w, problem_id, query = p.w, p.value, p.query
     chat_id = update.effective_chat.id if update.effective_chat else None
-    outcome = await urge.urge(w.deps, w.cadre, problem_id, chat_id, w.lang)
+    outcome = await urge.urge(w.deps, p.cadre, problem_id, chat_id, w.lang)
     await query.answer(outcome.text, show_alert=True)
 
 

@@ -140,13 +140,19 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA busy_timeout=5000",
-        ):
-            await conn.execute(pragma)
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA busy_timeout=5000",
+            ):
+                await conn.execute(pragma)
+        except BaseException:
+            # e.g. "file is not a database": without closing, aiosqlite's worker thread
+            # stays alive and the process never exits after the error is reported
+            await conn.close()
+            raise
         self._conn = conn
         if self.path != ":memory:":  # a second connection to :memory: is another database
             here = sqlite3.connect(self.path, isolation_level=None)

@@ -62,6 +62,17 @@ def snapshot(database: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
+def _outbox_drained(database: Path) -> bool:
+    conn = sqlite3.connect(database, timeout=10)
+    try:
+        (waiting,) = conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        ).fetchone()
+        return int(waiting) == 0
+    finally:
+        conn.close()
+
+
 def changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     return {t for t in after if before.get(t) != after[t]}
 
@@ -232,6 +243,9 @@ def test_hostile_sample_against_the_process(
     ):
         uid = control.post_update(update)
         assert fake.wait_until(lambda uid=uid: fake.confirmed > uid, 20)
+    # What the set-up queued (a team chat's notice, ...) is sent before the cases start:
+    # a row turning from pending to sent during a case is not that case's change.
+    assert fake.wait_until(lambda: _outbox_drained(bot_process.database), 30)
     found = fake.find_button(JOINED_ID, "English")
     assert found is not None
     (greeting,) = [m for m in fake.api.messages.values() if m.chat_id == STRANGER_ID]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from telegram.error import NetworkError
@@ -141,3 +142,31 @@ async def test_a_sync_writes_more_marks_than_one_statement_holds(db: Database) -
     assert db.pending_marks == 0
     row = await db.fetchone("SELECT COUNT(*) AS n FROM processed_updates")
     assert row is not None and row["n"] == 2500
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_the_process_can_exit(
+    tmp_path: Path,
+) -> None:
+    """Opening a text file must raise, and must not leave aiosqlite's worker thread
+    running: before, the error was printed and the process then hung at exit."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "notes.sqlite"
+    path.write_text("not a database\n")
+    script = (
+        "import asyncio, sqlite3\n"
+        "from storage.db import Database\n"
+        "async def main():\n"
+        f"    db = Database({str(path)!r})\n"
+        "    try:\n"
+        "        await db.open()\n"
+        "    except sqlite3.DatabaseError:\n"
+        "        print('refused')\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "refused", done.stderr
+    assert path.read_text() == "not a database\n"
