@@ -218,6 +218,63 @@ def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
     return Query(text, returns_rows, returns_id, tuple(names))
 
 
+_VALUES_GROUP = re.compile(r"^(\s*INSERT\s+INTO\s.*?\bVALUES\s*)(\(.*?\))(.*)$", re.I | re.S)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_DO_UPDATE = re.compile(r"\bDO\s+UPDATE\b", re.I)
+_MAX_PARAMS = 32767  # PostgreSQL's limit on one statement's parameters
+_CHUNK_ROWS = 512  # rows per multi-row INSERT at most (then 256, 128, ... for the rest)
+
+
+@dataclass(frozen=True)
+class _MultiRow:
+    """``INSERT ... VALUES ($1, ..., $k) tail`` written for several rows at once."""
+
+    head: str
+    group: str
+    tail: str
+    width: int  # parameters per row
+
+    @lru_cache(maxsize=64)  # noqa: B019 - few shapes, each kept for the process's life
+    def text(self, rows: int) -> str:
+        def shifted(by: int) -> str:
+            return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + by}", self.group)
+
+        groups = [shifted(r * self.width) for r in range(rows)]
+        return f"{self.head}{', '.join(groups)}{self.tail}"
+
+
+@lru_cache(maxsize=256)
+def _multi_row_shape(text: str) -> _MultiRow | None:
+    """The multi-row form of an INSERT of one ``VALUES`` group whose placeholders are
+    ``$1 .. $k``, each once, all inside the group; None for anything else (and for
+    ``ON CONFLICT DO UPDATE``, which may not touch one row twice in one statement)."""
+    m = _VALUES_GROUP.match(text)
+    if m is None or _DO_UPDATE.search(m.group(3)) or _PLACEHOLDER.search(m.group(3)):
+        return None
+    head, group, tail = m.groups()
+    if group.count("(") != 1 or group.count(")") != 1 or "'" in group:
+        return None
+    numbers = [int(n) for n in _PLACEHOLDER.findall(group)]
+    if not numbers or sorted(numbers) != list(range(1, len(numbers) + 1)):
+        return None
+    if _PLACEHOLDER.search(head):
+        return None
+    return _MultiRow(head, group, tail, len(numbers))
+
+
+def _chunks(count: int, width: int) -> Iterator[int]:
+    """Row counts for multi-row INSERTs: a few fixed sizes (each size a prepared
+    statement asyncpg keeps), none beyond PostgreSQL's parameter limit."""
+    size = _CHUNK_ROWS
+    while size > 1 and size * width > _MAX_PARAMS:
+        size //= 2
+    while count:
+        while size > count:
+            size //= 2
+        yield size
+        count -= size
+
+
 def _numeric(text: str) -> int | float | Decimal:
     """Sums of integers are NUMERIC in PostgreSQL: give them back as Python numbers."""
     if "." in text or "e" in text or "E" in text:
@@ -312,14 +369,27 @@ class PgConn:
         return _Pending(self.run(sql, parameters))
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PgCursor:
+        """Many rows of one statement. An ``INSERT ... VALUES (...)`` goes as multi-row
+        INSERTs (a few round trips, not one per row) and answers the true ``rowcount``
+        (rows an ``ON CONFLICT DO NOTHING`` skipped are not counted), as sqlite3's
+        ``executemany`` does. Any other statement goes through asyncpg's ``executemany``,
+        which says nothing of the rows it changed: ``rowcount`` is then -1."""
         query = self._db.translate(sql)
         rows = [query.args(p) for p in parameters]
         if not rows:
             return PgCursor([], 0, None)
         text = query.text[: -len(" RETURNING id")] if query.returns_id else query.text
         raw = self._raw or self._db._writer
-        await raw.executemany(text, rows)
-        return PgCursor([], len(rows), None)
+        shape = _multi_row_shape(text)
+        if shape is None:
+            await raw.executemany(text, rows)
+            return PgCursor([], -1, None)
+        changed, at = 0, 0
+        for size in _chunks(len(rows), shape.width):
+            values = [v for row in rows[at : at + size] for v in row]
+            changed += max(_changed(await raw.execute(shape.text(size), *values)), 0)
+            at += size
+        return PgCursor([], changed, None)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         cur = await self.run(sql, parameters)

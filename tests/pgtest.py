@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 PG_URL = os.environ.get("FIELDBOT_TEST_PG", "")
 PG_SKIP_REASON = (
@@ -53,3 +54,11 @@ async def pg_scratch(url: str, template: str, name: str) -> AsyncIterator[str]:
         yield with_database(url, name)
     finally:
         await _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def storage_section(location: str) -> str:
+    """A config file's ``[storage]`` section for the database the ``db`` fixture opened
+    (its ``path``: the SQLite file, or the PostgreSQL address)."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return f'[storage]\nurl = "{location}"\n'
+    return f'[storage]\ndatabase = "{Path(location).as_posix()}"\n'
