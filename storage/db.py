@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -249,6 +249,13 @@ class Database:
     @property
     def pending_marks(self) -> int:
         return len(self._marks)
+
+    async def listen(self, channel: str, fn: Callable[[], None]) -> None:
+        """PostgreSQL calls ``fn`` when another process's transaction NOTIFYs
+        ``channel`` (storage/pg.py). SQLite has no such thing: whoever listens polls."""
+
+    async def unlisten(self, channel: str, fn: Callable[[], None]) -> None:
+        """Stop calling ``fn`` for ``channel`` (nothing to stop on SQLite)."""
 
     async def sync(self) -> None:
         """Write the noted update marks in one ``synchronous=FULL`` transaction, in one

@@ -21,6 +21,12 @@ between; everything PostgreSQL needs lives here:
   them on SQLite, so a service's read-judge-write stays one serial step.
 - Sums come back as ``int`` (PostgreSQL's ``SUM`` of a ``BIGINT`` is ``NUMERIC``).
 - A conversation step is an ordinary write transaction: committed means durable.
+- A clause only PostgreSQL has goes in a comment SQLite skips: ``/*PG: FOR UPDATE SKIP
+  LOCKED*/`` is the clause itself here (the claims of the outbox and the inbox).
+- ``notify_on_commit(channel)`` inside a write transaction sends ``NOTIFY channel`` with
+  its COMMIT (one round trip; delivered only if it commits); ``listen(channel, fn)``
+  calls ``fn`` in this process when any process's transaction did. The dispatcher is
+  woken so (storage/outbox.py); its polling stays, as the fallback.
 
 Schema changes are the files in ``storage/migrations_pg/``, one for each SQLite one,
 with the same number and name (tests/test_pg_schema.py compares the two schemas).
@@ -32,6 +38,7 @@ import re
 from collections.abc import (
     AsyncIterator,
     Awaitable,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -94,6 +101,8 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _INDEXED = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+# A clause for PostgreSQL alone, in a comment SQLite skips: "/*PG: FOR UPDATE*/".
+_PG_ONLY = re.compile(r"/\*PG:\s*(.*?)\s*\*/", re.S)
 
 
 def _split_code(sql: str) -> list[tuple[bool, str]]:
@@ -166,7 +175,7 @@ def translate_pyformat(sql: str) -> str:
 
 
 def _code(piece: str) -> str:
-    piece = _INDEXED.sub("", piece)
+    piece = _PG_ONLY.sub(r"\1", _INDEXED.sub("", piece))
     return _UNARY_PLUS.sub(r"\1 ", _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece)))
 
 
@@ -391,6 +400,12 @@ class PgConn:
             at += size
         return PgCursor([], changed, None)
 
+    def notify_on_commit(self, channel: str) -> None:
+        """``NOTIFY channel`` with this transaction's COMMIT (nothing if it rolls back)."""
+        if self._raw is None or not self._raw.is_in_transaction():
+            raise RuntimeError("notify_on_commit outside a write transaction")
+        self._db._notify.add(channel)
+
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         cur = await self.run(sql, parameters)
         return await cur.fetchall()
@@ -512,6 +527,9 @@ class PgDatabase(Database):
         self._pool: Any = None
         self._writer: Any = None
         self._id_tables: frozenset[str] = frozenset()
+        self._notify: set[str] = set()  # channels to NOTIFY when this transaction commits
+        self._listener: Any = None  # the connection that LISTENs (``listen``)
+        self._listening: dict[str, list[Callable[[], None]]] = {}
 
     # --- connections
 
@@ -571,6 +589,10 @@ class PgDatabase(Database):
         try:
             await self.sync()
         finally:
+            if self._listener is not None:
+                listener, self._listener = self._listener, None
+                self._listening.clear()
+                await listener.close()
             await self._pool.close()
             await self._writer.close()
             self._pool = self._writer = None
@@ -584,17 +606,51 @@ class PgDatabase(Database):
             if raw is None:
                 raise RuntimeError("database is not open")
             token = _WRITING.set(True)
+            self._notify.clear()
             try:
                 await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
                 try:
                     yield PgConn(self, raw)
                 except BaseException:
+                    self._notify.clear()
                     await raw.execute("ROLLBACK")
                     raise
                 else:
-                    await raw.execute("COMMIT")
+                    notify = "".join(f"NOTIFY {c}; " for c in sorted(self._notify))
+                    self._notify.clear()
+                    await raw.execute(f"{notify}COMMIT")
             finally:
                 _WRITING.reset(token)
+
+    # --- LISTEN / NOTIFY
+
+    async def listen(self, channel: str, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (on this loop) whenever a transaction that asked to NOTIFY
+        ``channel`` commits, in any process. Best effort: if the listening connection
+        is lost, ``fn`` is not called until the database is opened again, so whoever
+        listens also polls."""
+        assert asyncpg is not None
+        if not channel.isidentifier():
+            raise ValueError(f"not a channel name: {channel!r}")
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self.url, statement_cache_size=0)
+        callbacks = self._listening.setdefault(channel, [])
+        if not callbacks:
+            await self._listener.add_listener(channel, self._notified)
+        callbacks.append(fn)
+
+    async def unlisten(self, channel: str, fn: Callable[[], None]) -> None:
+        callbacks = self._listening.get(channel, [])
+        if fn in callbacks:
+            callbacks.remove(fn)
+        if not callbacks and self._listener is not None and channel in self._listening:
+            del self._listening[channel]
+            if not self._listener.is_closed():
+                await self._listener.remove_listener(channel, self._notified)
+
+    def _notified(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
+        for fn in list(self._listening.get(channel, ())):
+            fn()
 
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
         async with self.write() as conn:
