@@ -511,6 +511,10 @@ def reading(url: str) -> Iterator[SyncConn]:
 # --- the database -----------------------------------------------------------------------
 
 
+async def _no_reset(_conn: Any) -> None:
+    """A pooled connection goes back as it is (see ``PgDatabase.open``)."""
+
+
 class PgDatabase(Database):
     """``Database`` on PostgreSQL: one connection for write transactions (one at a time,
     as on SQLite), a small pool for reads."""
@@ -548,6 +552,11 @@ class PgDatabase(Database):
             max_size=self._pool_size,
             statement_cache_size=1024,
             init=self._setup,
+            # asyncpg's default resets a connection on its way back to the pool (advisory
+            # locks, cursors, LISTEN, settings): one more round trip after every read. A
+            # pooled connection here only ever runs single statements in autocommit, and
+            # takes no session-level lock or setting: nothing to reset.
+            reset=_no_reset,
         )
         await self._load_id_tables()
 
@@ -653,8 +662,17 @@ class PgDatabase(Database):
             fn()
 
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.write() as conn:
-            return int((await conn.execute(sql, tuple(params))).rowcount)
+        """One statement of a conversation step (a draft saved): one round trip, in
+        autocommit on a pooled connection, durable when it returns. It takes neither the
+        process's writing connection nor the write lock every other write transaction
+        queues for: one statement is atomic by itself, its row locks order it against a
+        transaction writing the same row, and its WHERE is judged again on the row as
+        that transaction left it (a draft closed meanwhile is not saved: 0 rows)."""
+        if _WRITING.get():  # inside this task's write transaction: part of it
+            return (await PgConn(self, self._writer).run(sql, tuple(params))).rowcount
+        query = self.translate(sql)
+        async with self.pool.acquire() as pooled:
+            return (await _run(pooled, query, tuple(params))).rowcount
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[Any]:
