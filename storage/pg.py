@@ -35,6 +35,7 @@ with the same number and name (tests/test_pg_schema.py compares the two schemas)
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -487,10 +488,21 @@ class SyncConn:
         return SyncCursor(self._raw.execute(translate_pyformat(sql), values))
 
 
-@contextmanager
-def reading(url: str) -> Iterator[SyncConn]:
-    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
-    reports read one snapshot of the file."""
+# Report connections kept open between reports, per address: a new connection is a
+# new server process (several milliseconds of both sides' CPU), and a /summary reads
+# several snapshots one after the other. At most this many idle ones are kept.
+REPORT_CONNECTIONS_KEPT = 4
+_idle: dict[str, list[Any]] = {}
+_idle_lock = threading.Lock()
+
+
+def _kept_connection(url: str) -> Any:
+    with _idle_lock:
+        kept = _idle.get(url)
+        return kept.pop() if kept else None
+
+
+def _report_connection(url: str) -> Any:
     import psycopg
     from psycopg.adapt import Loader
 
@@ -499,13 +511,57 @@ def reading(url: str) -> Iterator[SyncConn]:
             return _numeric(bytes(data).decode())
 
     raw = psycopg.connect(url, row_factory=_row_factory)
-    try:
-        raw.adapters.register_loader("numeric", NumericLoader)
-        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield SyncConn(raw)
-    finally:
-        raw.rollback()
+    raw.adapters.register_loader("numeric", NumericLoader)
+    return raw
+
+
+def _give_back(url: str, raw: Any) -> None:
+    with _idle_lock:
+        kept = _idle.setdefault(url, [])
+        if not raw.closed and len(kept) < REPORT_CONNECTIONS_KEPT:
+            kept.append(raw)
+            return
+    raw.close()
+
+
+def close_report_connections(url: str | None = None) -> None:
+    """Close the kept report connections to ``url`` (None: to every address), before
+    its database is dropped, or at a shutdown."""
+    with _idle_lock:
+        urls = list(_idle) if url is None else [url]
+        kept = [raw for u in urls for raw in _idle.pop(u, [])]
+    for raw in kept:
         raw.close()
+
+
+@contextmanager
+def reading(url: str) -> Iterator[SyncConn]:
+    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
+    reports read one snapshot of the file. The connection is kept for the next report
+    (``REPORT_CONNECTIONS_KEPT``); psycopg prepares the statements it runs often on it."""
+    raw = _kept_connection(url)
+    if raw is not None:
+        try:  # a kept connection the server has since closed: a new one instead
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except Exception:
+            raw.close()
+            raw = None
+    if raw is None:
+        raw = _report_connection(url)
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    healthy = False
+    try:
+        yield SyncConn(raw)
+        healthy = True
+    finally:
+        try:
+            raw.rollback()
+        except Exception:
+            healthy = False
+        if healthy:
+            _give_back(url, raw)
+        else:
+            raw.close()
 
 
 # --- the database -----------------------------------------------------------------------
@@ -605,6 +661,7 @@ class PgDatabase(Database):
             await self._pool.close()
             await self._writer.close()
             self._pool = self._writer = None
+            close_report_connections(self.url)
 
     # --- writing
 

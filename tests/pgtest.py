@@ -53,6 +53,9 @@ async def pg_scratch(url: str, template: str, name: str) -> AsyncIterator[str]:
     try:
         yield with_database(url, name)
     finally:
+        from storage.pg import close_report_connections
+
+        close_report_connections(with_database(url, name))  # kept for reports
         await _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
