@@ -84,8 +84,8 @@ class Counted:
             counter.statements += 1
             return await many(conn, sql, params)
 
-        pg.PgConn.run = counted_run  # type: ignore[method-assign]
-        pg.PgConn.executemany = counted_many  # type: ignore[method-assign]
+        pg.PgConn.run = counted_run  # type: ignore[method-assign,assignment]
+        pg.PgConn.executemany = counted_many  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
