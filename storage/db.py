@@ -200,6 +200,13 @@ class Database:
             finally:
                 _WRITING.reset(token)
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement in its own durable transaction (``write()``'s durability);
+        returns the number of rows it changed. PostgreSQL runs it in autocommit, one
+        round trip, outside the queue of write transactions (storage/pg.py)."""
+        async with self.write() as conn:
+            return int((await conn.execute(sql, tuple(params))).rowcount)
+
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as a conversation step (see ``step``): committed at once on the
         loop's connection without fsync; returns the number of rows it changed.

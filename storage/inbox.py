@@ -39,15 +39,15 @@ class InboxItem:
 async def record(
     db: Database, update_id: int, chat_id: int | None, body: str, now: datetime
 ) -> bool:
-    """Write one update durably (its own ``synchronous=FULL`` transaction). False: it was
-    there already (Telegram delivered it again), and nothing changed."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "INSERT INTO inbox (update_id, chat_id, body, received_at, status)"
-            " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (update_id) DO NOTHING",
-            (update_id, chat_id, body, precise_text(now)),
-        )
-        return cur.rowcount == 1
+    """Write one update durably (its own ``synchronous=FULL`` transaction; PostgreSQL:
+    one statement in autocommit, not queued behind other write transactions). False: it
+    was there already (Telegram delivered it again), and nothing changed."""
+    changed = await db.write_one(
+        "INSERT INTO inbox (update_id, chat_id, body, received_at, status)"
+        " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (update_id) DO NOTHING",
+        (update_id, chat_id, body, precise_text(now)),
+    )
+    return changed == 1
 
 
 async def claim(

@@ -735,6 +735,11 @@ class PgDatabase(Database):
             return (await PgConn(self, self._writer).run(sql, tuple(params))).rowcount
         return (await self._autocommit(self.translate(sql), tuple(params))).rowcount
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement, durable when it returns (a commit here waits for the server's
+        WAL flush, as every commit does): the same path as ``write_step``."""
+        return await self.write_step(sql, params)
+
     async def _autocommit(self, query: Query, params: Any) -> PgCursor:
         """One statement on its own: on the reading connection when it is free (the
         common case, no pool's bookkeeping: about half the client's CPU of a pooled
