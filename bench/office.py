@@ -71,7 +71,7 @@ from services import reports as report_service  # noqa: E402
 from storage import plans as plan_store  # noqa: E402
 from storage import report_rows  # noqa: E402
 from storage import reports as report_queries  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.db import Database, database_for  # noqa: E402
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, TgUser  # noqa: E402
 
 NOW = datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -126,14 +126,16 @@ async def timed(bot: Harness, u: TgUser, text: str) -> float:
     return elapsed
 
 
-async def run(path: Path, runs: int, only_plans: bool = False, only_rank: bool = False) -> None:
+async def run(
+    path: Path | str, runs: int, only_plans: bool = False, only_rank: bool = False
+) -> None:
     settings = Settings(
         telegram=TelegramSettings(rate_limit=False),
         storage=StorageSettings(database=str(path)),
     )
     clock = FakeClock(NOW)
     api = FakeBotAPI(clock)
-    db = Database(path)
+    db = database_for(path)  # a postgresql:// address: PostgreSQL
     await db.open()
     await db.migrate()
     app = build_application(
@@ -564,6 +566,13 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=3, help="repetitions of export and csv dump")
     p.add_argument("--scale", help="e.g. 1,4: every report at each scale, growth exponents")
     p.add_argument("--data-dir", help="where the scaled databases are kept (default: temporary)")
+    p.add_argument(
+        "--db",
+        dest="pg",
+        metavar="postgresql://...",
+        help="also run the figures on PostgreSQL: the SQLite data copied (copy-db) into a"
+        " scratch database on that server, printed after SQLite's",
+    )
     args = p.parse_args()
     if args.scale:
         scales = sorted({int(x) for x in args.scale.split(",")})
@@ -580,9 +589,33 @@ def main() -> None:
     if args.export_only:
         export_vs_csv(path, args.reps)
         return
+    print(f"== SQLite ({path}); {load()}")
     asyncio.run(run(path, args.runs, args.only_plans, args.only_rank))
+    if args.pg:
+        run_pg(path, args.pg, args.runs, args.only_plans, args.only_rank)
     if not (args.only_plans or args.only_rank):
         export_vs_csv(path, args.reps)
+
+
+def run_pg(path: Path, server: str, runs: int, only_plans: bool, only_rank: bool) -> None:
+    """The same figures on PostgreSQL, from a copy of the SQLite data (a scratch
+    database on the server, dropped afterwards)."""
+    import uuid
+
+    from storage.pg_ops import copy_sqlite
+    from tests.pgtest import _admin, with_database
+
+    name = f"fieldbot_office_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(server, f"CREATE DATABASE {name}"))
+    try:
+        url = with_database(server, name)
+        started = time.perf_counter()
+        asyncio.run(copy_sqlite(path, url))
+        print(f"== PostgreSQL (copy-db of the same data, {time.perf_counter() - started:.0f} s);"
+              f" {load()}")  # fmt: skip
+        asyncio.run(run(url, runs, only_plans, only_rank))
+    finally:
+        asyncio.run(_admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 if __name__ == "__main__":

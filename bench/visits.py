@@ -62,7 +62,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import build_application
 from bot.media import media_fetcher_of
 from campaign.settings import MediaSettings, Settings, StorageSettings, TelegramSettings
-from storage.db import MARKS_PER_SYNC, Database, utcnow_text
+from storage.db import MARKS_PER_SYNC, Database, database_for, utcnow_text
 from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
 
 CADRES_PER_GROUP = 10
@@ -210,7 +210,7 @@ class Ours:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         media: MediaSettings,
         profile: bool = False,
         rate_limit: bool = False,
@@ -223,7 +223,7 @@ class Ours:
             storage=StorageSettings(database=str(path)),
             media=media,
         )
-        self.db = Database(path)
+        self.db = database_for(path)  # a postgresql:// address: PostgreSQL
         self.api = TrackingAPI(self.clock)
         self.latencies: list[float] = []
         self.cpu_times: list[float] = []  # CPU of the process (both threads): less hurt by load
@@ -308,7 +308,7 @@ class Ours:
 
 
 async def run_ours(
-    path: Path, cadres: int, profile: str | None, history: int = 0, photos: int = 1
+    path: Path | str, cadres: int, profile: str | None, history: int = 0, photos: int = 1
 ) -> tuple[list[float], list[float], list[dict[str, Any]]]:
     ours = Ours(path, MediaSettings(download=False), profile=bool(profile))
     users = await ours.open(cadres, history)
@@ -501,7 +501,17 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--cadres", type=int, default=1000)
-    p.add_argument("--db", help="database file (default: a new file in a temporary folder)")
+    p.add_argument(
+        "--db",
+        help="database file (default: a new file in a temporary folder); a postgresql://"
+        " address: SQLite and PostgreSQL side by side, one process and several"
+        " (scratch databases on that server; bench/visits_pg.py)",
+    )
+    p.add_argument("--procs", type=int, default=3, help="with postgresql://: processes")
+    p.add_argument("--per-proc", type=int, default=0, help="cadres per process (--cadres)")
+    p.add_argument(
+        "--concurrency", type=int, default=8, help="with postgresql://: cadres at a time"
+    )
     p.add_argument("--profile", help="write cProfile stats of our run to this file")
     p.add_argument("--history", type=int, default=0, help="past visits per cadre first")
     p.add_argument("--photos", type=int, default=1, help="photos sent in each visit")
@@ -525,6 +535,10 @@ def main() -> int:
     args = p.parse_args()
     if args.media:
         return media_main(args)
+    if args.db and args.db.startswith(("postgresql://", "postgres://")):
+        from bench.visits_pg import pg_main
+
+        return pg_main(args)
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "bench.sqlite3"

@@ -27,14 +27,14 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 async def _export(settings: Settings, number: int, out: Path) -> Path | None:
-    async with open_database(settings.storage.database) as db:
+    async with open_database(settings.storage.location) as db:
         return await bulletin_issues.export(Deps(settings=settings, db=db), number, out)
 
 
 @command("bulletin")
 def _bulletin(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.storage.database
-    if not Path(path).exists():
+    if not settings.storage.url and not Path(path).exists():
         raise UserError(say(settings, "no_database", path=path))
     out = Path(args.out or f"bulletin-{args.number}.docx")
     written = asyncio.run(_export(settings, args.number, out))

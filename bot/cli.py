@@ -152,6 +152,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _ensure_database_folder(settings: Settings) -> None:
     """A database in a folder that does not exist yet: make the folder and say so."""
+    if settings.storage.url:  # PostgreSQL: no file of ours
+        return
     folder = Path(settings.storage.database).parent
     if folder.exists():
         return
@@ -266,8 +268,8 @@ def _roster_import(args: argparse.Namespace, settings: Settings) -> int:
         for issue in checked.errors:
             print(render_issue(issue, catalog, lang), file=sys.stderr)
         raise UserError(catalog.t(lang, "roster.failed", count=len(checked.errors)))
-    database = settings.storage.database
-    if args.dry_run and not Path(database).exists():
+    database = settings.storage.location
+    if args.dry_run and not settings.storage.url and not Path(database).exists():
         database = ":memory:"  # a dry run compares with an empty roster, creates no file
 
     async def apply(roster: Roster) -> ImportResult:

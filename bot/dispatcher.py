@@ -13,6 +13,7 @@ answer arrives. docs/dispatch.md explains the rule for an answer that never came
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Coroutine
@@ -165,11 +166,17 @@ class Dispatcher:
             await self.bot.request.initialize()
         self._stopping = False
         outbox.add_listener(self.wake)
+        try:  # PostgreSQL: woken by any process's enqueue (NOTIFY); polling stays
+            await self.db.listen(outbox.CHANNEL, self.wake)
+        except Exception as exc:
+            log.warning("cannot LISTEN for queued messages (%s); polling only", exc)
         self._task = asyncio.create_task(self._run(), name="fieldbot-dispatcher")
 
     async def stop(self) -> None:
         """Finish the pass in hand (its outcomes are recorded), then stop."""
         outbox.remove_listener(self.wake)
+        with contextlib.suppress(Exception):
+            await self.db.unlisten(outbox.CHANNEL, self.wake)
         task, self._task = self._task, None
         if task is not None:
             self._stopping = True

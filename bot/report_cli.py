@@ -52,7 +52,11 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="fill an empty database with a realistic county year (for trying and benchmarks)",
     )
-    demo.add_argument("path", nargs="?", help="database file (default: the configured one)")
+    demo.add_argument(
+        "path",
+        nargs="?",
+        help="database file or postgresql:// address (default: the configured one)",
+    )
     demo.add_argument("--cadres", type=int, default=1000)
     demo.add_argument("--places", type=int, default=300)
     demo.add_argument("--visits", type=int, default=250_000)
@@ -79,10 +83,18 @@ async def _migrated(path: str) -> None:
         pass
 
 
-def _ask(args: argparse.Namespace, settings: Settings) -> service.Ask:
+def _existing(settings: Settings) -> str:
+    """What to open: ``[storage] url`` when set, else the file, which must be there."""
+    if settings.storage.url:
+        return settings.storage.url
     path = settings.storage.database
     if not Path(path).exists():
         raise UserError(say(settings, "no_database", path=path))
+    return path
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> service.Ask:
+    path = _existing(settings)
     asyncio.run(_migrated(path))
     now = system_clock()
     today = now.astimezone(settings.tz).date()
@@ -195,7 +207,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import generate
 
-    path = args.path or settings.storage.database
+    path = args.path or settings.storage.location
     shown = -1
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -249,9 +261,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _export_media(args: argparse.Namespace, settings: Settings) -> int:
     from services import media
 
-    path = settings.storage.database
-    if not Path(path).exists():
-        raise UserError(say(settings, "no_database", path=path))
+    path = _existing(settings)
     today = system_clock().astimezone(settings.tz).date()
     try:
         period = parse_period(args.period, today)

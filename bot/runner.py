@@ -237,7 +237,12 @@ def run(settings: Settings) -> int:
         try:
             # Webhook processes share the database (docs/processes.md); a poller is alone.
             shared = settings.telegram.mode == "webhook"
-            held.enter_context(hold_database(settings.storage.database, shared=shared))
+            if settings.storage.url:  # PostgreSQL: an advisory lock, as the file's
+                from storage.pg_ops import hold_pg_database
+
+                held.enter_context(hold_pg_database(settings.storage.url, shared=shared))
+            else:
+                held.enter_context(hold_database(settings.storage.database, shared=shared))
         except BackupError as exc:
             raise SettingsError(str(exc)) from None
         return _run(settings)

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -206,6 +206,13 @@ class Database:
             finally:
                 _WRITING.reset(token)
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement in its own durable transaction (``write()``'s durability);
+        returns the number of rows it changed. PostgreSQL runs it in autocommit, one
+        round trip, outside the queue of write transactions (storage/pg.py)."""
+        async with self.write() as conn:
+            return int((await conn.execute(sql, tuple(params))).rowcount)
+
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as a conversation step (see ``step``): committed at once on the
         loop's connection without fsync; returns the number of rows it changed.
@@ -255,6 +262,13 @@ class Database:
     @property
     def pending_marks(self) -> int:
         return len(self._marks)
+
+    async def listen(self, channel: str, fn: Callable[[], None]) -> None:
+        """PostgreSQL calls ``fn`` when another process's transaction NOTIFYs
+        ``channel`` (storage/pg.py). SQLite has no such thing: whoever listens polls."""
+
+    async def unlisten(self, channel: str, fn: Callable[[], None]) -> None:
+        """Stop calling ``fn`` for ``channel`` (nothing to stop on SQLite)."""
 
     async def sync(self) -> None:
         """Write the noted update marks in one ``synchronous=FULL`` transaction, in one

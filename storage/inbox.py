@@ -3,8 +3,8 @@ by one process, handled and marked done (docs/processes.md).
 
 Plain SQL that PostgreSQL runs as it stands, except the claim: on SQLite the write
 transaction (``BEGIN IMMEDIATE``) already keeps every other process out while it picks
-and marks; PostgreSQL would pick with ``SELECT ... FOR UPDATE SKIP LOCKED`` instead, so
-that two processes claiming at once take different rows without waiting.
+and marks; PostgreSQL picks with ``SELECT ... FOR UPDATE SKIP LOCKED`` as well, so that
+two processes claiming at once take different rows without waiting.
 """
 
 from __future__ import annotations
@@ -39,15 +39,15 @@ class InboxItem:
 async def record(
     db: Database, update_id: int, chat_id: int | None, body: str, now: datetime
 ) -> bool:
-    """Write one update durably (its own ``synchronous=FULL`` transaction). False: it was
-    there already (Telegram delivered it again), and nothing changed."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "INSERT INTO inbox (update_id, chat_id, body, received_at, status)"
-            " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (update_id) DO NOTHING",
-            (update_id, chat_id, body, precise_text(now)),
-        )
-        return cur.rowcount == 1
+    """Write one update durably (its own ``synchronous=FULL`` transaction; PostgreSQL:
+    one statement in autocommit, not queued behind other write transactions). False: it
+    was there already (Telegram delivered it again), and nothing changed."""
+    changed = await db.write_one(
+        "INSERT INTO inbox (update_id, chat_id, body, received_at, status)"
+        " VALUES (?, ?, ?, ?, 'new') ON CONFLICT (update_id) DO NOTHING",
+        (update_id, chat_id, body, precise_text(now)),
+    )
+    return changed == 1
 
 
 async def claim(
@@ -57,7 +57,7 @@ async def claim(
     whose lease ran out (their process died). An update whose chat has an earlier one
     held by another live process waits, so one chat's updates are handled in order.
 
-    PostgreSQL: the SELECT gets ``FOR UPDATE SKIP LOCKED``."""
+    PostgreSQL: the SELECT is ``FOR UPDATE SKIP LOCKED``."""
     at = precise_text(now)
     async with db.write() as conn:
         cur = await conn.execute(
@@ -66,7 +66,7 @@ async def claim(
             " AND NOT EXISTS (SELECT 1 FROM inbox AS e WHERE e.chat_id = i.chat_id"
             "   AND e.status = 'claimed' AND e.lease_until >= ? AND e.claimed_by <> ?"
             "   AND e.update_id < i.update_id)"
-            " ORDER BY i.update_id LIMIT ?",
+            " ORDER BY i.update_id LIMIT ? /*PG: FOR UPDATE OF i SKIP LOCKED*/",
             (at, at, holder, limit),
         )
         rows = list(await cur.fetchall())

@@ -42,6 +42,21 @@ def add_listener(fn: Callable[[], None]) -> None:
     _listeners.append(fn)
 
 
+# PostgreSQL: the channel a transaction that queued something NOTIFYs on commit, so
+# that the dispatcher in whichever process leads wakes at once (it polls otherwise).
+CHANNEL = "fieldbot_outbox"
+
+
+def _queued(conn: Any) -> None:
+    """Something became due in ``conn``'s transaction: wake this process's dispatcher,
+    and (PostgreSQL) every process's when the transaction commits."""
+    notify = getattr(conn, "notify_on_commit", None)
+    if notify is not None:
+        notify(CHANNEL)
+    for fn in list(_listeners):
+        fn()
+
+
 def remove_listener(fn: Callable[[], None]) -> None:
     if fn in _listeners:
         _listeners.remove(fn)
@@ -91,8 +106,7 @@ async def enqueue(
         ),
     )
     if cur.rowcount == 1:
-        for fn in list(_listeners):
-            fn()
+        _queued(conn)
     return cur.rowcount == 1
 
 
@@ -135,8 +149,7 @@ async def enqueue_many(conn: aiosqlite.Connection, items: Sequence[NewItem], now
     )
     new = max(cur.rowcount, 0)
     if new:
-        for fn in list(_listeners):
-            fn()
+        _queued(conn)
     return new
 
 
@@ -310,13 +323,14 @@ def _due(urgent_only: bool) -> str:
 async def due_heads(
     conn: aiosqlite.Connection, now: datetime, urgent_only: bool, limit: int
 ) -> list[Item]:
-    """The oldest due item of each chat, urgent first, then oldest first. (PostgreSQL,
-    several processes: the claim reads these ``FOR UPDATE SKIP LOCKED``; on SQLite the
-    claim's write transaction already excludes every other process.)"""
+    """The oldest due item of each chat, urgent first, then oldest first. PostgreSQL:
+    read ``FOR UPDATE SKIP LOCKED``, so a head another transaction holds is passed over
+    (and its chat's later items with it), never waited for; on SQLite the claim's write
+    transaction already excludes every other process."""
     rows = await _all(
         conn,
         f"SELECT * FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE {_due(urgent_only)}"
-        f" GROUP BY chat_id) ORDER BY urgent DESC, id LIMIT ?",
+        f" GROUP BY chat_id) ORDER BY urgent DESC, id LIMIT ? /*PG: FOR UPDATE SKIP LOCKED*/",
         (to_text(now), limit),
     )
     return [_item(r) for r in rows]
@@ -545,8 +559,7 @@ async def requeue(conn: aiosqlite.Connection, item_id: int, now: datetime) -> st
         (to_text(now), item_id),
     )
     await conn.execute("DELETE FROM unreachable_chats WHERE chat_id = ?", (row["chat_id"],))
-    for fn in list(_listeners):
-        fn()
+    _queued(conn)
     return "parked"
 
 

@@ -21,6 +21,12 @@ between; everything PostgreSQL needs lives here:
   them on SQLite, so a service's read-judge-write stays one serial step.
 - Sums come back as ``int`` (PostgreSQL's ``SUM`` of a ``BIGINT`` is ``NUMERIC``).
 - A conversation step is an ordinary write transaction: committed means durable.
+- A clause only PostgreSQL has goes in a comment SQLite skips: ``/*PG: FOR UPDATE SKIP
+  LOCKED*/`` is the clause itself here (the claims of the outbox and the inbox).
+- ``notify_on_commit(channel)`` inside a write transaction sends ``NOTIFY channel`` with
+  its COMMIT (one round trip; delivered only if it commits); ``listen(channel, fn)``
+  calls ``fn`` in this process when any process's transaction did. The dispatcher is
+  woken so (storage/outbox.py); its polling stays, as the fallback.
 
 Schema changes are the files in ``storage/migrations_pg/``, one for each SQLite one,
 with the same number and name (tests/test_pg_schema.py compares the two schemas).
@@ -28,10 +34,13 @@ with the same number and name (tests/test_pg_schema.py compares the two schemas)
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from collections.abc import (
     AsyncIterator,
     Awaitable,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -94,6 +103,8 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _INDEXED = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.I)
 _RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _READS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+# A clause for PostgreSQL alone, in a comment SQLite skips: "/*PG: FOR UPDATE*/".
+_PG_ONLY = re.compile(r"/\*PG:\s*(.*?)\s*\*/", re.S)
 
 
 def _split_code(sql: str) -> list[tuple[bool, str]]:
@@ -166,7 +177,7 @@ def translate_pyformat(sql: str) -> str:
 
 
 def _code(piece: str) -> str:
-    piece = _INDEXED.sub("", piece)
+    piece = _PG_ONLY.sub(r"\1", _INDEXED.sub("", piece))
     return _UNARY_PLUS.sub(r"\1 ", _LIKE.sub("ILIKE", _IFNULL.sub("COALESCE(", piece)))
 
 
@@ -216,6 +227,63 @@ def _translate(sql: str, id_tables: frozenset[str], pyformat: bool) -> Query:
         text += " RETURNING id"
         returns_rows = returns_id = True
     return Query(text, returns_rows, returns_id, tuple(names))
+
+
+_VALUES_GROUP = re.compile(r"^(\s*INSERT\s+INTO\s.*?\bVALUES\s*)(\(.*?\))(.*)$", re.I | re.S)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_DO_UPDATE = re.compile(r"\bDO\s+UPDATE\b", re.I)
+_MAX_PARAMS = 32767  # PostgreSQL's limit on one statement's parameters
+_CHUNK_ROWS = 512  # rows per multi-row INSERT at most (then 256, 128, ... for the rest)
+
+
+@dataclass(frozen=True)
+class _MultiRow:
+    """``INSERT ... VALUES ($1, ..., $k) tail`` written for several rows at once."""
+
+    head: str
+    group: str
+    tail: str
+    width: int  # parameters per row
+
+    @lru_cache(maxsize=64)  # noqa: B019 - few shapes, each kept for the process's life
+    def text(self, rows: int) -> str:
+        def shifted(by: int) -> str:
+            return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + by}", self.group)
+
+        groups = [shifted(r * self.width) for r in range(rows)]
+        return f"{self.head}{', '.join(groups)}{self.tail}"
+
+
+@lru_cache(maxsize=256)
+def _multi_row_shape(text: str) -> _MultiRow | None:
+    """The multi-row form of an INSERT of one ``VALUES`` group whose placeholders are
+    ``$1 .. $k``, each once, all inside the group; None for anything else (and for
+    ``ON CONFLICT DO UPDATE``, which may not touch one row twice in one statement)."""
+    m = _VALUES_GROUP.match(text)
+    if m is None or _DO_UPDATE.search(m.group(3)) or _PLACEHOLDER.search(m.group(3)):
+        return None
+    head, group, tail = m.groups()
+    if group.count("(") != 1 or group.count(")") != 1 or "'" in group:
+        return None
+    numbers = [int(n) for n in _PLACEHOLDER.findall(group)]
+    if not numbers or sorted(numbers) != list(range(1, len(numbers) + 1)):
+        return None
+    if _PLACEHOLDER.search(head):
+        return None
+    return _MultiRow(head, group, tail, len(numbers))
+
+
+def _chunks(count: int, width: int) -> Iterator[int]:
+    """Row counts for multi-row INSERTs: a few fixed sizes (each size a prepared
+    statement asyncpg keeps), none beyond PostgreSQL's parameter limit."""
+    size = _CHUNK_ROWS
+    while size > 1 and size * width > _MAX_PARAMS:
+        size //= 2
+    while count:
+        while size > count:
+            size //= 2
+        yield size
+        count -= size
 
 
 def _numeric(text: str) -> int | float | Decimal:
@@ -305,21 +373,39 @@ class PgConn:
             raw = self._db._writer
         if raw is not None:
             return await _run(raw, query, params)
-        async with self._db.pool.acquire() as pooled:
-            return await _run(pooled, query, params)
+        return await self._db._autocommit(query, params)
 
     def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _Pending:
         return _Pending(self.run(sql, parameters))
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> PgCursor:
+        """Many rows of one statement. An ``INSERT ... VALUES (...)`` goes as multi-row
+        INSERTs (a few round trips, not one per row) and answers the true ``rowcount``
+        (rows an ``ON CONFLICT DO NOTHING`` skipped are not counted), as sqlite3's
+        ``executemany`` does. Any other statement goes through asyncpg's ``executemany``,
+        which says nothing of the rows it changed: ``rowcount`` is then -1."""
         query = self._db.translate(sql)
         rows = [query.args(p) for p in parameters]
         if not rows:
             return PgCursor([], 0, None)
         text = query.text[: -len(" RETURNING id")] if query.returns_id else query.text
         raw = self._raw or self._db._writer
-        await raw.executemany(text, rows)
-        return PgCursor([], len(rows), None)
+        shape = _multi_row_shape(text)
+        if shape is None:
+            await raw.executemany(text, rows)
+            return PgCursor([], -1, None)
+        changed, at = 0, 0
+        for size in _chunks(len(rows), shape.width):
+            values = [v for row in rows[at : at + size] for v in row]
+            changed += max(_changed(await raw.execute(shape.text(size), *values)), 0)
+            at += size
+        return PgCursor([], changed, None)
+
+    def notify_on_commit(self, channel: str) -> None:
+        """``NOTIFY channel`` with this transaction's COMMIT (nothing if it rolls back)."""
+        if self._raw is None or not self._raw.is_in_transaction():
+            raise RuntimeError("notify_on_commit outside a write transaction")
+        self._db._notify.add(channel)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         cur = await self.run(sql, parameters)
@@ -402,10 +488,21 @@ class SyncConn:
         return SyncCursor(self._raw.execute(translate_pyformat(sql), values))
 
 
-@contextmanager
-def reading(url: str) -> Iterator[SyncConn]:
-    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
-    reports read one snapshot of the file."""
+# Report connections kept open between reports, per address: a new connection is a
+# new server process (several milliseconds of both sides' CPU), and a /summary reads
+# several snapshots one after the other. At most this many idle ones are kept.
+REPORT_CONNECTIONS_KEPT = 4
+_idle: dict[str, list[Any]] = {}
+_idle_lock = threading.Lock()
+
+
+def _kept_connection(url: str) -> Any:
+    with _idle_lock:
+        kept = _idle.get(url)
+        return kept.pop() if kept else None
+
+
+def _report_connection(url: str) -> Any:
     import psycopg
     from psycopg.adapt import Loader
 
@@ -414,16 +511,64 @@ def reading(url: str) -> Iterator[SyncConn]:
             return _numeric(bytes(data).decode())
 
     raw = psycopg.connect(url, row_factory=_row_factory)
-    try:
-        raw.adapters.register_loader("numeric", NumericLoader)
-        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield SyncConn(raw)
-    finally:
-        raw.rollback()
+    raw.adapters.register_loader("numeric", NumericLoader)
+    return raw
+
+
+def _give_back(url: str, raw: Any) -> None:
+    with _idle_lock:
+        kept = _idle.setdefault(url, [])
+        if not raw.closed and len(kept) < REPORT_CONNECTIONS_KEPT:
+            kept.append(raw)
+            return
+    raw.close()
+
+
+def close_report_connections(url: str | None = None) -> None:
+    """Close the kept report connections to ``url`` (None: to every address), before
+    its database is dropped, or at a shutdown."""
+    with _idle_lock:
+        urls = list(_idle) if url is None else [url]
+        kept = [raw for u in urls for raw in _idle.pop(u, [])]
+    for raw in kept:
         raw.close()
 
 
+@contextmanager
+def reading(url: str) -> Iterator[SyncConn]:
+    """One read-only snapshot (REPEATABLE READ) until the block ends, as the SQLite
+    reports read one snapshot of the file. The connection is kept for the next report
+    (``REPORT_CONNECTIONS_KEPT``); psycopg prepares the statements it runs often on it."""
+    raw = _kept_connection(url)
+    if raw is not None:
+        try:  # a kept connection the server has since closed: a new one instead
+            raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except Exception:
+            raw.close()
+            raw = None
+    if raw is None:
+        raw = _report_connection(url)
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    healthy = False
+    try:
+        yield SyncConn(raw)
+        healthy = True
+    finally:
+        try:
+            raw.rollback()
+        except Exception:
+            healthy = False
+        if healthy:
+            _give_back(url, raw)
+        else:
+            raw.close()
+
+
 # --- the database -----------------------------------------------------------------------
+
+
+async def _no_reset(_conn: Any) -> None:
+    """A pooled connection goes back as it is (see ``PgDatabase.open``)."""
 
 
 class PgDatabase(Database):
@@ -441,7 +586,12 @@ class PgDatabase(Database):
         self._pool_size = pool_size
         self._pool: Any = None
         self._writer: Any = None
+        self._reader: Any = None  # single statements first go here (``_autocommit``)
+        self._reader_lock = asyncio.Lock()
         self._id_tables: frozenset[str] = frozenset()
+        self._notify: set[str] = set()  # channels to NOTIFY when this transaction commits
+        self._listener: Any = None  # the connection that LISTENs (``listen``)
+        self._listening: dict[str, list[Callable[[], None]]] = {}
 
     # --- connections
 
@@ -454,12 +604,19 @@ class PgDatabase(Database):
         assert asyncpg is not None
         self._writer = await asyncpg.connect(self.url, statement_cache_size=1024)
         await self._setup(self._writer)
+        self._reader = await asyncpg.connect(self.url, statement_cache_size=1024)
+        await self._setup(self._reader)
         self._pool = await asyncpg.create_pool(
             self.url,
             min_size=1,
             max_size=self._pool_size,
             statement_cache_size=1024,
             init=self._setup,
+            # asyncpg's default resets a connection on its way back to the pool (advisory
+            # locks, cursors, LISTEN, settings): one more round trip after every read. A
+            # pooled connection here only ever runs single statements in autocommit, and
+            # takes no session-level lock or setting: nothing to reset.
+            reset=_no_reset,
         )
         await self._load_id_tables()
 
@@ -501,9 +658,16 @@ class PgDatabase(Database):
         try:
             await self.sync()
         finally:
+            if self._listener is not None:
+                listener, self._listener = self._listener, None
+                self._listening.clear()
+                await listener.close()
             await self._pool.close()
             await self._writer.close()
-            self._pool = self._writer = None
+            if self._reader is not None:
+                await self._reader.close()
+            self._pool = self._writer = self._reader = None
+            close_report_connections(self.url)
 
     # --- writing
 
@@ -514,21 +678,77 @@ class PgDatabase(Database):
             if raw is None:
                 raise RuntimeError("database is not open")
             token = _WRITING.set(True)
+            self._notify.clear()
             try:
                 await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
                 try:
                     yield PgConn(self, raw)
                 except BaseException:
+                    self._notify.clear()
                     await raw.execute("ROLLBACK")
                     raise
                 else:
-                    await raw.execute("COMMIT")
+                    notify = "".join(f"NOTIFY {c}; " for c in sorted(self._notify))
+                    self._notify.clear()
+                    await raw.execute(f"{notify}COMMIT")
             finally:
                 _WRITING.reset(token)
 
+    # --- LISTEN / NOTIFY
+
+    async def listen(self, channel: str, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (on this loop) whenever a transaction that asked to NOTIFY
+        ``channel`` commits, in any process. Best effort: if the listening connection
+        is lost, ``fn`` is not called until the database is opened again, so whoever
+        listens also polls."""
+        assert asyncpg is not None
+        if not channel.isidentifier():
+            raise ValueError(f"not a channel name: {channel!r}")
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self.url, statement_cache_size=0)
+        callbacks = self._listening.setdefault(channel, [])
+        if not callbacks:
+            await self._listener.add_listener(channel, self._notified)
+        callbacks.append(fn)
+
+    async def unlisten(self, channel: str, fn: Callable[[], None]) -> None:
+        callbacks = self._listening.get(channel, [])
+        if fn in callbacks:
+            callbacks.remove(fn)
+        if not callbacks and self._listener is not None and channel in self._listening:
+            del self._listening[channel]
+            if not self._listener.is_closed():
+                await self._listener.remove_listener(channel, self._notified)
+
+    def _notified(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
+        for fn in list(self._listening.get(channel, ())):
+            fn()
+
     async def write_step(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self.write() as conn:
-            return int((await conn.execute(sql, tuple(params))).rowcount)
+        """One statement of a conversation step (a draft saved): one round trip, in
+        autocommit on a pooled connection, durable when it returns. It takes neither the
+        process's writing connection nor the write lock every other write transaction
+        queues for: one statement is atomic by itself, its row locks order it against a
+        transaction writing the same row, and its WHERE is judged again on the row as
+        that transaction left it (a draft closed meanwhile is not saved: 0 rows)."""
+        if _WRITING.get():  # inside this task's write transaction: part of it
+            return (await PgConn(self, self._writer).run(sql, tuple(params))).rowcount
+        return (await self._autocommit(self.translate(sql), tuple(params))).rowcount
+
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement, durable when it returns (a commit here waits for the server's
+        WAL flush, as every commit does): the same path as ``write_step``."""
+        return await self.write_step(sql, params)
+
+    async def _autocommit(self, query: Query, params: Any) -> PgCursor:
+        """One statement on its own: on the reading connection when it is free (the
+        common case, no pool's bookkeeping: about half the client's CPU of a pooled
+        statement), else on whichever pooled connection is."""
+        if self._reader is not None and not self._reader_lock.locked():
+            async with self._reader_lock:
+                return await _run(self._reader, query, params)
+        async with self.pool.acquire() as pooled:
+            return await _run(pooled, query, params)
 
     @asynccontextmanager
     async def step(self) -> AsyncIterator[Any]:

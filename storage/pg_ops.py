@@ -13,6 +13,8 @@ import os
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,13 +62,48 @@ def dump(url: str, folder: str | Path, keep: int, now: datetime) -> BackupResult
     return BackupResult(final, final.stat().st_size, time.monotonic() - started, removed)
 
 
+# A session-level advisory lock: each running bot holds it shared (webhook processes)
+# or alone (a poller); a restore takes it alone. The server lets go of it when the
+# holder's connection ends, a killed process included, as the OS lets go of the file
+# lock on SQLite (storage/backup.hold_database).
+_HOLD_KEY = 0x6669656C65  # not the write lock's key (storage/pg.py)
+
+
+@contextmanager
+def hold_pg_database(url: str, *, shared: bool = False) -> Iterator[None]:
+    """``storage.backup.hold_database`` for PostgreSQL: refused (BackupError) while a
+    bot holds the database in a way that excludes this holder."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise BackupError(f"cannot reach the PostgreSQL database ({exc})") from None
+    try:
+        how = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        row = conn.execute(f"SELECT {how}(%s)", (_HOLD_KEY,)).fetchone()
+        if not row or not row[0]:
+            raise BackupError(
+                "the PostgreSQL database is in use by a running bot; stop the bot first"
+            )
+        yield
+    finally:
+        conn.close()  # releases the lock
+
+
 def restore(path: str | Path, url: str) -> None:
     """Put a dump in place of the database's tables, in one transaction: either the
-    whole dump is there afterwards or the database is as it was. The bot must be stopped."""
+    whole dump is there afterwards or the database is as it was. Refused while a bot
+    holds the database (``hold_pg_database``)."""
     source = Path(path)
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
     _run(["pg_restore", "--list", str(source)])  # refuses what is not a pg_dump archive
+    with hold_pg_database(url):
+        _restore(source, url)
+
+
+def _restore(source: Path, url: str) -> None:
     _run(
         [
             "pg_restore",
@@ -113,6 +150,12 @@ def _open_sqlite(path: str | Path) -> tuple[sqlite3.Connection, int]:
     return lite, level
 
 
+# Tables the migrations themselves fill (0023: the people generation's counter): an
+# empty, migrated database has rows there; the copy replaces them with the file's.
+# tests/test_pg_ops.py checks that no other table has rows after migrating.
+MIGRATION_ROWS = frozenset({"cache_generations"})
+
+
 async def copy_sqlite(sqlite_file: str | Path, url: str) -> CopyResult:
     """Copy every table of a SQLite database (at the newest migration) into an empty,
     migrated PostgreSQL database, in one transaction, then move each ``id`` sequence
@@ -145,11 +188,15 @@ async def copy_sqlite(sqlite_file: str | Path, url: str) -> CopyResult:
             )
         ]
         for table in tables:
+            if table in MIGRATION_ROWS:
+                continue
             if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
                 raise BackupError(f"the PostgreSQL database is not empty ({table} has rows)")
         async with conn.transaction():
             await conn.execute("SET LOCAL session_replication_role = replica")
             for table in tables:
+                if table in MIGRATION_ROWS:  # the file's own rows replace the migration's
+                    await conn.execute(f"DELETE FROM {table}")
                 cols = await conn.fetch(
                     "SELECT column_name, data_type FROM information_schema.columns"
                     " WHERE table_schema = current_schema() AND table_name = $1"

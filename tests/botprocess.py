@@ -58,6 +58,7 @@ def write_config(
     telegram_extra: str = "",
     hours: str = DAY,
     database: Path | None = None,
+    url: str = "",
 ) -> Path:
     config = folder / "config.toml"
     config.write_text(
@@ -67,7 +68,10 @@ def write_config(
         f'base_file_url = "{base}/file/bot"\n'
         "rate_limit = false\n" + telegram_extra + "\n[storage]\n"
         f'database = "{database or folder / "fieldbot.sqlite3"}"\n'
-        f'backup_dir = "{folder / "backups"}"\n' + extra + reminders_config(hours),
+        + (f'url = "{url}"\n' if url else "")
+        + f'backup_dir = "{folder / "backups"}"\n'
+        + extra
+        + reminders_config(hours),
         encoding="utf-8",
     )
     return config
@@ -87,14 +91,16 @@ class BotProcess:
         telegram_config: str = "",
         hours: str = DAY,
         database: Path | None = None,  # several processes on one database (webhook mode)
+        url: str = "",  # [storage] url: a PostgreSQL database instead of the file
     ) -> None:
         self.folder = folder
         self.server = server
         self.hours = hours
         self.config = write_config(
-            folder, server.url, token, extra_config, telegram_config, hours, database
+            folder, server.url, token, extra_config, telegram_config, hours, database, url
         )
         self.database = database or folder / "fieldbot.sqlite3"
+        self.url = url
         self.log_path = folder / "bot.log"
         self.verbose = verbose
         self.proc: subprocess.Popen[bytes] | None = None
@@ -203,6 +209,11 @@ class BotProcess:
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Read the bot's database (WAL: safe while the bot runs)."""
+        if self.url:
+            from storage.pg import reading
+
+            with reading(self.url) as snapshot:
+                return list(snapshot.execute(sql, params).fetchall())
         conn = sqlite3.connect(self.database, timeout=10)
         conn.row_factory = sqlite3.Row
         try:

@@ -216,13 +216,29 @@ class CrashRun:
 Query = Callable[[str, tuple[Any, ...]], list[Any]]
 
 
-def sqlite_query(database: Path) -> Query:
+def sqlite_query(database: Path | str) -> Query:
+    """Plain reads of the run's database: the SQLite file, or (a ``postgresql://``
+    address) the PostgreSQL database, the same SQL either way (storage/pg.py)."""
+    if str(database).startswith(("postgresql://", "postgres://")):
+        return pg_query(str(database))
+
     def query(sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         conn = sqlite3.connect(database, timeout=10)
         try:
             return list(conn.execute(sql, params).fetchall())
         finally:
             conn.close()
+
+    return query
+
+
+def pg_query(url: str) -> Query:
+    from storage.pg import reading
+
+    def query(sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with reading(url) as conn:
+            cur = conn.execute(sql, params)
+            return [tuple(r) for r in cur.fetchall()]
 
     return query
 

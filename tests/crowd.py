@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from campaign.i18n import pick_language
 from campaign.roles import Role
@@ -67,10 +68,52 @@ def crowd_roles(n: int) -> list[Role]:
     return roles[:n]
 
 
-def seed_crowd(database: Path, n: int) -> list[Member]:
-    """Insert ``n`` cadres into a migrated database file; return who they are."""
-    conn = sqlite3.connect(database)
-    conn.execute("PRAGMA foreign_keys=ON")
+@dataclass(frozen=True)
+class _Inserted:
+    lastrowid: int | None
+
+
+class _PgSeeding:
+    """sqlite3's ``execute``/``lastrowid`` on a PostgreSQL database, for ``seed_crowd``."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._raw = psycopg.connect(url)
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> _Inserted:
+        """Each statement answers its own ``lastrowid``, as each sqlite3 cursor does."""
+        from storage.pg import translate_pyformat
+
+        text = translate_pyformat(sql)
+        if text.lstrip().upper().startswith("INSERT"):
+            row = self._raw.execute(text + " RETURNING id", params).fetchone()
+            return _Inserted(int(row[0]) if row else None)
+        self._raw.execute(text, params)
+        return _Inserted(None)
+
+    def __enter__(self) -> _PgSeeding:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self._raw.commit()
+        else:
+            self._raw.rollback()
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def seed_crowd(database: Path | str, n: int) -> list[Member]:
+    """Insert ``n`` cadres into a migrated database (a file, or a ``postgresql://``
+    address); return who they are."""
+    conn: Any
+    if str(database).startswith(("postgresql://", "postgres://")):
+        conn = _PgSeeding(str(database))
+    else:
+        conn = sqlite3.connect(database)
+        conn.execute("PRAGMA foreign_keys=ON")
     now = "2026-11-16T01:00:00+00:00"
     members: list[Member] = []
     team_id: int | None = None

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 PG_URL = os.environ.get("FIELDBOT_TEST_PG", "")
 PG_SKIP_REASON = (
@@ -52,4 +53,15 @@ async def pg_scratch(url: str, template: str, name: str) -> AsyncIterator[str]:
     try:
         yield with_database(url, name)
     finally:
+        from storage.pg import close_report_connections
+
+        close_report_connections(with_database(url, name))  # kept for reports
         await _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def storage_section(location: str) -> str:
+    """A config file's ``[storage]`` section for the database the ``db`` fixture opened
+    (its ``path``: the SQLite file, or the PostgreSQL address)."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return f'[storage]\nurl = "{location}"\n'
+    return f'[storage]\ndatabase = "{Path(location).as_posix()}"\n'

@@ -23,6 +23,7 @@ from storage.db import Database, to_text
 from tests.conftest import AppFactory, join
 from tests.factories import Seed
 from tests.fakebot import Harness, shown
+from tests.pgtest import storage_section
 from tests.problem_helpers import alert, buttons
 from tests.report_factories import local, november
 from tests.scheduler_factories import OFFICE_CHAT, bind_chat
@@ -198,7 +199,7 @@ async def test_without_sign_off_the_bulletin_goes_as_before(
 async def test_bulletin_export_cli(bot: Harness, seed: Seed, db: Database, tmp_path: Path) -> None:
     await _world(bot, seed, db)
     config = tmp_path / "c.toml"
-    config.write_text(f'[storage]\ndatabase = "{Path(db.path).as_posix()}"\n', encoding="utf-8")
+    config.write_text(storage_section(db.path), encoding="utf-8")
     out = tmp_path / "no1.docx"
     args = ["--config", str(config), "bulletin", "export"]
     # The command line runs its own event loop: off this test's.

@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from storage.db import open_database
-from storage.pg_ops import copy_sqlite, dump, list_dumps, restore
+from storage.pg_ops import MIGRATION_ROWS, copy_sqlite, dump, list_dumps, restore
 from tests.factories import seed_roster
 from tests.pgtest import PG_SKIP_REASON, PG_URL, _admin, with_database
 
@@ -54,6 +54,27 @@ async def test_copy_db_brings_every_row_and_new_ids_follow_the_copied_ones(
             assert cur.lastrowid == max(seed.teams.values()) + 1
         with pytest.raises(Exception, match="not empty"):
             await copy_sqlite(lite, url)
+    finally:
+        await _admin(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def test_only_the_known_tables_hold_rows_after_migrating() -> None:
+    """copy-db treats a migrated database as empty when only MIGRATION_ROWS' tables
+    hold rows: a migration that fills another table must be named there."""
+    name, url = await _empty_database()
+    try:
+        async with open_database(url) as db:
+            tables = await db.fetchall(
+                "SELECT table_name AS t FROM information_schema.tables WHERE table_schema ="
+                " current_schema() AND table_type = 'BASE TABLE'"
+            )
+            filled = {
+                r["t"]
+                for r in tables
+                if r["t"] != "schema_migrations"
+                and await db.fetchone(f"SELECT 1 AS x FROM {r['t']} LIMIT 1") is not None
+            }
+        assert filled == set(MIGRATION_ROWS)
     finally:
         await _admin(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from storage.db import MIGRATIONS_DIR, discover_migrations, open_database
-from storage.pg import MIGRATIONS_PG_DIR, translate
+from storage.pg import MIGRATIONS_PG_DIR, _chunks, _multi_row_shape, translate
 from tests.pgtest import PG_SKIP_REASON, PG_URL, pg_scratch, pg_template
 
 Schema = dict[str, Any]
@@ -182,3 +182,26 @@ def test_the_dialect_translates_sqlite_isms(sqlite: str, postgresql: str) -> Non
 def test_insert_or_replace_is_refused_with_its_portable_form() -> None:
     with pytest.raises(ValueError, match="ON CONFLICT"):
         translate("INSERT OR REPLACE INTO t VALUES (?)", frozenset())
+
+
+def test_many_rows_go_as_multi_row_inserts_of_a_few_fixed_sizes() -> None:
+    text = translate("INSERT OR IGNORE INTO k (a, b) VALUES (?, ?)", frozenset()).text
+    shape = _multi_row_shape(text)
+    assert shape is not None and shape.width == 2
+    assert shape.text(2) == "INSERT INTO k (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+    assert list(_chunks(1000, 9)) == [512, 256, 128, 64, 32, 8]
+    assert max(_chunks(5000, 100)) * 100 <= 32767  # PostgreSQL's parameter limit
+    assert sum(_chunks(5000, 100)) == 5000
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO k (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = excluded.b",
+        "INSERT INTO k (a, b) VALUES (CAST(? AS BIGINT), ?)",
+        "INSERT INTO k (a, b) VALUES (?, 'x') ON CONFLICT (a) DO NOTHING",
+        "UPDATE k SET b = ? WHERE a = ?",
+    ],
+)
+def test_other_statements_are_not_made_multi_row(sql: str) -> None:
+    assert _multi_row_shape(translate(sql, frozenset()).text) is None

@@ -2,7 +2,8 @@
 (issue 18). The dispatcher's process is killed with SIGKILL in the middle of a
 1,000-notification fan-out, another in the middle of members' conversations: a standby
 takes the outgoing queue over, no update is lost, every notice is sent once (or parked
-as docs/dispatch.md says), no problem is reported twice."""
+as docs/dispatch.md says), no problem is reported twice. On the SQLite file, and on
+PostgreSQL too when FIELDBOT_TEST_PG names a server."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from tests.crashrun import log_problems, parked_mid_send, sqlite_query, verify, 
 from tests.crowd import seed_crowd
 from tests.fakebot import TOKEN
 from tests.fakeserver import SHOWING, FakeServer, KillPlan
+from tests.pgtest import PG_URL, _admin, with_database
 from tests.scripts import FLOWS, Expect, Press, Script, Send, ShareContact, join_steps
 
 pytestmark = pytest.mark.process
@@ -211,7 +215,7 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-async def _fan_out(database: Path, n: int) -> None:
+async def _fan_out(database: Path | str, n: int) -> None:
     from datetime import UTC, datetime
 
     async with open_database(database, migrate=False) as db:
@@ -226,10 +230,25 @@ async def _fan_out(database: Path, n: int) -> None:
                 )
 
 
+@pytest.fixture
+def shared_database(backend: str, tmp_path: Path) -> Iterator[Path | str]:
+    """What the three processes share: a SQLite file, or an empty PostgreSQL database."""
+    if backend == "sqlite":
+        yield tmp_path / "shared.sqlite3"
+        return
+    name = f"procs_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(PG_URL, f"CREATE DATABASE {name}"))
+    try:
+        yield with_database(PG_URL, name)
+    finally:
+        asyncio.run(_admin(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
 def test_three_webhook_processes_survive_sigkill_of_the_dispatcher_and_another(
-    fake_server: FakeServer, tmp_path: Path
+    fake_server: FakeServer, tmp_path: Path, shared_database: Path | str
 ) -> None:
-    database = tmp_path / "shared.sqlite3"
+    database = shared_database
+    url = database if isinstance(database, str) else ""
     ports = [_free_port() for _ in range(3)]
     bots = []
     for i, port in enumerate(ports):
@@ -241,7 +260,8 @@ def test_three_webhook_processes_survive_sigkill_of_the_dispatcher_and_another(
                 fake_server,
                 telegram_config='mode = "webhook"\n',
                 extra_config=_config(port),
-                database=database,
+                database=None if url else Path(database),
+                url=url,
             )
         )
     try:
@@ -251,7 +271,9 @@ def test_three_webhook_processes_survive_sigkill_of_the_dispatcher_and_another(
             b.kill()
 
 
-def _run(server: FakeServer, bots: list[BotProcess], ports: list[int], database: Path) -> None:
+def _run(
+    server: FakeServer, bots: list[BotProcess], ports: list[int], database: Path | str
+) -> None:
     fake = server.fake
     assert bots[0].run_cli("migrate").returncode == 0
     members = seed_crowd(database, MEMBERS)

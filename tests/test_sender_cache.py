@@ -21,10 +21,11 @@ from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, shown
 
 @pytest.fixture
 async def other(
-    settings: Settings, api: FakeBotAPI, clock: FakeClock, bot: Harness
+    settings: Settings, api: FakeBotAPI, clock: FakeClock, bot: Harness, db: Database
 ) -> AsyncIterator[tuple[Harness, Database]]:
-    """A second bot process: its own connection to the same file, its own Application."""
-    async with open_database(settings.storage.database) as db2:
+    """A second bot process: its own connection to the same database (the SQLite file or
+    the PostgreSQL one the ``db`` fixture opened), its own Application."""
+    async with open_database(db.path) as db2:
         app = build_application(
             settings, token=TOKEN, db=db2, request=api, updates_request=api, clock=clock
         )

@@ -1,0 +1,148 @@
+"""PostgreSQL with several processes: the claims of the outgoing queue and of the
+webhook inbox pass over rows another transaction holds (``FOR UPDATE SKIP LOCKED``)
+instead of waiting for them, and a transaction that queued a message wakes the
+dispatcher of every process when it commits (``NOTIFY``), not at the next poll."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.dispatcher import dispatcher_of
+from campaign.message import Message
+from storage import inbox, outbox
+from storage.db import Database, open_database
+from storage.pg import translate
+from tests.conftest import AppFactory
+from tests.factories import Seed
+from tests.fakebot import FakeBotAPI, FakeClock
+
+NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
+
+
+def test_a_clause_for_postgresql_alone_is_a_comment_sqlite_skips() -> None:
+    sql = "SELECT * FROM outbox WHERE id = ? LIMIT ? /*PG: FOR UPDATE SKIP LOCKED*/"
+    assert translate(sql, frozenset()).text == (
+        "SELECT * FROM outbox WHERE id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED"
+    )
+
+
+@pytest.fixture
+def pg(db: Database, backend: str) -> Database:
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: row locks and NOTIFY")
+    return db
+
+
+@pytest.fixture
+async def other(pg: Database) -> AsyncIterator[Database]:
+    """Another process's connection to the same database."""
+    async with open_database(pg.path) as db2:
+        yield db2
+
+
+async def _queue(db: Database, key: str, chat_id: int) -> None:
+    async with db.write() as conn:
+        assert await outbox.enqueue(conn, key=key, chat_id=chat_id, message=Message(key), now=NOW)
+
+
+async def test_outbox_heads_pass_over_a_head_another_transaction_holds(
+    pg: Database, other: Database
+) -> None:
+    await _queue(pg, "a1", 501)
+    await _queue(pg, "a2", 501)
+    await _queue(pg, "b1", 502)
+    held = await pg.fetchone("SELECT id FROM outbox WHERE key = 'a1'")
+    assert held is not None
+    raw = other._writer  # type: ignore[attr-defined]
+    tx = raw.transaction()
+    await tx.start()
+    try:
+        await raw.execute("SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE", held["id"])
+        async with pg.write() as conn:  # does not wait for the other transaction
+            heads = await outbox.due_heads(conn, NOW, False, 10)
+        # chat 501's head is held: neither it nor a2 behind it is offered (order kept)
+        assert [h.key for h in heads] == ["b1"]
+    finally:
+        await tx.rollback()
+    async with pg.write() as conn:
+        assert [h.key for h in await outbox.due_heads(conn, NOW, False, 10)] == ["a1", "b1"]
+
+
+async def test_inbox_claim_passes_over_an_update_another_transaction_holds(
+    pg: Database, other: Database
+) -> None:
+    for update_id, chat in ((1, 601), (2, 602)):
+        assert await inbox.record(pg, update_id, chat, "{}", NOW)
+    raw = other._writer  # type: ignore[attr-defined]
+    tx = raw.transaction()
+    await tx.start()
+    try:
+        await raw.execute("SELECT 1 FROM inbox WHERE update_id = 1 FOR UPDATE")
+        got = await inbox.claim(pg, "p1", NOW, NOW + timedelta(seconds=30), 10)
+        assert [i.update_id for i in got] == [2]
+    finally:
+        await tx.rollback()
+    got = await inbox.claim(pg, "p2", NOW, NOW + timedelta(seconds=30), 10)
+    assert [i.update_id for i in got] == [1]
+
+
+async def test_a_committed_enqueue_wakes_a_listener_in_another_process(
+    pg: Database, other: Database
+) -> None:
+    woken = asyncio.Event()
+    calls: list[int] = []
+
+    def wake() -> None:
+        calls.append(1)
+        woken.set()
+
+    await other.listen(outbox.CHANNEL, wake)
+    with pytest.raises(RuntimeError, match="rolled back"):
+        async with pg.write() as conn:
+            await outbox.enqueue(conn, key="x", chat_id=501, message=Message("x"), now=NOW)
+            raise RuntimeError("rolled back")
+    await _queue(pg, "y", 501)  # notices arrive in commit order: one, for "y"
+    await asyncio.wait_for(woken.wait(), timeout=10)
+    assert calls == [1]
+    await other.unlisten(outbox.CHANNEL, wake)
+
+
+async def test_a_dispatcher_is_woken_by_another_process_enqueuing(
+    make_bot: AppFactory,
+    seed: Seed,
+    pg: Database,
+    other: Database,
+    clock: FakeClock,
+    api: FakeBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = await make_bot()
+    dispatcher = dispatcher_of(harness.app)
+    # It would poll only once an hour: only the NOTIFY can wake it in time.
+    settings = dispatcher.deps.settings
+    slow = dataclasses.replace(settings.outbox, poll_seconds=3600.0)
+    slow_settings = dataclasses.replace(settings, outbox=slow)
+    monkeypatch.setattr(
+        dispatcher, "deps", dataclasses.replace(dispatcher.deps, settings=slow_settings)
+    )
+    await harness.app.start()
+    try:
+        first = asyncio.create_task(dispatcher.settled())
+        await asyncio.wait_for(first, timeout=10)  # the first, empty drain at the start
+        # The in-process wake-up stands for this process only: the other one has none.
+        monkeypatch.setattr(outbox, "_listeners", [])
+        settled = asyncio.create_task(dispatcher.settled())
+        async with other.write() as conn:
+            await outbox.enqueue(
+                conn, key="from-b", chat_id=501, message=Message("另一进程"), now=clock()
+            )
+        await asyncio.wait_for(settled, timeout=10)
+        sent = [c.params.get("text") for c in api.calls if c.params.get("chat_id") == 501]
+        assert "另一进程" in sent
+    finally:
+        await harness.app.stop()
