@@ -184,7 +184,16 @@ def cadre_work(
     split = split_months(period.start, period.end)
     found: dict[tuple[int, int, int], list[int]] = {}
     parts: list[tuple[str, tuple[Any, ...]]] = []
-    if split.first_month is not None:
+    if split.first_month is not None and split.first_month == split.last_month:
+        # One month: its rows are the answer already (one per cadre, team and group).
+        parts.append(
+            (
+                "SELECT cadre_id, team_id, group_id, visits, days FROM report_cadre_months"
+                f" WHERE month = ?{where}",
+                (split.first_month, *params),
+            )
+        )
+    elif split.first_month is not None:
         parts.append(
             (
                 "SELECT cadre_id, team_id, group_id, SUM(visits), SUM(days) FROM"
@@ -201,6 +210,12 @@ def cadre_work(
                 (start.isoformat(), end.isoformat(), *params),
             )
         )
+    if len(parts) == 1:
+        return [
+            CadreWork(cadre_id, team_id or None, group_id or None, n, d)
+            for cadre_id, team_id, group_id, n, d in conn.execute(*parts[0])
+            if n
+        ]
     for sql, args in parts:
         for cadre_id, team_id, group_id, n, d in conn.execute(sql, args):
             acc = found.setdefault((cadre_id, team_id, group_id), [0, 0])
