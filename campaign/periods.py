@@ -321,3 +321,31 @@ def looks_like_period(text: str, today: date) -> bool:
     except PeriodError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class MonthSplit:
+    """A range of days as the whole calendar months inside it (``first_month`` to
+    ``last_month``, ``YYYY-MM``, both included; None when there is none) and the odd
+    days before and after them (half-open ``(start, end)`` spans)."""
+
+    first_month: str | None
+    last_month: str | None
+    spans: tuple[tuple[date, date], ...]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def split_months(start: date, end: date) -> MonthSplit:
+    """``[start, end)`` cut into whole months and odd days, for tables kept per month."""
+    first = start if start.day == 1 else _next_month(start)
+    last = end.replace(day=1)  # the first day after the whole months
+    if first >= last:
+        return MonthSplit(None, None, ((start, end),) if start < end else ())
+    spans = tuple(s for s in ((start, first), (last, end)) if s[0] < s[1])
+    before_last = last - timedelta(days=1)
+    return MonthSplit(
+        f"{first.year}-{first.month:02d}", f"{before_last.year}-{before_last.month:02d}", spans
+    )

@@ -15,7 +15,7 @@ from services.jobs import tr
 from services.runtime import Deps
 from storage import plan_reports as q
 from storage import plans as store
-from storage.reports import reading
+from storage.reports import Conn, reading, reading_on
 
 if TYPE_CHECKING:  # services/reports.py calls in here
     from services.reports import Ask
@@ -27,13 +27,14 @@ def _today(ask: Ask) -> date:
     return ask.now.astimezone(ask.settings.tz).date()
 
 
-def summary_section(ask: Ask) -> str:
+def summary_section(ask: Ask, snapshot: Conn | None = None) -> str:
     """The /summary lines on plans: the scope's total, then by team (the county) or by
-    group (a team); empty when no item falls due in the period."""
+    group (a team); empty when no item falls due in the period. Read on ``snapshot``
+    when given (the rest of the summary's)."""
     t, period = ask.t, ask.period
     cut = min(_today(ask), period.end)
     scope = ask.scope
-    with reading(ask.db_path) as conn:
+    with reading_on(ask.db_path, snapshot) as conn:
         units = q.completion(
             conn,
             period.start,

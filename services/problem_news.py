@@ -26,7 +26,7 @@ from storage import problem_news as reach
 from storage import problems
 from storage import urge as urge_store
 from storage.db import Connection
-from storage.outbox import enqueue
+from storage.outbox import NewItem, enqueue_many
 from storage.problem_news import Target, card_name
 
 # The line under a card whose level's shared chat is missing, by level.
@@ -43,7 +43,8 @@ async def publish(
     conn: Connection, deps: Deps, problem_id: int, event_id: int, now: datetime
 ) -> None:
     """Queue the cards and notices of one change (event ``event_id``), inside its
-    transaction."""
+    transaction. Who is reached is read first, then every chat's language in one query;
+    everything is queued together (one trip to the writing thread, in the order below)."""
     problem = await problems.get(conn, problem_id)
     ev = await problems.event(conn, event_id)
     assert problem is not None and ev is not None
@@ -55,44 +56,67 @@ async def publish(
     urgent = problem.urgent
     pid = problem.id
 
-    async def renderer(chat_id: int) -> Renderer:
-        lang = await reach.chat_language(conn, chat_id)
-        return Renderer(
-            deps.catalog, lang if lang in ("zh-CN", "en") else default, deps.settings.tz
-        )
-
-    async def send(kind: str, chat_id: int, text: str) -> None:
-        await enqueue(
-            conn,
-            key=f"problem:{pid}:ev:{ev.id}:{kind}:{chat_id}",
-            chat_id=chat_id,
-            message=Message(text),
-            now=now,
-            urgent=urgent,
-        )
-
     owners = await reach.owner_targets(conn, problem) if is_open(problem.status) else []
     owned = {t.chat_id: t for t in owners}
     existing = await reach.card_chats(conn, pid)
     arrived = ev.action == "raise" or ev.action in MOVES
+    office = (
+        await reach.office_chat(conn)
+        if arrived and is_open(problem.status) and not owners
+        else None
+    )
+    reporter_chats = (
+        await reach.cadre_chats(conn, reporters)
+        if ev.action in NEWS_FOR_REPORTERS and reporters
+        else []
+    )
+    leader_chats = (
+        await reach.group_leader_chats(conn, problem.group_id)
+        if ev.action in ("escalate", "auto_escalate")
+        and ev.from_level == "group"
+        and problem.group_id
+        else []
+    )
+    languages = await reach.chat_languages(
+        conn,
+        [
+            *existing,
+            *(t.chat_id for t in owners),
+            *([office] if office is not None else []),
+            *(chat for _, chat in reporter_chats),
+            *(chat for _, chat in leader_chats),
+        ],
+    )
+    pending: list[NewItem] = []
+
+    def renderer(chat_id: int) -> Renderer:
+        lang = languages.get(chat_id) if chat_id >= 0 else None
+        return Renderer(
+            deps.catalog, lang if lang in ("zh-CN", "en") else default, deps.settings.tz
+        )
+
+    def send(kind: str, chat_id: int, text: str) -> None:
+        pending.append(
+            NewItem(f"problem:{pid}:ev:{ev.id}:{kind}:{chat_id}", chat_id, Message(text), urgent)
+        )
 
     for chat_id in existing:
-        r = await renderer(chat_id)
+        r = renderer(chat_id)
         target = owned.get(chat_id)
-        await enqueue(
-            conn,
-            key=f"problem:{pid}:ev:{ev.id}:card:{chat_id}",
-            chat_id=chat_id,
-            message=r.card_message(
-                view, now, actionable=target is not None, hint=_hint(r, problem.level, target)
-            ),
-            edit=True,
-            now=now,
-            card=card_name(pid, chat_id),
-            urgent=urgent,
+        pending.append(
+            NewItem(
+                f"problem:{pid}:ev:{ev.id}:card:{chat_id}",
+                chat_id,
+                r.card_message(
+                    view, now, actionable=target is not None, hint=_hint(r, problem.level, target)
+                ),
+                urgent,
+                card=card_name(pid, chat_id),
+                edit=True,
+            )
         )
         if target is not None and arrived:
-            await send(
+            send(
                 "arrive",
                 chat_id,
                 r.t("problems.notice.arrived", number=number(pid), level=r.level(problem.level)),
@@ -101,66 +125,61 @@ async def publish(
     for target in owners:
         if target.chat_id in existing:
             continue
-        r = await renderer(target.chat_id)
+        r = renderer(target.chat_id)
         if photos:
-            await enqueue(
-                conn,
-                key=f"problem:{pid}:ev:{ev.id}:photos:{target.chat_id}",
-                chat_id=target.chat_id,
-                message=r.photos_message(pid, photos),
-                now=now,
-                urgent=urgent,
+            pending.append(
+                NewItem(
+                    f"problem:{pid}:ev:{ev.id}:photos:{target.chat_id}",
+                    target.chat_id,
+                    r.photos_message(pid, photos),
+                    urgent,
+                )
             )
-        await enqueue(
-            conn,
-            key=f"problem:{pid}:ev:{ev.id}:card:{target.chat_id}",
-            chat_id=target.chat_id,
-            message=r.card_message(
-                view, now, actionable=True, hint=_hint(r, problem.level, target)
-            ),
-            now=now,
-            card=card_name(pid, target.chat_id),
-            urgent=urgent,
+        pending.append(
+            NewItem(
+                f"problem:{pid}:ev:{ev.id}:card:{target.chat_id}",
+                target.chat_id,
+                r.card_message(view, now, actionable=True, hint=_hint(r, problem.level, target)),
+                urgent,
+                card=card_name(pid, target.chat_id),
+            )
         )
 
-    if arrived and is_open(problem.status) and not owners:
-        office = await reach.office_chat(conn)
-        if office is not None:
-            r = await renderer(office)
-            where = problem.group_name if problem.level == "group" else problem.team_name
-            await send(
-                "nobody",
-                office,
-                r.t(
-                    "problems.notice.nobody",
-                    number=number(pid),
-                    level=r.level(problem.level),
-                    where=where or "-",
-                ),
-            )
+    if office is not None:
+        r = renderer(office)
+        where = problem.group_name if problem.level == "group" else problem.team_name
+        send(
+            "nobody",
+            office,
+            r.t(
+                "problems.notice.nobody",
+                number=number(pid),
+                level=r.level(problem.level),
+                where=where or "-",
+            ),
+        )
 
     told: set[int] = set()
-    if ev.action in NEWS_FOR_REPORTERS and reporters:
-        for cadre_id, chat_id in await reach.cadre_chats(conn, reporters):
-            if cadre_id == ev.actor_id:
-                continue
-            r = await renderer(chat_id)
-            await send("notice", chat_id, r.notice(view, event_view(ev)))
-            told.add(cadre_id)
+    for cadre_id, chat_id in reporter_chats:
+        if cadre_id == ev.actor_id:
+            continue
+        r = renderer(chat_id)
+        send("notice", chat_id, r.notice(view, event_view(ev)))
+        told.add(cadre_id)
 
-    if ev.action in ("escalate", "auto_escalate") and ev.from_level == "group" and problem.group_id:
-        for cadre_id, chat_id in await reach.group_leader_chats(conn, problem.group_id):
-            if cadre_id == ev.actor_id or cadre_id in told:
-                continue
-            r = await renderer(chat_id)
-            await send(
-                "sentup",
-                chat_id,
-                r.t(
-                    "problems.notice.group_sent_up",
-                    subject=r.subject(view),
-                    to=r.level(ev.to_level),
-                    how=r.t(f"problems.notice.how_{ev.action}", who=ev.actor_name or ""),
-                    note=ev.note,
-                ),
-            )
+    for cadre_id, chat_id in leader_chats:
+        if cadre_id == ev.actor_id or cadre_id in told:
+            continue
+        r = renderer(chat_id)
+        send(
+            "sentup",
+            chat_id,
+            r.t(
+                "problems.notice.group_sent_up",
+                subject=r.subject(view),
+                to=r.level(ev.to_level),
+                how=r.t(f"problems.notice.how_{ev.action}", who=ev.actor_name or ""),
+                note=ev.note,
+            ),
+        )
+    await enqueue_many(conn, pending, now)

@@ -151,18 +151,20 @@ def summary_data(ask: Ask) -> Summary:
 
 
 def summary_report(ask: Ask) -> str:
-    return (
-        text.summary_text(ask.t, summary_data(ask))
-        + plan_reports.summary_section(ask)
-        + checks_section(ask)
-        + "\n\n"
-        + callback_summary(ask)
-    )
-
-
-def checks_section(ask: Ask) -> str:
-    """检查日志 and 整改 per team, under the summary (empty when no team is in scope)."""
+    """The whole /summary, every section read from one snapshot."""
     with q.reading(ask.db_path) as conn:
+        return (
+            text.summary_text(ask.t, _summary(conn, ask))
+            + plan_reports.summary_section(ask, conn)
+            + checks_section(ask, conn)
+            + "\n\n"
+            + callback_summary(ask, conn)
+        )
+
+
+def checks_section(ask: Ask, snapshot: q.Conn | None = None) -> str:
+    """检查日志 and 整改 per team, under the summary (empty when no team is in scope)."""
+    with q.reading_on(ask.db_path, snapshot) as conn:
         found = check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now)
     return "\n\n" + text.checks_text(ask.t, found) if found else ""
 
@@ -306,7 +308,7 @@ def callback_figures(conn: q.Conn, ask: Ask) -> CallbackFigures:
     return CallbackFigures(sat, f.reopened, f.unanswered)
 
 
-def callback_summary(ask: Ask) -> str:
+def callback_summary(ask: Ask, snapshot: q.Conn | None = None) -> str:
     """满意率 and reopenings in the period, within the scope."""
-    with q.reading(ask.db_path) as conn:
+    with q.reading_on(ask.db_path, snapshot) as conn:
         return summary_section(ask.t, callback_figures(conn, ask))

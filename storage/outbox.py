@@ -120,6 +120,7 @@ class NewItem:
     urgent: bool = False
     expires_at: datetime | None = None
     card: str | None = None  # as ``enqueue``'s: the message a card's later edits change
+    edit: bool = False  # as ``enqueue``'s: show the card's new state in its message
 
 
 async def enqueue_many(conn: aiosqlite.Connection, items: Sequence[NewItem], now: datetime) -> int:
@@ -136,7 +137,7 @@ async def enqueue_many(conn: aiosqlite.Connection, items: Sequence[NewItem], now
             (
                 i.key,
                 i.chat_id,
-                SEND,
+                EDIT if i.edit else SEND,
                 json.dumps(stored.to_json(i.message), ensure_ascii=False),
                 i.card,
                 int(i.urgent),

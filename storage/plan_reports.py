@@ -65,16 +65,24 @@ def completion(
     open past due at ``cut``."""
     extra, params = _where(team_id, group_id)
     key = "i.team_id, i.group_id" if by_group else "i.team_id"
+    # Counted from the index plan_items_completion (migration 0028) first, the names
+    # joined to the few counted lines after: not one team and group lookup per item.
+    group = (
+        ("x.group_id", "COALESCE(g.name, '')", " LEFT JOIN groups g ON g.id = x.group_id")
+        if by_group
+        else ("NULL", "''", "")
+    )
     rows = conn.execute(
-        f"SELECT i.team_id, {'i.group_id' if by_group else 'NULL'} AS group_id,"
-        " MAX(t.name) AS team_name, COALESCE(MAX(g.name), '') AS group_name, COUNT(*) AS due,"
+        f"SELECT x.team_id, {group[0]} AS group_id, t.name AS team_name,"
+        f" {group[1]} AS group_name, x.due, x.done, x.overdue FROM ("
+        f" SELECT {key}, COUNT(*) AS due,"
         " SUM(CASE WHEN i.status = 'done' THEN 1 ELSE 0 END) AS done,"
         " SUM(CASE WHEN i.status IN ('todo', 'doing') AND i.due_date < ? THEN 1 ELSE 0 END)"
         " AS overdue"
-        " FROM plan_items i JOIN teams t ON t.id = i.team_id"
-        " LEFT JOIN groups g ON g.id = i.group_id"
+        " FROM plan_items i"
         " WHERE i.due_date BETWEEN ? AND ? AND i.status <> 'cancelled'"
-        f"{extra} GROUP BY {key} ORDER BY {key}",
+        f"{extra} GROUP BY {key}) x JOIN teams t ON t.id = x.team_id{group[2]}"
+        f" ORDER BY {key.replace('i.', 'x.')}",
         [cut.isoformat(), start.isoformat(), end.isoformat(), *params],
     ).fetchall()
     return [

@@ -102,8 +102,8 @@ async def insert_problem(
 
 
 async def status_of(conn: aiosqlite.Connection, problem_id: int) -> str | None:
-    async with conn.execute("SELECT status FROM problems WHERE id = ?", (problem_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT status FROM problems WHERE id = ?", (problem_id,))
+    row = next(iter(rows), None)  # one trip: execute and fetch together
     return str(row["status"]) if row else None
 
 

@@ -6,7 +6,7 @@ whom is decided in services/problem_news.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,8 @@ def card_name(problem_id: int, chat_id: int) -> str:
 
 
 async def _rows(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    async with conn.execute(sql, params) as cur:
-        return list(await cur.fetchall())
+    """One trip to the writing thread (a cursor as a context manager costs three)."""
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def _reachable_chat(
@@ -113,6 +113,20 @@ async def card_chats(conn: aiosqlite.Connection, problem_id: int) -> list[int]:
         (low, high, low, high),
     )
     return [int(r["chat_id"]) for r in rows]
+
+
+async def chat_languages(conn: aiosqlite.Connection, chat_ids: Iterable[int]) -> dict[int, str]:
+    """``chat_language`` of many chats in one query: only those with a saved language."""
+    private = sorted({c for c in chat_ids if c >= 0})
+    if not private:
+        return {}
+    marks = ", ".join("?" * len(private))
+    rows = await _rows(
+        conn,
+        f"SELECT telegram_user_id, lang FROM user_prefs WHERE telegram_user_id IN ({marks})",
+        tuple(private),
+    )
+    return {int(r[0]): str(r[1]) for r in rows if r[1]}
 
 
 async def chat_language(conn: aiosqlite.Connection, chat_id: int) -> str | None:

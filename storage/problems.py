@@ -20,14 +20,17 @@ from storage.people import Cadre
 Reader = aiosqlite.Connection
 
 
+# One trip to the writing thread per read (execute and fetch together): a cursor used
+# as a context manager costs three (execute, fetch, close), and a problem's change
+# reads the ledger a dozen times inside its transaction.
 async def _all(conn: Reader, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return list(await cur.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
 async def _one(conn: Reader, sql: str, params: Iterable[Any] = ()) -> Row | None:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return await cur.fetchone()
+    """The first row of a query that finds at most one (by id, or with LIMIT 1)."""
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 # --- dataclasses ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
-from campaign.periods import Period
+from campaign.periods import Period, split_months
 from campaign.reporting import (
     CadreRef,
     CadreWork,
@@ -71,6 +71,17 @@ def reading(path: str | Path) -> Iterator[Conn]:
         yield conn
     finally:
         conn.close()
+
+
+@contextmanager
+def reading_on(path: str | Path, conn: Conn | None) -> Iterator[Conn]:
+    """``conn`` when the caller already holds a snapshot (one report, one snapshot),
+    else a new one for the block."""
+    if conn is not None:
+        yield conn
+        return
+    with reading(path) as fresh:
+        yield fresh
 
 
 def utc_text(day: date, tz: tzinfo) -> str:
@@ -161,8 +172,63 @@ def _unit_key(rows_kind: str, team_id: Any, group_id: Any, cadre_id: Any) -> Any
     return {"team": team_id, "group": group_id, "cadre": cadre_id}[rows_kind]
 
 
-def cadre_work(conn: Conn, scope: Scope, period: Period) -> list[CadreWork]:
-    """Each cadre's visits and distinct days in the field, per team and group of visit."""
+def cadre_work(
+    conn: Conn, scope: Scope, period: Period, *, rollups: bool = True
+) -> list[CadreWork]:
+    """Each cadre's visits and distinct days in the field, per team and group of visit:
+    whole months from report_cadre_months, odd days from report_cadre_days (migration
+    0027); ``rollups=False`` counts the visits themselves (the same numbers, slower)."""
+    if not rollups:
+        return _cadre_work_scan(conn, scope, period)
+    where, params = scope_sql(scope, "team_id", "group_id")
+    split = split_months(period.start, period.end)
+    found: dict[tuple[int, int, int], list[int]] = {}
+    parts: list[tuple[str, tuple[Any, ...]]] = []
+    if split.first_month is not None and split.first_month == split.last_month:
+        # One month: its rows are the answer already (one per cadre, team and group).
+        parts.append(
+            (
+                "SELECT cadre_id, team_id, group_id, visits, days FROM report_cadre_months"
+                f" WHERE month = ?{where}",
+                (split.first_month, *params),
+            )
+        )
+    elif split.first_month is not None:
+        parts.append(
+            (
+                "SELECT cadre_id, team_id, group_id, SUM(visits), SUM(days) FROM"
+                f" report_cadre_months WHERE month >= ? AND month <= ?{where} GROUP BY 1, 2, 3",
+                (split.first_month, split.last_month, *params),
+            )
+        )
+    for start, end in split.spans:
+        parts.append(
+            (
+                "SELECT cadre_id, team_id, group_id, SUM(visits), COUNT(*) FROM"
+                " report_cadre_days WHERE visit_date >= ? AND visit_date < ?"
+                f"{where} GROUP BY 1, 2, 3",
+                (start.isoformat(), end.isoformat(), *params),
+            )
+        )
+    if len(parts) == 1:
+        return [
+            CadreWork(cadre_id, team_id or None, group_id or None, n, d)
+            for cadre_id, team_id, group_id, n, d in conn.execute(*parts[0])
+            if n
+        ]
+    for sql, args in parts:
+        for cadre_id, team_id, group_id, n, d in conn.execute(sql, args):
+            acc = found.setdefault((cadre_id, team_id, group_id), [0, 0])
+            acc[0] += n
+            acc[1] += d
+    return [
+        CadreWork(cadre_id, team_id or None, group_id or None, n, d)
+        for (cadre_id, team_id, group_id), (n, d) in found.items()
+        if n
+    ]
+
+
+def _cadre_work_scan(conn: Conn, scope: Scope, period: Period) -> list[CadreWork]:
     where, params = scope_sql(scope, "team_id", "group_id")
     index = " INDEXED BY visits_report_cadre" if _long(period) else ""
     rows = conn.execute(
@@ -197,6 +263,7 @@ def summary(
     per_cadre: Target,
     rows_kind: str | None = None,
     target_for: Callable[[str, int | None, int | None], Target] | None = None,
+    rollups: bool = True,
 ) -> Summary:
     """Visits, days, places, kinds and problems over ``period`` for ``scope``, broken
     down by team (county), by group (a team) or by cadre (a group).
@@ -206,7 +273,8 @@ def summary(
     their visits count in the total only. ``per_cadre`` is each cadre's quota for the
     period (``campaign.reporting.quota_share``: the rule stays out of storage);
     ``target_for`` (role, team id, group id), when given, each one's own (quotas that
-    fit the role and the unit).
+    fit the role and the unit). ``rollups=False`` counts visits and kinds by day
+    instead of reading the month tables: the same numbers, for the tests to compare.
     """
     if rows_kind is None:
         rows_kind = {ScopeKind.ALL: "team", ScopeKind.TEAM: "group", ScopeKind.GROUP: "cadre"}[
@@ -229,7 +297,7 @@ def summary(
         if unit_id in lines:
             lines[unit_id].cadres += 1
 
-    work = cadre_work(conn, scope, period)
+    work = cadre_work(conn, scope, period, rollups=rollups)
     per_cadre_total: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for w in work:
         total.visits += w.visits
@@ -248,7 +316,7 @@ def summary(
             if unit_id in lines:
                 lines[unit_id].on_quota += 1
 
-    _add_kinds(conn, scope, period, rows_kind, total, lines)
+    _add_kinds(conn, scope, period, rows_kind, total, lines, rollups)
     _add_places(conn, scope, period, rows_kind, total, lines)
     levels = _add_problems(conn, scope, period, now, tz, rows_kind, total, lines)
 
@@ -285,10 +353,24 @@ def _add_kinds(
     rows_kind: str,
     total: UnitLine,
     lines: dict[int, UnitLine],
+    rollups: bool = True,
 ) -> None:
-    span = (period.start.isoformat(), period.end.isoformat())
+    for unit, kind, n in _kind_counts(conn, scope, period, rows_kind, rollups):
+        if not n:
+            continue
+        total.kinds[kind] = total.kinds.get(kind, 0) + n
+        line = lines.get(unit)
+        if line is not None:
+            line.kinds[kind] = line.kinds.get(kind, 0) + n
+
+
+def _kind_counts(
+    conn: Conn, scope: Scope, period: Period, rows_kind: str, rollups: bool
+) -> list[tuple[Any, str, int]]:
+    """(unit, kind, visits): a group's few visits counted per cadre from the visits
+    themselves; teams and groups from report_kind_months for whole months (migration
+    0027) and report_kind_days for odd days (migration 0011)."""
     if rows_kind == "cadre":
-        # A group's few visits: count from the visits themselves, per cadre.
         where, params = scope_sql(scope, "v.team_id", "v.group_id")
         sql = (
             "SELECT v.cadre_id, k.kind, COUNT(*) FROM visits v"
@@ -296,22 +378,34 @@ def _add_kinds(
             " WHERE v.status = 'active' AND v.visit_date >= ? AND v.visit_date < ?"
             f"{where} GROUP BY 1, 2"
         )
-    else:
-        # Kept by triggers (migration 0011): one row per day, group and kind.
-        where, params = scope_sql(scope, "team_id", "group_id")
-        column = "team_id" if rows_kind == "team" else "group_id"
-        index = f" INDEXED BY report_kind_days_{rows_kind}" if _long(period) else ""
-        sql = (
-            f"SELECT {column}, kind, SUM(visits) FROM report_kind_days{index}"
-            f" WHERE visit_date >= ? AND visit_date < ?{where} GROUP BY 1, 2"
+        span = (period.start.isoformat(), period.end.isoformat())
+        return [tuple(r) for r in conn.execute(sql, (*span, *params))]  # type: ignore[misc]
+    where, params = scope_sql(scope, "team_id", "group_id")
+    column = "team_id" if rows_kind == "team" else "group_id"
+    split = split_months(period.start, period.end)
+    months: tuple[str | None, str | None] = (split.first_month, split.last_month)
+    spans = list(split.spans)
+    if not rollups:
+        months, spans = (None, None), [(period.start, period.end)]
+    out: list[tuple[Any, str, int]] = []
+    if months[0] is not None:
+        out += conn.execute(
+            f"SELECT {column}, kind, SUM(visits) FROM report_kind_months"
+            f" WHERE month >= ? AND month <= ?{where} GROUP BY 1, 2",
+            (*months, *params),
+        ).fetchall()
+    for start, end in spans:
+        index = (
+            f" INDEXED BY report_kind_days_{rows_kind}"
+            if (end - start).days > LONG_PERIOD_DAYS
+            else ""
         )
-    for unit, kind, n in conn.execute(sql, (*span, *params)):
-        if not n:
-            continue
-        total.kinds[kind] = total.kinds.get(kind, 0) + n
-        line = lines.get(unit)
-        if line is not None:
-            line.kinds[kind] = line.kinds.get(kind, 0) + n
+        out += conn.execute(
+            f"SELECT {column}, kind, SUM(visits) FROM report_kind_days{index}"
+            f" WHERE visit_date >= ? AND visit_date < ?{where} GROUP BY 1, 2",
+            (start.isoformat(), end.isoformat(), *params),
+        ).fetchall()
+    return out
 
 
 def _add_places(
@@ -365,44 +459,47 @@ def _add_problems(
     start, end = utc_text(period.start, tz), utc_text(period.end, tz)
     now_text = now.astimezone(UTC).isoformat(timespec="seconds")
     where, params = scope_sql(scope, "team_id", "group_id")
+    # Grouped by the breakdown's own column only: a county's problems in hand fall in
+    # about 1,500 (team, group, reporter, level) groups but in 66 (team, level) ones.
+    unit = {"team": "team_id", "group": "group_id", "cadre": "reporter_id"}[rows_kind]
 
-    def targets(team_id: Any, group_id: Any, reporter_id: Any) -> list[UnitLine]:
-        line = lines.get(_unit_key(rows_kind, team_id, group_id, reporter_id))
+    def targets(key: Any) -> list[UnitLine]:
+        line = lines.get(key)
         return [total, line] if line is not None else [total]
 
     # Three index range scans: raised in the period, closed in it, in hand now.
-    for team_id, group_id, reporter_id, n in conn.execute(
-        "SELECT team_id, group_id, reporter_id, COUNT(*) FROM problems"
-        f" WHERE created_at >= ? AND created_at < ?{where} GROUP BY 1, 2, 3",
+    for key, n in conn.execute(
+        f"SELECT {unit}, COUNT(*) FROM problems"
+        f" WHERE created_at >= ? AND created_at < ?{where} GROUP BY 1",
         (start, end, *params),
     ):
-        for t in targets(team_id, group_id, reporter_id):
+        for t in targets(key):
             t.raised += n
     by_level = {lv: [0, 0, 0, 0] for lv in LEVELS}
-    for team_id, group_id, reporter_id, level, status, n in conn.execute(
-        "SELECT team_id, group_id, reporter_id, level, status, COUNT(*) FROM problems"
+    for key, level, status, n in conn.execute(
+        f"SELECT {unit}, level, status, COUNT(*) FROM problems"
         f" WHERE closed_at >= ? AND closed_at < ? AND +status IN ('solved', 'explained')"
         f"{where}"
-        " GROUP BY 1, 2, 3, 4, 5",
+        " GROUP BY 1, 2, 3",
         (start, end, *params),
     ):
         acc = by_level.setdefault(level, [0, 0, 0, 0])
         acc[2 if status == "solved" else 3] += n
-        for t in targets(team_id, group_id, reporter_id):
+        for t in targets(key):
             if status == "solved":
                 t.solved += n
             else:
                 t.explained += n
-    for team_id, group_id, reporter_id, level, late, n in conn.execute(
-        "SELECT team_id, group_id, reporter_id, level, deadline < ?, COUNT(*) FROM problems"
-        f" WHERE status IN ('open', 'claimed'){where} GROUP BY 1, 2, 3, 4, 5",
+    for key, level, late, n in conn.execute(
+        f"SELECT {unit}, level, deadline < ?, COUNT(*) FROM problems INDEXED BY problems_in_hand"
+        f" WHERE status IN ('open', 'claimed'){where} GROUP BY 1, 2, 3",
         (now_text, *params),
     ):
         acc = by_level.setdefault(level, [0, 0, 0, 0])
         acc[0] += n
         if late:
             acc[1] += n
-            for t in targets(team_id, group_id, reporter_id):
+            for t in targets(key):
                 t.overdue += n
     return [LevelLine(lv, *acc) for lv, acc in by_level.items()]
 
