@@ -1,0 +1,169 @@
+"""The WeCom channel assembled: the same Application as Telegram's, on a Bot whose requests
+go to WeCom (bot/wecom/bridge.py), with the callback server and its worker
+(bot/wecom/callback.py), the app menu, and ``serve`` to run it.
+
+With only ``[wecom]`` enabled no Telegram token is needed: python-telegram-bot gets a
+placeholder that never leaves the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.wecom.api import WeComAPI
+from bot.wecom.bridge import TOKEN, WeComBridge
+from bot.wecom.callback import InboundWorker, Receiver, http_server
+from campaign.i18n import Catalog, default_catalog
+from campaign.settings import Settings
+from services.runtime import DEPS_KEY, Deps, system_clock
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+CHANNEL_KEY = "fieldbot.wecom"
+
+
+@dataclass
+class WeComChannel:
+    api: WeComAPI
+    bridge: WeComBridge
+    worker: InboundWorker
+    receiver: Receiver
+
+
+def api_for(settings: Settings) -> WeComAPI:
+    w = settings.wecom
+    return WeComAPI(
+        base_url=w.api_base_url,
+        corp_id=w.corp_id,
+        secret=w.secret.get(),
+        agent_id=w.agent_id,
+        proxy=w.proxy or None,
+    )
+
+
+def paced_for_wecom(settings: Settings) -> Settings:
+    """The settings the WeCom application runs with: one message per member every
+    ``member_interval_seconds`` (30 a minute and 1,000 an hour at most: WeCom drops
+    the excess silently), no Telegram rate limiter."""
+    outbox = dataclasses.replace(
+        settings.outbox, chat_interval_seconds=settings.wecom.member_interval_seconds
+    )
+    telegram = dataclasses.replace(settings.telegram, rate_limit=False)
+    return dataclasses.replace(settings, outbox=outbox, telegram=telegram)
+
+
+def media_cache(settings: Settings) -> Path:
+    where = settings.media.folder_for(settings.storage.database)
+    base = Path(where) if where else Path(settings.storage.database).parent / "media"
+    return base / "wecom"
+
+
+def build_wecom_application(
+    settings: Settings,
+    *,
+    api: WeComAPI | None = None,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = system_clock,
+    catalog: Catalog | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The bot for WeCom. ``db`` given: the caller opens and closes it (tests)."""
+    catalog = catalog or default_catalog()
+    api = api or api_for(settings)
+    bridge = WeComBridge(
+        api,
+        media_dir=media_cache(settings),
+        clock=clock,
+        catalog=catalog,
+        lang=settings.campaign.language,
+    )
+    app = build_application(
+        paced_for_wecom(settings),
+        token=TOKEN,
+        db=db,
+        request=bridge,
+        updates_request=bridge,
+        clock=clock,
+        catalog=catalog,
+    )
+    deps: Deps = app.bot_data[DEPS_KEY]
+    bridge.attach(deps.db)
+    worker = InboundWorker(app, bridge, api)
+    receiver = Receiver(deps, settings.wecom, worker)
+    app.bot_data[CHANNEL_KEY] = WeComChannel(api, bridge, worker, receiver)
+    return app
+
+
+def channel_of(app: Application) -> WeComChannel:  # type: ignore[type-arg]
+    value = app.bot_data[CHANNEL_KEY]
+    assert isinstance(value, WeComChannel)
+    return value
+
+
+def app_menu(catalog: Catalog, lang: str) -> dict[str, Any]:
+    """WeCom's app menu in place of Telegram's command list: each item's key is the
+    command a click runs (at most 3 items, 5 under each)."""
+
+    def item(key: str, command: str) -> dict[str, Any]:
+        return {"type": "click", "name": catalog.t(lang, f"wecom.menu_{key}"), "key": command}
+
+    more = [
+        item("start", "/start"),
+        item("my", "/my"),
+        item("problems", "/ledger"),
+        item("summary", "/summary"),
+        item("help", "/help"),
+    ]
+    return {
+        "button": [
+            item("visit", "/visit"),
+            item("problem", "/problem"),
+            {"name": catalog.t(lang, "wecom.menu_more"), "sub_button": more},
+        ]
+    }
+
+
+async def serve(settings: Settings) -> None:
+    """Run the WeCom channel until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = build_wecom_application(settings)
+    channel = channel_of(app)
+    w = settings.wecom
+    server = http_server(channel.receiver, w)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        d: Deps = app.bot_data[DEPS_KEY]
+        try:
+            await channel.api.create_menu(app_menu(d.catalog, settings.campaign.language))
+        except Exception as exc:  # a menu is a nicety; never block the start
+            log.warning("could not set the WeCom app menu: %s", type(exc).__name__)
+        await app.start()
+        await channel.worker.start()
+        server.listen(w.port, address=w.listen)
+        log.info("WeCom callback listening on %s:%s/%s", w.listen, w.port, w.path)
+        await stop.wait()
+        log.info("stopping the WeCom channel")
+        server.stop()
+        await channel.worker.stop()
+        await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await channel.api.close()
