@@ -218,6 +218,19 @@ def test_broken_envelopes_are_refused(crypto: WeComCrypto, body: bytes) -> None:
     assert _reason(exc) == "format"
 
 
+def test_stale_or_future_timestamps_are_refused() -> None:
+    WeComCrypto.check_fresh("1700000000", 1700000000 + 3600)
+    WeComCrypto.check_fresh("1700000000", 1700000000 - 3600)
+    for timestamp, now in [("1700000000", 1700003601), ("1700003601", 1700000000)]:
+        with pytest.raises(CryptoError) as exc:
+            WeComCrypto.check_fresh(timestamp, now)
+        assert _reason(exc) == "stale"
+    for timestamp in ["", "abc", "-5", "１７"]:
+        with pytest.raises(CryptoError) as exc:
+            WeComCrypto.check_fresh(timestamp, 1700000000)
+        assert _reason(exc) == "format"
+
+
 @pytest.mark.parametrize("key", ["", "short", "!" * 43, "a" * 44])
 def test_bad_aes_keys_are_refused(key: str) -> None:
     with pytest.raises(CryptoError) as exc:

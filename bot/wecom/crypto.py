@@ -15,7 +15,7 @@ an XML envelope ``<xml><ToUserName/><Encrypt/><AgentID/></xml>``; a passive repl
 back in ``<xml><Encrypt/><MsgSignature/><TimeStamp/><Nonce/></xml>``.
 
 Every failure is a :class:`CryptoError` whose ``reason`` says which check refused it
-("signature", "format", "padding", "receive_id", "key"), for one clear log line. The
+("signature", "format", "padding", "receive_id", "key", "stale"), for one clear log line. The
 signature is compared in constant time; nothing here logs the token or the key.
 """
 
@@ -85,6 +85,18 @@ class WeComCrypto:
         given = (msg_signature or "").strip().lower()
         if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
             raise CryptoError("signature", "msg_signature does not match")
+
+    @staticmethod
+    def check_fresh(timestamp: str, now: float, window: float = 3600.0) -> None:
+        """Refuse a callback signed more than ``window`` seconds from ``now``.
+
+        WeCom retries within seconds, so an hour is generous; an older (or future) one is
+        a replay that de-duplication alone would accept once its key was forgotten.
+        """
+        if not timestamp.isascii() or not timestamp.strip().isdigit():
+            raise CryptoError("format", "the timestamp is not a number")
+        if abs(now - int(timestamp)) > window:
+            raise CryptoError("stale", f"signed {int(now - int(timestamp))} s ago")
 
     # -- AES ----------------------------------------------------------------------------
 
