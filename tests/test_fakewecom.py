@@ -4,6 +4,7 @@ per-member limits, and the callbacks' signatures, encryption and retries."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -197,6 +198,25 @@ async def test_a_refused_token_is_fetched_again_once(fake: FakeWeCom, api: WeCom
     assert exc.value.token_expired
     assert fake.token_fetches == 3  # one refresh, not a loop
     assert fake.texts("zhangsan") == ["一", "二"]
+
+
+async def test_concurrent_calls_share_one_token_fetch(fake: FakeWeCom) -> None:
+    http = httpx.AsyncClient(transport=fake.transport())
+    client = WeComAPI(
+        base_url="http://wecom.test",
+        corp_id=CORP_ID,
+        secret=SECRET,
+        agent_id=AGENT_ID,
+        client=http,
+        clock=fake.now,
+    )
+    await asyncio.gather(*(client.send(u, text("hi")) for u in ("zhangsan", "lisi", "wangwu")))
+    assert fake.token_fetches == 1
+    fake.expire_tokens()
+    await asyncio.gather(*(client.send(u, text("again")) for u in ("zhangsan", "lisi")))
+    assert fake.token_fetches == 2  # both were refused; one fetched, the other reused it
+    assert fake.texts("lisi") == ["hi", "again"]
+    await http.aclose()
 
 
 async def test_no_secret_or_token_reaches_the_log(
