@@ -321,7 +321,7 @@ class WeComSettings:
     path: str = "wecom"
     proxy: str = ""
     # 政务微信 and other private deployments serve the same API from their own host.
-    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    api_base_url: str = "https://qyapi.weixin.qq.com"
     # One message to a member at most this often: WeCom drops (silently) more than 30 a
     # minute or 1,000 an hour to one member, so 3.6 s keeps under both.
     member_interval_seconds: float = 3.6
