@@ -494,9 +494,15 @@ class WeComBridge(BaseRequest):
             ).encode()
         return 200, path.read_bytes()
 
-    async def _media_bytes(self, value: Any, files: Mapping[str, Any]) -> tuple[bytes, str]:
+    async def _media_bytes(
+        self, value: Any, files: Mapping[str, Any], name: str = ""
+    ) -> tuple[bytes, str]:
         """The bytes and file name of a photo/document parameter: an upload in this
-        request, or a file id of ours (a member's media, kept in the cache)."""
+        request (attached, or under the parameter's own name), or a file id of ours (a
+        member's media, kept in the cache)."""
+        if value is None and name in files:
+            part = files[name]
+            return bytes(part[1]), str(part[0] or name)
         ref = str(value.get("media") if isinstance(value, Mapping) else value)
         if ref.startswith("attach://"):
             name = ref.removeprefix("attach://")
@@ -536,7 +542,7 @@ class WeComBridge(BaseRequest):
         field_name = {"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice"}[
             method
         ]
-        data, name = await self._media_bytes(p.get(field_name), files)
+        data, name = await self._media_bytes(p.get(field_name), files, field_name)
         kind = "image" if method == "sendPhoto" else "file"
         if caption:
             await self._text(target, caption)
