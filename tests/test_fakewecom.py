@@ -222,7 +222,8 @@ async def test_concurrent_calls_share_one_token_fetch(fake: FakeWeCom) -> None:
 async def test_no_secret_or_token_reaches_the_log(
     fake: FakeWeCom, api: WeComAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG):
+    # Another test's logging set-up may have quietened httpx: hear it at DEBUG here.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"):
         await api.send("zhangsan", text("hi"))
         fake.expire_tokens()
         await api.send("zhangsan", text("again"))
