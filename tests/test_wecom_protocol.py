@@ -65,6 +65,14 @@ def test_url_check_decrypts_the_official_echo(crypto: WeComCrypto) -> None:
     )
 
 
+def test_url_check_survives_a_plus_decoded_as_space(crypto: WeComCrypto) -> None:
+    mangled = VERIFY_ECHO.replace("+", " ")
+    assert mangled != VERIFY_ECHO
+    assert crypto.verify_url(VERIFY_SIG, VERIFY_TS, VERIFY_NONCE, mangled) == (
+        b"1288432023552776189"
+    )
+
+
 def test_post_decrypts_the_official_message(crypto: WeComCrypto) -> None:
     plain = crypto.decrypt_post(POST_SIG, POST_TS, POST_NONCE, POST_BODY)
     message = parse(plain)

@@ -141,7 +141,12 @@ class WeComCrypto:
     # -- the callback's two requests and the passive reply ------------------------------
 
     def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> bytes:
-        """The echo to answer WeCom's URL check with (GET, query already URL-decoded)."""
+        """The echo to answer WeCom's URL check with (GET, query already URL-decoded).
+
+        A "+" the HTTP layer decoded as a space (form decoding) is put back: base64 has
+        no spaces, and the signature covers the "+".
+        """
+        echostr = echostr.replace(" ", "+")
         self._check(msg_signature, timestamp, nonce, echostr)
         return self.decrypt(echostr)
 
