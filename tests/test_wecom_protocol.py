@@ -2,7 +2,8 @@
 
 The vectors come from the WXBizMsgCrypt samples Tencent ships with its callback libraries
 (Token ``hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo``, corp ``ww1436e0e65a779aee``): the URL check
-decrypts to ``1288432023552776189`` and the POST to a text message "你好".
+decrypts to ``1288432023552776189`` and the POST to a text message "你好"; the Java
+sample's test fixes the random prefix, so its ciphertext checks encryption byte for byte.
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ def test_post_decrypts_the_official_message(crypto: WeComCrypto) -> None:
     assert message.msg_id == "1456453720"
     assert message.dedupe_key == "msg:1456453720"
     assert message.create_time == 1476422779
+
+
+def test_encryption_matches_tencents_fixed_vector() -> None:
+    # The Java sample's test: a fixed random prefix makes the ciphertext reproducible.
+    crypto = WeComCrypto(
+        "pamtest", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wxb11529c136998cb6"
+    )
+    encrypted = crypto.encrypt("我是中文abcd123".encode(), random16=b"aaaabbbbccccdddd")
+    assert encrypted == (
+        "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="
+    )
+    assert crypto.decrypt(encrypted) == "我是中文abcd123".encode()
 
 
 def test_signature_is_sha1_of_the_sorted_parts(crypto: WeComCrypto) -> None:
