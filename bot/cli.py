@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import bulletin_cli, report_cli
-from bot.wecom import cli as wecom_cli
 from bot.commands import COMMANDS, UserError, command, say
+from bot.wecom import cli as wecom_cli
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roster import (

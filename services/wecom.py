@@ -3,10 +3,11 @@
 A WeCom member is known by the corporate directory's userid. ``sync`` asks the directory
 (``user/getuserid``, given to it as ``lookup``: services never call a chat API
 themselves) for the userid of every roster phone not mapped yet; ``resolve`` finds the
-internal id of the member who wrote, trying a sync first when the userid is unknown, and
-and says when the member's cadre is to be bound (the chat edge joins them through the
-core's own join, as a shared contact does on Telegram). A cadre already bound on Telegram keeps that binding: the notices go there,
-and WeCom tells the member so (docs/wecom.md).
+internal id of the member who wrote, trying a sync first when the userid is unknown,
+and says when the member's cadre is still to be bound: the chat edge then joins them
+through the core's own join, as sharing one's contact does on Telegram. A cadre already
+bound on Telegram keeps that binding (the core answers that the cadre is taken; the
+notices go to Telegram, docs/wecom.md).
 """
 
 from __future__ import annotations

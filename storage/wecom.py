@@ -45,7 +45,9 @@ class Account:
 
 
 def _account(row: Any) -> Account:
-    return Account(internal_id(row["kind"], row["id"]), row["kind"], row["external_id"], row["phone"])
+    return Account(
+        internal_id(row["kind"], row["id"]), row["kind"], row["external_id"], row["phone"]
+    )
 
 
 async def account_of(db: Database, kind: str, external_id: str) -> Account | None:
@@ -304,9 +306,7 @@ async def task(db: Database, task_id: str) -> Task | None:
 
 async def newest_tasks(db: Database, message_id: int) -> list[Task]:
     """The newest card of the message for each member it went to."""
-    rows = await db.fetchall(
-        _TASK + " WHERE message_id = ? ORDER BY id", (message_id,)
-    )
+    rows = await db.fetchall(_TASK + " WHERE message_id = ? ORDER BY id", (message_id,))
     newest: dict[str, Task] = {}
     for r in rows:
         newest[r["user_id"]] = _task(r)

@@ -34,9 +34,7 @@ async def world(
             await close_world(w)
 
 
-async def test_visit_with_location_photo_and_voice(
-    world: World, db: Database, seed: Seed
-) -> None:
+async def test_visit_with_location_photo_and_voice(world: World, db: Database, seed: Seed) -> None:
     await world.menu("cadre1", "/visit")
     assert "在哪里走访" in world.seen("cadre1")
     await world.tap("cadre1", "城关建材厂")

@@ -111,7 +111,9 @@ async def test_hostile_xml_and_odd_bodies(world: World, db: Database) -> None:
     delivery = await world.fake.post(entity)
     assert set(delivery.statuses) == {400}
     for body in (b"", b"not xml", b"<xml><Encrypt>AAAA</Encrypt></xml>", b"\x00" * 100):
-        status, _ = await world.fake.post_raw({"msg_signature": "x", "timestamp": "1", "nonce": "2"}, body)
+        status, _ = await world.fake.post_raw(
+            {"msg_signature": "x", "timestamp": "1", "nonce": "2"}, body
+        )
         assert status == 403
     status, _ = await world.fake.post_raw({}, b"x" * 300_000)
     assert status == 413

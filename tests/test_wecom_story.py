@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.wecom.channel import app_menu
+from bot.wecom.cli import make_appchat
 from campaign.settings import Settings, channels
+from services.runtime import DEPS_KEY, Deps
 from storage.db import Database
 from tests.factories import Seed
 from tests.fakebot import FakeClock
 from tests.fakewecom import FakeWeCom
-from bot.wecom.channel import app_menu
-from bot.wecom.cli import make_appchat
-from services.runtime import DEPS_KEY, Deps
 from tests.wecom_world import World, close_world, open_world
 
 

@@ -15,11 +15,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-import httpx
 from bot.dispatcher import dispatcher_of
 from bot.wecom.api import WeComAPI
 from bot.wecom.callback import http_server

@@ -197,7 +197,9 @@ class InboundWorker:
         internal = resolved.internal_id
         base = wecom.MEMBER_BASE + 2 * row.id  # two update ids per callback
         if resolved.who == identity.Who.JOIN and resolved.phone:
-            await self._process(contact_update(base, internal, row.user_id, resolved.phone, d.now()))
+            await self._process(
+                contact_update(base, internal, row.user_id, resolved.phone, d.now())
+            )
             if body.get("kind") in ("enter_agent", "menu_click") and body.get("event_key") in (
                 None,
                 "",

@@ -32,7 +32,9 @@ def add_parsers(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     wsub.add_parser("run", help="run the WeCom channel only", parents=common)
     wsub.add_parser("sync", help="map roster phones to WeCom userids", parents=common)
     wsub.add_parser("menu", help="set the WeCom app menu", parents=common)
-    chat = wsub.add_parser("appchat", help="make and bind a team's or the office's chat", parents=common)
+    chat = wsub.add_parser(
+        "appchat", help="make and bind a team's or the office's chat", parents=common
+    )
     chat.add_argument("which", help="a team code (T1) or 'office'")
 
 
