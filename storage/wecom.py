@@ -124,10 +124,6 @@ class InboundRow:
     user_id: str
     body: dict[str, Any]
 
-    @property
-    def update_id(self) -> int:
-        return MEMBER_BASE + self.id
-
 
 async def record_inbound(
     db: Database, dedupe_key: str, user_id: str, body: dict[str, Any], now: datetime
@@ -266,11 +262,17 @@ async def shown(db: Database, message_id: int) -> Shown | None:
 
 
 async def last_menu(db: Database, chat_id: int) -> Shown | None:
-    """The newest message with buttons shown in a chat (typed numbers answer it)."""
+    """The newest message with buttons shown in a chat."""
     row = await db.fetchone(
         _SHOWN + " WHERE chat_id = ? AND markup IS NOT NULL ORDER BY id DESC LIMIT 1",
         (chat_id,),
     )
+    return _shown(row) if row else None
+
+
+async def last_shown(db: Database, chat_id: int) -> Shown | None:
+    """The newest message shown in a chat (typed numbers answer it if it is a menu)."""
+    row = await db.fetchone(_SHOWN + " WHERE chat_id = ? ORDER BY id DESC LIMIT 1", (chat_id,))
     return _shown(row) if row else None
 
 

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from telegram import Update
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
 BATCH = 50
+SYNC_EVERY = 600.0  # seconds between two directory lookups for unknown members
 
 
 class CallbackEndpoint(RequestHandler):
@@ -145,6 +147,7 @@ class InboundWorker:
         self._stopping = False
         self._lock = asyncio.Lock()
         self.poll = 1.0
+        self._synced_at: float | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -187,23 +190,34 @@ class InboundWorker:
                     await wecom.inbound_done(self.deps.db, [row.id], self.deps.now())
                     done += 1
 
+    def _lookup(self) -> identity.Lookup | None:
+        """The directory lookup for an unknown member, at most once per ``SYNC_EVERY``
+        seconds: a stranger writing again and again costs no lookups of the roster."""
+        now = time.monotonic()
+        if self._synced_at is not None and now - self._synced_at < SYNC_EVERY:
+            return None
+        self._synced_at = now
+        return self.api.get_userid
+
     async def handle(self, row: wecom.InboundRow) -> None:
         d = self.deps
         body = row.body
-        resolved = await identity.resolve(d, row.user_id, self.api.get_userid)
+        known = await identity.member_id(d, row.user_id)
+        resolved = await identity.resolve(d, row.user_id, self._lookup() if known is None else None)
         if resolved.who == identity.Who.UNKNOWN or resolved.internal_id is None:
             await self._say(row.user_id, "wecom.unknown_member")
             return
         internal = resolved.internal_id
-        base = wecom.MEMBER_BASE + 2 * row.id  # two update ids per callback
+        # Two updates per callback at most (the join, then the message). Negative ids:
+        # they never raise the highest Telegram update id the core's de-duplication keeps.
+        base = -(wecom.MEMBER_BASE + 2 * row.id)
         if resolved.who == identity.Who.JOIN and resolved.phone:
             await self._process(
                 contact_update(base, internal, row.user_id, resolved.phone, d.now())
             )
-            if body.get("kind") in ("enter_agent", "menu_click") and body.get("event_key") in (
-                None,
-                "",
-                "/start",
+            if body.get("kind") == "enter_agent" or "/start" in (
+                body.get("event_key"),
+                body.get("text"),
             ):
                 return  # the join's greeting is the answer
         media_id = body.get("media_id")
@@ -212,7 +226,7 @@ class InboundWorker:
                 await self.bridge.keep_media(str(media_id))
             except (WeComError, OSError) as exc:
                 log.warning("a member's media could not be fetched: %s", exc)
-        update = await update_of(d.db, body, base + 1, internal, d.now())
+        update = await update_of(d.db, body, base - 1, internal, d.now())
         if update is None:
             if body.get("kind") in ("file", "video"):
                 await self._say(row.user_id, "wecom.not_understood")

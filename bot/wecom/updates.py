@@ -55,7 +55,7 @@ def contact_update(
         "first_name": userid,
         "user_id": internal_id,
     }
-    return _message(update_id, internal_id, userid, now, update_id, contact=contact)
+    return _message(update_id, internal_id, userid, now, abs(update_id), contact=contact)
 
 
 def _text_fields(text: str) -> dict[str, Any]:
@@ -98,11 +98,12 @@ def _query(
 async def numbered_press(
     db: Database, internal_id: int, text: str
 ) -> tuple[str, wecom.Shown] | None:
-    """The button a typed number chooses on the member's newest numbered menu."""
+    """The button a typed number chooses, when the newest message the member got is a
+    menu offered as numbered lines (so a number typed for anything else stays text)."""
     stripped = text.strip()
     if not stripped.isdigit() or len(stripped) > 3:
         return None
-    menu = await wecom.last_menu(db, internal_id)
+    menu = await wecom.last_shown(db, internal_id)
     if menu is None or not menu.numbered or menu.markup is None:
         return None
     choices = [
@@ -128,7 +129,7 @@ async def update_of(
     on a card we never sent, a kind the core does not read)."""
     userid = str(inbound["user_id"])
     kind = inbound["kind"]
-    mid = update_id  # unique, increasing: good as the member's message id
+    mid = abs(update_id)  # unique, increasing: good as the member's message id
 
     def message(**fields: Any) -> dict[str, Any]:
         return _message(update_id, internal_id, userid, now, mid, **fields)
