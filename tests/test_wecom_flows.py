@@ -9,14 +9,17 @@ from io import BytesIO
 import openpyxl
 import pytest
 
-from bot.wecom.channel import app_menu
+from bot.dispatcher import dispatcher_of
+from bot.wecom.channel import app_menu, split_queue
 from campaign.settings import Settings
 from handlers import reports as report_handlers
 from storage import wecom
 from storage.db import Database
+from tests.conftest import AppFactory, join
 from tests.factories import Seed
 from tests.fakebot import FakeClock
 from tests.fakewecom import FakeWeCom
+from tests.problem_helpers import TEAM_CHAT, deliver, press_card
 from tests.test_wecom_story import deps_of, join_all, raise_problem
 from tests.wecom_world import World, close_world, open_world
 
@@ -121,3 +124,39 @@ async def test_crash_mid_conversation_resumes_after_restart(
         row = await db.fetchone("SELECT COUNT(*) AS n FROM problems")
         assert row is not None and row["n"] == 1
         await close_world(second)
+
+
+async def test_both_channels_on_one_core(
+    settings: Settings,
+    db: Database,
+    clock: FakeClock,
+    seed: Seed,
+    make_bot: AppFactory,
+) -> None:
+    """Telegram and WeCom together: the team leader on Telegram, the reporter on WeCom;
+    one queue, each channel's dispatcher sends its own chats' messages."""
+    telegram = await make_bot()
+    with FakeWeCom(clock=lambda: clock().timestamp()) as fake:
+        w = await open_world(settings, db, clock, seed, fake)
+        fake.menu = app_menu(deps_of(w).catalog, "zh-CN")
+        split_queue(telegram.app, w.app)
+        captain = await join(telegram, seed, "captain1", 621)
+        await telegram.send(captain, "/bindteam", chat_id=TEAM_CHAT)
+        await join_all(w, "cadre1")
+        await raise_problem(w)
+        # The WeCom side leaves the Telegram team chat's card alone ...
+        await w.deliver()
+        pending = await db.fetchall("SELECT chat_id FROM outbox WHERE status = 'pending'")
+        assert {r["chat_id"] for r in pending} == {TEAM_CHAT}
+        # ... which Telegram's dispatcher sends; the captain solves it there.
+        await deliver(telegram, db)
+        await press_card(telegram, db, captain, 1, TEAM_CHAT, "已解决")
+        await telegram.send(captain, "已协调交通局修复路面。")
+        for _ in range(5):  # Telegram's dispatcher sends nothing of WeCom's
+            await dispatcher_of(telegram.app).drain(clock())
+            clock.advance(seconds=5)
+        assert any(r["status"] == "pending" for r in await db.fetchall("SELECT status FROM outbox"))
+        await w.deliver()
+        assert any("P-1" in t and "已解决" in t for t in w.texts("cadre1"))
+        assert not [c for c in telegram.api.calls if (c.chat_id or 0) > 2**52]
+        await close_world(w)

@@ -184,11 +184,13 @@ class World:
         return "\n".join(out)
 
     async def deliver(self) -> None:
-        """Send the outgoing queue through the real dispatcher until it is empty."""
+        """Send the outgoing queue's WeCom messages through the real dispatcher until
+        none is left."""
         for _ in range(300):
             report = await dispatcher_of(self.app).drain(self.clock())
             pending = await self.db.fetchone(
-                "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'"
+                "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND ABS(chat_id) > ?",
+                (wecom.MEMBER_BASE,),
             )
             if pending is None or pending["n"] == 0:
                 return

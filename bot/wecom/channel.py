@@ -21,6 +21,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.dispatcher import dispatcher_of
 from bot.wecom.api import WeComAPI
 from bot.wecom.bridge import TOKEN, WeComBridge
 from bot.wecom.callback import InboundWorker, Receiver, http_server
@@ -28,6 +29,7 @@ from campaign.i18n import Catalog, default_catalog
 from campaign.settings import Settings
 from services.runtime import DEPS_KEY, Deps, system_clock
 from storage.db import Database
+from storage.wecom import is_wecom_id
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,57 @@ def app_menu(catalog: Catalog, lang: str) -> dict[str, Any]:
     }
 
 
+async def _set_menu(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    channel = channel_of(app)
+    d: Deps = app.bot_data[DEPS_KEY]
+    try:
+        await channel.api.create_menu(app_menu(d.catalog, settings.campaign.language))
+    except Exception as exc:  # a menu is a nicety; never block the start
+        log.warning("could not set the WeCom app menu: %s", type(exc).__name__)
+
+
+def split_queue(telegram: Application, wecom_app: Application) -> None:  # type: ignore[type-arg]
+    """One outgoing queue, two senders: each dispatcher claims its own channel's chats."""
+    dispatcher_of(telegram).accepts = lambda chat_id: not is_wecom_id(chat_id)
+    dispatcher_of(wecom_app).accepts = is_wecom_id
+
+
+def beside_telegram(telegram: Application, settings: Settings) -> Application:  # type: ignore[type-arg]
+    """Run WeCom in the Telegram bot's process (both channels configured): the same
+    database, each dispatcher sending to its own channel's chats only, the scheduled jobs
+    once (the Telegram side queues for everyone), the callback server started and
+    stopped with the Telegram application. Returns the WeCom application."""
+    db = telegram.bot_data[DEPS_KEY].db
+    wecom_app = build_wecom_application(settings, db=db)
+    split_queue(telegram, wecom_app)
+    channel = channel_of(wecom_app)
+    server = http_server(channel.receiver, settings.wecom)
+    before_init, before_stop = telegram.post_init, telegram.post_stop
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        if before_init is not None:
+            await before_init(app)
+        await wecom_app.initialize()
+        await _set_menu(wecom_app, settings)
+        await wecom_app.start()
+        await channel.worker.start()
+        server.listen(settings.wecom.port, address=settings.wecom.listen)
+        log.info("WeCom callback listening on port %s beside Telegram", settings.wecom.port)
+
+    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+        server.stop()
+        await channel.worker.stop()
+        await wecom_app.stop()
+        await wecom_app.shutdown()
+        await channel.api.close()
+        if before_stop is not None:
+            await before_stop(app)
+
+    telegram.post_init = post_init  # type: ignore[method-assign,assignment]
+    telegram.post_stop = post_stop  # type: ignore[method-assign,assignment]
+    return wecom_app
+
+
 async def serve(settings: Settings) -> None:
     """Run the WeCom channel until SIGTERM or SIGINT."""
     stop = asyncio.Event()
@@ -148,11 +201,7 @@ async def serve(settings: Settings) -> None:
     try:
         if app.post_init is not None:
             await app.post_init(app)
-        d: Deps = app.bot_data[DEPS_KEY]
-        try:
-            await channel.api.create_menu(app_menu(d.catalog, settings.campaign.language))
-        except Exception as exc:  # a menu is a nicety; never block the start
-            log.warning("could not set the WeCom app menu: %s", type(exc).__name__)
+        await _set_menu(app, settings)
         await app.start()
         await channel.worker.start()
         server.listen(w.port, address=w.listen)

@@ -71,6 +71,10 @@ def run_alone(settings: Settings) -> int:
 
 @command("wecom run")
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from campaign.settings import channels
+
+    if "telegram" in channels(settings):  # two processes would both drain the queue
+        raise UserError("[wecom] telegram = true: 'fieldbot run' runs both channels")
     return run_alone(settings)
 
 
