@@ -521,7 +521,8 @@ class WeComBridge(BaseRequest):
     async def _send_media(
         self, target: Target, method: str, p: dict[str, Any], files: Mapping[str, Any]
     ) -> Any:
-        caption = str(p.get("caption") or "")
+        """Photos, a document or a voice note: uploaded, then sent as image or file; a
+        caption follows as text (with the buttons, if any, as a card or menu)."""
         if method == "sendMediaGroup":
             items = p.get("media") or []
             if isinstance(items, str):
@@ -530,33 +531,24 @@ class WeComBridge(BaseRequest):
             for item in items:
                 data, name = await self._media_bytes(item, files)
                 await self._upload_and_send(target, "image", name, data)
-                out.append(
-                    self._message(
-                        await wecom.add_shown(self.db, target.chat_id, "", None, self.clock()),
-                        target.chat_id,
-                        str(item.get("caption") or ""),
-                        None,
-                    )
+                caption = str(item.get("caption") or "")
+                if caption:
+                    await self._text(target, caption)
+                message_id = await wecom.add_shown(
+                    self.db, target.chat_id, caption, None, self.clock()
                 )
+                out.append(self._message(message_id, target.chat_id, caption, None))
             return out
-        field_name = {"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice"}[
-            method
-        ]
-        data, name = await self._media_bytes(p.get(field_name), files, field_name)
+        names = {"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice"}
+        data, name = await self._media_bytes(p.get(names[method]), files, names[method])
         kind = "image" if method == "sendPhoto" else "file"
+        await self._upload_and_send(target, kind, name, data)
+        caption = str(p.get("caption") or "")
+        markup = inline_only(p.get("reply_markup"))
+        if buttons_of(markup):
+            return await self._send_text(target, caption or "·", markup)
         if caption:
             await self._text(target, caption)
-        await self._upload_and_send(target, kind, name, data)
-        result = await self._send_text_record(target, caption, p.get("reply_markup"))
-        return result
-
-    async def _send_text_record(
-        self, target: Target, caption: str, raw_markup: Any
-    ) -> dict[str, Any]:
-        markup = inline_only(raw_markup)
-        buttons = buttons_of(markup)
-        if buttons:  # buttons under a file: shown as their own message
-            return await self._send_text(target, caption or "·", raw_markup)
         message_id = await wecom.add_shown(self.db, target.chat_id, caption, None, self.clock())
         return self._message(message_id, target.chat_id, caption, None)
 
