@@ -11,8 +11,10 @@ import pytest
 
 from bot.dispatcher import dispatcher_of
 from bot.wecom.channel import app_menu, split_queue
+from campaign.schedule import NUDGE
 from campaign.settings import Settings
 from handlers import reports as report_handlers
+from scheduler.runner import plan_by_id, run_if_due
 from storage import wecom
 from storage.db import Database
 from tests.conftest import AppFactory, join
@@ -20,6 +22,7 @@ from tests.factories import Seed
 from tests.fakebot import FakeClock
 from tests.fakewecom import FakeWeCom
 from tests.problem_helpers import TEAM_CHAT, deliver, press_card
+from tests.scheduler_factories import local
 from tests.test_wecom_story import deps_of, join_all, raise_problem
 from tests.wecom_world import World, close_world, open_world
 
@@ -160,3 +163,17 @@ async def test_both_channels_on_one_core(
         assert any("P-1" in t and "已解决" in t for t in w.texts("cadre1"))
         assert not [c for c in telegram.api.calls if (c.chat_id or 0) > 2**52]
         await close_world(w)
+
+
+async def test_evening_reminder_reaches_wecom_members(
+    world: World, db: Database, clock: FakeClock
+) -> None:
+    await join_all(world, "leader2", "cadre1")
+    now = local(2026, 11, 16, 19, 30)
+    clock.set(now)
+    outcome = await run_if_due(deps_of(world), plan_by_id(deps_of(world), NUDGE), now)
+    assert outcome.status == "ran"
+    await world.deliver()
+    assert any("今天还没有记录走访" in t for t in world.texts("leader2"))
+    assert any("今天还没有记录走访" in t for t in world.texts("cadre1"))
+    assert world.fake.drops == []
