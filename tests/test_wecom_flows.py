@@ -177,3 +177,27 @@ async def test_evening_reminder_reaches_wecom_members(
     assert any("今天还没有记录走访" in t for t in world.texts("leader2"))
     assert any("今天还没有记录走访" in t for t in world.texts("cadre1"))
     assert world.fake.drops == []
+
+
+async def test_a_burst_to_one_member_is_paced_under_wecom_limits(
+    world: World, db: Database, clock: FakeClock
+) -> None:
+    """Fifty notices for one member at once: the queue spreads them (one per 3.6 s) so
+    WeCom's 30 a minute is never reached and nothing is silently dropped."""
+    from campaign.message import Message
+    from storage import outbox as queue
+
+    await join_all(world, "cadre1")
+    member = await world.internal_id("cadre1")
+    async with db.write() as conn:
+        for i in range(50):
+            await queue.enqueue(
+                conn, key=f"burst:{i}", chat_id=member, now=clock(), message=Message(f"通知 {i}")
+            )
+    await world.deliver()
+    got = [r for r in world.fake.inbox("cadre1") if r.text.startswith("通知")]
+    assert [r.text for r in got] == [f"通知 {i}" for i in range(50)]
+    assert world.fake.drops == []
+    gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
+    assert min(gaps) >= 3.6 - 1e-6
+    assert max(sum(1 for r in got if 0 <= r.at - g.at < 60) for g in got) <= 30
