@@ -3,6 +3,7 @@ directory userids), the app menu and the team's app chat."""
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,20 @@ async def test_appchat_of_a_team(
     assert chat.owner == "captain1" and sorted(chat.members) == ["cadre1", "cadre2", "captain1"]
     bound = await people.team_chat(db, seed.teams["T1"])
     assert bound is not None and bound.chat_id < -(2**52)
+
+
+def test_member_window_holds_the_30th_message_of_a_minute() -> None:
+    from bot.wecom.bridge import PER_HOUR, PER_MINUTE, MemberWindow
+
+    now = [1000.0]
+    w = MemberWindow(clock=lambda: now[0])
+    for _ in range(PER_MINUTE):
+        assert w.delay("u1") == 0.0
+        w.sent.setdefault("u1", deque()).append(now[0])
+        now[0] += 1.0
+    assert w.delay("u1") == pytest.approx(60.0 - PER_MINUTE)  # until the first is a minute old
+    assert w.delay("u2") == 0.0  # per member
+    now[0] += 60.0
+    assert w.delay("u1") == 0.0
+    w.sent["u3"] = deque(now[0] - 3000 + i for i in range(PER_HOUR))
+    assert w.delay("u3") == pytest.approx(600.0)  # the hour's limit: until the oldest ages out

@@ -27,8 +27,11 @@ so a press refers to a message the core knows.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,6 +58,8 @@ SUB_TITLE_MAX = 112  # a card's secondary text, characters
 BUTTON_TEXT_MAX = 10  # a card button's text, characters
 TEXT_BYTES = 2048  # a text message
 CODE_LIFE = timedelta(hours=72)
+PER_MINUTE = 29  # WeCom drops a member's 31st message in a minute; one spare
+PER_HOUR = 990  # and the 1,001st in an hour
 
 _QUIET = {
     "setMyCommands",
@@ -177,6 +182,42 @@ def chunks(text: str, limit: int = TEXT_BYTES) -> list[str]:
     return out
 
 
+class MemberWindow:
+    """The messages sent to each member in the last minute and hour (the process's own
+    clock): a send that would pass WeCom's limits waits until it may go."""
+
+    MINUTE = (60.0, PER_MINUTE)
+    HOUR = (3600.0, PER_HOUR)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.sent: dict[str, deque[float]] = {}
+
+    def delay(self, userid: str) -> float:
+        """Seconds to wait before one more message to ``userid`` may go."""
+        times = self.sent.get(userid)
+        if not times:
+            return 0.0
+        now = self.clock()
+        while times and now - times[0] >= self.HOUR[0]:
+            times.popleft()
+        wait = 0.0
+        for span, limit in (self.MINUTE, self.HOUR):
+            recent = [t for t in times if now - t < span]
+            if len(recent) >= limit:
+                wait = max(wait, recent[-limit] + span - now)
+        return wait
+
+    async def wait(self, userid: str) -> None:
+        delay = self.delay(userid)
+        if delay > 0:
+            log.warning("a member's messages reach WeCom's limit; waiting %.0f s", delay)
+            await asyncio.sleep(delay)
+        self.sent.setdefault(userid, deque()).append(self.clock())
+        if len(self.sent) > 20_000:  # forget the oldest member
+            del self.sent[next(iter(self.sent))]
+
+
 @dataclass
 class Target:
     chat_id: int
@@ -202,6 +243,7 @@ class WeComBridge(BaseRequest):
         self.catalog = catalog
         self.lang = lang
         self._db: Database | None = None
+        self.window = MemberWindow()
 
     def attach(self, db: Database) -> None:
         self._db = db
@@ -324,9 +366,16 @@ class WeComBridge(BaseRequest):
     def _hint(self) -> str:
         return self.catalog.t(self.lang, "wecom.numbered_hint")
 
+    async def _to_member(self, userid: str, body: dict[str, Any]) -> dict[str, Any]:
+        """message/send to one member, within WeCom's per-member limits: the queue paces
+        itself (one per ``member_interval_seconds``); this also holds back a reply that
+        would be a member's 30th message within a minute, which WeCom would drop."""
+        await self.window.wait(userid)
+        return await self.api.send(userid, body)
+
     async def _deliver(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         if target.kind == wecom.MEMBER:
-            return await self.api.send(target.external_id, body)
+            return await self._to_member(target.external_id, body)
         return await self.api.send_appchat(target.external_id, body)
 
     async def _text(self, target: Target, text: str) -> None:
@@ -371,9 +420,9 @@ class WeComBridge(BaseRequest):
         _, _, long = card_parts(text)
         if long:
             for piece in chunks(text):
-                await self.api.send(userid, {"msgtype": "text", "text": {"content": piece}})
+                await self._to_member(userid, {"msgtype": "text", "text": {"content": piece}})
         task_id = wecom.new_task_id()
-        answer = await self.api.send(
+        answer = await self._to_member(
             userid, {"msgtype": "template_card", "template_card": card_of(text, cardable, task_id)}
         )
         code = answer.get("response_code") if isinstance(answer, Mapping) else None
@@ -444,7 +493,7 @@ class WeComBridge(BaseRequest):
         if buttons:
             await self._card(t.user_id, message_id, text, buttons)
         else:
-            await self.api.send(t.user_id, {"msgtype": "text", "text": {"content": text}})
+            await self._to_member(t.user_id, {"msgtype": "text", "text": {"content": text}})
 
     async def _alert(self, query_id: str, text: str) -> None:
         """A press's answer: WeCom has no pop-up, so a text (if any) goes to the presser."""
@@ -452,7 +501,7 @@ class WeComBridge(BaseRequest):
             return
         userid = query_id.split(":", 2)[1] if query_id.count(":") >= 2 else ""
         if userid:
-            await self.api.send(userid, {"msgtype": "text", "text": {"content": text}})
+            await self._to_member(userid, {"msgtype": "text", "text": {"content": text}})
 
     # --- media ----------------------------------------------------------------------
 
