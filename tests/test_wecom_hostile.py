@@ -163,3 +163,21 @@ async def test_a_spent_response_code_shows_the_new_state_as_a_new_card(
     # Without a refusal the next step updates the same card in place.
     await world.tap("cadre1", "能，本组解决")
     assert world.fake.api_calls("message/update_template_card")[-1].errcode == 0
+
+
+@pytest.mark.parametrize("errcode", [45009, -1])
+async def test_a_busy_or_rate_limited_wecom_means_later(
+    world: World, db: Database, clock: FakeClock, errcode: int
+) -> None:
+    from campaign.message import Message
+    from storage import outbox as queue
+
+    await world.text("cadre1", "/start")
+    member = await world.internal_id("cadre1")
+    async with db.write() as conn:
+        await queue.enqueue(conn, key="n:1", chat_id=member, now=clock(), message=Message("通知"))
+    world.fake.fail_next("message/send", errcode)
+    await world.deliver()
+    assert "通知" in world.texts("cadre1")
+    row = await db.fetchone("SELECT status, attempts FROM outbox WHERE key = 'n:1'")
+    assert row is not None and row["status"] == "sent"

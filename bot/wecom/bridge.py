@@ -291,10 +291,14 @@ class WeComBridge(BaseRequest):
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _wecom_failure(self, method: str, exc: WeComError) -> tuple[int, bytes]:
-        """A WeCom error as the Bot API error the core knows how to treat: a rate limit as
-        429 (try later), an unknown member as 403 (unreachable), the rest as 400."""
+        """A WeCom error as the Bot API error the core knows how to treat: a rate limit or
+        a busy WeCom as 429 (try later), refused credentials as 401 (the dispatcher
+        pauses), an unknown member as 403 (unreachable), the rest as 400."""
         log.warning("WeCom refused %s: errcode %s", method, exc.errcode)
-        if exc.rate_limited:
+        if exc.bad_credentials:
+            body = {"ok": False, "error_code": 401, "description": "Unauthorized: WeCom secret"}
+            return 401, json.dumps(body).encode()
+        if exc.rate_limited or exc.retryable:
             body = {
                 "ok": False,
                 "error_code": 429,
