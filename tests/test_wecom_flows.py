@@ -201,3 +201,26 @@ async def test_a_burst_to_one_member_is_paced_under_wecom_limits(
     gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
     assert min(gaps) >= 3.6 - 1e-6
     assert max(sum(1 for r in got if 0 <= r.at - g.at < 60) for g in got) <= 30
+
+
+async def test_crash_after_handling_before_done_acts_once(
+    settings: Settings, db: Database, clock: FakeClock, seed: Seed
+) -> None:
+    with FakeWeCom(clock=lambda: clock().timestamp()) as fake:
+        first = await open_world(settings, db, clock, seed, fake)
+        fake.menu = app_menu(deps_of(first).catalog, "zh-CN")
+        await first.menu("cadre1", "/problem")
+        await first.tap("cadre1", "东风村")
+        await first.tap("cadre1", "基础设施")
+        assert (await fake.text("cadre1", "茶叶滞销，需要对接销售渠道。")).ok
+        [row] = await wecom.open_inbound(db)
+        await first.channel.worker.handle(row)  # handled; the process dies before "done"
+        await db.sync()
+        asked = len([t for t in fake.texts("cadre1") if "现场照片" in t])
+        first.server.stop()
+        await first.app.shutdown()
+        fake.add_member = lambda *a, **k: fake.members[a[0]]  # type: ignore[method-assign]
+        second = await open_world(settings, db, clock, seed, fake)
+        assert await second.handle() == 1  # taken again after the restart ...
+        assert len([t for t in fake.texts("cadre1") if "现场照片" in t]) == asked  # ... once
+        await close_world(second)

@@ -187,6 +187,10 @@ class InboundWorker:
                         await self.handle(row)
                     except Exception:
                         log.exception("WeCom callback %s failed", row.id)
+                    # The handler's steps and its update mark reach the disk first: a
+                    # crash before this leaves the callback to handle again, and the
+                    # core's de-duplication of update ids sees what was handled.
+                    await self.deps.db.sync()
                     await wecom.inbound_done(self.deps.db, [row.id], self.deps.now())
                     done += 1
 
