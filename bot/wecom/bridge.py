@@ -421,6 +421,10 @@ class WeComBridge(BaseRequest):
         self, userid: str, message_id: int, text: str, buttons: list[tuple[str, str, bool]]
     ) -> None:
         cardable = [b for b in buttons if not b[2]][:CARD_BUTTONS]
+        if len(cardable) < len(buttons):  # an app chat's owner: no numbered menu there
+            log.warning(
+                "a card for an app chat's owner lost %d button(s)", len(buttons) - len(cardable)
+            )
         _, _, long = card_parts(text)
         if long:
             for piece in chunks(text):
