@@ -242,3 +242,15 @@ async def test_a_cadre_bound_on_telegram_is_told_on_wecom(
         )
         assert row is not None and row["telegram_user_id"] == 601
         await close_world(w)
+
+
+async def test_members_side_by_side_each_in_order(world: World, db: Database) -> None:
+    for userid in ("cadre1", "leader1"):
+        assert (await world.fake.text(userid, "/start")).ok
+    assert (await world.fake.text("cadre1", "/help")).ok
+    assert (await world.fake.text("leader1", "/help")).ok
+    assert await world.handle() == 4
+    for userid in ("cadre1", "leader1"):
+        seen = world.seen(userid)
+        assert seen.index("身份核对成功") < seen.index("/visit")  # joined, then the help
+    assert await wecom.inbound_counts(db) == {"done": 4}

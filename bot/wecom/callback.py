@@ -148,6 +148,7 @@ class InboundWorker:
         self._lock = asyncio.Lock()
         self.poll = 1.0
         self._synced_at: float | None = None
+        self._sync_lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
@@ -175,24 +176,33 @@ class InboundWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
 
     async def run_pending(self) -> int:
-        """Handle every recorded callback not done yet, oldest first; how many."""
+        """Handle every recorded callback not done yet; how many. Each member's in the
+        order they came, different members' side by side (one slow answer holds up only
+        its own member)."""
         done = 0
         async with self._lock:
             while True:
                 rows = await wecom.open_inbound(self.deps.db, BATCH)
                 if not rows:
                     return done
+                by_member: dict[str, list[wecom.InboundRow]] = {}
                 for row in rows:
-                    try:
-                        await self.handle(row)
-                    except Exception:
-                        log.exception("WeCom callback %s failed", row.id)
-                    # The handler's steps and its update mark reach the disk first: a
-                    # crash before this leaves the callback to handle again, and the
-                    # core's de-duplication of update ids sees what was handled.
-                    await self.deps.db.sync()
-                    await wecom.inbound_done(self.deps.db, [row.id], self.deps.now())
-                    done += 1
+                    by_member.setdefault(row.user_id, []).append(row)
+                counts = await asyncio.gather(*(self._member(m) for m in by_member.values()))
+                done += sum(counts)
+
+    async def _member(self, rows: list[wecom.InboundRow]) -> int:
+        for row in rows:
+            try:
+                await self.handle(row)
+            except Exception:
+                log.exception("WeCom callback %s failed", row.id)
+            # The handler's steps and its update mark reach the disk first: a crash
+            # before this leaves the callback to handle again, and the core's
+            # de-duplication of update ids sees what was handled.
+            await self.deps.db.sync()
+            await wecom.inbound_done(self.deps.db, [row.id], self.deps.now())
+        return len(rows)
 
     def _lookup(self) -> identity.Lookup | None:
         """The directory lookup for an unknown member, at most once per ``SYNC_EVERY``
@@ -203,11 +213,19 @@ class InboundWorker:
         self._synced_at = now
         return self.api.get_userid
 
+    async def _resolve(self, userid: str) -> identity.Resolved:
+        """Who wrote. An unknown member waits for a directory sync under way (another
+        member's first message started it) and is then looked for again."""
+        d = self.deps
+        if await identity.member_id(d, userid) is not None:
+            return await identity.resolve(d, userid, None)
+        async with self._sync_lock:
+            return await identity.resolve(d, userid, self._lookup())
+
     async def handle(self, row: wecom.InboundRow) -> None:
         d = self.deps
         body = row.body
-        known = await identity.member_id(d, row.user_id)
-        resolved = await identity.resolve(d, row.user_id, self._lookup() if known is None else None)
+        resolved = await self._resolve(row.user_id)
         if resolved.who == identity.Who.UNKNOWN or resolved.internal_id is None:
             await self._say(row.user_id, "wecom.unknown_member")
             return
