@@ -322,3 +322,33 @@ async def set_code(db: Database, task_id: str, code: str | None, now: datetime) 
             "UPDATE wecom_tasks SET response_code = ?, code_at = ? WHERE task_id = ?",
             (code, to_text(now) if code else None, task_id),
         )
+
+
+@dataclass(frozen=True)
+class Pruned:
+    inbound: int
+    messages: int
+    tasks: int
+
+
+async def prune(db: Database, inbound_before: datetime, shown_before: datetime) -> Pruned:
+    """Forget handled callbacks received before ``inbound_before`` (the callback server
+    refuses one signed that long ago, so a late replay still changes nothing), and
+    messages shown before ``shown_before`` with their cards (a press on such an old card
+    is then ignored)."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "DELETE FROM wecom_inbound WHERE status = 'done' AND received_at < ?",
+            (precise_text(inbound_before),),
+        )
+        inbound = cur.rowcount
+        cur = await conn.execute(
+            "DELETE FROM wecom_tasks WHERE message_id IN"
+            " (SELECT id FROM wecom_messages WHERE sent_at < ?)",
+            (to_text(shown_before),),
+        )
+        tasks = cur.rowcount
+        cur = await conn.execute(
+            "DELETE FROM wecom_messages WHERE sent_at < ?", (to_text(shown_before),)
+        )
+        return Pruned(inbound, cur.rowcount, tasks)

@@ -47,8 +47,9 @@ async def _nothing_recorded(db: Database) -> None:
         Forge(agent_id=1000999),
         Forge(token="anotherCallbackToken"),
         Forge(aes_key="ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"),
+        Forge(timestamp=1_700_000_000),  # signed rightly, but years ago: a late replay
     ],
-    ids=["signature", "corp", "agent", "token", "aes_key"],
+    ids=["signature", "corp", "agent", "token", "aes_key", "stale"],
 )
 async def test_forged_callbacks_are_refused(
     world: World, db: Database, forge: Forge, caplog: pytest.LogCaptureFixture
@@ -181,3 +182,24 @@ async def test_a_busy_or_rate_limited_wecom_means_later(
     assert "通知" in world.texts("cadre1")
     row = await db.fetchone("SELECT status, attempts FROM outbox WHERE key = 'n:1'")
     assert row is not None and row["status"] == "sent"
+
+
+async def test_old_records_are_pruned_and_a_late_replay_still_refused(
+    world: World, db: Database, clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    await world.text("cadre1", "/start")
+    delivery = world.fake.deliveries[-1]
+    clock.advance(days=100)
+    pruned = await world.channel.worker.prune()
+    assert pruned.inbound == 1 and pruned.messages >= 1
+    assert await wecom.inbound_counts(db) == {}
+    again = await world.fake.replay(delivery)  # its signed time is 100 days old
+    assert set(again.statuses) == {403}
+    assert await wecom.inbound_counts(db) == {}
+    # Within the window nothing is pruned.
+    await world.text("cadre1", "/help")
+    clock.advance(days=1)
+    assert (await world.channel.worker.prune()).inbound == 0
+    assert timedelta(days=14) == world.channel.receiver.window

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -62,7 +63,7 @@ async def test_fieldbot_run_serves_wecom_alone(tmp_path: Path) -> None:
     async with open_database(str(tmp_path / "fieldbot.sqlite3")) as db:
         seed = await seed_roster(db)
     port = _free_port()
-    with FakeWeCom() as fake:
+    with FakeWeCom(clock=time.time) as fake:  # the process reads the real clock
         config = _config(tmp_path, fake.base_url, port)
         fake.callback_url = f"http://127.0.0.1:{port}/wecom"
         add_members(fake, seed)

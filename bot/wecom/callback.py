@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
 BATCH = 50
+PRUNE_EVERY = 86400.0  # seconds between two prunings of old records
 SYNC_EVERY = 600.0  # seconds between two directory lookups for unknown members
 
 
@@ -99,6 +101,19 @@ class Receiver:
             settings.token.get(), settings.encoding_aes_key.get(), settings.corp_id
         )
 
+    @property
+    def window(self) -> timedelta:
+        """How far a callback's signed time may be from ours; recorded callbacks are kept
+        at least this long, so that any replay within it is caught as a repeat."""
+        return timedelta(days=self.deps.settings.storage.keep_update_ids_days)
+
+    def _fresh(self, timestamp: str) -> bool:
+        try:
+            signed = int(timestamp)
+        except ValueError:
+            return False
+        return abs(self.deps.now().timestamp() - signed) <= self.window.total_seconds()
+
     async def receive(self, signature: str, timestamp: str, nonce: str, body: bytes) -> int:
         """The HTTP status to answer: 200 once recorded (or already recorded)."""
         try:
@@ -110,6 +125,9 @@ class Receiver:
         except InboundError as exc:
             log.warning("a WeCom callback could not be read: %s", str(exc)[:120])
             return 400
+        if not self._fresh(timestamp):
+            log.warning("a WeCom callback signed too long ago was refused (a replay?)")
+            return 403
         s = self.settings
         if inbound.corp_id != s.corp_id or (
             inbound.agent_id is not None and inbound.agent_id != s.agent_id
@@ -165,9 +183,27 @@ class InboundWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    async def prune(self) -> wecom.Pruned:
+        """Forget handled callbacks past the replay window (a day to spare) and what
+        was shown before the outgoing queue's own keeping time."""
+        s = self.deps.settings.storage
+        now = self.deps.now()
+        return await wecom.prune(
+            self.deps.db,
+            now - timedelta(days=s.keep_update_ids_days + 1),
+            now - timedelta(days=s.keep_outbox_days),
+        )
+
     async def _run(self) -> None:
+        pruned_at: float | None = None
         while not self._stopping:
             self._wake.clear()
+            if pruned_at is None or time.monotonic() - pruned_at > PRUNE_EVERY:
+                pruned_at = time.monotonic()
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("old WeCom records could not be pruned; trying tomorrow")
             try:
                 await self.run_pending()
             except Exception:
