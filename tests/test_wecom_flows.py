@@ -4,6 +4,7 @@ the export as a WeCom file, numbered choices, a crash in the middle of a convers
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import time
 from io import BytesIO
 
 import openpyxl
@@ -169,7 +170,9 @@ async def test_evening_reminder_reaches_wecom_members(
     world: World, db: Database, clock: FakeClock
 ) -> None:
     await join_all(world, "leader2", "cadre1")
-    now = local(2026, 11, 16, 19, 30)
+    # Moved off :30, WeCom's busy half hour: 19:30 in the config runs at 19:37.
+    assert deps_of(world).settings.reminders.evening_nudge == time(19, 37)
+    now = local(2026, 11, 16, 19, 37)
     clock.set(now)
     outcome = await run_if_due(deps_of(world), plan_by_id(deps_of(world), NUDGE), now)
     assert outcome.status == "ran"

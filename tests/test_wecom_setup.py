@@ -173,3 +173,21 @@ def test_member_window_holds_the_30th_message_of_a_minute() -> None:
     assert w.delay("u1") == 0.0
     w.sent["u3"] = deque(now[0] - 3000 + i for i in range(PER_HOUR))
     assert w.delay("u3") == pytest.approx(600.0)  # the hour's limit: until the oldest ages out
+
+
+def test_jobs_move_off_the_busy_hour_and_half_hour() -> None:
+    from datetime import time
+
+    from bot.wecom.channel import off_peak, paced_for_wecom
+
+    assert off_peak(time(19, 30)) == time(19, 37) and off_peak(time(9, 0)) == time(9, 7)
+    assert off_peak(time(9, 15)) == time(9, 15) and off_peak(time(23, 30)) == time(23, 37)
+    s = paced_for_wecom(parse_settings({"wecom": GOOD}, env={}))
+    assert s.reminders.evening_nudge == time(19, 37) and s.plans.remind_time == time(9, 15)
+    assert s.reminders.quiet_start == time(21, 30)  # quiet hours stay as set
+    assert s.outbox.chat_interval_seconds == 3.6
+    late = parse_settings(
+        {"wecom": GOOD, "reminders": {"evening_nudge": "20:30", "nudge_latest": "20:35"}},
+        env={},
+    )
+    assert paced_for_wecom(late).reminders.evening_nudge == time(20, 30)  # kept before the latest

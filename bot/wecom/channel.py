@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +55,41 @@ def api_for(settings: Settings) -> WeComAPI:
     )
 
 
+OFF_PEAK = timedelta(minutes=7)  # how far a job's time on :00 or :30 moves
+
+
+def off_peak(at: time) -> time:
+    """A scheduled time moved off WeCom's busy :00 and :30 (which it asks senders to
+    avoid): 19:30 becomes 19:37; 19:35 stays."""
+    if at.minute % 30 or at.second:
+        return at
+    moved = datetime.combine(date(2000, 1, 1), at) + OFF_PEAK
+    return moved.time()
+
+
 def paced_for_wecom(settings: Settings) -> Settings:
     """The settings the WeCom application runs with: one message per member every
     ``member_interval_seconds`` (30 a minute and 1,000 an hour at most: WeCom drops
-    the excess silently), no Telegram rate limiter."""
+    the excess silently), no Telegram rate limiter, and the jobs that send to many
+    (the evening nudge, the weekly pace, the period's end, the bulletin, plan reminders)
+    moved off :00 and :30."""
     outbox = dataclasses.replace(
         settings.outbox, chat_interval_seconds=settings.wecom.member_interval_seconds
     )
     telegram = dataclasses.replace(settings.telegram, rate_limit=False)
-    return dataclasses.replace(settings, outbox=outbox, telegram=telegram)
+    r = settings.reminders
+    nudge = off_peak(r.evening_nudge)
+    reminders = dataclasses.replace(
+        r,
+        evening_nudge=nudge if nudge < r.nudge_latest else r.evening_nudge,
+        weekly_pace_time=off_peak(r.weekly_pace_time),
+        bulletin_time=off_peak(r.bulletin_time),
+        period_end_time=off_peak(r.period_end_time),
+    )
+    plans = dataclasses.replace(settings.plans, remind_time=off_peak(settings.plans.remind_time))
+    return dataclasses.replace(
+        settings, outbox=outbox, telegram=telegram, reminders=reminders, plans=plans
+    )
 
 
 def media_cache(settings: Settings) -> Path:
