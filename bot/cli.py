@@ -516,8 +516,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = _settings(args)
+        w = settings.wecom  # the WeCom app's secrets are kept out of the log too
         setup_logging(
-            logging.DEBUG if args.verbose else logging.INFO, [settings.telegram.token.get()]
+            logging.DEBUG if args.verbose else logging.INFO,
+            [
+                settings.telegram.token.get(),
+                w.secret.get(),
+                w.token.get(),
+                w.encoding_aes_key.get(),
+            ],
         )
         name = args.command if args.command != "roster" else f"roster {args.roster_command}"
         if args.command == "plan":
