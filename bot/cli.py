@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import bulletin_cli, report_cli
 from bot.commands import COMMANDS, UserError, command, say
+from bot.wecom import cli as wecom_cli
 from campaign.i18n import default_catalog
 from campaign.phones import mask_phone, normalise_phone
 from campaign.roster import (
@@ -31,6 +32,7 @@ from campaign.roster import (
 from campaign.settings import (
     Settings,
     SettingsError,
+    channels,
     load_settings,
     parse_settings,
     require_token,
@@ -122,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     report_cli.add_parsers(sub, common)
     _plan_parsers(sub, common)
     bulletin_cli.add_parsers(sub, common)
+    wecom_cli.add_parsers(sub, common)
     return p
 
 
@@ -484,6 +487,8 @@ def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runner import run
 
+    if channels(settings) == ("wecom",):  # WeCom alone: no Telegram token needed
+        return wecom_cli.run_alone(settings)
     require_token(settings)
     return run(settings)
 
@@ -504,7 +509,7 @@ def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
 
 # The commands that set a database up make its folder themselves, with a log line and
 # a clear refusal when they cannot; the others leave that to storage (silently).
-_SETS_UP = frozenset({"run", "migrate"})
+_SETS_UP = frozenset({"run", "migrate", "wecom run"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -513,12 +518,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = _settings(args)
+        w = settings.wecom  # the WeCom app's secrets are kept out of the log too
         setup_logging(
-            logging.DEBUG if args.verbose else logging.INFO, [settings.telegram.token.get()]
+            logging.DEBUG if args.verbose else logging.INFO,
+            [
+                settings.telegram.token.get(),
+                w.secret.get(),
+                w.token.get(),
+                w.encoding_aes_key.get(),
+            ],
         )
         name = args.command if args.command != "roster" else f"roster {args.roster_command}"
         if args.command == "plan":
             name = f"plan {args.plan_command}"
+        if args.command == "wecom":
+            name = f"wecom {args.wecom_command}"
         fn = COMMANDS.get(name)
         if fn is None:
             raise UserError(f"command {name!r} is not available")

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -143,6 +143,9 @@ class Dispatcher:
         # (bot/leader.py). None: this process is the only one and always drains.
         self.leadership: Leadership | None = None
         self._leading = False
+        # Telegram and WeCom in one process (docs/wecom.md): each channel's dispatcher
+        # claims its own chats only. None: every chat.
+        self.accepts: Callable[[int], bool] | None = None
 
     @property
     def db(self) -> Database:
@@ -336,10 +339,14 @@ class Dispatcher:
             for i in await outbox.drop_for_unreachable(conn, probe, "chat unreachable"):
                 report.outcomes[i] = DROPPED
             for chat_id, n in (await outbox.due_group_counts(conn, at, urgent_only)).items():
+                if self.accepts is not None and not self.accepts(chat_id):
+                    continue
                 free = self.pacer.group_free(chat_id, t)
                 if n > free:
                     await self._fold(conn, chat_id, at, urgent_only, free, report)
             for it in await outbox.due_heads(conn, at, urgent_only, _HEADS_PER_PASS):
+                if self.accepts is not None and not self.accepts(it.chat_id):
+                    continue
                 ready = self.pacer.queue_ready_at(t)
                 if ready > t:
                     self._blocked(ready)

@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest, RequestData
 from bot import webhook
 from bot.app import build_application
 from bot.logs import hide_in_logs
-from campaign.settings import Settings, SettingsError
+from campaign.settings import Settings, SettingsError, channels
 from services.runtime import DEPS_KEY
 from storage.backup import BackupError, hold_database
 
@@ -257,6 +257,10 @@ def _run(settings: Settings) -> int:
     )
     updates_request.queue = app.update_queue
     updates_request.settle = app.bot_data[DEPS_KEY].db.sync
+    if "wecom" in channels(settings):  # WeCom in the same process (docs/wecom.md)
+        from bot.wecom.channel import beside_telegram
+
+        beside_telegram(app, settings)
     if settings.telegram.mode == "webhook":
         hide_in_logs(settings.telegram.webhook.secret_token.get())  # -v logs setWebhook's
         # Our own endpoint, not python-telegram-bot's: an update is on disk before the

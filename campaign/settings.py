@@ -306,6 +306,29 @@ class ProcessSettings:
 
 
 @dataclass(frozen=True)
+class WeComSettings:
+    """[wecom]: the WeCom (企业微信) channel (docs/wecom.md). ``enabled`` runs it; a county
+    may run it alone (no Telegram token needed) or beside Telegram."""
+
+    enabled: bool = False
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: Secret = field(default_factory=lambda: Secret(""))
+    token: Secret = field(default_factory=lambda: Secret(""))  # the callback's Token
+    encoding_aes_key: Secret = field(default_factory=lambda: Secret(""))  # 43 characters
+    listen: str = "0.0.0.0"
+    port: int = 8444
+    path: str = "wecom"
+    proxy: str = ""
+    # 政务微信 and other private deployments serve the same API from their own host.
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    # One message to a member at most this often: WeCom drops (silently) more than 30 a
+    # minute or 1,000 an hour to one member, so 3.6 s keeps under both.
+    member_interval_seconds: float = 3.6
+    telegram: bool = False  # also run Telegram (its token set) beside WeCom
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -322,6 +345,7 @@ class Settings:
     assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
     bulletin: BulletinSettings = field(default_factory=BulletinSettings)
     processes: ProcessSettings = field(default_factory=ProcessSettings)
+    wecom: WeComSettings = field(default_factory=WeComSettings)
     source: str = "<defaults>"
 
     @property
@@ -594,7 +618,44 @@ def parse_settings(
     _validate_reminders(settings)
     _validate_checks(settings)
     _validate_callbacks(settings)
+    _validate_wecom(settings)
     return settings
+
+
+def channels(s: Settings) -> tuple[str, ...]:
+    """The chat channels this county runs: "telegram", "wecom" or both. WeCom enabled
+    runs WeCom, and Telegram beside it only with ``wecom.telegram``."""
+    if not s.wecom.enabled:
+        return ("telegram",)
+    return ("telegram", "wecom") if s.wecom.telegram else ("wecom",)
+
+
+def _validate_wecom(s: Settings) -> None:
+    w = s.wecom
+    if not w.enabled:
+        return
+    src = s.source
+    for key in ("corp_id", "secret", "token", "encoding_aes_key"):
+        value = getattr(w, key)
+        if not (value.get() if isinstance(value, Secret) else value):
+            raise SettingsError(
+                f"{src}: key 'wecom.{key}' (section [wecom]) is empty; the app's page in "
+                "WeCom's admin console shows it (docs/wecom.md)"
+            )
+    if w.agent_id <= 0:
+        raise SettingsError(f"{src}: key 'wecom.agent_id' (section [wecom]) must be the AgentId")
+    if len(w.encoding_aes_key.get()) != 43:
+        raise SettingsError(
+            f"{src}: key 'wecom.encoding_aes_key' (section [wecom]) must be the 43-character "
+            "EncodingAESKey of the app's callback settings"
+        )
+    if not w.api_base_url.startswith(("https://", "http://")):
+        raise SettingsError(f"{src}: key 'wecom.api_base_url' must be an http(s):// address")
+    proxy = w.proxy
+    if proxy and (proxy.partition("://")[0] not in PROXY_SCHEMES or "://" not in proxy):
+        raise SettingsError(f"{src}: key 'wecom.proxy' must be an address such as socks5://...")
+    if w.member_interval_seconds <= 0:
+        raise SettingsError(f"{src}: key 'wecom.member_interval_seconds' must be above zero")
 
 
 def _validate_checks(s: Settings) -> None:
