@@ -231,6 +231,7 @@ def several(server: str, procs: int, per_proc: int, concurrency: int, photos: in
             print(
                 f"  process {i}: {r['updates'] / r['wall']:.0f} updates/s, p50"
                 f" {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, CPU {r['cpu_us']:.0f} µs/update"
+                " (the whole process: making and parsing the updates too)"
             )
     finally:
         _drop(server, name)
