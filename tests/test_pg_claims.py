@@ -1,7 +1,9 @@
 """PostgreSQL with several processes: the claims of the outgoing queue and of the
 webhook inbox pass over rows another transaction holds (``FOR UPDATE SKIP LOCKED``)
-instead of waiting for them, and a transaction that queued a message wakes the
-dispatcher of every process when it commits (``NOTIFY``), not at the next poll."""
+instead of waiting for them, a transaction that queued a message wakes the dispatcher
+of every process when it commits (``NOTIFY``), not at the next poll, and a one-statement
+write (an update recorded, a conversation step) goes outside the queue of write
+transactions yet never undoes what one of them decided."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ import pytest
 
 from bot.dispatcher import dispatcher_of
 from campaign.message import Message
-from storage import inbox, outbox
+from storage import drafts, inbox, outbox
 from storage.db import Database, open_database
-from storage.pg import translate
+from storage.pg import _WRITE_LOCK_KEY, translate
 from tests.conftest import AppFactory
 from tests.factories import Seed
 from tests.fakebot import FakeBotAPI, FakeClock
@@ -146,3 +148,41 @@ async def test_a_dispatcher_is_woken_by_another_process_enqueuing(
         assert "另一进程" in sent
     finally:
         await harness.app.stop()
+
+
+# --- one-statement writes outside the queue of write transactions ------------------------
+
+
+async def test_recording_an_update_does_not_wait_for_the_write_lock(
+    pg: Database, other: Database
+) -> None:
+    """Another process holds the write lock (a long transaction): the webhook still
+    records the update, so Telegram gets its 200."""
+    raw = other._writer  # type: ignore[attr-defined]
+    tx = raw.transaction()
+    await tx.start()
+    try:
+        await raw.execute(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
+        assert await asyncio.wait_for(inbox.record(pg, 41, 601, "{}", NOW), timeout=30)
+        assert not await inbox.record(pg, 41, 601, "{}", NOW)  # posted again: nothing
+    finally:
+        await tx.rollback()
+    assert await inbox.counts(pg) == {"new": 1}
+
+
+async def test_a_step_saved_while_another_transaction_closes_the_draft_is_not_saved(
+    pg: Database, other: Database, seed: Seed
+) -> None:
+    cadre = seed.cadres["cadre1"]
+    draft = await drafts.start(pg, "visit", cadre, 601, 601, "place", {}, NOW)
+    raw = other._writer  # type: ignore[attr-defined]
+    tx = raw.transaction()
+    await tx.start()
+    try:  # another process submits the draft; its transaction is not committed yet
+        await raw.execute("UPDATE drafts SET status = 'submitted' WHERE id = $1", draft.id)
+        saving = asyncio.create_task(drafts.save(pg, draft.id, "kinds", {"x": 1}, NOW))
+    finally:
+        await tx.commit()
+    assert await asyncio.wait_for(saving, timeout=30) is False  # judged on the closed row
+    got = await drafts.get(pg, draft.id)
+    assert got is not None and got.status == "submitted" and got.step == "place"

@@ -311,8 +311,15 @@ def _run(
     second_killed: int | None = None
     while not all(p.done for p in crowd.players):
         crowd.advance()
-        if second_killed is None and fake.killed and crowd.actions >= total // 2:
-            # Another process dies in the middle of the members' conversations.
+        if (
+            second_killed is None
+            and fake.killed
+            and crowd.actions >= total // 2
+            and _leader_pid(bots) != first_leader
+        ):
+            # Another process dies in the middle of the members' conversations: not the
+            # standby that took the queue over (known once its lease is in the table;
+            # chosen before, it could be the new leader a moment later).
             survivors = [b for b in bots if b.running and b.pid != _leader_pid(bots)]
             victim = survivors[0]
             os.kill(victim.pid, signal.SIGKILL)
