@@ -94,6 +94,9 @@ async def _joined(update: Update, context: Context, w: Who, joined: Joined, *, f
     if joined.joined:
         joined_as = await who(update, context)  # read again: now with their cadre
         assert joined_as is not None
+        if joined is Joined.SECOND:
+            await reply(update, joined_as.t("start.second"), screen.REMOVE_KEYBOARD)
+            fresh = False
         await _greet(update, context, joined_as, fresh=fresh)
         return
     await reply(update, w.t(f"start.{joined.value}"), screen.REMOVE_KEYBOARD)

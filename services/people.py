@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from campaign.channels import same_channel
 from campaign.chats import BindVerdict, Side, judge_bind, may_bind
 from campaign.i18n import LANGUAGES
 from campaign.mute import mute_until, parse_mute
@@ -63,6 +64,7 @@ class Joined(Enum):
 
     BOUND = "bound"
     ALREADY = "already"
+    SECOND = "second"  # bound as the cadre's account on their other channel
     CADRE_TAKEN = "cadre_taken"  # the cadre is bound to another account
     ACCOUNT_TAKEN = "account_taken"  # this account is bound to another cadre
     NOT_ON_ROSTER = "not_on_roster"
@@ -72,7 +74,7 @@ class Joined(Enum):
 
     @property
     def joined(self) -> bool:
-        return self in (Joined.BOUND, Joined.ALREADY)
+        return self in (Joined.BOUND, Joined.ALREADY, Joined.SECOND)
 
 
 _FROM_STORE = {
@@ -97,6 +99,15 @@ async def join_by_contact(d: Deps, telegram_user_id: int, phone_number: str, lan
         log.info("join refused: %s is not on the roster", mask_phone(phone or "?"))
         return Joined.NOT_ON_ROSTER
     outcome = await store.bind(d.db, cadre.id, telegram_user_id, "contact", d.now(), lang)
+    if outcome == BindOutcome.CADRE_TAKEN:
+        first = await store.account_of(d.db, cadre.id)
+        if first is not None and not same_channel(first, telegram_user_id):
+            # on both channels: this account acts as them, notices stay on the first
+            outcome = await store.bind_second(
+                d.db, cadre.id, telegram_user_id, "contact", d.now(), lang
+            )
+            if outcome == BindOutcome.BOUND:
+                return Joined.SECOND
     return _FROM_STORE[outcome]
 
 

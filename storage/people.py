@@ -67,11 +67,23 @@ def _cadre(row: Row) -> Cadre:
 
 
 async def cadre_by_telegram(db: Database, telegram_user_id: int) -> Cadre | None:
-    """The active cadre bound to this Telegram account, if any."""
+    """The active cadre bound to this account (their first, or their second on the other
+    channel), if any."""
     row = await db.fetchone(
-        _CADRE_SELECT + " WHERE b.telegram_user_id = ? AND c.active = 1", (telegram_user_id,)
+        _CADRE_SELECT + " WHERE c.active = 1 AND c.id IN"
+        " (SELECT cadre_id FROM telegram_bindings WHERE telegram_user_id = ?"
+        " UNION ALL SELECT cadre_id FROM second_accounts WHERE telegram_user_id = ?)",
+        (telegram_user_id, telegram_user_id),
     )
     return _cadre(row) if row else None
+
+
+async def account_of(db: Database, cadre_id: int) -> int | None:
+    """The cadre's first account: where what the bot sends on its own goes."""
+    row = await db.fetchone(
+        "SELECT telegram_user_id FROM telegram_bindings WHERE cadre_id = ?", (cadre_id,)
+    )
+    return int(row[0]) if row else None
 
 
 class _SenderCache:
@@ -119,11 +131,13 @@ async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None,
     row = await db.fetchone(
         "SELECT p.lang AS saved_lang, c.id, c.name, c.phone, c.role, c.team_id, c.group_id,"
         " c.unit, c.active, COALESCE(t.name, '') AS team_name,"
-        " COALESCE(g.name, '') AS group_name, b.telegram_user_id"
+        " COALESCE(g.name, '') AS group_name, pb.telegram_user_id"
         " FROM (SELECT CAST(? AS BIGINT) AS uid) AS me"
         " LEFT JOIN user_prefs p ON p.telegram_user_id = me.uid"
         " LEFT JOIN telegram_bindings b ON b.telegram_user_id = me.uid"
-        " LEFT JOIN cadres c ON c.id = b.cadre_id AND c.active = 1"
+        " LEFT JOIN second_accounts s ON s.telegram_user_id = me.uid"
+        " LEFT JOIN cadres c ON c.id = COALESCE(b.cadre_id, s.cadre_id) AND c.active = 1"
+        " LEFT JOIN telegram_bindings pb ON pb.cadre_id = c.id"
         " LEFT JOIN teams t ON t.id = c.team_id"
         " LEFT JOIN groups g ON g.id = c.group_id",
         (telegram_user_id,),
@@ -224,6 +238,23 @@ async def bind(
         return outcome
 
 
+async def bind_second(
+    db: Database,
+    cadre_id: int,
+    telegram_user_id: int,
+    via: str,
+    now: datetime,
+    lang: str | None = None,
+) -> str:
+    """Bind an account on the other channel as the cadre's second: it acts as them;
+    what the bot sends on its own still goes to their first account."""
+    async with db.write() as conn:
+        outcome = await _bind(conn, cadre_id, telegram_user_id, via, now, "second_accounts")
+        if outcome == BindOutcome.BOUND and lang:
+            await _keep_language(conn, telegram_user_id, lang)
+        return outcome
+
+
 async def _keep_language(conn: aiosqlite.Connection, telegram_user_id: int, lang: str) -> None:
     await conn.execute(
         "INSERT INTO user_prefs (telegram_user_id, lang) VALUES (?, ?)"
@@ -234,8 +265,15 @@ async def _keep_language(conn: aiosqlite.Connection, telegram_user_id: int, lang
 
 
 async def _bind(
-    conn: aiosqlite.Connection, cadre_id: int, telegram_user_id: int, via: str, now: datetime
+    conn: aiosqlite.Connection,
+    cadre_id: int,
+    telegram_user_id: int,
+    via: str,
+    now: datetime,
+    table: str = "telegram_bindings",
 ) -> str:
+    """Bind the account as the cadre's first (``telegram_bindings``) or, when their
+    first is on the other channel, as their second (``second_accounts``)."""
     async with conn.execute("SELECT active FROM cadres WHERE id = ?", (cadre_id,)) as cur:
         row = await cur.fetchone()
     if row is None or not row["active"]:
@@ -246,21 +284,29 @@ async def _bind(
         (cadre_id, telegram_user_id),
     ) as cur:
         existing = list(await cur.fetchall())
-    for r in existing:
-        if r["cadre_id"] == cadre_id and r["telegram_user_id"] == telegram_user_id:
-            return BindOutcome.ALREADY
-    for r in existing:
-        if r["cadre_id"] == cadre_id:
-            return BindOutcome.CADRE_TAKEN
+    async with conn.execute(
+        "SELECT cadre_id, telegram_user_id FROM second_accounts"
+        " WHERE cadre_id = ? OR telegram_user_id = ?",
+        (cadre_id, telegram_user_id),
+    ) as cur:
+        second = list(await cur.fetchall())
+    rows = [*existing, *second]
+    if any(r["cadre_id"] == cadre_id and r["telegram_user_id"] == telegram_user_id for r in rows):
+        return BindOutcome.ALREADY
+    if any(r["telegram_user_id"] == telegram_user_id for r in rows):
         return BindOutcome.ACCOUNT_TAKEN
+    has_first = any(r["cadre_id"] == cadre_id for r in existing)
+    if table == "second_accounts" and not has_first:
+        table = "telegram_bindings"  # the first was removed meanwhile: this one is it
+    if has_first and (table == "telegram_bindings" or second):
+        return BindOutcome.CADRE_TAKEN
     await conn.execute(
-        "INSERT INTO telegram_bindings (cadre_id, telegram_user_id, via, bound_at)"
-        " VALUES (?, ?, ?, ?)",
+        f"INSERT INTO {table} (cadre_id, telegram_user_id, via, bound_at) VALUES (?, ?, ?, ?)",
         (cadre_id, telegram_user_id, via, to_text(now)),
     )
     await audit(
         conn,
-        "bind",
+        "bind" if table == "telegram_bindings" else "bind_second",
         telegram_user_id=telegram_user_id,
         subject=f"cadre:{cadre_id}",
         after={"via": via},
@@ -278,6 +324,8 @@ async def unbind(db: Database, cadre_id: int, now: datetime) -> int | None:
             row = await cur.fetchone()
         if row is None:
             return None
+        # the second account goes too: it acted as the cadre through the first binding
+        await conn.execute("DELETE FROM second_accounts WHERE cadre_id = ?", (cadre_id,))
         await conn.execute("DELETE FROM telegram_bindings WHERE cadre_id = ?", (cadre_id,))
         await audit(
             conn,

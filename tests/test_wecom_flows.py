@@ -229,24 +229,6 @@ async def test_crash_after_handling_before_done_acts_once(
         await close_world(second)
 
 
-async def test_a_cadre_bound_on_telegram_is_told_on_wecom(
-    settings: Settings, db: Database, clock: FakeClock, seed: Seed, make_bot: AppFactory
-) -> None:
-    """One cadre, one binding: the notices stay on the channel joined first."""
-    telegram = await make_bot()
-    await join(telegram, seed, "cadre1", 601)
-    with FakeWeCom(clock=lambda: clock().timestamp()) as fake:
-        w = await open_world(settings, db, clock, seed, fake)
-        await w.text("cadre1", "/start")
-        assert "已绑定了另一个 Telegram 账号" in w.seen("cadre1")
-        row = await db.fetchone(
-            "SELECT telegram_user_id FROM telegram_bindings WHERE cadre_id = ?",
-            (seed.cadres["cadre1"],),
-        )
-        assert row is not None and row["telegram_user_id"] == 601
-        await close_world(w)
-
-
 async def test_members_side_by_side_each_in_order(world: World, db: Database) -> None:
     for userid in ("cadre1", "leader1"):
         assert (await world.fake.text(userid, "/start")).ok
