@@ -26,11 +26,11 @@ separate process, so the generator's memory is not counted here. Prints:
   made once in DIR) and each report's growth exponent, log(t_big / t_small) /
   log(big / small): 1.0 is linear.
 
-Targets: month summary p95 <= 50 ms, year <= 300 ms; year ranking <= 300 ms; year
-export <= 15 s (<= 10 s on a quiet machine) and <= 3x the csv dump; a cadre's reply
-p95 <= 100 ms during the export; peak RSS <= 250 MB; with plans, month summary p95 <=
-50 ms and a team's /plan p95 <= 50 ms; growth exponent <= 1.1. A target not met prints
-"missed".
+Targets: month summary p95 <= 50 ms (<= 100 ms on PostgreSQL), year <= 300 ms; year
+ranking <= 300 ms; year export <= 15 s (<= 10 s on a quiet machine) and <= 3x the csv
+dump; a cadre's reply p95 <= 100 ms during the export; peak RSS <= 250 MB; with plans,
+month summary p95 <= 50 ms (100 ms on PostgreSQL) and a team's /plan p95 <= 50 ms;
+growth exponent <= 1.1. A target not met prints "missed".
 """
 
 from __future__ import annotations
@@ -80,6 +80,12 @@ NOW = datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def month_target(db: object) -> float:
+    """The month summary's p95 target: 50 ms on SQLite (issue 14), 100 ms on PostgreSQL
+    (issue 18), where every statement is a round trip to the server."""
+    return 100.0 if type(db).__name__ == "PgDatabase" else 50.0
 
 
 def line(name: str, ms: list[float], target: float | None = None) -> str:
@@ -190,7 +196,7 @@ async def measure(
         line(
             "/summary 2026-12 (a month)",
             [await timed(bot, office, "/summary 2026-12") for _ in range(runs)],
-            50,
+            month_target(db),
         )
     )
     print(
@@ -511,7 +517,7 @@ async def measure_plans(bot: Harness, db: Database, office: TgUser, runs: int) -
         line(
             "/summary 2026-12 with plans",
             [await timed(bot, office, "/summary 2026-12") for _ in range(runs)],
-            50,
+            month_target(db),
         )
     )
     ask = report_service.Ask(
