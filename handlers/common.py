@@ -137,9 +137,6 @@ class Press(Generic[T]):
     cb: Callback
     value: T
 
-    async def alert(self, key: str, /, **values: Any) -> None:
-        await self.query.answer(self.w.t(key, **values), show_alert=True)
-
 
 async def pressed(
     update: Update,

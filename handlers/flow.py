@@ -238,7 +238,6 @@ class Flow(Generic[F]):
         form: F,
         *,
         texts: str,
-        cache: Mapping[str, Any] | None = None,
     ) -> object:
         """Open this dialog from a button pressed in any chat (a card in a group, a list)
         or a command: a new draft held in the sender's private chat, its first ``step``
@@ -263,7 +262,6 @@ class Flow(Generic[F]):
             d.db, self.kind, w.cadre.id, w.user_id, w.user_id, step, form.dump(), d.now()
         )
         s = self.session(update, context, w, draft, form)
-        s.cache.update(cache or {})
         s.answered = True  # answered below, once it is known how the ask went
         try:
             state = await s.go(step)
