@@ -381,16 +381,24 @@ async def escalate_overdue(deps: Deps, now: datetime) -> list[int]:
     """Move every overdue open problem up one level (group → team → office), each in its
     own transaction with an ``auto_escalate`` event, its cards and notices. Overdue
     problems at the office stay where they are (nothing is above; the scheduler warns).
-    Idempotent: a problem that reached its level at ``now`` is not moved again."""
+    Idempotent: a problem that reached its level at ``now`` is not moved again.
+
+    The transactions are made durable together, by one fsync at the end: a power cut
+    before it loses whole moves (each with its notices), which the next sweep makes
+    again."""
     moved: list[int] = []
-    for problem_id in await problem_flow.overdue_below_top(deps.db, LEVELS[-1], now):
-        async with deps.db.write() as conn:
-            problem = await problems.get(conn, problem_id)
-            if problem is None or not _still_overdue(problem, now):
-                continue
-            event_id = await _apply(conn, deps, problem, "auto_escalate", now)
-            await problem_news.publish(conn, deps, problem.id, event_id, now)
-        moved.append(problem.id)
+    try:
+        for problem_id in await problem_flow.overdue_below_top(deps.db, LEVELS[-1], now):
+            async with deps.db.write(durable=False) as conn:
+                problem = await problems.get(conn, problem_id)
+                if problem is None or not _still_overdue(problem, now):
+                    continue
+                event_id = await _apply(conn, deps, problem, "auto_escalate", now)
+                await problem_news.publish(conn, deps, problem.id, event_id, now)
+            moved.append(problem.id)
+    finally:
+        if moved:
+            await deps.db.sync()
     return moved
 
 

@@ -31,7 +31,7 @@ async def insert_county(
 ) -> None:
     """Everything in one transaction. ``after_batch(visits_so_far)`` is called after
     each batch of visits (a long import shows its progress)."""
-    async with db.write() as conn:
+    async with db.write(long=True) as conn:
         await conn.executemany(
             "INSERT INTO teams (id, code, name, town) VALUES (?, ?, ?, ?)", teams
         )

@@ -1,6 +1,7 @@
-"""The database: one aiosqlite connection whose thread does every durable write, one
-transaction at a time; a second connection, on the event loop's thread, for the short
-reads and the conversation steps of the update path.
+"""The database: a connection on the event loop's thread for the short reads, the
+conversation steps and the statements of write transactions; an aiosqlite connection
+whose thread does what must not hold up the loop: the fsync that makes writes durable,
+long transactions and long scans. One write transaction at a time.
 
 WAL, foreign keys on, ``synchronous=FULL`` (reports must survive power loss) and a busy
 timeout. Schema changes are the numbered SQL files in ``storage/migrations/``, applied
@@ -20,6 +21,14 @@ hand-over (about 80 µs on the 2-core machines), far more than an indexed read. 
   before it. The bot confirms updates to Telegram only after that, so an update whose
   step could still be lost to a power cut is delivered again (bot/runner.py): one
   fsync per batch of updates, not one per step.
+- A write transaction (``write()``) runs its statements on the loop's connection too,
+  without a hand-over each, and commits there without fsync; then one trip to the
+  writing thread makes it durable (``sync()``, shared by every transaction that
+  committed meanwhile: group commit). So a transaction costs one trip, however many
+  statements it has. Other tasks' reads while it is open go to the writing thread's
+  connection, which sees only committed rows. A long transaction (an import, a purge)
+  asks for the writing thread (``write(long=True)``) so the loop keeps answering, and
+  so does one that finds the file locked by another process (a CLI tool).
 """
 
 from __future__ import annotations
@@ -28,13 +37,13 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -47,13 +56,17 @@ Row = sqlite3.Row
 # The connection a write transaction hands out; services name it by this, not by the driver.
 Connection = aiosqlite.Connection
 
-# True while the current task is inside ``Database.write()``: its reads must see the
-# transaction's own rows, so they go through the writing connection.
-_WRITING: ContextVar[bool] = ContextVar("fieldbot_db_writing", default=False)
+# Set while the current task is inside ``Database.write()``: its reads must see the
+# transaction's own rows, so they go through the connection it writes on ("thread": the
+# writing thread's; "loop": the loop's own).
+_WRITING: ContextVar[str | None] = ContextVar("fieldbot_db_writing", default=None)
 
 MARKS_PER_SYNC = 100  # handled updates noted before a sync is forced (a getUpdates batch)
 # Marks written by one INSERT: two variables each, well inside SQLite's limit (32,766).
 _MARKS_PER_STATEMENT = 1000
+# What ``sync()`` writes into the file's header when it has no mark to write: any write
+# commits with an fsync of the WAL, which covers every commit before it.
+_SYNC_BEACON = 0
 
 
 class StepConn:
@@ -72,8 +85,85 @@ class StepConn:
         return self._conn.executemany(sql, parameters)
 
 
+class LoopCursor:
+    """A sqlite3 cursor read like an aiosqlite one (``await cur.fetchone()``)."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self._cur = cur
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cur.lastrowid
+
+    async def fetchone(self) -> Row | None:
+        found: Row | None = self._cur.fetchone()
+        return found
+
+    async def fetchall(self) -> list[Row]:
+        return self._cur.fetchall()
+
+    async def __aenter__(self) -> LoopCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cur.close()
+
+
+class _LoopResult:
+    """``conn.execute(...)`` inside a loop transaction: awaited, or entered with
+    ``async with``, as aiosqlite's. The statement has run when this exists."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: LoopCursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Generator[Any, None, LoopCursor]:
+        return self._now().__await__()
+
+    async def _now(self) -> LoopCursor:
+        return self._cursor
+
+    async def __aenter__(self) -> LoopCursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._cursor.__aexit__(*exc)
+
+
+class LoopConn:
+    """The loop's connection inside ``Database.write()``, with aiosqlite's calling shape
+    (``await conn.execute(...)``, ``async with conn.execute(...) as cur``,
+    ``executemany``, ``execute_fetchall``). Every statement runs at once on the loop's
+    thread: no hand-over."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def execute(self, sql: str, parameters: Iterable[Any] = ()) -> _LoopResult:
+        return _LoopResult(LoopCursor(self._conn.execute(sql, tuple(parameters))))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> LoopCursor:
+        return LoopCursor(self._conn.executemany(sql, parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, tuple(parameters)).fetchall()
+
+
 # What a storage helper that writes inside the caller's transaction takes.
-Writer = aiosqlite.Connection | StepConn
+Writer = aiosqlite.Connection | StepConn | LoopConn
 
 
 @dataclass(frozen=True)
@@ -118,8 +208,8 @@ def from_text(text: str) -> datetime:
 
 class Database:
     """The database of one bot process. ``async with db.write() as conn`` is one durable
-    transaction on aiosqlite's thread; ``step``/``write_step`` write a conversation step
-    on the loop's connection; ``sync`` makes everything so far durable."""
+    transaction (one trip to aiosqlite's thread); ``step``/``write_step`` write a
+    conversation step on the loop's connection; ``sync`` makes everything so far durable."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -128,6 +218,11 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._marks: list[tuple[int, str]] = []  # handled updates not yet written
         self._unsynced = False  # a step was committed without fsync since the last sync
+        # Group commit: transactions committed on the loop are numbered; ``_durable`` is
+        # the last number an fsync is known to cover, ``_flushing`` the fsync under way.
+        self._committed = 0
+        self._durable = 0
+        self._flushing: asyncio.Future[None] | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -189,11 +284,64 @@ class Database:
                 self._conn = None
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    async def write(
+        self, *, long: bool = False, durable: bool = True
+    ) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises, and
+        durable when this returns.
+
+        It runs on the loop's connection, each statement without a thread hand-over, and
+        commits without fsync; one trip to the writing thread then makes it durable,
+        shared with every transaction committed meanwhile. ``long``: an import or a
+        purge, run on the writing thread so the loop keeps answering. ``durable=False``:
+        committed, and durable at the next ``sync()`` (a batch that syncs once at its
+        end: the scheduler's climb of overdue problems)."""
+        here = self._here
+        if here is None or long:
+            async with self._thread_write() as conn:
+                yield conn
+            return
+        async with self._write_lock:
+            # Another process (a CLI tool, a backup) may hold the file's write lock: the
+            # loop must not wait for it, the writing thread can.
+            here.execute("PRAGMA busy_timeout=0")
+            try:
+                here.execute("BEGIN IMMEDIATE")
+                began = True
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                began = False
+            finally:
+                here.execute("PRAGMA busy_timeout=5000")
+            if began:
+                token = _WRITING.set("loop")
+                try:
+                    try:
+                        yield cast(aiosqlite.Connection, LoopConn(here))
+                    except BaseException:
+                        here.execute("ROLLBACK")
+                        raise
+                    else:
+                        here.execute("COMMIT")
+                finally:
+                    _WRITING.reset(token)
+                self._unsynced = True
+                self._committed += 1
+                number = self._committed
+        if not began:
+            async with self._thread_write() as conn:
+                yield conn
+            return
+        if durable:
+            await self._made_durable(number)
+
+    @asynccontextmanager
+    async def _thread_write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction on the writing thread: a trip per statement, fsync on COMMIT."""
         async with self._write_lock:
             conn = self.conn
-            token = _WRITING.set(True)
+            token = _WRITING.set("thread")
             try:
                 await conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -205,6 +353,30 @@ class Database:
                     await conn.execute("COMMIT")
             finally:
                 _WRITING.reset(token)
+
+    async def _made_durable(self, number: int) -> None:
+        """Wait until an fsync covers loop transaction ``number``: join the one under way
+        if it started after that commit, else start one (it covers every commit so far)."""
+        while self._durable < number:
+            if self._flushing is not None:
+                await asyncio.shield(self._flushing)
+                continue
+            flushing = self._flushing = asyncio.get_running_loop().create_future()
+            covers = self._committed
+            # Always write: a sync() already under way may have taken the "unsynced"
+            # flag without its fsync having happened yet.
+            self._unsynced = True
+            try:
+                await self.sync()
+                self._durable = max(self._durable, covers)
+            except Exception as e:
+                flushing.set_exception(e)
+                flushing.exception()  # retrieved here; each waiter raises it too
+                raise
+            finally:
+                self._flushing = None
+                if not flushing.done():  # cancelled: the waiters start their own
+                    flushing.set_result(None)
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement in its own durable transaction (``write()``'s durability);
@@ -291,27 +463,36 @@ class Database:
                             + ", ".join(["(?, ?)"] * len(chunk)),
                             [value for mark in chunk for value in mark],
                         )
-                    else:  # steps without a mark yet: a one-row write carries the fsync
-                        await conn.execute(
-                            "INSERT OR REPLACE INTO processed_updates (update_id, at)"
-                            " VALUES (-1, ?)",
-                            (utcnow_text(),),
-                        )
+                    else:  # commits without a mark: rewriting the file's header (a
+                        # page of the WAL, no row of any table) carries the fsync
+                        await conn.execute(f"PRAGMA user_version = {_SYNC_BEACON}")
         except BaseException:
             self._marks[:0] = marks
             self._unsynced = True
             raise
 
+    def _reads_here(self) -> bool:
+        """Whether a read of the current task goes to the loop's connection: yes inside
+        its own loop transaction (it sees its rows), no inside a thread transaction,
+        and no while another task's loop transaction is open there (its rows are not
+        committed: the writing thread's connection sees only what is)."""
+        here, writing = self._here, _WRITING.get()
+        if here is None or writing == "thread":
+            return False
+        return writing == "loop" or not here.in_transaction
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """A short read (an indexed lookup): on the loop's thread, no hand-over."""
-        if self._here is None or _WRITING.get():
+        if not self._reads_here():
             return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        assert self._here is not None
         return self._here.execute(sql, tuple(params)).fetchall()
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        if self._here is None or _WRITING.get():
+        if not self._reads_here():
             rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
             return rows[0] if rows else None
+        assert self._here is not None
         found: Row | None = self._here.execute(sql, tuple(params)).fetchone()
         return found
 

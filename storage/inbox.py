@@ -127,7 +127,7 @@ async def counts(db: Database) -> dict[str, int]:
 async def prune_done(db: Database, before: datetime) -> int:
     """Forget handled updates received before ``before`` (processed_updates keeps their
     ids for the de-duplication)."""
-    async with db.write() as conn:
+    async with db.write(long=True) as conn:
         cur = await conn.execute(
             "DELETE FROM inbox WHERE status = 'done' AND received_at < ?",
             (precise_text(before),),

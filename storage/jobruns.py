@@ -41,6 +41,6 @@ async def record_run(
 
 
 async def prune_processed_updates(db: Database, before: datetime) -> int:
-    async with db.write() as conn:
+    async with db.write(long=True) as conn:
         cur = await conn.execute("DELETE FROM processed_updates WHERE at < ?", (to_text(before),))
         return cur.rowcount

@@ -575,7 +575,7 @@ async def prune(db: Database, before: datetime) -> tuple[int, list[str]]:
     uploaded, which nothing else refers to any more (for the caller to delete). Cards
     keep their message ids in their own table, so old cards are still edited in place."""
     done = "status IN ('sent', 'superseded', 'dropped') AND COALESCE(sent_at, created_at) < ?"
-    async with db.write() as conn:
+    async with db.write(long=True) as conn:
         rows = await _all(conn, f"SELECT payload FROM outbox WHERE {done}", (to_text(before),))
         cur = await conn.execute(f"DELETE FROM outbox WHERE {done}", (to_text(before),))
         removed = cur.rowcount

@@ -672,12 +672,14 @@ class PgDatabase(Database):
     # --- writing
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Any]:
+    async def write(self, *, long: bool = False, durable: bool = True) -> AsyncIterator[Any]:
+        """One transaction (``Database.write``); every commit here is durable and every
+        statement a round trip, so ``long`` and ``durable`` change nothing."""
         async with self._write_lock:
             raw = self._writer
             if raw is None:
                 raise RuntimeError("database is not open")
-            token = _WRITING.set(True)
+            token = _WRITING.set("pg")
             self._notify.clear()
             try:
                 await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")

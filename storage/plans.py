@@ -407,7 +407,7 @@ async def import_rows(
     if dry_run:
         return ImportResult(added, len(rows) - added, True)
     stamp = to_text(now)
-    async with db.write() as conn:
+    async with db.write(long=True) as conn:
         for r in rows:
             fields = (
                 r.team_id, r.group_id, r.place_id, r.month, quarter_of(r.month),

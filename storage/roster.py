@@ -225,7 +225,7 @@ async def import_roster(
     """Make the database hold ``roster``, in one transaction. With ``dry_run`` the same
     work is done and counted, then rolled back."""
     try:
-        async with db.write() as conn:
+        async with db.write(long=True) as conn:
             result = await _apply(conn, roster, now)
             await audit(
                 conn,

@@ -44,8 +44,8 @@ async def test_a_step_is_one_statement_committed_at_once(db: Database) -> None:
     row = await db.fetchone("SELECT at FROM processed_updates WHERE update_id = 7")
     assert row is not None and row["at"] == "y"  # the loop's reader sees it at once
     assert await _synchronous(db) == 2
-    await db.sync()  # no mark yet: a one-row write still carries the fsync
-    assert await db.fetchone("SELECT 1 FROM processed_updates WHERE update_id = -1")
+    await db.sync()  # no mark yet: a write of the file's header still carries the fsync
+    assert [r[0] for r in await db.fetchall("SELECT update_id FROM processed_updates")] == [7]
 
 
 async def test_reads_inside_a_write_see_its_rows_and_others_do_not(db: Database) -> None:
@@ -170,3 +170,124 @@ def test_a_file_that_is_not_a_database_is_refused_and_the_process_can_exit(
     )
     assert done.stdout.strip() == "refused", done.stderr
     assert path.read_text() == "not a database\n"
+
+
+# --- write transactions: statements on the loop, one trip to the writing thread ---------
+
+
+class _Trips:
+    """Counts the calls into aiosqlite's writing thread (one hand-over each)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import aiosqlite.core
+
+        self.n = 0
+        real = aiosqlite.core.Connection._execute
+
+        async def counted(conn: object, fn: object, *args: object, **kwargs: object) -> object:
+            self.n += 1
+            return await real(conn, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+
+
+@pytest.mark.sqlite_only("trips to aiosqlite's thread")
+async def test_a_write_transaction_is_one_trip_to_the_writing_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = _Trips(monkeypatch)
+    async with db.write() as conn:
+        for i in range(1, 6):
+            await conn.execute(
+                "INSERT INTO processed_updates (update_id, at) VALUES (?, 'a')", (i,)
+            )
+        async with conn.execute("SELECT COUNT(*) FROM processed_updates") as cur:
+            row = await cur.fetchone()
+        assert row is not None and row[0] == 5  # its own rows
+        many = await conn.executemany(
+            "UPDATE processed_updates SET at = ? WHERE update_id = ?", [("b", 1), ("c", 2)]
+        )
+        assert many.rowcount == 2
+        assert len(await conn.execute_fetchall("SELECT * FROM processed_updates")) == 5
+    assert trips.n == 1  # the fsync, after five inserts, two reads and an update
+    assert await _synchronous(db) == 2  # that trip ran with FULL: durable when write() returned
+    rows = await db.scan("SELECT update_id FROM processed_updates WHERE update_id > 0")
+    assert len(rows) == 5  # the writing thread's connection sees them committed
+
+
+@pytest.mark.sqlite_only("trips to aiosqlite's thread")
+async def test_transactions_committed_together_share_one_fsync(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = _Trips(monkeypatch)
+
+    async def one(i: int) -> None:
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO processed_updates (update_id, at) VALUES (?, 'x')", (i,)
+            )
+
+    await asyncio.gather(*(one(i) for i in range(1, 21)))
+    rows = await db.fetchall("SELECT update_id FROM processed_updates WHERE update_id > 0")
+    assert sorted(r[0] for r in rows) == list(range(1, 21))
+    assert trips.n < 20  # group commit: a flush covers every transaction committed before it
+
+
+async def test_a_failed_write_transaction_leaves_nothing(db: Database) -> None:
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (3, 'a')")
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (3, 'b')")
+    assert await db.fetchall("SELECT * FROM processed_updates WHERE update_id = 3") == []
+    async with db.write() as conn:  # the connection is usable again
+        await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (3, 'c')")
+    assert [r[0] for r in await db.fetchall("SELECT at FROM processed_updates")] == ["c"]
+
+
+@pytest.mark.sqlite_only("the file's lock held by another SQLite connection")
+async def test_a_write_waits_off_the_loop_while_another_process_holds_the_file(
+    db: Database,
+) -> None:
+    other = sqlite3.connect(db.path, isolation_level=None)  # a CLI tool, a backup
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    done = asyncio.Event()
+
+    async def writer() -> None:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (2, 'us')")
+        done.set()
+
+    task = asyncio.create_task(writer())
+    for _ in range(5):  # the loop is free: the writer waits on the writing thread
+        await asyncio.sleep(0)
+    assert not done.is_set()
+    assert await db.fetchall("SELECT * FROM processed_updates WHERE update_id > 0") == []
+    other.execute("COMMIT")
+    other.close()
+    await task
+    rows = await db.fetchall("SELECT update_id, at FROM processed_updates WHERE update_id > 0")
+    assert [tuple(r) for r in rows] == [(1, "other"), (2, "us")]
+
+
+async def test_a_batch_of_transactions_not_yet_durable_is_made_so_by_sync(db: Database) -> None:
+    for i in range(1, 4):
+        async with db.write(durable=False) as conn:
+            await conn.execute(
+                "INSERT INTO processed_updates (update_id, at) VALUES (?, 'x')", (i,)
+            )
+    rows = await db.fetchall("SELECT update_id FROM processed_updates WHERE update_id > 0")
+    assert [r[0] for r in rows] == [1, 2, 3]  # committed: every reader sees them
+    await db.sync()
+    rows = await db.scan("SELECT update_id FROM processed_updates WHERE update_id > 0")
+    assert [r[0] for r in rows] == [1, 2, 3]
+
+
+async def test_a_long_transaction_runs_on_the_writing_thread(db: Database) -> None:
+    async with db.write(long=True) as conn:
+        await conn.executemany(
+            "INSERT INTO processed_updates (update_id, at) VALUES (?, 'x')",
+            [(i,) for i in range(1, 501)],
+        )
+    row = await db.fetchone("SELECT COUNT(*) FROM processed_updates WHERE update_id > 0")
+    assert row is not None and row[0] == 500
