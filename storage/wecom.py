@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from campaign.channels import SECOND_CHANNEL_BASE
 from storage.db import Database, from_text, to_text
 from storage.inbox import precise_text
 
-MEMBER_BASE = 2**52
+MEMBER_BASE = SECOND_CHANNEL_BASE  # one numbering: campaign/channels.py says whose id it is
 MEMBER = "member"
 APPCHAT = "appchat"
 
