@@ -254,7 +254,9 @@ def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]
             yes if far else None,
             yes if model else None,
             serial_at(at),
-            sep.join(export_name("visit", vid, k, n) for k, n in files) or None,
+            sep.join([export_name("visit", vid, k, n) for k, n in files]) or None
+            if files
+            else None,
         ]
 
     return values

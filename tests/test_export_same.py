@@ -148,3 +148,21 @@ async def test_year_export_is_the_same_workbook_as_before(db: Database) -> None:
     await _county(db)
     got = digests(_export(db))
     assert got == EXPECTED
+
+
+def test_local_serial_is_the_serial_of_the_wall_time() -> None:
+    """The visit sheet's fast time of entry is the number the generic cell writer gives
+    for the naive wall time, also across daylight-saving changes and half-hour zones."""
+    from datetime import UTC, timedelta
+
+    from reports.workbook import local_serial
+    from reports.xlsxstream import serial_datetime
+
+    for name in ("Asia/Shanghai", "America/New_York", "Australia/Lord_Howe", "UTC"):
+        tz = ZoneInfo(name)
+        serial = local_serial(tz)
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        while moment.year == 2026:
+            wall = moment.astimezone(tz).replace(tzinfo=None)
+            assert serial(moment) == serial_datetime(wall), (name, moment)
+            moment += timedelta(minutes=17, seconds=13)
