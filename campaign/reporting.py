@@ -408,8 +408,9 @@ class ProblemRow:
     watch: bool
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(NamedTuple):
+    """One step in a problem's history, for the export (a tuple: tens of thousands)."""
+
     problem_id: int
     at: datetime
     action: str

@@ -262,6 +262,37 @@ def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]
     return values
 
 
+def _event_values(t: Tr, tz: tzinfo) -> Callable[[EventRow], list[Any]]:
+    """A step of a problem's history as cells; catalogue texts looked up once each."""
+    bot = t("reports.xlsx.bot")
+    actions: dict[str, str] = {}
+    levels: dict[str, str] = {}
+    serial_at = local_serial(tz)
+
+    def level(key: str) -> str:
+        name = levels.get(key)
+        if name is None:
+            name = levels[key] = t(f"levels.{key}")
+        return name
+
+    def values(e: EventRow) -> list[Any]:
+        problem_id, at, action, actor, from_level, to_level, note = e
+        name = actions.get(action)
+        if name is None:
+            name = actions[action] = t(f"reports.action.{action}")
+        return [
+            f"P-{problem_id}",
+            serial_at(at),
+            name,
+            actor or bot,
+            level(from_level) if from_level else None,
+            level(to_level) if to_level else None,
+            _text(note),
+        ]
+
+    return values
+
+
 def local_serial(tz: tzinfo) -> Callable[[datetime], float]:
     """An aware moment as Excel's serial number of its wall time in ``tz`` (seconds, no
     fraction): the same number as ``xlsxstream`` writes for ``_naive(moment, tz)``, at
@@ -356,7 +387,7 @@ PROBLEM_COLUMNS = [
 ]
 EVENT_COLUMNS = [
     Column("id", 8),
-    Column("event_at", 17),
+    Column("event_at", 17, "datetime"),
     Column("action", 16),
     Column("actor", 10),
     Column("from_level", 12),
@@ -442,19 +473,9 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         title = sheet_title(t("reports.xlsx.sheet_events"), taken)
         sheet = _Sheet(wb, title, EVENT_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
-        bot = t("reports.xlsx.bot")
+        row_of_event = _event_values(t, tz)
         for e in data.events:
-            sheet.row(
-                [
-                    f"P-{e.problem_id}",
-                    _naive(e.at, tz),
-                    t(f"reports.action.{e.action}"),
-                    e.actor_name or bot,
-                    t(f"levels.{e.from_level}") if e.from_level else None,
-                    t(f"levels.{e.to_level}") if e.to_level else None,
-                    _text(e.note),
-                ]
-            )
+            sheet.row(row_of_event(e))
 
         title = sheet_title(t("reports.xlsx.sheet_cadres"), taken)
         sheet = _Sheet(wb, title, CADRE_COLUMNS, t, freeze=1, taken=taken)
