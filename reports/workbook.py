@@ -287,7 +287,7 @@ def _event_values(t: Tr, tz: tzinfo) -> Callable[[EventRow], list[Any]]:
             actor or bot,
             level(from_level) if from_level else None,
             level(to_level) if to_level else None,
-            _text(note),
+            _text(note) or None,  # no note: no cell (what the writer makes of "")
         ]
 
     return values
@@ -365,7 +365,7 @@ PLAN_COLUMNS = [
 
 PROBLEM_COLUMNS = [
     Column("id", 8),
-    Column("raised_at", 17),
+    Column("raised_at", 17, "datetime"),
     Column("team", 14),
     Column("group", 12),
     Column("reporter", 9),
@@ -377,9 +377,9 @@ PROBLEM_COLUMNS = [
     Column("status", 8),
     Column("owner", 10),
     Column("department", 14),
-    Column("deadline", 17),
+    Column("deadline", 17, "datetime"),
     Column("overdue", 6),
-    Column("closed_at", 17),
+    Column("closed_at", 17, "datetime"),
     Column("resolution", 40),
     Column("explained_by", 10),
     Column("explained_on", 11),
@@ -467,8 +467,9 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         title = sheet_title(t("reports.xlsx.sheet_problems"), taken)
         sheet = _Sheet(wb, title, PROBLEM_COLUMNS, t, freeze=1, taken=taken)
         sheet.header()
+        row_of_problem = _problem_values(t, tz, yes)
         for p in data.problems:
-            sheet.row(_problem_values(t, tz, yes, p))
+            sheet.row(row_of_problem(p))
 
         title = sheet_title(t("reports.xlsx.sheet_events"), taken)
         sheet = _Sheet(wb, title, EVENT_COLUMNS, t, freeze=1, taken=taken)
@@ -533,29 +534,42 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
             write(wb, taken)
 
 
-def _problem_values(t: Tr, tz: tzinfo, yes: str, p: ProblemRow) -> list[Any]:
-    return [
-        f"P-{p.id}",
-        _naive(p.created_at, tz),
-        p.team_name,
-        p.group_name,
-        p.reporter_name,
-        p.place_name,
-        t(f"categories.{p.category}"),
-        _text(p.description),
-        yes if p.urgent else None,
-        t(f"levels.{p.level}"),
-        t(f"reports.status.{p.status}"),
-        p.owner_name,
-        _text(current_department(p.level, p.department)),
-        _naive(p.deadline, tz),
-        yes if p.overdue else None,
-        _naive(p.closed_at, tz),
-        _text(p.resolution),
-        _text(p.explained_by),
-        p.explained_on,
-        yes if p.watch else None,
-    ]
+def _problem_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[ProblemRow], list[Any]]:
+    """A problem of the ledger as cells; catalogue names looked up once each."""
+    names: dict[str, str] = {}
+    serial_at = local_serial(tz)
+
+    def name(key: str) -> str:
+        found = names.get(key)
+        if found is None:
+            found = names[key] = t(key)
+        return found
+
+    def values(p: ProblemRow) -> list[Any]:
+        return [
+            f"P-{p.id}",
+            serial_at(p.created_at),
+            p.team_name,
+            p.group_name,
+            p.reporter_name,
+            p.place_name,
+            name(f"categories.{p.category}"),
+            _text(p.description),
+            yes if p.urgent else None,
+            name(f"levels.{p.level}"),
+            name(f"reports.status.{p.status}"),
+            p.owner_name,
+            _text(current_department(p.level, p.department)),
+            serial_at(p.deadline),
+            yes if p.overdue else None,
+            serial_at(p.closed_at) if p.closed_at else None,
+            _text(p.resolution),
+            _text(p.explained_by),
+            p.explained_on,
+            yes if p.watch else None,
+        ]
+
+    return values
 
 
 CALLBACK_COLUMNS = [
