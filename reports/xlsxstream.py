@@ -282,10 +282,10 @@ class Sheet:
 
         This runs for every row of a year's export (millions of cells), so it is written
         for speed. Rows of one sheet have few shapes (which columns hold text, numbers,
-        dates or nothing): each shape is turned once into a format string with the cell
-        references and styles in it, and a row is one ``format`` call. Text is escaped
+        dates or nothing): each shape is turned once into a compiled f-string function
+        with the cell references and styles in it, and a row is one call. Text is escaped
         only when it holds a character that needs it (one search over the row's texts),
-        and rows reach the zip in batches rather than one write each."""
+        and rows reach the zip in batches, compressed in a thread of their own."""
         self._row += 1
         shape = (tuple(map(type, values)), bold, style)
         plan = self._plans.get(shape)
