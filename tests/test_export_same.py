@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,6 +46,16 @@ EXPECTED: dict[str, str] = {
     "考核": "b6a2ded7fe4fbc278cffe0aa9ead481a8cd8944e1c92711d2661e9c23e638849",
     "考核-选派单位": "06c44e202ae2c02f256e7a9229e2f52c7da8f7268a64a867f2823d464e8c9f36",
     "典型": "832f870a9565e0908c56205b11ac1e28705f749af469e63332567cf82264ea9a",
+}
+
+
+# PostgreSQL orders cadres' names by its collation, SQLite by code point: the sheets
+# listing cadres by name hold the same cells in another order there. Sheet title -> sha256
+# of unordered_dump, from the export before the speed work (on SQLite).
+EXPECTED_UNORDERED: dict[str, str] = {
+    "干部进度": "156564f371229527f63179aa435e06b015cacb46e67f8671d927f4ca13e40dd4",
+    "城关镇工作队": "5ad7794668a36ca6b6d0acd73ec25503b2c52078942f6274f91345a843b68868",
+    "河口镇工作队": "92af96d32962419760a57a88275296ca7e78db202464410cd7a0f1fe9e945207",
 }
 
 
@@ -121,12 +132,22 @@ def sheet_dump(ws: Any) -> str:
     return "\n".join(head + cells)
 
 
-def digests(data: bytes) -> dict[str, str]:
+def unordered_dump(dump: str) -> str:
+    """The sheet's head and its cells' contents without their places, sorted."""
+    lines = dump.split("\n")
+    return "\n".join(lines[:5] + sorted(c.split("|", 1)[1] for c in lines[5:]))
+
+
+def digests(data: bytes, unordered: Collection[str] = ()) -> dict[str, str]:
+    """sha256 of each sheet's dump (``unordered_dump`` for the titles in ``unordered``)."""
     book = openpyxl.load_workbook(io.BytesIO(data))
-    return {
-        ws.title: hashlib.sha256(sheet_dump(ws).encode("utf-8")).hexdigest()
-        for ws in book.worksheets
-    }
+    out = {}
+    for ws in book.worksheets:
+        dump = sheet_dump(ws)
+        if ws.title in unordered:
+            dump = unordered_dump(dump)
+        out[ws.title] = hashlib.sha256(dump.encode("utf-8")).hexdigest()
+    return out
 
 
 def _export(db: Database) -> bytes:
@@ -144,10 +165,13 @@ def _export(db: Database) -> bytes:
     return out.getvalue()
 
 
-async def test_year_export_is_the_same_workbook_as_before(db: Database) -> None:
+async def test_year_export_is_the_same_workbook_as_before(db: Database, backend: str) -> None:
     await _county(db)
-    got = digests(_export(db))
-    assert got == EXPECTED
+    if backend == "sqlite":
+        assert digests(_export(db)) == EXPECTED
+    else:
+        got = digests(_export(db), unordered=EXPECTED_UNORDERED)
+        assert got == {**EXPECTED, **EXPECTED_UNORDERED}
 
 
 def test_local_serial_is_the_serial_of_the_wall_time() -> None:
