@@ -272,6 +272,10 @@ def csv_dump(ask: report_service.Ask, out: Path) -> int:
         ):
             values: Any = None
             for r in rows:
+                if isinstance(r, tuple):  # rows that are tuples are written as they are
+                    w.writerow(r)
+                    n += 1
+                    continue
                 if values is None:
                     values = operator.attrgetter(*(f.name for f in dataclasses.fields(r)))
                 w.writerow(values(r))
