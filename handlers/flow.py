@@ -126,7 +126,7 @@ from handlers.flow_session import (
     Step,
     Stop,
 )
-from services import drafts
+from services import drafts, people
 from services.drafts import Draft
 
 __all__ = [
@@ -281,13 +281,19 @@ class Flow(Generic[F]):
 
     async def load_session(self, update: Update, context: Context) -> Session[F]:
         """The sender and their open draft; a button must belong to that draft."""
-        w = await who(update, context)
+        # The sender and the draft as this process remembers them, checked by one read
+        # (the people generation, the draft's version): read afresh when either changed.
+        w = await who(update, context, check=False)
         if w is None or update.effective_chat is None:
             raise Stop(None)
         d = w.deps
         query = update.callback_query
         chat_id = update.effective_chat.id if self.per_chat else w.user_id
-        draft = await drafts.open_draft(d.db, self.kind, chat_id, w.user_id)
+        draft, generation = await drafts.current(d.db, self.kind, chat_id, w.user_id)
+        if not people.sender_current(d, generation):
+            w = await who(update, context)
+            if w is None:
+                raise Stop(None)
         if w.cadre is None:  # removed from the roster mid-flow
             if draft is not None:
                 await drafts.cancel(d.db, draft.id, d.now())

@@ -49,10 +49,19 @@ __all__ = [
 INVITE_CODE_MAX = 64
 
 
-async def sender(d: Deps, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
+async def sender(
+    d: Deps, telegram_user_id: int, check: bool = True
+) -> tuple[str | None, Cadre | None]:
     """The saved language and the bound, active cadre of whoever is writing (one query:
-    it runs for every update)."""
-    return await store.sender(d.db, telegram_user_id)
+    it runs for every update). ``check=False``: from memory without reading the people
+    generation; the caller checks it with ``sender_current`` (the step engine)."""
+    return await store.sender(d.db, telegram_user_id, check)
+
+
+def sender_current(d: Deps, generation: int) -> bool:
+    """Whether the senders served from memory are those of people ``generation`` (read
+    by the caller just now); if not they are forgotten and must be asked again."""
+    return store.sender_current(d.db, generation)
 
 
 # --- joining --------------------------------------------------------------------------------

@@ -99,7 +99,9 @@ _SENDERS: weakref.WeakKeyDictionary[Database, _SenderCache] = weakref.WeakKeyDic
 SENDER_CACHE_MAX = 20_000  # users remembered; more and the cache starts over
 
 
-async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
+async def sender(
+    db: Database, telegram_user_id: int, check: bool = True
+) -> tuple[str | None, Cadre | None]:
     """The saved language and the bound active cadre of a Telegram user (it runs for
     every update).
 
@@ -108,10 +110,19 @@ async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre
     language or a team or group name, by this process or another one sharing the
     database, bumps the generation in its own transaction (triggers of migration
     0023), so the next update reads afresh: a cached answer is never older than the
-    last committed change."""
+    last committed change.
+
+    ``check=False`` (the step engine): a remembered answer is served without reading
+    the generation; the caller must then pass the generation it reads in its own
+    statement to ``sender_current`` and ask again if that says no
+    (storage/drafts.current reads it with the draft's version)."""
     cache = _SENDERS.get(db)
     if cache is None:
         cache = _SENDERS[db] = _SenderCache()
+    if not check and cache.generation >= 0:
+        known = cache.senders.get(telegram_user_id)
+        if known is not None:
+            return known
     gen = await db.fetchone("SELECT generation FROM cache_generations WHERE name = 'people'")
     generation = int(gen[0]) if gen is not None else -2
     if generation != cache.generation or len(cache.senders) >= SENDER_CACHE_MAX:
@@ -125,6 +136,20 @@ async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre
     if generation >= 0:
         cache.senders[telegram_user_id] = found
     return found
+
+
+def sender_current(db: Database, generation: int) -> bool:
+    """Whether the senders remembered were read at ``generation`` (the people generation
+    read now by the caller); if not, they are forgotten, and the next ``sender`` reads
+    afresh."""
+    cache = _SENDERS.get(db)
+    if cache is None:
+        return False
+    if generation >= 0 and generation == cache.generation:
+        return True
+    cache.senders.clear()
+    cache.generation = -1
+    return False
 
 
 async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
