@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +67,21 @@ class _Kept:
         self.data = data
 
     def serve(self) -> Draft:
-        return replace(self.draft, data=json.loads(self.data))
+        d = self.draft  # built by hand: dataclasses.replace costs more than the parse
+        return Draft(
+            d.id,
+            d.kind,
+            d.cadre_id,
+            d.chat_id,
+            d.user_id,
+            d.step,
+            json.loads(self.data),
+            d.status,
+            d.result_id,
+            d.created_at,
+            d.updated_at,
+            d.version,
+        )
 
 
 # One memory per open database (per process: never shared between processes), keyed by
@@ -223,8 +237,20 @@ async def save_step(
     if changed != 1:
         _kept(db).pop(key, None)
         return None
-    saved = replace(
-        draft, step=step, data=data, updated_at=from_text(at), version=draft.version + 1
+    d = draft
+    saved = Draft(
+        d.id,
+        d.kind,
+        d.cadre_id,
+        d.chat_id,
+        d.user_id,
+        step,
+        data,
+        d.status,
+        d.result_id,
+        d.created_at,
+        from_text(at),
+        d.version + 1,
     )
     # Another writer between this process's check and this statement leaves the row's
     # version above this one: the next check then reads the row afresh.
