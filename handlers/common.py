@@ -58,7 +58,7 @@ class Who:
 
 async def who(update: Update, context: Context, check: bool = True) -> Who | None:
     """The sender. ``check=False``: a remembered sender without reading whether the
-    roster changed; the caller checks that in its own read (``people.sender_current``)."""
+    roster changed; the caller checks that in its own read (``people.sender_generation``)."""
     user = update.effective_user
     if user is None:
         return None

@@ -113,7 +113,7 @@ from telegram.warnings import PTBUserWarning
 
 from campaign.callbacks import Callback, CallbackError, Namespace
 from campaign.message import Ask, Message
-from handlers.common import Context, Who, reply, require_cadre, who
+from handlers.common import Context, Who, deps, reply, require_cadre, who
 from handlers.flow_session import (
     ASK_DROP,
     END,
@@ -283,6 +283,10 @@ class Flow(Generic[F]):
         """The sender and their open draft; a button must belong to that draft."""
         # The sender and the draft as this process remembers them, checked by one read
         # (the people generation, the draft's version): read afresh when either changed.
+        # The generation is taken before the sender: a remembered one is served without
+        # a wait, so it is of that generation even if another update refreshes the
+        # memory while this one waits for its read.
+        served = people.sender_generation(deps(context))
         w = await who(update, context, check=False)
         if w is None or update.effective_chat is None:
             raise Stop(None)
@@ -290,8 +294,8 @@ class Flow(Generic[F]):
         query = update.callback_query
         chat_id = update.effective_chat.id if self.per_chat else w.user_id
         draft, generation = await drafts.current(d.db, self.kind, chat_id, w.user_id)
-        if not people.sender_current(d, generation):
-            w = await who(update, context)
+        if generation < 0 or generation != served:
+            w = await who(update, context)  # reads the generation and, if moved, afresh
             if w is None:
                 raise Stop(None)
         if w.cadre is None:  # removed from the roster mid-flow

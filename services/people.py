@@ -54,14 +54,14 @@ async def sender(
 ) -> tuple[str | None, Cadre | None]:
     """The saved language and the bound, active cadre of whoever is writing (one query:
     it runs for every update). ``check=False``: from memory without reading the people
-    generation; the caller checks it with ``sender_current`` (the step engine)."""
+    generation; the caller checks it against ``sender_generation`` (the step engine)."""
     return await store.sender(d.db, telegram_user_id, check)
 
 
-def sender_current(d: Deps, generation: int) -> bool:
-    """Whether the senders served from memory are those of people ``generation`` (read
-    by the caller just now); if not they are forgotten and must be asked again."""
-    return store.sender_current(d.db, generation)
+def sender_generation(d: Deps) -> int:
+    """The people generation of the senders served from memory (-1: none); see
+    storage/people.sender_generation."""
+    return store.sender_generation(d.db)
 
 
 # --- joining --------------------------------------------------------------------------------

@@ -113,9 +113,9 @@ async def sender(
     last committed change.
 
     ``check=False`` (the step engine): a remembered answer is served without reading
-    the generation; the caller must then pass the generation it reads in its own
-    statement to ``sender_current`` and ask again if that says no
-    (storage/drafts.current reads it with the draft's version)."""
+    the generation; the caller must take ``sender_generation`` just before, compare it
+    with the generation it reads in its own statement (storage/drafts.current reads it
+    with the draft's version) and ask again with ``check=True`` if they differ."""
     cache = _SENDERS.get(db)
     if cache is None:
         cache = _SENDERS[db] = _SenderCache()
@@ -138,18 +138,21 @@ async def sender(
     return found
 
 
-def sender_current(db: Database, generation: int) -> bool:
-    """Whether the senders remembered were read at ``generation`` (the people generation
-    read now by the caller); if not, they are forgotten, and the next ``sender`` reads
-    afresh."""
+def sender_generation(db: Database) -> int:
+    """The people generation the remembered senders were read at (-1: none). Read it
+    just before ``sender(..., check=False)``: a remembered answer is served without
+    waiting for anything, so it is one of that generation; the caller then compares
+    it with the generation it reads in its own statement."""
     cache = _SENDERS.get(db)
-    if cache is None:
-        return False
-    if generation >= 0 and generation == cache.generation:
-        return True
-    cache.senders.clear()
-    cache.generation = -1
-    return False
+    return cache.generation if cache is not None else -1
+
+
+def forget_senders(db: Database) -> None:
+    """Drop every remembered sender (the next ``sender`` reads afresh)."""
+    cache = _SENDERS.get(db)
+    if cache is not None:
+        cache.senders.clear()
+        cache.generation = -1
 
 
 async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:

@@ -200,7 +200,7 @@ async def test_a_whole_visit_gives_the_same_with_and_without_memory(
 
     def forget() -> None:
         drafts.forget(db)
-        people.sender_current(db, -1)  # forgets every sender
+        people.forget_senders(db)
 
     forget()
     await bot.send(u, "/visit")
