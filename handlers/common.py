@@ -56,12 +56,14 @@ class Who:
         return self.t(f"roles.{self.cadre.role.value}") if self.cadre else ""
 
 
-async def who(update: Update, context: Context) -> Who | None:
+async def who(update: Update, context: Context, check: bool = True) -> Who | None:
+    """The sender. ``check=False``: a remembered sender without reading whether the
+    roster changed; the caller checks that in its own read (``people.sender_generation``)."""
     user = update.effective_user
     if user is None:
         return None
     d = deps(context)
-    saved, cadre = await people.sender(d, user.id)
+    saved, cadre = await people.sender(d, user.id, check)
     lang = pick_language(saved, user.language_code, d.settings.campaign.language)
     return Who(user.id, lang, cadre, d)
 

@@ -113,7 +113,7 @@ from telegram.warnings import PTBUserWarning
 
 from campaign.callbacks import Callback, CallbackError, Namespace
 from campaign.message import Ask, Message
-from handlers.common import Context, Who, reply, require_cadre, who
+from handlers.common import Context, Who, deps, reply, require_cadre, who
 from handlers.flow_session import (
     ASK_DROP,
     END,
@@ -126,7 +126,7 @@ from handlers.flow_session import (
     Step,
     Stop,
 )
-from services import drafts
+from services import drafts, people
 from services.drafts import Draft
 
 __all__ = [
@@ -281,13 +281,23 @@ class Flow(Generic[F]):
 
     async def load_session(self, update: Update, context: Context) -> Session[F]:
         """The sender and their open draft; a button must belong to that draft."""
-        w = await who(update, context)
+        # The sender and the draft as this process remembers them, checked by one read
+        # (the people generation, the draft's version): read afresh when either changed.
+        # The generation is taken before the sender: a remembered one is served without
+        # a wait, so it is of that generation even if another update refreshes the
+        # memory while this one waits for its read.
+        served = people.sender_generation(deps(context))
+        w = await who(update, context, check=False)
         if w is None or update.effective_chat is None:
             raise Stop(None)
         d = w.deps
         query = update.callback_query
         chat_id = update.effective_chat.id if self.per_chat else w.user_id
-        draft = await drafts.open_draft(d.db, self.kind, chat_id, w.user_id)
+        draft, generation = await drafts.current(d.db, self.kind, chat_id, w.user_id)
+        if generation < 0 or generation != served:
+            w = await who(update, context)  # reads the generation and, if moved, afresh
+            if w is None:
+                raise Stop(None)
         if w.cadre is None:  # removed from the roster mid-flow
             if draft is not None:
                 await drafts.cancel(d.db, draft.id, d.now())

@@ -4,7 +4,6 @@ them together (and says how to declare a flow); import them from there."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -163,10 +162,11 @@ class Session(Generic[F]):
         data = self.form.dump()
         if step == self.draft.step and data == self.draft.data:
             return
-        if not await drafts.save(self.d.db, self.draft.id, step, data, self.d.now()):
+        saved = await drafts.save_step(self.d.db, self.draft, step, data, self.d.now())
+        if saved is None:
             await self.answer(self.t("draft_closed"), alert=True)
             raise Stop(END)
-        self.draft = dataclasses.replace(self.draft, step=step, data=data)
+        self.draft = saved
 
     async def go(self, step: str, *, note: str | None = None) -> str:
         """Save the draft at ``step``, then show that step's question (``note`` above it)."""

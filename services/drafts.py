@@ -6,6 +6,9 @@ step saves the draft's data and the step it reaches in one write. Each is the st
 function itself, named here: a wrapper would only add a call to every step.
 
 - ``get(db, draft_id)``; ``open_draft(db, kind, chat_id, user_id)``: the open one;
+- ``current(db, kind, chat_id, user_id)``: the open one from this process's memory while
+  its version is the row's, and the people generation, in one read (the step engine);
+- ``save_step(db, draft, step, data, now)``: ``save`` for the engine: the draft as saved;
 - ``other_open(db, chat_id, user_id, kind)``: an open draft of another kind in this chat
   (text typed in a chat goes to one flow at a time);
 - ``start(...)``: open a draft at a step, cancelling an open one of the same kind here;
@@ -20,23 +23,27 @@ from __future__ import annotations
 from storage.drafts import (
     Draft,
     cancel,
+    current,
     get,
     open_draft,
     open_of_user,
     open_steps,
     other_open,
     save,
+    save_step,
     start,
 )
 
 __all__ = [
     "Draft",
     "cancel",
+    "current",
     "get",
     "open_draft",
     "open_of_user",
     "open_steps",
     "other_open",
     "save",
+    "save_step",
     "start",
 ]

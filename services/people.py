@@ -49,10 +49,19 @@ __all__ = [
 INVITE_CODE_MAX = 64
 
 
-async def sender(d: Deps, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
+async def sender(
+    d: Deps, telegram_user_id: int, check: bool = True
+) -> tuple[str | None, Cadre | None]:
     """The saved language and the bound, active cadre of whoever is writing (one query:
-    it runs for every update)."""
-    return await store.sender(d.db, telegram_user_id)
+    it runs for every update). ``check=False``: from memory without reading the people
+    generation; the caller checks it against ``sender_generation`` (the step engine)."""
+    return await store.sender(d.db, telegram_user_id, check)
+
+
+def sender_generation(d: Deps) -> int:
+    """The people generation of the senders served from memory (-1: none); see
+    storage/people.sender_generation."""
+    return store.sender_generation(d.db)
 
 
 # --- joining --------------------------------------------------------------------------------

@@ -3,11 +3,18 @@
 Every step of a conversation saves the draft and the step it reaches in one write, so a
 crash or restart never loses what the cadre typed; ``open_steps`` lets the persistence
 layer rebuild conversation state from these rows at start.
+
+The open drafts a process serves are kept in its memory, written through by ``start``
+and ``save_step``; ``current`` serves one only while the row's ``version`` (migration
+0030: every change to a row bumps it, whoever writes it) is still the one it was read
+or written at. That check is one small read, which also brings the people generation
+(storage/people.sender), so an update of a conversation reads the database once.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +35,7 @@ class Draft:
     result_id: int | None
     created_at: datetime
     updated_at: datetime
+    version: int = 0  # bumped by every change to the row (migration 0030)
 
 
 def _draft(row: Row) -> Draft:
@@ -43,7 +51,106 @@ def _draft(row: Row) -> Draft:
         result_id=row["result_id"],
         created_at=from_text(row["created_at"]),
         updated_at=from_text(row["updated_at"]),
+        version=row["version"],
     )
+
+
+class _Kept:
+    """An open draft this process read or wrote, with its data as JSON text: each serve
+    parses it afresh, so a form that changes what it was given in place never changes
+    the kept copy (nor hides a change from ``Session.persist``'s comparison)."""
+
+    __slots__ = ("draft", "data")
+
+    def __init__(self, draft: Draft, data: str) -> None:
+        self.draft = draft
+        self.data = data
+
+    def serve(self) -> Draft:
+        d = self.draft  # built by hand: dataclasses.replace costs more than the parse
+        return Draft(
+            d.id,
+            d.kind,
+            d.cadre_id,
+            d.chat_id,
+            d.user_id,
+            d.step,
+            json.loads(self.data),
+            d.status,
+            d.result_id,
+            d.created_at,
+            d.updated_at,
+            d.version,
+        )
+
+
+# One memory per open database (per process: never shared between processes), keyed by
+# (kind, chat_id, user_id): the key of the one open draft.
+_KEPT: weakref.WeakKeyDictionary[Database, dict[tuple[str, int, int], _Kept]] = (
+    weakref.WeakKeyDictionary()
+)
+KEPT_MAX = 20_000  # drafts remembered; more and the memory starts over
+
+
+def _kept(db: Database) -> dict[tuple[str, int, int], _Kept]:
+    kept = _KEPT.get(db)
+    if kept is None:
+        kept = _KEPT[db] = {}
+    return kept
+
+
+def _keep(db: Database, draft: Draft, data: str) -> None:
+    kept = _kept(db)
+    if len(kept) >= KEPT_MAX:
+        kept.clear()
+    kept[(draft.kind, draft.chat_id, draft.user_id)] = _Kept(draft, data)
+
+
+def forget(db: Database) -> None:
+    """Drop every kept draft (the next update of each reads it afresh)."""
+    _kept(db).clear()
+
+
+_PEOPLE = "(SELECT generation FROM cache_generations WHERE name = 'people')"
+
+
+async def current(db: Database, kind: str, chat_id: int, user_id: int) -> tuple[Draft | None, int]:
+    """The open draft of this kind, chat and person (None: none is open) and the people
+    generation now (-2 if unknown), in one read.
+
+    A draft kept in memory is served when the row's version is still the kept one:
+    the read then brings two integers, not the row. Otherwise (not kept, closed,
+    changed by another process or a tool) the row is read and kept."""
+    kept = _kept(db)
+    key = (kind, chat_id, user_id)
+    known = kept.get(key)
+    if known is not None:
+        row = await db.fetchone(
+            f"SELECT {_PEOPLE} AS people_generation,"
+            " (SELECT version FROM drafts WHERE id = ? AND status = 'open') AS version",
+            (known.draft.id,),
+        )
+        if row is not None and row["version"] == known.draft.version:
+            return known.serve(), _generation(row["people_generation"])
+        del kept[key]
+    row = await db.fetchone(
+        f"SELECT {_PEOPLE} AS people_generation, d.* FROM (SELECT 1 AS one) AS one"
+        " LEFT JOIN drafts d ON d.kind = ? AND d.chat_id = ? AND d.user_id = ?"
+        " AND d.status = 'open'",
+        (kind, chat_id, user_id),
+    )
+    if row is None:
+        return None, -2
+    generation = _generation(row["people_generation"])
+    if row["id"] is None:
+        return None, generation
+    draft = _draft(row)
+    _keep(db, draft, row["data"])
+    return draft, generation
+
+
+def _generation(value: int | None) -> int:
+    return int(value) if value is not None else -2
 
 
 async def get(db: Database, draft_id: int) -> Draft | None:
@@ -92,8 +199,13 @@ async def start(
             ),
         )
         draft_id = int(cur.lastrowid or 0)
-    draft = await get(db, draft_id)
-    assert draft is not None
+    # The row as it was written (what a read would give back), without reading it.
+    at = from_text(to_text(now))
+    text = json.dumps(data, ensure_ascii=False)
+    draft = Draft(
+        draft_id, kind, cadre_id, chat_id, user_id, step, json.loads(text), "open", None, at, at, 0
+    )
+    _keep(db, draft, text)
     return draft
 
 
@@ -106,6 +218,44 @@ async def save(db: Database, draft_id: int, step: str, data: dict[str, Any], now
         (step, json.dumps(data, ensure_ascii=False), to_text(now), draft_id),
     )
     return changed == 1
+
+
+async def save_step(
+    db: Database, draft: Draft, step: str, data: dict[str, Any], now: datetime
+) -> Draft | None:
+    """``save`` for the step engine: the draft as saved (kept in memory, its version one
+    up), or None if it is no longer open. The statement bumps the version itself, so
+    the version trigger has nothing to do."""
+    text = json.dumps(data, ensure_ascii=False)
+    at = to_text(now)
+    changed = await db.write_step(
+        "UPDATE drafts SET step = ?, data = ?, updated_at = ?, version = version + 1"
+        " WHERE id = ? AND status = 'open'",
+        (step, text, at, draft.id),
+    )
+    key = (draft.kind, draft.chat_id, draft.user_id)
+    if changed != 1:
+        _kept(db).pop(key, None)
+        return None
+    d = draft
+    saved = Draft(
+        d.id,
+        d.kind,
+        d.cadre_id,
+        d.chat_id,
+        d.user_id,
+        step,
+        data,
+        d.status,
+        d.result_id,
+        d.created_at,
+        from_text(at),
+        d.version + 1,
+    )
+    # Another writer between this process's check and this statement leaves the row's
+    # version above this one: the next check then reads the row afresh.
+    _keep(db, saved, text)
+    return saved
 
 
 async def close(

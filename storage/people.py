@@ -99,7 +99,9 @@ _SENDERS: weakref.WeakKeyDictionary[Database, _SenderCache] = weakref.WeakKeyDic
 SENDER_CACHE_MAX = 20_000  # users remembered; more and the cache starts over
 
 
-async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
+async def sender(
+    db: Database, telegram_user_id: int, check: bool = True
+) -> tuple[str | None, Cadre | None]:
     """The saved language and the bound active cadre of a Telegram user (it runs for
     every update).
 
@@ -108,10 +110,19 @@ async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre
     language or a team or group name, by this process or another one sharing the
     database, bumps the generation in its own transaction (triggers of migration
     0023), so the next update reads afresh: a cached answer is never older than the
-    last committed change."""
+    last committed change.
+
+    ``check=False`` (the step engine): a remembered answer is served without reading
+    the generation; the caller must take ``sender_generation`` just before, compare it
+    with the generation it reads in its own statement (storage/drafts.current reads it
+    with the draft's version) and ask again with ``check=True`` if they differ."""
     cache = _SENDERS.get(db)
     if cache is None:
         cache = _SENDERS[db] = _SenderCache()
+    if not check and cache.generation >= 0:
+        known = cache.senders.get(telegram_user_id)
+        if known is not None:
+            return known
     gen = await db.fetchone("SELECT generation FROM cache_generations WHERE name = 'people'")
     generation = int(gen[0]) if gen is not None else -2
     if generation != cache.generation or len(cache.senders) >= SENDER_CACHE_MAX:
@@ -125,6 +136,23 @@ async def sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre
     if generation >= 0:
         cache.senders[telegram_user_id] = found
     return found
+
+
+def sender_generation(db: Database) -> int:
+    """The people generation the remembered senders were read at (-1: none). Read it
+    just before ``sender(..., check=False)``: a remembered answer is served without
+    waiting for anything, so it is one of that generation; the caller then compares
+    it with the generation it reads in its own statement."""
+    cache = _SENDERS.get(db)
+    return cache.generation if cache is not None else -1
+
+
+def forget_senders(db: Database) -> None:
+    """Drop every remembered sender (the next ``sender`` reads afresh)."""
+    cache = _SENDERS.get(db)
+    if cache is not None:
+        cache.senders.clear()
+        cache.generation = -1
 
 
 async def _read_sender(db: Database, telegram_user_id: int) -> tuple[str | None, Cadre | None]:
