@@ -45,7 +45,7 @@ from campaign import delivery
 from campaign.delivery import EDITS, METHODS, SENDS, CardItem, CardPlan, DueItem
 from campaign.message import Message
 from campaign.message import is_json as neutral
-from campaign.pacing import Pacer
+from campaign.pacing import Pacer, Ticket
 from campaign.quiet import next_allowed, silent, waits_for_morning
 from services.runtime import DEPS_KEY, Deps
 from storage import leases, outbox
@@ -135,7 +135,8 @@ class Dispatcher:
         self._stopping = False
         self._recovered = False
         self._blocked_until: float | None = None
-        self._restamp = False  # count each send when it leaves (the live clock)
+        self._live = False  # draining on the live clock (not a test's given moment)
+        self._claiming: list[tuple[Item, int | None, Ticket]] = []
         self._started = 0
         self._finished = 0
         self._done = asyncio.Condition()
@@ -269,13 +270,18 @@ class Dispatcher:
                 report.outcomes[item_id] = DROPPED
         for _ in range(_MAX_PASSES):
             at = now or self.deps.now()
-            batch = await self._claim(at, report)
+            try:
+                batch = await self._claim(at, report)
+            except BaseException:
+                for _, _, ticket in self._claiming:  # nothing was sent
+                    self.pacer.cancel(ticket)
+                raise
             if not batch:
                 break
-            # Counted when chosen; on the live clock each send is counted again at the
-            # moment its request leaves (``_send``), as Telegram counts it.
-            self._restamp = now is None
-            await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
+            # Each send holds its places in the pacer's windows from its claim until its
+            # answer is in (``_send``), and a window's span after that.
+            self._live = now is None
+            await asyncio.gather(*(self._held(it, mid, tk, at, report) for it, mid, tk in batch))
         at = now or self.deps.now()
         report.next_at = await self._next_at(at)
         self.pacer.forget_idle(at.timestamp())
@@ -316,13 +322,16 @@ class Dispatcher:
         if self._blocked_until is None or until < self._blocked_until:
             self._blocked_until = until
 
-    async def _claim(self, at: datetime, report: DrainReport) -> list[tuple[Item, int | None]]:
+    async def _claim(
+        self, at: datetime, report: DrainReport
+    ) -> list[tuple[Item, int | None, Ticket]]:
         t = at.timestamp()
         # Quiet hours hold only scheduled items (see _hold_for_morning); the rest is due.
         urgent_only = False
         quiet_end = self._quiet_until(at)
         s = self.deps.settings.outbox
-        chosen: list[tuple[Item, int | None]] = []
+        chosen: list[tuple[Item, int | None, Ticket]] = []
+        self._claiming = chosen  # _drain frees their places if the claim fails
         async with self.db.write() as conn:
             if await self._fenced(at):
                 return chosen
@@ -362,9 +371,8 @@ class Dispatcher:
                 resolved = await self._resolve(conn, it, report)
                 if resolved is None:
                     continue
-                chosen.append(resolved)
-                self.pacer.take(it.chat_id, t)
-            await outbox.mark_sending(conn, [it.id for it, _ in chosen])
+                chosen.append((*resolved, self.pacer.begin(it.chat_id, t)))
+            await outbox.mark_sending(conn, [it.id for it, _, _ in chosen])
         return chosen
 
     async def _hold_for_morning(self, conn: Any, at: datetime, until: datetime) -> None:
@@ -449,8 +457,23 @@ class Dispatcher:
 
     # --- one call ---------------------------------------------------------------------
 
+    def _answered(self, ticket: Ticket, at: datetime) -> float:
+        """The answer to a send is in: its places in the pacer's windows run a span from
+        now (on the live clock; a test's drain counts at the moment it was given)."""
+        when = max(at.timestamp(), self.deps.now().timestamp()) if self._live else at.timestamp()
+        self.pacer.end(ticket, when)
+        return when
+
+    async def _held(
+        self, it: Item, message_id: int | None, ticket: Ticket, at: datetime, report: DrainReport
+    ) -> None:
+        try:
+            await self._send(it, message_id, ticket, at, report)
+        finally:
+            self.pacer.cancel(ticket)  # never sent (answered sends are already ended)
+
     async def _send(
-        self, it: Item, message_id: int | None, at: datetime, report: DrainReport
+        self, it: Item, message_id: int | None, ticket: Ticket, at: datetime, report: DrainReport
     ) -> None:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
@@ -458,9 +481,11 @@ class Dispatcher:
             method, params = request_of(it.method, it.payload)
             params = params_of(params)
         except OSError as exc:
+            self.pacer.cancel(ticket)
             await self._park(it, f"cannot read the file to send: {exc}", report)
             return
         except ValueError as exc:
+            self.pacer.cancel(ticket)
             await self._park(it, str(exc), report)
             return
         params["chat_id"] = it.chat_id
@@ -469,18 +494,20 @@ class Dispatcher:
             params["disable_notification"] = True
         if message_id is not None:
             params["message_id"] = message_id
+        answered = at.timestamp()
         try:
-            if self._restamp:
-                self.pacer.restamp([it.chat_id], at.timestamp(), self.deps.now().timestamp())
-            result = await self.bot.call(
-                method,
-                params,
-                read_timeout=s.send_timeout_seconds,
-                media_timeout=max(20.0, s.send_timeout_seconds),
-            )
+            try:
+                result = await self.bot.call(
+                    method,
+                    params,
+                    read_timeout=s.send_timeout_seconds,
+                    media_timeout=max(20.0, s.send_timeout_seconds),
+                )
+            finally:
+                answered = self._answered(ticket, at)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
-            if self.pacer.flood(it.chat_id, wait, at.timestamp()):
+            if self.pacer.flood(it.chat_id, wait, answered):
                 log.warning("Telegram limits the whole bot: everything waits %.0f s", wait)
             await self._retry(it, at + timedelta(seconds=wait), f"429 {exc}", report, counts=False)
         except Forbidden as exc:
