@@ -59,6 +59,11 @@ DISPATCHER_KEY = "fieldbot.dispatcher"
 _MAX_PASSES = 500
 _HEADS_PER_PASS = 500
 _INVALID_TOKEN_PAUSE = 60.0
+# On the live clock a claim waits this long after the pacer frees its first place, so
+# that one claim (a transaction reading the queue's heads) takes the few that free
+# together rather than one each.
+_GATHER = 0.015
+_HEADS_SLACK = 16
 
 SENT = "sent"
 RETRY = "retry"
@@ -268,24 +273,71 @@ class Dispatcher:
         async with self.db.write() as conn:
             for item_id in await outbox.drop_expired(conn, now or self.deps.now()):
                 report.outcomes[item_id] = DROPPED
-        for _ in range(_MAX_PASSES):
+        # Each send holds its places in the pacer's windows from its claim until its
+        # answer is in (``_send``), and a window's span after that.
+        self._live = now is None
+        if self._live:
+            await self._drain_live(report)
+        for _ in range(0 if self._live else _MAX_PASSES):
             at = now or self.deps.now()
-            try:
-                batch = await self._claim(at, report)
-            except BaseException:
-                for _, _, ticket in self._claiming:  # nothing was sent
-                    self.pacer.cancel(ticket)
-                raise
+            batch = await self._claim_held(at, report)
             if not batch:
                 break
-            # Each send holds its places in the pacer's windows from its claim until its
-            # answer is in (``_send``), and a window's span after that.
-            self._live = now is None
             await asyncio.gather(*(self._held(it, mid, tk, at, report) for it, mid, tk in batch))
         at = now or self.deps.now()
         report.next_at = await self._next_at(at)
         self.pacer.forget_idle(at.timestamp())
         return report
+
+    async def _claim_held(
+        self, at: datetime, report: DrainReport
+    ) -> list[tuple[Item, int | None, Ticket]]:
+        try:
+            return await self._claim(at, report)
+        except BaseException:
+            for _, _, ticket in self._claiming:  # nothing was sent
+                self.pacer.cancel(ticket)
+            raise
+
+    async def _drain_live(self, report: DrainReport) -> None:
+        """On the live clock the passes overlap: a pass claims what the pacer lets go,
+        its calls start, and the next pass claims as soon as a place in the windows
+        frees up, not when the slowest call of the last pass has answered. One chat's
+        items still go one at a time (its window holds the place until the answer), and
+        the drain returns once nothing it sent is in flight."""
+        poll = self.deps.settings.outbox.poll_seconds
+        spawned: list[asyncio.Task[None]] = []
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            for _ in range(_MAX_PASSES * 10):
+                if self._stopping:
+                    break
+                at = self.deps.now()
+                self._blocked_until = None  # what blocks now, not at an earlier pass
+                self.pacer.forget_idle(at.timestamp())
+                batch = await self._claim_held(at, report)
+                for it, mid, tk in batch:
+                    task = asyncio.create_task(self._held(it, mid, tk, at, report))
+                    spawned.append(task)
+                    flying.add(task)
+                    task.add_done_callback(flying.discard)
+                if batch:
+                    continue
+                wait = None
+                if self._blocked_until is not None:
+                    # a little after the first place frees: the next few come with it
+                    wait = self._blocked_until + _GATHER - self.deps.now().timestamp()
+                if not flying and (wait is None or wait > poll):
+                    break  # nothing in flight; _run comes back when the pacer allows
+                if wait is None or wait > poll:
+                    await asyncio.wait(set(flying))
+                elif flying:
+                    await asyncio.wait(set(flying), timeout=max(0.0, wait))
+                else:
+                    await asyncio.sleep(max(0.0, wait))
+        finally:
+            if spawned:
+                await asyncio.gather(*spawned)
 
     async def _recover(self, now: datetime, report: DrainReport) -> None:
         """After a restart: an item left 'sending' may or may not have reached Telegram.
@@ -353,7 +405,7 @@ class Dispatcher:
                 free = self.pacer.group_free(chat_id, t)
                 if n > free:
                     await self._fold(conn, chat_id, at, urgent_only, free, report)
-            for it in await outbox.due_heads(conn, at, urgent_only, _HEADS_PER_PASS):
+            for it in await outbox.due_heads(conn, at, urgent_only, self._heads(t)):
                 if self.accepts is not None and not self.accepts(it.chat_id):
                     continue
                 ready = self.pacer.queue_ready_at(t)
@@ -374,6 +426,17 @@ class Dispatcher:
                 chosen.append((*resolved, self.pacer.begin(it.chat_id, t)))
             await outbox.mark_sending(conn, [it.id for it, _, _ in chosen])
         return chosen
+
+    def _heads(self, t: float) -> int:
+        """How many chats' heads a claim reads. A pass claims at most the free places of
+        the overall window, and passes over a head only when its chat's own window or
+        pause holds it (or it waits for its card): on the live clock, when passes come
+        many a second, it reads that many and a few more, not the whole queue each
+        time. The next pass, a moment later, reads on."""
+        if not self._live or self.accepts is not None:
+            return _HEADS_PER_PASS
+        bound = self.pacer.free(t) + self.pacer.chats_held(t) + _HEADS_SLACK
+        return min(_HEADS_PER_PASS, bound)
 
     async def _hold_for_morning(self, conn: Any, at: datetime, until: datetime) -> None:
         """Quiet hours: scheduled nudges and bulletins wait until they end; what someone's

@@ -227,6 +227,15 @@ class Pacer:
         for w in self._windows(chat_id):
             w.take(now)
 
+    def free(self, now: float) -> int:
+        """Places of the overall window free at ``now``."""
+        return self._global.free(now)
+
+    def chats_held(self, now: float) -> int:
+        """At most how many chats' own windows or pauses hold their next send at
+        ``now`` (every chat the pacer still remembers)."""
+        return len(self._chats) + len(self._groups) + len(self._paused)
+
     def group_free(self, chat_id: int, now: float) -> int:
         """Sends a group may still get in its current minute window."""
         return self._group(chat_id).free(now)
