@@ -323,18 +323,16 @@ class Dispatcher:
                     task.add_done_callback(flying.discard)
                 if batch:
                     continue
+                if not flying:
+                    break  # _run comes back when the pacer allows (report.next_at)
                 wait = None
                 if self._blocked_until is not None:
                     # a little after the first place frees: the next few come with it
                     wait = self._blocked_until + _GATHER - self.deps.now().timestamp()
-                if not flying and (wait is None or wait > poll):
-                    break  # nothing in flight; _run comes back when the pacer allows
                 if wait is None or wait > poll:
                     await asyncio.wait(set(flying))
-                elif flying:
-                    await asyncio.wait(set(flying), timeout=max(0.0, wait))
                 else:
-                    await asyncio.sleep(max(0.0, wait))
+                    await asyncio.wait(set(flying), timeout=max(0.0, wait))
         finally:
             if spawned:
                 await asyncio.gather(*spawned)
