@@ -142,6 +142,7 @@ class Dispatcher:
         self._blocked_until: float | None = None
         self._live = False  # draining on the live clock (not a test's given moment)
         self._claiming: list[tuple[Item, int | None, Ticket]] = []
+        self._flying = 0  # sends of the live drain in flight while it claims
         self._started = 0
         self._finished = 0
         self._done = asyncio.Condition()
@@ -312,8 +313,14 @@ class Dispatcher:
             for _ in range(_MAX_PASSES * 10):
                 if self._stopping:
                     break
+                if len(flying) >= _HEADS_PER_PASS:
+                    # never more in flight than one pass could claim: what a crash
+                    # leaves 'sending' stays within what it did before the overlap
+                    await asyncio.wait(set(flying), return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 at = self.deps.now()
                 self._blocked_until = None  # what blocks now, not at an earlier pass
+                self._flying = len(flying)
                 self.pacer.forget_idle(at.timestamp())
                 batch = await self._claim_held(at, report)
                 for it, mid, tk in batch:
@@ -431,10 +438,12 @@ class Dispatcher:
         pause holds it (or it waits for its card): on the live clock, when passes come
         many a second, it reads that many and a few more, not the whole queue each
         time. The next pass, a moment later, reads on."""
-        if not self._live or self.accepts is not None:
+        if not self._live:
             return _HEADS_PER_PASS
+        if self.accepts is not None:  # heads of the other channel's chats are passed over
+            return _HEADS_PER_PASS - self._flying
         bound = self.pacer.free(t) + self.pacer.chats_held(t) + _HEADS_SLACK
-        return min(_HEADS_PER_PASS, bound)
+        return min(_HEADS_PER_PASS - self._flying, bound)
 
     async def _hold_for_morning(self, conn: Any, at: datetime, until: datetime) -> None:
         """Quiet hours: scheduled nudges and bulletins wait until they end; what someone's
