@@ -5,7 +5,8 @@ overall, one a second in a chat, 20 a minute in a group. Replies (sent while an 
 is handled) and the outgoing queue (bot/dispatcher.py) therefore draw from one
 ``campaign.pacing.Pacer``: the dispatcher claims only what it leaves free, and this
 rate limiter, installed on the application's Bot, waits until the pacer lets a reply
-go, counts it at the moment the request is sent, and retries after a 429 as
+go, holds its place in the windows until its answer is in (``campaign.pacing``: the
+server counts a request somewhere between the two), and retries after a 429 as
 python-telegram-bot's own limiter does. A reply waits only for its own chat's limits and
 the overall window: while replies are going out the queue leaves them a few places of
 that window (``Limits.reply_reserve``), so a reply never waits behind a fan-out.
@@ -23,7 +24,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.sending import retry_seconds
-from campaign.pacing import Limits, Pacer
+from campaign.pacing import Limits, Pacer, Ticket
 from campaign.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,13 +77,12 @@ class SharedRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         return None
 
-    async def _wait_turn(self, chat_id: int) -> None:
+    async def _wait_turn(self, chat_id: int) -> Ticket:
         while True:
             now = self._clock()
             ready = self.pacer.ready_at(chat_id, now)
             if ready <= now:
-                self.pacer.reply(chat_id, now)
-                return
+                return self.pacer.reply(chat_id, now)
             await asyncio.sleep(min(ready - now, 5.0))
 
     async def process_request(
@@ -97,10 +97,14 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         chat_id = _chat_of(data)
         retries = rate_limit_args or self._max_retries
         for attempt in range(retries + 1):
-            if chat_id is not None:
-                await self._wait_turn(chat_id)
+            ticket = None if chat_id is None else await self._wait_turn(chat_id)
             try:
-                return await callback(*args, **kwargs)
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    # The reply holds its places until its answer is in (pacing.Window).
+                    if ticket is not None:
+                        self.pacer.end(ticket, self._clock())
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
                 if chat_id is not None:

@@ -45,7 +45,7 @@ from campaign import delivery
 from campaign.delivery import EDITS, METHODS, SENDS, CardItem, CardPlan, DueItem
 from campaign.message import Message
 from campaign.message import is_json as neutral
-from campaign.pacing import Pacer
+from campaign.pacing import Pacer, Ticket
 from campaign.quiet import next_allowed, silent, waits_for_morning
 from services.runtime import DEPS_KEY, Deps
 from storage import leases, outbox
@@ -59,6 +59,11 @@ DISPATCHER_KEY = "fieldbot.dispatcher"
 _MAX_PASSES = 500
 _HEADS_PER_PASS = 500
 _INVALID_TOKEN_PAUSE = 60.0
+# On the live clock a claim waits this long after the pacer frees its first place, so
+# that one claim (a transaction reading the queue's heads) takes the few that free
+# together rather than one each.
+_GATHER = 0.015
+_HEADS_SLACK = 16
 
 SENT = "sent"
 RETRY = "retry"
@@ -135,7 +140,9 @@ class Dispatcher:
         self._stopping = False
         self._recovered = False
         self._blocked_until: float | None = None
-        self._restamp = False  # count each send when it leaves (the live clock)
+        self._live = False  # draining on the live clock (not a test's given moment)
+        self._claiming: list[tuple[Item, int | None, Ticket]] = []
+        self._flying = 0  # sends of the live drain in flight while it claims
         self._started = 0
         self._finished = 0
         self._done = asyncio.Condition()
@@ -267,19 +274,75 @@ class Dispatcher:
         async with self.db.write() as conn:
             for item_id in await outbox.drop_expired(conn, now or self.deps.now()):
                 report.outcomes[item_id] = DROPPED
-        for _ in range(_MAX_PASSES):
+        # Each send holds its places in the pacer's windows from its claim until its
+        # answer is in (``_send``), and a window's span after that.
+        self._live = now is None
+        if self._live:
+            await self._drain_live(report)
+        for _ in range(0 if self._live else _MAX_PASSES):
             at = now or self.deps.now()
-            batch = await self._claim(at, report)
+            batch = await self._claim_held(at, report)
             if not batch:
                 break
-            # Counted when chosen; on the live clock each send is counted again at the
-            # moment its request leaves (``_send``), as Telegram counts it.
-            self._restamp = now is None
-            await asyncio.gather(*(self._send(it, mid, at, report) for it, mid in batch))
+            await asyncio.gather(*(self._held(it, mid, tk, at, report) for it, mid, tk in batch))
         at = now or self.deps.now()
         report.next_at = await self._next_at(at)
         self.pacer.forget_idle(at.timestamp())
         return report
+
+    async def _claim_held(
+        self, at: datetime, report: DrainReport
+    ) -> list[tuple[Item, int | None, Ticket]]:
+        try:
+            return await self._claim(at, report)
+        except BaseException:
+            for _, _, ticket in self._claiming:  # nothing was sent
+                self.pacer.cancel(ticket)
+            raise
+
+    async def _drain_live(self, report: DrainReport) -> None:
+        """On the live clock the passes overlap: a pass claims what the pacer lets go,
+        its calls start, and the next pass claims as soon as a place in the windows
+        frees up, not when the slowest call of the last pass has answered. One chat's
+        items still go one at a time (its window holds the place until the answer), and
+        the drain returns once nothing it sent is in flight."""
+        poll = self.deps.settings.outbox.poll_seconds
+        spawned: list[asyncio.Task[None]] = []
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            for _ in range(_MAX_PASSES * 10):
+                if self._stopping:
+                    break
+                if len(flying) >= _HEADS_PER_PASS:
+                    # never more in flight than one pass could claim: what a crash
+                    # leaves 'sending' stays within what it did before the overlap
+                    await asyncio.wait(set(flying), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                at = self.deps.now()
+                self._blocked_until = None  # what blocks now, not at an earlier pass
+                self._flying = len(flying)
+                self.pacer.forget_idle(at.timestamp())
+                batch = await self._claim_held(at, report)
+                for it, mid, tk in batch:
+                    task = asyncio.create_task(self._held(it, mid, tk, at, report))
+                    spawned.append(task)
+                    flying.add(task)
+                    task.add_done_callback(flying.discard)
+                if batch:
+                    continue
+                if not flying:
+                    break  # _run comes back when the pacer allows (report.next_at)
+                wait = None
+                if self._blocked_until is not None:
+                    # a little after the first place frees: the next few come with it
+                    wait = self._blocked_until + _GATHER - self.deps.now().timestamp()
+                if wait is None or wait > poll:
+                    await asyncio.wait(set(flying))
+                else:
+                    await asyncio.wait(set(flying), timeout=max(0.0, wait))
+        finally:
+            if spawned:
+                await asyncio.gather(*spawned)
 
     async def _recover(self, now: datetime, report: DrainReport) -> None:
         """After a restart: an item left 'sending' may or may not have reached Telegram.
@@ -316,13 +379,16 @@ class Dispatcher:
         if self._blocked_until is None or until < self._blocked_until:
             self._blocked_until = until
 
-    async def _claim(self, at: datetime, report: DrainReport) -> list[tuple[Item, int | None]]:
+    async def _claim(
+        self, at: datetime, report: DrainReport
+    ) -> list[tuple[Item, int | None, Ticket]]:
         t = at.timestamp()
         # Quiet hours hold only scheduled items (see _hold_for_morning); the rest is due.
         urgent_only = False
         quiet_end = self._quiet_until(at)
         s = self.deps.settings.outbox
-        chosen: list[tuple[Item, int | None]] = []
+        chosen: list[tuple[Item, int | None, Ticket]] = []
+        self._claiming = chosen  # _drain frees their places if the claim fails
         async with self.db.write() as conn:
             if await self._fenced(at):
                 return chosen
@@ -344,7 +410,7 @@ class Dispatcher:
                 free = self.pacer.group_free(chat_id, t)
                 if n > free:
                     await self._fold(conn, chat_id, at, urgent_only, free, report)
-            for it in await outbox.due_heads(conn, at, urgent_only, _HEADS_PER_PASS):
+            for it in await outbox.due_heads(conn, at, urgent_only, self._heads(t)):
                 if self.accepts is not None and not self.accepts(it.chat_id):
                     continue
                 ready = self.pacer.queue_ready_at(t)
@@ -362,10 +428,22 @@ class Dispatcher:
                 resolved = await self._resolve(conn, it, report)
                 if resolved is None:
                     continue
-                chosen.append(resolved)
-                self.pacer.take(it.chat_id, t)
-            await outbox.mark_sending(conn, [it.id for it, _ in chosen])
+                chosen.append((*resolved, self.pacer.begin(it.chat_id, t)))
+            await outbox.mark_sending(conn, [it.id for it, _, _ in chosen])
         return chosen
+
+    def _heads(self, t: float) -> int:
+        """How many chats' heads a claim reads. A pass claims at most the free places of
+        the overall window, and passes over a head only when its chat's own window or
+        pause holds it (or it waits for its card): on the live clock, when passes come
+        many a second, it reads that many and a few more, not the whole queue each
+        time. The next pass, a moment later, reads on."""
+        if not self._live:
+            return _HEADS_PER_PASS
+        if self.accepts is not None:  # heads of the other channel's chats are passed over
+            return _HEADS_PER_PASS - self._flying
+        bound = self.pacer.free(t) + self.pacer.chats_held(t) + _HEADS_SLACK
+        return min(_HEADS_PER_PASS - self._flying, bound)
 
     async def _hold_for_morning(self, conn: Any, at: datetime, until: datetime) -> None:
         """Quiet hours: scheduled nudges and bulletins wait until they end; what someone's
@@ -449,8 +527,23 @@ class Dispatcher:
 
     # --- one call ---------------------------------------------------------------------
 
+    def _answered(self, ticket: Ticket, at: datetime) -> float:
+        """The answer to a send is in: its places in the pacer's windows run a span from
+        now (on the live clock; a test's drain counts at the moment it was given)."""
+        when = max(at.timestamp(), self.deps.now().timestamp()) if self._live else at.timestamp()
+        self.pacer.end(ticket, when)
+        return when
+
+    async def _held(
+        self, it: Item, message_id: int | None, ticket: Ticket, at: datetime, report: DrainReport
+    ) -> None:
+        try:
+            await self._send(it, message_id, ticket, at, report)
+        finally:
+            self.pacer.cancel(ticket)  # never sent (answered sends are already ended)
+
     async def _send(
-        self, it: Item, message_id: int | None, at: datetime, report: DrainReport
+        self, it: Item, message_id: int | None, ticket: Ticket, at: datetime, report: DrainReport
     ) -> None:
         s = self.deps.settings.outbox
         tries = it.attempts + 1
@@ -458,9 +551,11 @@ class Dispatcher:
             method, params = request_of(it.method, it.payload)
             params = params_of(params)
         except OSError as exc:
+            self.pacer.cancel(ticket)
             await self._park(it, f"cannot read the file to send: {exc}", report)
             return
         except ValueError as exc:
+            self.pacer.cancel(ticket)
             await self._park(it, str(exc), report)
             return
         params["chat_id"] = it.chat_id
@@ -469,18 +564,20 @@ class Dispatcher:
             params["disable_notification"] = True
         if message_id is not None:
             params["message_id"] = message_id
+        answered = at.timestamp()
         try:
-            if self._restamp:
-                self.pacer.restamp([it.chat_id], at.timestamp(), self.deps.now().timestamp())
-            result = await self.bot.call(
-                method,
-                params,
-                read_timeout=s.send_timeout_seconds,
-                media_timeout=max(20.0, s.send_timeout_seconds),
-            )
+            try:
+                result = await self.bot.call(
+                    method,
+                    params,
+                    read_timeout=s.send_timeout_seconds,
+                    media_timeout=max(20.0, s.send_timeout_seconds),
+                )
+            finally:
+                answered = self._answered(ticket, at)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
-            if self.pacer.flood(it.chat_id, wait, at.timestamp()):
+            if self.pacer.flood(it.chat_id, wait, answered):
                 log.warning("Telegram limits the whole bot: everything waits %.0f s", wait)
             await self._retry(it, at + timedelta(seconds=wait), f"429 {exc}", report, counts=False)
         except Forbidden as exc:

@@ -2,9 +2,16 @@
 
 Telegram asks bots for about 30 messages a second overall, at most one a second in any
 one chat, and at most 20 a minute in a group. We model each limit as "at most N sends
-in any window of W seconds" (what an enforcing server can measure), widen every window
-by a small margin so that jitter between our clock and the server's never tips a send
-over, and add the pauses Telegram orders with 429 ``retry_after``.
+in any window of W seconds" (what an enforcing server can measure), and add the pauses
+Telegram orders with 429 ``retry_after``.
+
+The server counts a request when it arrives, which we never see: it is after we let the
+request go and before its answer reaches us. So a send holds its place in a window from
+the moment it is let go until W seconds after its answer (``Pacer.begin`` / ``end``).
+Then no window the server measures can hold more than N, however long the network or a
+busy event loop delays a request (a send stamped when it was chosen, as before, drew
+429s whenever the requests left late). ``Limits.margin`` widens every window a little
+more, for clocks that tick at slightly different rates.
 
 Times are float seconds on any steady scale (the dispatcher passes epoch seconds of its
 clock). Nothing here sleeps: callers ask when something may go and decide themselves.
@@ -34,7 +41,7 @@ class Limits:
     chat_interval: float = 1.0
     group_count: int = 20
     group_window: float = 60.0
-    margin: float = 0.05
+    margin: float = 0.02
     # Places of the overall window the outgoing queue leaves to replies while replies
     # are being sent: a cadre's answer never waits behind a fan-out's backlog.
     reply_reserve: int = 5
@@ -42,57 +49,84 @@ class Limits:
 
 
 class Window:
-    """At most ``limit`` events in any ``span`` seconds."""
+    """At most ``limit`` sends in any ``span`` seconds, as a server that counts each
+    request when it ARRIVES can measure it.
 
-    __slots__ = ("limit", "span", "_events")
+    We cannot know when a request arrives, only that it is after we let it go and before
+    its answer reaches us. So a send holds its place from the moment it is let go
+    (``begin``) until one span after its answer (``end``): then any ``limit + 1`` sends
+    the server could count in one span were all holding places at once, which the window
+    never allows, whatever the network's delay or our event loop's lag. ``take`` counts a
+    send whose answer is already in (it began and ended at ``now``)."""
+
+    __slots__ = ("limit", "span", "_events", "_open")
 
     def __init__(self, limit: int, span: float) -> None:
         if limit < 1 or span <= 0:
             raise ValueError("a window needs a positive limit and span")
         self.limit = limit
         self.span = span
-        self._events: deque[float] = deque()
+        self._events: deque[float] = deque()  # when answered, oldest first
+        self._open = 0  # let go, answer awaited
 
     def _prune(self, now: float) -> None:
         while self._events and self._events[0] <= now - self.span:
             self._events.popleft()
 
     def count(self, now: float) -> int:
-        """Events in the window that ends at ``now``."""
+        """Places held at ``now``: sends answered within the span and sends in flight."""
         self._prune(now)
-        return len(self._events)
+        return len(self._events) + self._open
 
     def free(self, now: float) -> int:
-        """How many events may happen at ``now``."""
-        self._prune(now)
-        return max(0, self.limit - len(self._events))
+        """How many sends may be let go at ``now``."""
+        return max(0, self.limit - self.count(now))
 
     def next_free(self, now: float, spare: int = 0) -> float:
-        """The earliest moment at or after ``now`` when one more event is allowed while
-        ``spare`` places stay free for someone else."""
-        self._prune(now)
+        """The earliest moment at or after ``now`` when one more send may go while
+        ``spare`` places stay free for someone else. A send still in flight frees its
+        place a span after its answer at the earliest, so not before ``now + span``: the
+        caller asks again then."""
+        held = self.count(now)
         limit = max(1, self.limit - spare)
-        if len(self._events) < limit:
+        if held < limit:
             return now
-        return self._events[len(self._events) - limit] + self.span
+        k = held - limit  # the k-th place to free up (0: the first) lets one more go
+        if k < len(self._events):
+            return max(now, self._events[k] + self.span)
+        return now + self.span
 
     def take(self, now: float) -> None:
+        """Count a send answered at ``now``."""
         if self._events and now < self._events[-1]:
             insort(self._events, now)  # a late stamp from a slower sender
         else:
             self._events.append(now)
 
-    def restamp(self, old: float, new: float) -> None:
-        """An event counted at ``old`` really happened at ``new`` (later)."""
-        try:
-            self._events.remove(old)
-        except ValueError:
-            return  # pruned meanwhile
-        self.take(new)
+    def begin(self) -> None:
+        """A send is let go: it holds a place until its answer (``end``)."""
+        self._open += 1
+
+    def end(self, now: float) -> None:
+        """The answer to a send begun earlier arrived at ``now`` (or it failed then)."""
+        self._open = max(0, self._open - 1)
+        self.take(now)
+
+    def cancel(self) -> None:
+        """A send begun earlier never left (nothing reached the server)."""
+        self._open = max(0, self._open - 1)
 
     def idle(self, now: float) -> bool:
-        self._prune(now)
-        return not self._events
+        return self.count(now) == 0
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One send let go by the pacer; ``Pacer.end`` it when its answer arrives."""
+
+    chat_id: int
+    windows: tuple[Window, ...]
+    done: bool = False
 
 
 class Pacer:
@@ -138,23 +172,13 @@ class Pacer:
             spare = max(0, lim.reply_reserve - self._replies.count(now))
         return max(self._global.next_free(now, spare), self._all_paused)
 
-    def reply(self, chat_id: int, now: float) -> None:
-        """Count one reply (a message sent while handling an update) at ``now``."""
-        self.take(chat_id, now)
+    def reply(self, chat_id: int, now: float) -> Ticket:
+        """Let one reply (a message sent while handling an update) go at ``now``; ``end``
+        the ticket when its answer arrives."""
+        ticket = self.begin(chat_id, now)
         self._replies.take(now)
         self._last_reply = max(self._last_reply, now)
-
-    def restamp(self, chat_ids: list[int], old: float, new: float) -> None:
-        """Sends counted at ``old`` (when they were chosen) went out at ``new``: the
-        windows measure what Telegram measures, the moment a request is sent."""
-        if new <= old:
-            return
-        for chat_id in chat_ids:
-            self._global.restamp(old, new)
-            if chat_id in self._chats:
-                self._chats[chat_id].restamp(old, new)
-            if chat_id in self._groups:
-                self._groups[chat_id].restamp(old, new)
+        return ticket
 
     def chat_ready_at(self, chat_id: int, now: float) -> float:
         """When this chat's own limits (and any pause) allow its next send."""
@@ -169,12 +193,48 @@ class Pacer:
     def can_send(self, chat_id: int, now: float) -> bool:
         return self.ready_at(chat_id, now) <= now
 
-    def take(self, chat_id: int, now: float) -> None:
-        """Count one send to ``chat_id`` at ``now``."""
-        self._global.take(now)
-        self._chat(chat_id).take(now)
+    def _windows(self, chat_id: int) -> tuple[Window, ...]:
         if is_group(chat_id):
-            self._group(chat_id).take(now)
+            return (self._global, self._chat(chat_id), self._group(chat_id))
+        return (self._global, self._chat(chat_id))
+
+    def begin(self, chat_id: int, now: float) -> Ticket:
+        """Let one send to ``chat_id`` go at ``now``: it holds its places in every window
+        until ``end`` (its answer) and a window's span after that."""
+        windows = self._windows(chat_id)
+        for w in windows:
+            w.begin()
+        return Ticket(chat_id, windows)
+
+    def end(self, ticket: Ticket, now: float) -> None:
+        """The answer to ``ticket``'s send arrived at ``now`` (or the call failed then)."""
+        if ticket.done:
+            return
+        ticket.done = True
+        for w in ticket.windows:
+            w.end(now)
+
+    def cancel(self, ticket: Ticket) -> None:
+        """``ticket``'s send never left: its places are free again."""
+        if ticket.done:
+            return
+        ticket.done = True
+        for w in ticket.windows:
+            w.cancel()
+
+    def take(self, chat_id: int, now: float) -> None:
+        """Count one send to ``chat_id`` answered at ``now``."""
+        for w in self._windows(chat_id):
+            w.take(now)
+
+    def free(self, now: float) -> int:
+        """Places of the overall window free at ``now``."""
+        return self._global.free(now)
+
+    def chats_held(self, now: float) -> int:
+        """At most how many chats' own windows or pauses hold their next send at
+        ``now`` (every chat the pacer still remembers)."""
+        return len(self._chats) + len(self._groups) + len(self._paused)
 
     def group_free(self, chat_id: int, now: float) -> int:
         """Sends a group may still get in its current minute window."""

@@ -198,7 +198,7 @@ class OutboxSettings:
     global_per_second: int = 30
     chat_interval_seconds: float = 1.0
     group_per_minute: int = 20
-    margin_seconds: float = 0.1
+    margin_seconds: float = 0.02
     backoff_seconds: float = 2.0
     backoff_max_seconds: float = 300.0
     send_timeout_seconds: float = 15.0

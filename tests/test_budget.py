@@ -41,14 +41,62 @@ def test_the_queue_leaves_room_for_replies_while_they_flow() -> None:
     assert pacer.queue_ready_at(103.5) == 103.5  # replies stopped: the queue takes it all
 
 
-def test_a_send_counted_when_chosen_is_moved_to_when_it_left() -> None:
+def test_a_send_holds_its_place_until_a_window_after_its_answer() -> None:
     pacer = Pacer(Limits(global_count=2, margin=0.0))
-    pacer.take(1, 10.0)
-    pacer.take(2, 10.0)
-    assert pacer.global_ready_at(10.5) == 11.0
-    pacer.restamp([1, 2], 10.0, 10.9)  # the commit before the calls took 0.9 s
+    first = pacer.begin(1, 10.0)
+    second = pacer.begin(2, 10.0)
+    # in flight: the server may count them any time until their answers are in
+    assert pacer.global_ready_at(12.0) == pytest.approx(13.0)
+    assert pacer.chat_ready_at(1, 12.0) == pytest.approx(13.0)
+    pacer.end(first, 10.9)  # the commit before the call and the network took 0.9 s
     assert pacer.global_ready_at(11.2) == pytest.approx(11.9)
     assert pacer.chat_ready_at(1, 11.2) == pytest.approx(11.9)
+    assert pacer.chat_ready_at(2, 11.2) == pytest.approx(12.2)  # still awaited
+    pacer.end(second, 11.0)
+    pacer.end(second, 11.5)  # a ticket is ended once
+    assert pacer.global_ready_at(11.85) == pytest.approx(11.9)
+    assert pacer.global_ready_at(11.95) == 11.95  # the first's window is over
+    assert pacer.chat_ready_at(2, 11.95) == pytest.approx(12.0)
+
+
+def test_a_send_that_never_left_frees_its_place() -> None:
+    pacer = Pacer(Limits(global_count=1, margin=0.0))
+    ticket = pacer.begin(-5, 10.0)
+    assert pacer.ready_at(-6, 10.0) > 10.0
+    pacer.cancel(ticket)
+    pacer.end(ticket, 10.5)  # too late: cancelled
+    assert pacer.ready_at(-6, 10.0) == 10.0
+    assert pacer.group_free(-5, 10.0) == 20
+
+
+def test_no_server_window_can_hold_one_too_many_whatever_the_delays() -> None:
+    """Requests arrive at the server at a random moment between being let go and their
+    answer; the pacer lets them go as fast as it allows. Judged as the server judges, at
+    arrival, no second ever holds more than the limit."""
+    import random
+
+    rng = random.Random(7)
+    pacer = Pacer(Limits(global_count=5, margin=0.0))
+    now = 0.0
+    flying: list[tuple[float, float, object]] = []  # (answer, arrival, ticket)
+    arrivals: list[float] = []
+    chat = 0
+    while len(arrivals) < 400:
+        for done in [f for f in flying if f[0] <= now]:
+            pacer.end(done[2], done[0])  # type: ignore[arg-type]
+            flying.remove(done)
+        if pacer.global_ready_at(now) <= now:
+            chat += 1
+            ticket = pacer.begin(chat, now)
+            lag = rng.uniform(0.0, 0.3)  # network and a busy loop, either way
+            arrival = now + rng.uniform(0.0, lag)
+            flying.append((now + lag, arrival, ticket))
+            arrivals.append(arrival)
+        else:
+            now += rng.uniform(0.0, 0.02)
+    arrivals.sort()
+    worst = max(sum(1 for b in arrivals if a - 1.0 < b <= a) for a in arrivals)
+    assert worst <= 5
 
 
 async def test_a_reply_waits_for_its_chat_and_is_counted_when_sent() -> None:
