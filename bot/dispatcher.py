@@ -29,9 +29,10 @@ from telegram.error import (
     RetryAfter,
 )
 from telegram.ext import Application
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.budget import PACER_KEY, pacer_for
+from bot.keepalive import KeepAliveRequest
 from bot.leader import Leadership
 from bot.sending import (
     QueueBot,
@@ -699,7 +700,7 @@ def install_dispatcher(app: Application, *, request: BaseRequest | None = None) 
     d: Deps = app.bot_data[DEPS_KEY]
     s = d.settings
     owns = request is None
-    req = request or HTTPXRequest(
+    req = request or KeepAliveRequest(
         connection_pool_size=64,
         read_timeout=s.outbox.send_timeout_seconds,
         write_timeout=s.outbox.send_timeout_seconds,

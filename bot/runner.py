@@ -18,6 +18,7 @@ from telegram.request import HTTPXRequest, RequestData
 
 from bot import webhook
 from bot.app import build_application
+from bot.keepalive import KeepAliveRequest
 from bot.logs import hide_in_logs
 from campaign.settings import Settings, SettingsError, channels
 from services.runtime import DEPS_KEY
@@ -200,8 +201,9 @@ def _skip_unreadable(body: bytes) -> bytes:
     return json.dumps(data).encode() if skipped else body
 
 
-class ForgivingRequest(HTTPXRequest):
-    """The connection for every call but getUpdates.
+class ForgivingRequest(KeepAliveRequest):
+    """The connection for every call but getUpdates (plain calls over the lighter
+    keep-alive connections of bot/keepalive.py).
 
     A button press can be answered once, within seconds. After a crash, a press that
     was answered but not yet recorded comes again, and presses that waited while the
