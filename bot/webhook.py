@@ -142,12 +142,18 @@ class InboxWorker:
 
     async def start(self) -> None:
         self._stopping = False
+        try:  # PostgreSQL: woken when another process marks updates done; polling stays
+            await self.deps.db.listen(inbox.CHANNEL, self.wake)
+        except Exception as exc:
+            log.warning("cannot LISTEN for handled updates (%s); polling only", exc)
         self._task = asyncio.create_task(self._run(), name="fieldbot-inbox")
 
     async def stop(self) -> None:
         """Stop claiming; finish the updates in hand and mark them done."""
         self._stopping = True
         self._wake.set()
+        with contextlib.suppress(Exception):
+            await self.deps.db.unlisten(inbox.CHANNEL, self.wake)
         task, self._task = self._task, None
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -358,9 +358,10 @@ class PgConn:
     """A connection with aiosqlite's calling shape, on one asyncpg connection (inside a
     transaction) or on the pool (each statement on whichever connection is free)."""
 
-    def __init__(self, db: PgDatabase, raw: Any | None) -> None:
+    def __init__(self, db: PgDatabase, raw: Any | None, notify: set[str] | None = None) -> None:
         self._db = db
         self._raw = raw  # None: take one from the pool for each statement
+        self._notify = notify  # a transaction of its own (``write_apart``): its channels
 
     @property
     def in_transaction(self) -> bool:
@@ -405,7 +406,7 @@ class PgConn:
         """``NOTIFY channel`` with this transaction's COMMIT (nothing if it rolls back)."""
         if self._raw is None or not self._raw.is_in_transaction():
             raise RuntimeError("notify_on_commit outside a write transaction")
-        self._db._notify.add(channel)
+        (self._db._notify if self._notify is None else self._notify).add(channel)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         cur = await self.run(sql, parameters)
@@ -693,6 +694,27 @@ class PgDatabase(Database):
                     await raw.execute(f"{notify}COMMIT")
             finally:
                 _WRITING.reset(token)
+
+    @asynccontextmanager
+    async def write_apart(self, lock: int | None) -> AsyncIterator[Any]:
+        """A write transaction on a pooled connection that does NOT queue for the write
+        lock every other write transaction takes (``write``): it takes the advisory lock
+        ``lock`` instead (None: none). For the webhook inbox's own bookkeeping (claims,
+        extensions, done-marks, storage/inbox.py), whose rows no service reads or writes:
+        queued behind every service's transaction across the processes, it made the
+        convoy that capped the webhook processes (docs/postgresql.md, Speed)."""
+        channels: set[str] = set()
+        async with self.pool.acquire() as raw:
+            begin = "BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({lock})"
+            await raw.execute(begin)
+            try:
+                yield PgConn(self, raw, channels)
+            except BaseException:
+                await raw.execute("ROLLBACK")
+                raise
+            else:
+                notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
+                await raw.execute(f"{notify}COMMIT")
 
     # --- LISTEN / NOTIFY
 
