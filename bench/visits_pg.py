@@ -178,6 +178,18 @@ class _BotApiHandler(RequestHandler):
     get = post
 
 
+class _Unknown(RequestHandler):
+    def check_xsrf_cookie(self) -> None:
+        return None
+
+    def post(self) -> None:
+        print(f"the fake Bot API has no {self.request.path}", file=sys.stderr)
+        self.set_status(404)
+        self.finish({"ok": False, "error_code": 404, "description": "Not Found"})
+
+    get = post
+
+
 class Hook:
     """One kept-alive HTTP/1.1 connection to one webhook process (as a proxy keeps)."""
 
@@ -241,11 +253,10 @@ async def _postmaster(url: str) -> int | None:
     import asyncpg
 
     conn = await asyncpg.connect(url)
-    try:
-        backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
+    try:  # read while the backend lives: it ends with its connection
+        return _parent_of(int(await conn.fetchval("SELECT pg_backend_pid()")))
     finally:
         await conn.close()
-    return _parent_of(backend)
 
 
 def _parent_of(pid: int) -> int | None:
@@ -341,16 +352,20 @@ def _webhook_config(port: int) -> str:
         "\n[telegram.webhook]\n"
         f'listen = "127.0.0.1"\nport = {port}\nurl = "https://example.invalid/hook"\n'
         f'path = "hook"\nsecret_token = "{SECRET}"\n'
+        # As the one-process figures: photos are not downloaded while cadres type.
+        "\n[media]\ndownload = false\n"
     )
 
 
-def _spawn(config: Path, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    config: Path, log_path: Path, env: dict[str, str], root: Path
+) -> subprocess.Popen[bytes]:
     profile = os.environ.get("FIELDBOT_BENCH_PROFILE")  # a folder: cProfile each process
     prof = ["-m", "cProfile", "-o", f"{profile}/{config.parent.name}.prof"] if profile else []
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, *prof, "-m", "bot.cli", "--config", str(config), "run"],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -369,13 +384,22 @@ async def _count(url: str, sql: str) -> int:
 
 
 async def drive(
-    url: str, folder: Path, procs: int, cadres: int, concurrency: int, photos: int, warm: int
+    url: str,
+    folder: Path,
+    procs: int,
+    cadres: int,
+    concurrency: int,
+    photos: int,
+    warm: int,
+    root: Path = ROOT,
 ) -> dict[str, Any]:
     """Start the fake Bot API and ``procs`` real ``fieldbot run`` webhook processes on
     ``url``, post every cadre's visit, and measure."""
     fake = FakeBotApi()
     api_port = _free_port()
-    web = WebApplication([(r"/bot([^/]+)/(\w+)", _BotApiHandler, {"fake": fake})])
+    web = WebApplication(
+        [(r"/bot([^/]+)/(\w+)", _BotApiHandler, {"fake": fake}), (r".*", _Unknown)]
+    )
     api_server = HTTPServer(web)
     api_server.listen(api_port, address="127.0.0.1")
     base = f"http://127.0.0.1:{api_port}"
@@ -391,7 +415,7 @@ async def drive(
                 own, base, TOKEN, _webhook_config(port), 'mode = "webhook"\n', url=url
             )
             logs.append(own / "bot.log")
-            children.append(_spawn(config, logs[-1], env))
+            children.append(_spawn(config, logs[-1], env, root))
         deadline = time.monotonic() + 120
         while not all("listening on" in p.read_text(errors="replace") for p in logs):
             dead = [c for c in children if c.poll() is not None]
@@ -415,6 +439,7 @@ async def drive(
         bots0 = [sum(_ticks(c.pid)) for c in children]
         server0 = _server_ticks(postmaster) if postmaster else 0
         me0 = sum(_ticks(os.getpid()))
+        calls0 = fake.calls
         began = time.perf_counter()
         await gen.run(users, concurrency)
         wall = time.perf_counter() - began
@@ -450,7 +475,7 @@ async def drive(
             "pending": pending,
             "refused": gen.refused,
             "errors": errors[:5],
-            "api_calls": fake.calls,
+            "api_calls": fake.calls - calls0,
         }
     finally:
         for c in children:
@@ -464,25 +489,65 @@ async def drive(
         api_server.stop()
 
 
-def several(server: str, procs: int, cadres: int, concurrency: int, photos: int) -> bool:
-    """Prints the multi-process figures; False when the target was missed."""
+def several(
+    server: str,
+    procs: int,
+    cadres: int,
+    concurrency: int,
+    photos: int,
+    base: Path | None = None,
+    rounds: int = 1,
+) -> bool:
+    """Prints the multi-process figures; False when the target was missed. With
+    ``base`` (another checkout of the bot), runs of that code ("before") and of this one
+    ("after") alternate, ``rounds`` of each, so that the load hits both alike."""
+    runs: list[tuple[str, Path]] = [("after", ROOT)]
+    if base is not None:
+        runs = [("before", base), ("after", ROOT)]
+    met = True
+    summary: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(rounds):
+        for label, root in runs:
+            r = _one_run(server, procs, cadres, concurrency, photos, root)
+            summary.append((label, r))
+            met = _print_run(label, r, procs, cadres, concurrency) and met
+    if len(summary) > 1:
+        print(f"{'':8}{'updates/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'CPU µs/update':>15}  load")
+        for label, r in summary:
+            q = statistics.quantiles(r["latencies"], n=100, method="inclusive")
+            cpu = sum(r["bots"]) + (r["server"] or 0) + r["generator"]
+            print(
+                f"{label:8}{r['updates'] / r['wall']:10.0f}{q[49] * 1000:8.1f}"
+                f"{q[94] * 1000:8.1f}{cpu / r['updates'] * 1e6:15.0f}  {r['load']}"
+            )
+    return met
+
+
+def _one_run(
+    server: str, procs: int, cadres: int, concurrency: int, photos: int, root: Path
+) -> dict[str, Any]:
     name, url = _scratch(server)
     try:
         warm = 4 * procs
         asyncio.run(_prepare(url, cadres + warm, 0))
         with tempfile.TemporaryDirectory(prefix="fieldbot-bench-") as tmp:
-            r = asyncio.run(drive(url, Path(tmp), procs, cadres, concurrency, photos, warm))
+            r = asyncio.run(drive(url, Path(tmp), procs, cadres, concurrency, photos, warm, root))
     finally:
         _drop(server, name)
-    n, wall = r["updates"], r["wall"]
+    r["warm"] = warm
+    return r
+
+
+def _print_run(label: str, r: dict[str, Any], procs: int, cadres: int, concurrency: int) -> bool:
+    n, wall, warm = r["updates"], r["wall"], r["warm"]
     rate = n / wall
     q = statistics.quantiles(r["latencies"], n=100, method="inclusive")
     a = statistics.quantiles(r["acked"], n=100, method="inclusive")
     met = rate >= TARGET_UPDATES_PER_SECOND
     print(
-        f"PostgreSQL, {procs} webhook processes (fieldbot run) posted to over HTTP by a load"
-        f" generator, {cadres} cadres, {concurrency} at a time ({n} updates, {r['api_calls']}"
-        f" Bot API calls): {rate:.0f} updates/s across the processes"
+        f"[{label}] PostgreSQL, {procs} webhook processes (fieldbot run) posted to over HTTP"
+        f" by a load generator, {cadres} cadres, {concurrency} at a time ({n} updates,"
+        f" {r['api_calls']} Bot API calls): {rate:.0f} updates/s across the processes"
         f" (target >= {TARGET_UPDATES_PER_SECOND}: {'ok' if met else 'missed'});"
         f" p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms (post to the answer shown;"
         f" post to the 200: p50 {a[49] * 1000:.1f} ms, p95 {a[94] * 1000:.1f} ms);"
@@ -494,8 +559,8 @@ def several(server: str, procs: int, cadres: int, concurrency: int, photos: int)
     parts.append(("load generator + fake Bot API", r["generator"]))
     total = sum(t for _, t in parts)
     print(f"  CPU over {wall:.1f} s (2 cores: {2 * wall:.1f} CPU s at most):")
-    for label, t in parts:
-        print(f"    {label:32}{t:7.2f} s  {t / n * 1e6:6.0f} µs/update  {t / wall * 100:4.0f}%")
+    for part, t in parts:
+        print(f"    {part:32}{t:7.2f} s  {t / n * 1e6:6.0f} µs/update  {t / wall * 100:4.0f}%")
     print(
         f"    {'all':32}{total:7.2f} s  {total / n * 1e6:6.0f} µs/update"
         f"  (a floor of {n / total:.0f} updates/s if they had the two cores to themselves)"
@@ -580,8 +645,19 @@ def main() -> int:
     p.add_argument("--cadres", type=int, default=60)
     p.add_argument("--concurrency", type=int, default=12, help="cadres at once, in all")
     p.add_argument("--photos", type=int, default=1)
+    p.add_argument(
+        "--base",
+        type=Path,
+        help="another checkout of the bot (e.g. git worktree of main): its processes'"
+        " runs alternate with this checkout's, before/after in one run",
+    )
+    p.add_argument("--rounds", type=int, default=1, help="with --base: runs of each")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args()
-    several(args.db, args.procs, args.cadres, args.concurrency, args.photos)
+    met = several(
+        args.db, args.procs, args.cadres, args.concurrency, args.photos, args.base, args.rounds
+    )
+    return 0 if met or not args.strict else 1
     return 0
 
 

@@ -592,6 +592,8 @@ class PgDatabase(Database):
         self._id_tables: frozenset[str] = frozenset()
         self._notify: set[str] = set()  # channels to NOTIFY when this transaction commits
         self._listener: Any = None  # the connection that LISTENs (``listen``)
+        self._session: Any = None  # the connection holding session locks (``session_lock``)
+        self._session_locks: dict[int, str] = {}  # key: its owner in this process
         self._listening: dict[str, list[Callable[[], None]]] = {}
 
     # --- connections
@@ -663,6 +665,10 @@ class PgDatabase(Database):
                 listener, self._listener = self._listener, None
                 self._listening.clear()
                 await listener.close()
+            if self._session is not None:
+                session, self._session = self._session, None
+                self._session_locks.clear()
+                await session.close()
             await self._pool.close()
             await self._writer.close()
             if self._reader is not None:
@@ -715,6 +721,64 @@ class PgDatabase(Database):
             else:
                 notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
                 await raw.execute(f"{notify}COMMIT")
+
+    # --- session locks (the dispatcher's leadership, bot/leader.py)
+
+    async def session_lock(self, key: int, owner: str) -> bool:
+        """Hold the session advisory lock ``key`` for ``owner`` on a connection of its
+        own: True while ``owner`` holds it (taken now, or still held: the connection is
+        checked with one round trip), False when another session, or another owner in
+        this process, holds it. The server releases it the moment this process's
+        connection ends, SIGKILL included."""
+        assert asyncpg is not None
+        held = self._session_locks.get(key)
+        if held is not None and self._session is not None:
+            if held != owner:
+                return False
+            try:
+                await self._session.fetchval("SELECT 1")
+                return True
+            except Exception:  # the connection is gone, and the lock with it
+                await self._drop_session()
+        if self._session is None:
+            self._session = await asyncpg.connect(self.url, statement_cache_size=0)
+        try:
+            got = bool(await self._session.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        except Exception:
+            await self._drop_session()
+            raise
+        if got:
+            self._session_locks[key] = owner
+        return got
+
+    async def session_unlock(self, key: int, owner: str) -> None:
+        if self._session is None or self._session_locks.get(key) != owner:
+            return
+        del self._session_locks[key]
+        try:
+            await self._session.execute(f"SELECT pg_advisory_unlock({int(key)})")
+        except Exception:
+            await self._drop_session()
+
+    async def session_lock_break(self, key: int) -> None:
+        """Free ``key`` from a holder that stopped renewing but whose connection lives on
+        (a hung process): in this process, let go of it; in another, end the server
+        process that holds it (``pg_terminate_backend``: the role's own sessions)."""
+        held = self._session_locks.get(key)
+        if held is not None:
+            await self.session_unlock(key, held)
+            return
+        await self.fetchall(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND granted AND objsubid = 1 AND classid = ? AND objid = ?",
+            (key >> 32, key & 0xFFFFFFFF),
+        )
+
+    async def _drop_session(self) -> None:
+        session, self._session = self._session, None
+        self._session_locks.clear()
+        if session is not None:
+            session.terminate()
 
     # --- LISTEN / NOTIFY
 
