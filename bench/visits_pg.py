@@ -12,11 +12,29 @@ the bench never touches data. It prints, in one run:
    second, p50/p95/p99 per update and the process's CPU per update, for SQLite (a
    temporary file) and for PostgreSQL; and the statements each update sends to
    PostgreSQL (round trips).
-2. Several processes on one PostgreSQL database, as webhook processes behind a proxy:
-   ``--procs`` processes, each with its own cadres, each handling ``--concurrency``
-   cadres at a time (a process handles many chats at once). Updates a second across
-   all of them (every update of every process, over the span from the common start
-   to the last one's end), and each process's p50/p95.
+2. Several processes on one PostgreSQL database, as Telegram and a proxy drive them:
+   ``--procs`` real ``fieldbot run`` processes in webhook mode (the real configuration,
+   the secret header, each on its own port), and this process as the load generator:
+   it serves the fake Bot API (tests/fakebot.py's rules, on tornado) and posts every
+   cadre's visit-flow updates over HTTP, round robin across the processes as the
+   proxy in docs/processes.md does; a cadre posts a step, waits until the bot's answer
+   is shown in the chat, then posts the next; ``--per-proc`` x ``--procs`` cadres,
+   ``--concurrency`` x ``--procs`` at once. A warm-up of 4 cadres a process comes
+   first, not measured. Printed: updates a second across the processes (first post to
+   last answer), p50/p95 from a post to its answer shown and to its 200, the CPU of
+   each bot process, of the PostgreSQL server (when it runs on this machine) and of
+   the load generator (from /proc/<pid>/stat), and what their sum per update says of
+   the rate two cores could carry. Every visit saved once and no update left unhandled
+   is checked ("WRONG" otherwise).
+
+The multi-process part alone, and before/after in one run (``--base``: another checkout
+of the bot, e.g. ``git worktree add /tmp/base main``; its runs and this checkout's
+alternate, ``--rounds`` of each)::
+
+    .venv/bin/python bench/visits_pg.py --db postgresql://... --procs 3 --cadres 24 \
+        --concurrency 12 [--base /tmp/base --rounds 2]
+
+``FIELDBOT_BENCH_PROFILE=DIR`` runs each bot process under cProfile (DIR/p0.prof ...).
 
 Target (issue 18): the visit flow >= 1,000 updates/s across the processes; a missed
 target prints "missed". The load of the machine is printed with the figures.
@@ -632,7 +650,11 @@ def pg_main(args: argparse.Namespace) -> int:
         print(f"{label:12}{f[0]:11.0f}{f[1]:9.2f}{f[2]:9.2f}{f[3]:9.2f}{c:9.0f}")
     print(f"PostgreSQL statements per update (BEGIN and COMMIT not counted): {per_update:.1f}")
     if args.procs:
-        several(server, args.procs, args.per_proc or cadres, args.concurrency, args.photos)
+        # --per-proc cadres and --concurrency at once for each process: in all, over HTTP.
+        per_proc = args.per_proc or max(1, cadres // args.procs)
+        several(
+            server, args.procs, per_proc * args.procs, args.concurrency * args.procs, args.photos
+        )
     return 0
 
 

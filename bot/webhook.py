@@ -226,8 +226,12 @@ class InboxWorker:
             return
         done, self._done = self._done, []
         try:
-            # The handlers' steps reach the disk with the same fsync (storage/db.py).
-            await self.deps.db.sync()
+            if not getattr(self.deps.db, "durable_steps", False):  # PostgreSQL: True
+                # The handlers' steps reach the disk with the same fsync (storage/db.py).
+                # PostgreSQL: every step was durable at its commit, and the done-mark
+                # below records these updates as processed: no round trip (nor the
+                # process's write lock) for the same marks first.
+                await self.deps.db.sync()
             await inbox.mark_done(self.deps.db, done, self.deps.now())
         except BaseException:
             self._done[:0] = done

@@ -576,6 +576,9 @@ class PgDatabase(Database):
     """``Database`` on PostgreSQL: one connection for write transactions (one at a time,
     as on SQLite), a small pool for reads."""
 
+    # Every step is durable at its COMMIT: nothing waits for a ``sync`` (bot/webhook.py).
+    durable_steps = True
+
     def __init__(self, url: str, pool_size: int = 4) -> None:
         super().__init__(":memory:")
         if asyncpg is None:
