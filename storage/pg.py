@@ -754,6 +754,28 @@ class PgDatabase(Database):
             self._session_locks[key] = owner
         return got
 
+    @asynccontextmanager
+    async def session_write(self) -> AsyncIterator[Any]:
+        """A write transaction on the session-lock connection (the lead's renewal): it
+        takes the write lock every write transaction takes, so it is ordered against
+        the dispatcher's fenced claims in every process, but it does not queue behind
+        this process's own writers. A leader sending a fan-out records each outcome in a
+        transaction of its own, hundreds of them queued at once: a renewal behind them
+        came later than the lease, and a standby took the lead from a live leader."""
+        raw = self._session
+        if raw is None:
+            raise RuntimeError("no session-lock connection (session_lock first)")
+        channels: set[str] = set()
+        await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
+        try:
+            yield PgConn(self, raw, channels)
+        except BaseException:
+            await raw.execute("ROLLBACK")
+            raise
+        else:
+            notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
+            await raw.execute(f"{notify}COMMIT")
+
     async def session_unlock(self, key: int, owner: str) -> None:
         if self._session is None or self._session_locks.get(key) != owner:
             return
