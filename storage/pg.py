@@ -793,8 +793,10 @@ class PgDatabase(Database):
         if held is not None:
             await self.session_unlock(key, held)
             return
+        # The timeout (PostgreSQL 14+): wait, up to 5 s, until that process has ended
+        # and the lock is free, so the caller's next try finds it free.
         await self.fetchall(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory'"
             " AND granted AND objsubid = 1 AND classid = ? AND objid = ?",
             (key >> 32, key & 0xFFFFFFFF),
         )

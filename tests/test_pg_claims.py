@@ -201,7 +201,10 @@ async def test_a_standby_leads_at_once_when_the_leaders_connection_dies(
     second = Leadership(other, clock, holder="host:2:1", lease_seconds=6, renew_seconds=2)
     assert await first.renew() and not await second.renew()
     assert not await second.renew()  # held: the standby waits
-    pg._session.terminate()  # type: ignore[attr-defined]  # the leader's process died
+    # The leader's process died: its connection ends (waited for, up to 5 s, until the
+    # server process behind it is gone and its locks with it).
+    pid = pg._session.get_server_pid()  # type: ignore[attr-defined]
+    await other.fetchall("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", (pid,))
     assert await second.renew()
     lease = await leases.current(pg, leases.DISPATCHER)
     assert lease is not None and (lease.holder, lease.term) == ("host:2:1", 2)
