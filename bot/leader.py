@@ -7,6 +7,12 @@ others find it held and wait. When the holder dies, its row lapses ``lease_secon
 after the last renewal and the next standby to try takes it. A leader that could not
 renew in time stops counting itself leader at the moment its lease ends, before anyone
 else may take it, so two never dispatch at once (as long as the clocks agree).
+
+On PostgreSQL the lead is a session advisory lock first (``pg_try_advisory_lock`` on a
+connection of its own): the server releases it the moment the holder's connection
+ends, so a standby takes over at its next try (``renew_seconds``) instead of waiting
+the lease out. The holder still writes the row (``leases.take_over``) at every renewal:
+the dispatcher's claims read it as their fence, and the operator sees who leads.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import logging
 import os
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -29,6 +36,11 @@ log = logging.getLogger(__name__)
 def process_name() -> str:
     """This process among the others on the database: host, pid and start time."""
     return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+
+
+def lock_key(name: str) -> int:
+    """The session advisory lock of the lease ``name`` (PostgreSQL)."""
+    return (0x6C656173 << 32) | zlib.crc32(name.encode())  # "leas", then the name's CRC
 
 
 class Leadership:
@@ -65,10 +77,18 @@ class Leadership:
         """Take or renew the lease once; returns whether we lead now."""
         before = self.leading
         now = self.clock()
+        session_lock = getattr(self.db, "session_lock", None)  # PostgreSQL
         try:
-            got = await leases.take(self.db, self.name, self.holder, now, now + self.lease)
+            if session_lock is None:
+                got = await leases.take(self.db, self.name, self.holder, now, now + self.lease)
+            elif await self._lock(now):
+                got = await leases.take_over(self.db, self.name, self.holder, now, now + self.lease)
+            else:
+                got = leases.Lease(self.name, "", now, 0)  # another process holds the lock
         except Exception:
             log.exception("could not renew the %s lease", self.name)
+            if session_lock is not None:
+                self.until = None  # the lock may be gone with its connection
         else:
             if got.holder == self.holder:
                 if self.until is None or got.term != self.term:
@@ -83,6 +103,20 @@ class Leadership:
             for listener in self._listeners:
                 listener(after)
         return after
+
+    async def _lock(self, now: datetime) -> bool:
+        """PostgreSQL: hold the lead's session lock. A holder that died let it go with
+        its connection; one that stopped renewing (hung) but is still connected has its
+        row lapsed: its lock is broken, and taken."""
+        key = lock_key(self.name)
+        if await self.db.session_lock(key, self.holder):  # type: ignore[attr-defined]
+            return True
+        row = await leases.current(self.db, self.name)
+        if row is None or row.holder == self.holder or row.until >= now:
+            return False
+        log.warning("%s stopped renewing the %s lease; taking it over", row.holder, self.name)
+        await self.db.session_lock_break(key)  # type: ignore[attr-defined]
+        return bool(await self.db.session_lock(key, self.holder))  # type: ignore[attr-defined]
 
     async def start(self) -> None:
         if self._task is None:
@@ -109,3 +143,7 @@ class Leadership:
                 await leases.release(self.db, self.name, self.holder)
             except Exception:
                 log.exception("could not release the %s lease", self.name)
+        session_unlock = getattr(self.db, "session_unlock", None)  # PostgreSQL
+        if session_unlock is not None:
+            with contextlib.suppress(Exception):
+                await session_unlock(lock_key(self.name), self.holder)

@@ -142,12 +142,18 @@ class InboxWorker:
 
     async def start(self) -> None:
         self._stopping = False
+        try:  # PostgreSQL: woken when another process marks updates done; polling stays
+            await self.deps.db.listen(inbox.CHANNEL, self.wake)
+        except Exception as exc:
+            log.warning("cannot LISTEN for handled updates (%s); polling only", exc)
         self._task = asyncio.create_task(self._run(), name="fieldbot-inbox")
 
     async def stop(self) -> None:
         """Stop claiming; finish the updates in hand and mark them done."""
         self._stopping = True
         self._wake.set()
+        with contextlib.suppress(Exception):
+            await self.deps.db.unlisten(inbox.CHANNEL, self.wake)
         task, self._task = self._task, None
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -220,8 +226,12 @@ class InboxWorker:
             return
         done, self._done = self._done, []
         try:
-            # The handlers' steps reach the disk with the same fsync (storage/db.py).
-            await self.deps.db.sync()
+            if not getattr(self.deps.db, "durable_steps", False):  # PostgreSQL: True
+                # The handlers' steps reach the disk with the same fsync (storage/db.py).
+                # PostgreSQL: every step was durable at its commit, and the done-mark
+                # below records these updates as processed: no round trip (nor the
+                # process's write lock) for the same marks first.
+                await self.deps.db.sync()
             await inbox.mark_done(self.deps.db, done, self.deps.now())
         except BaseException:
             self._done[:0] = done

@@ -10,14 +10,40 @@ two processes claiming at once take different rows without waiting.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from storage.db import Database, to_text
 
 NEW = "new"
 CLAIMED = "claimed"
 DONE = "done"
+
+# PostgreSQL: the channel a transaction that marks updates done NOTIFYs on commit. An
+# update whose chat had an earlier one in another process's hands was passed over by
+# the claims; the mark frees it, and every process's worker LISTENs, so the one that
+# recorded it claims it at once instead of at its next poll (``inbox_poll_seconds``).
+CHANNEL = "fieldbot_inbox"
+
+
+# PostgreSQL: the claims queue for this advisory lock among themselves (one chat's
+# updates stay in order), not for the write lock every service's transaction takes;
+# the extensions and the done-marks take neither (they touch only the holder's rows).
+# SQLite: every one is an ordinary write transaction (BEGIN IMMEDIATE).
+CLAIM_LOCK = 0x696E626F78  # "inbox"
+
+
+def _apart(db: Database, lock: int | None) -> AbstractAsyncContextManager[Any]:
+    apart = getattr(db, "write_apart", None)
+    return db.write() if apart is None else cast(AbstractAsyncContextManager[Any], apart(lock))
+
+
+def _notify(conn: Any) -> None:
+    notify = getattr(conn, "notify_on_commit", None)  # PostgreSQL only; SQLite polls
+    if notify is not None:
+        notify(CHANNEL)
 
 
 def precise_text(moment: datetime) -> str:
@@ -59,7 +85,7 @@ async def claim(
 
     PostgreSQL: the SELECT is ``FOR UPDATE SKIP LOCKED``."""
     at = precise_text(now)
-    async with db.write() as conn:
+    async with _apart(db, CLAIM_LOCK) as conn:
         cur = await conn.execute(
             "SELECT update_id, chat_id, body, attempts FROM inbox AS i"
             " WHERE (i.status = 'new' OR (i.status = 'claimed' AND i.lease_until < ?))"
@@ -87,7 +113,7 @@ async def extend(db: Database, holder: str, ids: Sequence[int], lease_until: dat
     if not ids:
         return
     marks = ", ".join("?" * len(ids))
-    async with db.write() as conn:
+    async with _apart(db, None) as conn:
         await conn.execute(
             f"UPDATE inbox SET lease_until = ? WHERE claimed_by = ? AND status = 'claimed'"
             f" AND update_id IN ({marks})",
@@ -102,7 +128,7 @@ async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
         return
     marks = ", ".join("?" * len(ids))
     at = precise_text(now)
-    async with db.write() as conn:
+    async with _apart(db, None) as conn:
         await conn.execute(
             # The body goes: it may hold a phone number or a location, and only the id is
             # needed from now on (a redelivery is still a no-op).
@@ -116,6 +142,7 @@ async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
             + " ON CONFLICT (update_id) DO NOTHING",
             [v for i in ids for v in (i, to_text(now))],
         )
+        _notify(conn)
 
 
 async def counts(db: Database) -> dict[str, int]:

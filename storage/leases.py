@@ -4,7 +4,8 @@
 statement; the holder's row says until when. Portable SQL (``ON CONFLICT ... DO UPDATE
 ... WHERE`` runs on SQLite and PostgreSQL alike). On PostgreSQL a session advisory lock
 (``pg_try_advisory_lock``) could replace the row: it is released the moment the holder's
-connection drops, with no lease to wait out.
+connection drops, with no lease to wait out: bot/leader.py takes it there, and then
+writes the row with ``take_over`` (the row stays the fence the dispatcher's claims read).
 """
 
 from __future__ import annotations
@@ -39,6 +40,29 @@ async def take(db: Database, name: str, holder: str, now: datetime, until: datet
             "        ELSE leases.term + 1 END"
             " WHERE leases.holder = excluded.holder OR leases.until < excluded.renewed_at",
             (name, holder, precise_text(until), at),
+        )
+        cur = await conn.execute(
+            "SELECT name, holder, until, term FROM leases WHERE name = ?", (name,)
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return _lease(row)
+
+
+async def take_over(db: Database, name: str, holder: str, now: datetime, until: datetime) -> Lease:
+    """``holder`` leads, whatever the row said (PostgreSQL: it holds the session advisory
+    lock, so whoever wrote the row before lost theirs with their connection): the row is
+    ours until ``until``, a new term if it was someone else's. Written on the lock's own
+    connection (``PgDatabase.session_write``), not behind this process's other writers."""
+    session_write = getattr(db, "session_write", None)
+    async with db.write() if session_write is None else session_write() as conn:
+        await conn.execute(
+            "INSERT INTO leases (name, holder, until, renewed_at, term) VALUES (?, ?, ?, ?, 1)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " until = excluded.until, renewed_at = excluded.renewed_at,"
+            " term = CASE WHEN leases.holder = excluded.holder THEN leases.term"
+            "        ELSE leases.term + 1 END",
+            (name, holder, precise_text(until), precise_text(now)),
         )
         cur = await conn.execute(
             "SELECT name, holder, until, term FROM leases WHERE name = ?", (name,)

@@ -358,9 +358,10 @@ class PgConn:
     """A connection with aiosqlite's calling shape, on one asyncpg connection (inside a
     transaction) or on the pool (each statement on whichever connection is free)."""
 
-    def __init__(self, db: PgDatabase, raw: Any | None) -> None:
+    def __init__(self, db: PgDatabase, raw: Any | None, notify: set[str] | None = None) -> None:
         self._db = db
         self._raw = raw  # None: take one from the pool for each statement
+        self._notify = notify  # a transaction of its own (``write_apart``): its channels
 
     @property
     def in_transaction(self) -> bool:
@@ -405,7 +406,7 @@ class PgConn:
         """``NOTIFY channel`` with this transaction's COMMIT (nothing if it rolls back)."""
         if self._raw is None or not self._raw.is_in_transaction():
             raise RuntimeError("notify_on_commit outside a write transaction")
-        self._db._notify.add(channel)
+        (self._db._notify if self._notify is None else self._notify).add(channel)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         cur = await self.run(sql, parameters)
@@ -575,6 +576,9 @@ class PgDatabase(Database):
     """``Database`` on PostgreSQL: one connection for write transactions (one at a time,
     as on SQLite), a small pool for reads."""
 
+    # Every step is durable at its COMMIT: nothing waits for a ``sync`` (bot/webhook.py).
+    durable_steps = True
+
     def __init__(self, url: str, pool_size: int = 4) -> None:
         super().__init__(":memory:")
         if asyncpg is None:
@@ -591,6 +595,8 @@ class PgDatabase(Database):
         self._id_tables: frozenset[str] = frozenset()
         self._notify: set[str] = set()  # channels to NOTIFY when this transaction commits
         self._listener: Any = None  # the connection that LISTENs (``listen``)
+        self._session: Any = None  # the connection holding session locks (``session_lock``)
+        self._session_locks: dict[int, str] = {}  # key: its owner in this process
         self._listening: dict[str, list[Callable[[], None]]] = {}
 
     # --- connections
@@ -662,6 +668,10 @@ class PgDatabase(Database):
                 listener, self._listener = self._listener, None
                 self._listening.clear()
                 await listener.close()
+            if self._session is not None:
+                session, self._session = self._session, None
+                self._session_locks.clear()
+                await session.close()
             await self._pool.close()
             await self._writer.close()
             if self._reader is not None:
@@ -695,6 +705,109 @@ class PgDatabase(Database):
                     await raw.execute(f"{notify}COMMIT")
             finally:
                 _WRITING.reset(token)
+
+    @asynccontextmanager
+    async def write_apart(self, lock: int | None) -> AsyncIterator[Any]:
+        """A write transaction on a pooled connection that does NOT queue for the write
+        lock every other write transaction takes (``write``): it takes the advisory lock
+        ``lock`` instead (None: none). For the webhook inbox's own bookkeeping (claims,
+        extensions, done-marks, storage/inbox.py), whose rows no service reads or writes:
+        queued behind every service's transaction across the processes, it made the
+        convoy that capped the webhook processes (docs/postgresql.md, Speed)."""
+        channels: set[str] = set()
+        async with self.pool.acquire() as raw:
+            begin = "BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({lock})"
+            await raw.execute(begin)
+            try:
+                yield PgConn(self, raw, channels)
+            except BaseException:
+                await raw.execute("ROLLBACK")
+                raise
+            else:
+                notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
+                await raw.execute(f"{notify}COMMIT")
+
+    # --- session locks (the dispatcher's leadership, bot/leader.py)
+
+    async def session_lock(self, key: int, owner: str) -> bool:
+        """Hold the session advisory lock ``key`` for ``owner`` on a connection of its
+        own: True while ``owner`` holds it (taken now, or still held: the connection is
+        checked with one round trip), False when another session, or another owner in
+        this process, holds it. The server releases it the moment this process's
+        connection ends, SIGKILL included."""
+        assert asyncpg is not None
+        held = self._session_locks.get(key)
+        if held is not None and self._session is not None:
+            if held != owner:
+                return False
+            try:
+                await self._session.fetchval("SELECT 1")
+                return True
+            except Exception:  # the connection is gone, and the lock with it
+                await self._drop_session()
+        if self._session is None:
+            self._session = await asyncpg.connect(self.url, statement_cache_size=0)
+        try:
+            got = bool(await self._session.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        except Exception:
+            await self._drop_session()
+            raise
+        if got:
+            self._session_locks[key] = owner
+        return got
+
+    @asynccontextmanager
+    async def session_write(self) -> AsyncIterator[Any]:
+        """A write transaction on the session-lock connection (the lead's renewal): it
+        takes the write lock every write transaction takes, so it is ordered against
+        the dispatcher's fenced claims in every process, but it does not queue behind
+        this process's own writers. A leader sending a fan-out records each outcome in a
+        transaction of its own, hundreds of them queued at once: a renewal behind them
+        came later than the lease, and a standby took the lead from a live leader."""
+        raw = self._session
+        if raw is None:
+            raise RuntimeError("no session-lock connection (session_lock first)")
+        channels: set[str] = set()
+        await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
+        try:
+            yield PgConn(self, raw, channels)
+        except BaseException:
+            await raw.execute("ROLLBACK")
+            raise
+        else:
+            notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
+            await raw.execute(f"{notify}COMMIT")
+
+    async def session_unlock(self, key: int, owner: str) -> None:
+        if self._session is None or self._session_locks.get(key) != owner:
+            return
+        del self._session_locks[key]
+        try:
+            await self._session.execute(f"SELECT pg_advisory_unlock({int(key)})")
+        except Exception:
+            await self._drop_session()
+
+    async def session_lock_break(self, key: int) -> None:
+        """Free ``key`` from a holder that stopped renewing but whose connection lives on
+        (a hung process): in this process, let go of it; in another, end the server
+        process that holds it (``pg_terminate_backend``: the role's own sessions)."""
+        held = self._session_locks.get(key)
+        if held is not None:
+            await self.session_unlock(key, held)
+            return
+        # The timeout (PostgreSQL 14+): wait, up to 5 s, until that process has ended
+        # and the lock is free, so the caller's next try finds it free.
+        await self.fetchall(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND granted AND objsubid = 1 AND classid = ? AND objid = ?",
+            (key >> 32, key & 0xFFFFFFFF),
+        )
+
+    async def _drop_session(self) -> None:
+        session, self._session = self._session, None
+        self._session_locks.clear()
+        if session is not None:
+            session.terminate()
 
     # --- LISTEN / NOTIFY
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.dispatcher import dispatcher_of
 from campaign.message import Message
-from storage import drafts, inbox, outbox
+from storage import drafts, inbox, leases, outbox
 from storage.db import Database, open_database
 from storage.pg import _WRITE_LOCK_KEY, translate
 from tests.conftest import AppFactory
@@ -186,3 +186,45 @@ async def test_a_step_saved_while_another_transaction_closes_the_draft_is_not_sa
     assert await asyncio.wait_for(saving, timeout=30) is False  # judged on the closed row
     got = await drafts.get(pg, draft.id)
     assert got is not None and got.status == "submitted" and got.step == "place"
+
+
+# --- the dispatcher's lead: a session advisory lock ----------------------------------------
+
+
+async def test_a_standby_leads_at_once_when_the_leaders_connection_dies(
+    pg: Database, other: Database
+) -> None:
+    from bot.leader import Leadership
+
+    clock = FakeClock(NOW)  # never moves: the lease row has not lapsed
+    first = Leadership(pg, clock, holder="host:1:1", lease_seconds=6, renew_seconds=2)
+    second = Leadership(other, clock, holder="host:2:1", lease_seconds=6, renew_seconds=2)
+    assert await first.renew() and not await second.renew()
+    assert not await second.renew()  # held: the standby waits
+    # The leader's process died: its connection ends (waited for, up to 5 s, until the
+    # server process behind it is gone and its locks with it).
+    pid = pg._session.get_server_pid()  # type: ignore[attr-defined]
+    await other.fetchall("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", (pid,))
+    assert await second.renew()
+    lease = await leases.current(pg, leases.DISPATCHER)
+    assert lease is not None and (lease.holder, lease.term) == ("host:2:1", 2)
+    assert not await first.renew() and not first.leading  # it cannot have it back
+
+
+async def test_a_leader_that_stopped_renewing_loses_the_lock_when_its_lease_lapses(
+    pg: Database, other: Database
+) -> None:
+    from bot.leader import Leadership
+
+    clock = FakeClock(NOW)
+    first = Leadership(pg, clock, holder="host:1:1", lease_seconds=6, renew_seconds=2)
+    second = Leadership(other, clock, holder="host:2:1", lease_seconds=6, renew_seconds=2)
+    assert await first.renew() and not await second.renew()
+    clock.advance(seconds=5)
+    assert not await second.renew()  # connected and within its lease: still the leader's
+    clock.advance(seconds=1.5)  # hung: connected, but no renewal for a lease's length
+    assert await second.renew()
+    assert not await first.renew() and not first.leading
+    await second.stop()  # a clean stop gives the lock up: the other leads at once
+    assert await first.renew()
+    await first.stop()
