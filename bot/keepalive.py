@@ -29,7 +29,6 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
@@ -37,6 +36,8 @@ KEEPALIVE_EXPIRY = 5.0  # seconds idle after which a connection is not reused (h
 _MAX_HEADER = 64 * 1024
 _MAX_BODY = 64 * 1024 * 1024
 _PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+# The type of python-telegram-bot's "use the default timeout" marker (its class is private).
+_DEFAULT = type(HTTPXRequest.DEFAULT_NONE)
 
 
 def _proxy_in_environment() -> bool:
@@ -121,7 +122,7 @@ class KeepAliveRequest(HTTPXRequest):
             timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
             return await super().do_request(url, method, request_data, *timeouts)
         read, write, connect, pool = (
-            default if isinstance(given, DefaultValue) else given
+            default if isinstance(given, _DEFAULT) else given
             for given, default in zip(
                 (read_timeout, write_timeout, connect_timeout, pool_timeout),
                 self._timeouts,
