@@ -199,6 +199,9 @@ class KeepAliveRequest(HTTPXRequest):
         except OSError as err:
             conn.close()
             raise _Broken(str(err)) from err
+        except BaseException:
+            conn.close()  # cancelled while writing: the connection is in an unknown state
+            raise
         try:
             async with asyncio.timeout(read):
                 status, body, keep = await _response(conn.reader)
@@ -255,4 +258,11 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
         return status, await reader.readexactly(length), keep
     if status in (204, 304) or 100 <= status < 200:
         return status, b"", keep
-    return status, await reader.read(_MAX_BODY), False  # until the server closes
+    chunks = []  # no length: the body ends when the server closes the connection
+    total = 0
+    while chunk := await reader.read(65536):
+        total += len(chunk)
+        if total > _MAX_BODY:
+            raise ValueError("answer too large")
+        chunks.append(chunk)
+    return status, b"".join(chunks), False

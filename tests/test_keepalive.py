@@ -128,6 +128,20 @@ async def test_a_chunked_answer_is_read_whole(serve: Any, request_: KeepAliveReq
     assert server.connections == 1  # the connection stays usable after chunks
 
 
+async def test_an_answer_without_a_length_ends_when_the_server_closes(
+    serve: Any, request_: KeepAliveRequest
+) -> None:
+    big = json.dumps({"ok": True, "result": {"text": "长" * 100_000}}).encode()
+
+    def unframed(head: bytes, body: bytes) -> bytes:  # HTTP/1.0 style: no length, then close
+        return b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + big
+
+    server = await serve(unframed)
+    assert await request_.post(server.url, text()) == {"text": "长" * 100_000}
+    assert await request_.post(server.url, text()) == {"text": "长" * 100_000}
+    assert server.connections == 2
+
+
 async def test_connection_close_and_an_idle_connection_are_not_reused(
     serve: Any, request_: KeepAliveRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
