@@ -173,6 +173,22 @@ class Migration:
     sql: str
 
 
+def _begin_without_waiting(here: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE on the loop's connection, or False at once if another process (a
+    CLI tool, a backup) holds the file's write lock: the loop must not wait for it, the
+    writing thread can."""
+    here.execute("PRAGMA busy_timeout=0")
+    try:
+        here.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        return False
+    finally:
+        here.execute("PRAGMA busy_timeout=5000")
+
+
 def discover_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     found: list[Migration] = []
     for path in sorted(folder.glob("*.sql")):
@@ -296,40 +312,27 @@ class Database:
         purge, run on the writing thread so the loop keeps answering. ``durable=False``:
         committed, and durable at the next ``sync()`` (a batch that syncs once at its
         end: the scheduler's climb of overdue problems)."""
-        here = self._here
-        if here is None or long:
-            async with self._thread_write() as conn:
-                yield conn
-            return
-        async with self._write_lock:
-            # Another process (a CLI tool, a backup) may hold the file's write lock: the
-            # loop must not wait for it, the writing thread can.
-            here.execute("PRAGMA busy_timeout=0")
-            try:
-                here.execute("BEGIN IMMEDIATE")
-                began = True
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
-                    raise
-                began = False
-            finally:
-                here.execute("PRAGMA busy_timeout=5000")
-            if began:
-                token = _WRITING.set("loop")
-                try:
+        here = None if long else self._here
+        if here is not None:
+            async with self._write_lock:
+                if not _begin_without_waiting(here):
+                    here = None
+                else:
+                    token = _WRITING.set("loop")
                     try:
-                        yield cast(aiosqlite.Connection, LoopConn(here))
-                    except BaseException:
-                        here.execute("ROLLBACK")
-                        raise
-                    else:
-                        here.execute("COMMIT")
-                finally:
-                    _WRITING.reset(token)
-                self._unsynced = True
-                self._committed += 1
-                number = self._committed
-        if not began:
+                        try:
+                            yield cast(aiosqlite.Connection, LoopConn(here))
+                        except BaseException:
+                            here.execute("ROLLBACK")
+                            raise
+                        else:
+                            here.execute("COMMIT")
+                    finally:
+                        _WRITING.reset(token)
+                    self._unsynced = True
+                    self._committed += 1
+                    number = self._committed
+        if here is None:
             async with self._thread_write() as conn:
                 yield conn
             return
