@@ -714,18 +714,24 @@ class PgDatabase(Database):
         extensions, done-marks, storage/inbox.py), whose rows no service reads or writes:
         queued behind every service's transaction across the processes, it made the
         convoy that capped the webhook processes (docs/postgresql.md, Speed)."""
+        async with self.pool.acquire() as raw, self._transaction(raw, lock) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, raw: Any, lock: int | None) -> AsyncIterator[PgConn]:
+        """BEGIN on ``raw`` (taking the transaction-level advisory lock ``lock``, None:
+        none), the block, then COMMIT with the NOTIFYs it asked for, or ROLLBACK."""
         channels: set[str] = set()
-        async with self.pool.acquire() as raw:
-            begin = "BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({lock})"
-            await raw.execute(begin)
-            try:
-                yield PgConn(self, raw, channels)
-            except BaseException:
-                await raw.execute("ROLLBACK")
-                raise
-            else:
-                notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
-                await raw.execute(f"{notify}COMMIT")
+        begin = "BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({lock})"
+        await raw.execute(begin)
+        try:
+            yield PgConn(self, raw, channels)
+        except BaseException:
+            await raw.execute("ROLLBACK")
+            raise
+        else:
+            notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
+            await raw.execute(f"{notify}COMMIT")
 
     # --- session locks (the dispatcher's leadership, bot/leader.py)
 
@@ -767,16 +773,8 @@ class PgDatabase(Database):
         raw = self._session
         if raw is None:
             raise RuntimeError("no session-lock connection (session_lock first)")
-        channels: set[str] = set()
-        await raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY})")
-        try:
-            yield PgConn(self, raw, channels)
-        except BaseException:
-            await raw.execute("ROLLBACK")
-            raise
-        else:
-            notify = "".join(f"NOTIFY {c}; " for c in sorted(channels))
-            await raw.execute(f"{notify}COMMIT")
+        async with self._transaction(raw, _WRITE_LOCK_KEY) as conn:
+            yield conn
 
     async def session_unlock(self, key: int, owner: str) -> None:
         if self._session is None or self._session_locks.get(key) != owner:
