@@ -67,21 +67,27 @@ class _Kept:
         self.data = data
 
     def serve(self) -> Draft:
-        d = self.draft  # built by hand: dataclasses.replace costs more than the parse
-        return Draft(
-            d.id,
-            d.kind,
-            d.cadre_id,
-            d.chat_id,
-            d.user_id,
-            d.step,
-            json.loads(self.data),
-            d.status,
-            d.result_id,
-            d.created_at,
-            d.updated_at,
-            d.version,
-        )
+        d = self.draft
+        return _moved(d, d.step, json.loads(self.data), d.updated_at, d.version)
+
+
+def _moved(d: Draft, step: str, data: dict[str, Any], at: datetime, version: int) -> Draft:
+    """``d`` at another step (built by hand: dataclasses.replace costs more than the
+    parse of the data, on every update)."""
+    return Draft(
+        d.id,
+        d.kind,
+        d.cadre_id,
+        d.chat_id,
+        d.user_id,
+        step,
+        data,
+        d.status,
+        d.result_id,
+        d.created_at,
+        at,
+        version,
+    )
 
 
 # One memory per open database (per process: never shared between processes), keyed by
@@ -237,21 +243,7 @@ async def save_step(
     if changed != 1:
         _kept(db).pop(key, None)
         return None
-    d = draft
-    saved = Draft(
-        d.id,
-        d.kind,
-        d.cadre_id,
-        d.chat_id,
-        d.user_id,
-        step,
-        data,
-        d.status,
-        d.result_id,
-        d.created_at,
-        from_text(at),
-        d.version + 1,
-    )
+    saved = _moved(draft, step, data, from_text(at), draft.version + 1)
     # Another writer between this process's check and this statement leaves the row's
     # version above this one: the next check then reads the row afresh.
     _keep(db, saved, text)
