@@ -310,13 +310,13 @@ def _run(
     total = sum(1 for s in scripts for st in s.steps if not isinstance(st, Expect))
     second_killed: int | None = None
     while not all(p.done for p in crowd.players):
-        crowd.advance()
-        if (
-            second_killed is None
-            and fake.killed
-            and crowd.actions >= total // 2
-            and _leader_pid(bots) != first_leader
-        ):
+        if second_killed is None and crowd.actions >= total // 2:
+            if not (fake.killed and _leader_pid(bots) != first_leader):
+                # Half the conversations are done before the standby took the queue over:
+                # the members wait here, so the second death still falls in the middle.
+                assert time.monotonic() - started < RUN_TIMEOUT, "no process took over"
+                time.sleep(0.05)
+                continue
             # Another process dies in the middle of the members' conversations: not the
             # standby that took the queue over (known once its lease is in the table;
             # chosen before, it could be the new leader a moment later).
@@ -325,6 +325,7 @@ def _run(
             os.kill(victim.pid, signal.SIGKILL)
             victim.proc.wait(timeout=30)  # type: ignore[union-attr]
             second_killed = victim.pid
+        crowd.advance()
         assert time.monotonic() - started < RUN_TIMEOUT, "the run took too long"
         time.sleep(0.05)
     query = sqlite_query(database)
