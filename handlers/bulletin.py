@@ -6,7 +6,7 @@ a press on an issue already published says so."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -19,6 +19,7 @@ from campaign.text import clean_text
 from handlers import screen
 from handlers.common import Context, pressed, who
 from handlers.flow import END, Flow, Session, Step
+from handlers.flow_form import EngineForm
 from services import bulletin_issues as service
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,8 @@ async def on_press(update: Update, context: Context) -> None:
 
 
 @dataclass
-class OpeningForm:
+class OpeningForm(EngineForm):
     number: int = 0
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> OpeningForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 S = Session[OpeningForm]

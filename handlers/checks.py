@@ -12,7 +12,7 @@ press is judged before anything is asked and judged again when the words arrive
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from campaign.text import clean_text
 from handlers import screen
 from handlers.common import Context, Who, pressed, reply, require_cadre
 from handlers.flow import END, Flow, Session, Step, entry
+from handlers.flow_form import EngineForm
 from services import checks
 from services.checks import InspectionForm, Target
 
@@ -44,7 +45,7 @@ I_ITEMS = "i_items"  # the correction items, one a line
 
 
 @dataclass
-class CheckForm:
+class CheckForm(EngineForm):
     mode: str = ""  # check, answer, back, inspect
     cadre_id: int = 0
     start: str = ""
@@ -60,17 +61,6 @@ class CheckForm:
     findings: str = ""
     text: str = ""
     photos: list[str] = field(default_factory=list)
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> CheckForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
     def target(self) -> Target:
         return Target(

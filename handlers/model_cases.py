@@ -5,7 +5,7 @@ confirm. services/model_cases.py judges the press and, again, the selection."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,6 +19,7 @@ from campaign.text import clean_text, shorten
 from handlers import reports, screen
 from handlers.common import Context, is_private, pressed, reply, who
 from handlers.flow import END, Flow, Session, Step, Stop
+from handlers.flow_form import EngineForm
 from services import drafts
 from services import model_cases as service
 
@@ -29,21 +30,10 @@ CONFIRM = "confirm"
 
 
 @dataclass
-class CaseForm:
+class CaseForm(EngineForm):
     visit_id: int = 0
     title: str | None = None
     writeup: str | None = None
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> CaseForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 S = Session[CaseForm]

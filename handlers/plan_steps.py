@@ -11,8 +11,7 @@ The services (services/plans.py) judge again at submit: owner, leader, month, ow
 
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from campaign import plans as rules
@@ -22,6 +21,7 @@ from campaign.periods import PeriodError, parse_day
 from campaign.text import clean_text, shorten
 from campaign.vocabulary import WORK_KINDS
 from handlers.flow import END, Flow, Session, Step
+from handlers.flow_form import EngineForm
 from services import plans
 
 PROGRESS_KIND = "plan_progress"
@@ -37,7 +37,7 @@ CONFIRM = "confirm"
 
 
 @dataclass
-class ProgressForm:
+class ProgressForm(EngineForm):
     item_id: int = 0
     code: str = ""
     title: str = ""
@@ -48,17 +48,6 @@ class ProgressForm:
     amount: float | None = None
     photos: list[str] = field(default_factory=list)
     album: str | None = None
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> ProgressForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
 
 
 P = Session[ProgressForm]
@@ -211,7 +200,7 @@ MONTH_BUTTONS = 6
 
 
 @dataclass
-class ItemForm:
+class ItemForm(EngineForm):
     item_id: int | None = None
     team_id: int = 0
     group_id: int | None = None
@@ -224,17 +213,6 @@ class ItemForm:
     owners: list[int] = field(default_factory=list)
     code: str = ""
     editing: bool = False
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> ItemForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
 
 
 Q = Session[ItemForm]

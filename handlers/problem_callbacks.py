@@ -14,7 +14,7 @@ Every press is judged before anything is asked and judged again when the words a
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -28,6 +28,7 @@ from campaign.problem_cards import number
 from campaign.text import clean_text
 from handlers.common import Context, pressed, require_cadre
 from handlers.flow import END, Flow, Session, Step
+from handlers.flow_form import EngineForm
 from services import drafts
 from services import problem_callbacks as service
 from services.problem_callbacks import RecordRequest, ReopenRequest
@@ -44,41 +45,19 @@ WHY = "why"
 
 
 @dataclass
-class CallbackForm:
+class CallbackForm(EngineForm):
     callback_id: int = 0
     problem_id: int = 0
     result: str | None = None
     reach: str | None = None
     origin: int | None = None
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> CallbackForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
-class ReopenForm:
+class ReopenForm(EngineForm):
     problem_id: int = 0
     cause: str = "ledger"
     origin: int | None = None
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> ReopenForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _chat_id(update: Update) -> int | None:

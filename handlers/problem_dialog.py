@@ -12,7 +12,7 @@ again when the words arrive (services/problems.py), since the problem may move m
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from campaign.problem_cards import WORD_ACTIONS, number, read_press
 from campaign.text import clean_text
 from handlers.common import Context, require_cadre
 from handlers.flow import END, Flow, Session, Step, Stop
+from handlers.flow_form import EngineForm
 from services import drafts, problems
 from services.problems import ActRequest
 
@@ -52,7 +53,7 @@ _LIMITS: dict[Action, int] = {Action.ASSIGN: MAX_NAME}
 
 
 @dataclass
-class ActForm:
+class ActForm(EngineForm):
     """What the dialog's draft holds: the press, and the words given so far."""
 
     problem_id: int = 0
@@ -62,17 +63,6 @@ class ActForm:
     text: str | None = None
     by: str | None = None  # explain: who told the people
     on: str | None = None  # explain: the day (ISO)
-    back: str | None = None
-    command: str | None = None
-    keyboard: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> ActForm:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 S = Session[ActForm]

@@ -10,9 +10,8 @@ Cancel) → receipt with the number P-<id>.
 
 from __future__ import annotations
 
-import copy
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import TelegramError
@@ -24,6 +23,7 @@ from campaign.problem_cards import number
 from campaign.text import clean_text, shorten
 from campaign.vocabulary import PROBLEM_CATEGORIES
 from handlers.flow import END, Flow, Session, Step
+from handlers.flow_form import EngineForm
 from services import problem_raise, problems
 from services.problem_raise import Place
 from services.problem_render import card_view, renderer
@@ -56,7 +56,7 @@ _EXCERPT = 60
 
 
 @dataclass
-class Form:
+class Form(EngineForm):
     """What the draft holds."""
 
     place_id: int | None = None
@@ -70,18 +70,6 @@ class Form:
     urgent: bool = False
     solvable: bool = False
     editing: bool = False  # a field is being changed from the summary: back there next
-    back: str | None = None  # the engine's: the step a question returns to
-    command: str | None = None  # the engine's: the command that interrupted the flow
-    keyboard: bool = False  # the engine's: a reply keyboard was shown (never here)
-
-    def dump(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> Form:
-        # A copy: the engine saves only when the form differs from the draft it came from.
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in known})
 
 
 S = Session[Form]
