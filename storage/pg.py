@@ -49,6 +49,7 @@ from collections.abc import (
 )
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,7 @@ from typing import Any, cast
 
 from storage.db import (
     _WRITING,
+    DONE_MARK,
     Database,
     DoneMark,
     Migration,
@@ -944,6 +946,15 @@ class PgDatabase(Database):
     async def step(self) -> AsyncIterator[Any]:
         async with self.write() as conn:
             yield conn
+
+    def note_processed(self, update_id: int, now: datetime) -> None:
+        """As ``Database.note_processed``, except for the webhook update this task is
+        handling (``DoneMark``): its done-mark records it as processed already, in the
+        handler's write or in the worker's mark (bot/webhook.py)."""
+        mark = DONE_MARK.get()
+        if mark is not None and mark.update_id == update_id:
+            return
+        super().note_processed(update_id, now)
 
     async def sync(self) -> None:
         """Write the noted update marks (steps are durable when they commit)."""

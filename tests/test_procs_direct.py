@@ -317,3 +317,15 @@ async def test_the_fast_path_answers_and_writes_as_the_claims_did(
     assert set(counts) == {"done"}
     seen = await pg.fetchone("SELECT COUNT(*) AS n FROM processed_updates")
     assert seen is not None and seen["n"] >= counts["done"]
+
+
+async def test_the_handled_update_is_not_noted_twice_as_processed(pg: Database) -> None:
+    """Its done-mark records it in processed_updates; the application's note of it (one
+    more row to write at the next sync) is left out. Other updates are noted as ever."""
+
+    async def notes() -> None:
+        pg.note_processed(70, NOW)
+        pg.note_processed(71, NOW)
+
+    await _in_task_with_mark(pg, 70, 601, notes)
+    assert pg.pending_marks == 1
