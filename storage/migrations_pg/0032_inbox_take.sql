@@ -6,7 +6,8 @@
 -- The chat's advisory lock (transaction level, the two-key form: its own key space)
 -- orders two processes recording updates of one chat at once; the check after it is a
 -- statement of its own, so in READ COMMITTED it sees the other one's row once that is
--- committed. Returns the status recorded, or NULL: the update was there already.
+-- committed (``status IN``: two probes of the index inbox_chat, however many handled
+-- updates the chat has). Returns the status recorded, or NULL: it was there already.
 
 CREATE FUNCTION fieldbot_inbox_take(
     p_update BIGINT, p_chat BIGINT, p_body TEXT, p_at TEXT, p_holder TEXT, p_until TEXT
@@ -18,7 +19,7 @@ BEGIN
         PERFORM pg_advisory_xact_lock(1768841826, hashint8(p_chat));
         IF EXISTS (
             SELECT 1 FROM inbox
-            WHERE chat_id = p_chat AND status <> 'done' AND update_id <> p_update
+            WHERE chat_id = p_chat AND status IN ('new', 'claimed') AND update_id <> p_update
               AND (status = 'new' OR claimed_by <> p_holder OR lease_until < p_at)
         ) THEN
             taken := 'new';
