@@ -15,7 +15,10 @@ database. Each one:
 - handles updates (``InboxWorker``): claims the oldest unclaimed ones, one chat's
   always by one process at a time, runs them through the application as polling does
   (the same handlers, the same de-duplication by update id), marks them done; an
-  update claimed by a process that died is taken over after its lease;
+  update claimed by a process that died is taken over after its lease. PostgreSQL:
+  the update is recorded already claimed by the process that received it (unless its
+  chat has another one open) and handled there at once, its done-mark committed by
+  the handler's first write (storage/db.DoneMark): no claim, no separate mark;
 - competes for the dispatcher's lease (bot/leader.py): the holder drains the outgoing
   queue and runs the scheduled jobs, the others stand by.
 """

@@ -4,7 +4,11 @@ by one process, handled and marked done (docs/processes.md).
 Plain SQL that PostgreSQL runs as it stands, except the claim: on SQLite the write
 transaction (``BEGIN IMMEDIATE``) already keeps every other process out while it picks
 and marks; PostgreSQL picks with ``SELECT ... FOR UPDATE SKIP LOCKED`` as well, so that
-two processes claiming at once take different rows without waiting.
+two processes claiming at once take different rows without waiting. On PostgreSQL the
+receiving process records an update already claimed by itself (``take``), and the
+handler's first write carries its done-mark (``done_mark``, storage/db.DoneMark): the
+claims and ``mark_done`` are then for the updates whose chat was busy, whose process
+died, or whose handler wrote nothing.
 """
 
 from __future__ import annotations
