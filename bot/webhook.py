@@ -108,7 +108,9 @@ class WebhookEndpoint(RequestHandler):
         assert isinstance(data, dict) and isinstance(update_id, int)
         chat, text = chat_of(data), body.decode("utf-8")
         try:
-            if r.direct:  # PostgreSQL: recorded claimed by this process, handled here
+            # PostgreSQL: recorded claimed by this process and handled here, unless it
+            # has its hands full (then it waits in the inbox for the claims, as before).
+            if r.direct and r.room():
                 now = r.deps.now()
                 taken = await inbox.take(
                     r.deps.db, update_id, chat, text, now, r.holder, now + r.lease
@@ -162,6 +164,10 @@ class InboxWorker:
         freed a chat)."""
         self._claim = True
         self._wake.set()
+
+    def room(self) -> bool:
+        """Whether this process takes on another update now (``IN_FLIGHT``)."""
+        return len(self._working) < IN_FLIGHT
 
     def handle_now(self, item: inbox.InboxItem) -> None:
         """Handle an update this process recorded as claimed by itself."""
@@ -262,7 +268,7 @@ class InboxWorker:
             if mark is None or mark.close():  # no write carried the mark: ours to write
                 self._done.append(item.update_id)
                 self._wake.set()
-            elif self._stopping:
+            elif self._stopping or self._claim:  # room again for what waits
                 self._wake.set()
 
     async def _flush(self) -> None:

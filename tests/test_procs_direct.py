@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from tornado.testing import bind_unused_port
 
-from bot.webhook import InboxWorker, chat_of
-from campaign.settings import ProcessSettings
+from bot.webhook import IN_FLIGHT, SECRET_HEADER, InboxWorker, chat_of, http_server
+from campaign.settings import ProcessSettings, Secret, WebhookSettings
 from services.runtime import DEPS_KEY, Deps
 from storage import drafts, inbox
 from storage.db import DONE_MARK, Database, open_database
@@ -329,3 +331,39 @@ async def test_the_handled_update_is_not_noted_twice_as_processed(pg: Database) 
 
     await _in_task_with_mark(pg, 70, 601, notes)
     assert pg.pending_marks == 1
+
+
+async def test_a_process_with_its_hands_full_leaves_a_new_update_to_the_claims(
+    bot: Harness, pg: Database
+) -> None:
+    d: Deps = bot.app.bot_data[DEPS_KEY]
+    secret = "webhook-secret-0123456789-abcdefghij"
+    hook = dataclasses.replace(
+        WebhookSettings(url="https://bot.example.org/hook", path="hook"),
+        secret_token=Secret(secret),
+    )
+    s = dataclasses.replace(
+        d.settings, telegram=dataclasses.replace(d.settings.telegram, mode="webhook", webhook=hook)
+    )
+    worker = InboxWorker(bot.app, s, A)
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    worker._working = dict.fromkeys(range(-IN_FLIGHT, 0), never)  # type: ignore[arg-type]
+    server = http_server(worker, s)
+    sock, port = bind_unused_port()
+    server.add_sockets([sock])
+    try:
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"http://127.0.0.1:{port}/hook",
+                content=_body(910, 601),
+                headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
+            )
+        assert answer.status_code == 200
+        assert await _rows(pg) == [(910, "new", None, 0)]  # not taken on: recorded new
+    finally:
+        server.stop()
+    worker._working = {}
+    assert await worker.round() == 1  # the claims take it once there is room
+    await _settle(worker)
+    await worker.stop()
+    assert await _rows(pg) == [(910, "done", A, 1)]
