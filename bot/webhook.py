@@ -15,7 +15,10 @@ database. Each one:
 - handles updates (``InboxWorker``): claims the oldest unclaimed ones, one chat's
   always by one process at a time, runs them through the application as polling does
   (the same handlers, the same de-duplication by update id), marks them done; an
-  update claimed by a process that died is taken over after its lease;
+  update claimed by a process that died is taken over after its lease. PostgreSQL:
+  the update is recorded already claimed by the process that received it (unless its
+  chat has another one open) and handled there at once, its done-mark committed by
+  the handler's first write (storage/db.DoneMark): no claim, no separate mark;
 - competes for the dispatcher's lease (bot/leader.py): the holder drains the outgoing
   queue and runs the scheduled jobs, the others stand by.
 """
@@ -44,6 +47,7 @@ from campaign.settings import Settings
 from scheduler.setup import LEADER_KEY, catch_up_now
 from services.runtime import DEPS_KEY, Deps
 from storage import inbox, people
+from storage.db import DONE_MARK
 
 log = logging.getLogger(__name__)
 
@@ -102,20 +106,31 @@ class WebhookEndpoint(RequestHandler):
             self.send_error(400)
             return
         assert isinstance(data, dict) and isinstance(update_id, int)
+        chat, text = chat_of(data), body.decode("utf-8")
         try:
-            fresh = await inbox.record(
-                r.deps.db, update_id, chat_of(data), body.decode("utf-8"), r.deps.now()
-            )
+            # PostgreSQL: recorded claimed by this process and handled here, unless it
+            # has its hands full (then it waits in the inbox for the claims, as before).
+            if r.direct and r.room():
+                now = r.deps.now()
+                taken = await inbox.take(
+                    r.deps.db, update_id, chat, text, now, r.holder, now + r.lease
+                )
+            else:
+                fresh = await inbox.record(r.deps.db, update_id, chat, text, r.deps.now())
+                taken = inbox.NEW if fresh else None
         except Exception:
             # Not recorded: Telegram gets no 200 and posts the update again later.
             log.exception("update %s could not be recorded; Telegram will send it again", update_id)
             self.send_error(500)
             return
-        if not fresh:
+        if taken is None:
             log.info("update %s was posted again; already recorded", update_id)
         self.set_status(200)
         self.finish()
-        r.wake()
+        if taken == inbox.CLAIMED:
+            r.handle_now(inbox.InboxItem(update_id, chat, text, 1))
+        else:  # its chat has an update open elsewhere: the claims take it in turn
+            r.wake()
 
 
 class InboxWorker:
@@ -136,9 +151,29 @@ class InboxWorker:
         self._working: dict[int, asyncio.Task[None]] = {}
         self._done: list[int] = []
         self._extended = 0.0  # the loop's time of the last extension of our claims
+        # PostgreSQL: an update is recorded already claimed by the process that received
+        # it and handled there at once (``handle_now``); its done-mark rides in the
+        # handler's first write (storage/db.DoneMark). The claims then only take updates
+        # recorded 'new' (their chat was busy elsewhere) or left by a process that died.
+        self.direct = bool(getattr(self.deps.db, "marks_with_writes", False))
+        self._claim = True  # a claim is wanted at the next round (not just a flush)
+        self._claimed_at = 0.0  # the loop's time of the last claim (one a poll at least)
 
     def wake(self) -> None:
+        """Something may wait to be claimed (recorded 'new', or another process's mark
+        freed a chat)."""
+        self._claim = True
         self._wake.set()
+
+    def room(self) -> bool:
+        """Whether this process takes on another update now (``IN_FLIGHT``)."""
+        return len(self._working) < IN_FLIGHT
+
+    def handle_now(self, item: inbox.InboxItem) -> None:
+        """Handle an update this process recorded as claimed by itself."""
+        if self._stopping or item.update_id in self._working:
+            return  # stopping: its lease runs out and another process takes it
+        self._begin(item)
 
     async def start(self) -> None:
         self._stopping = False
@@ -182,10 +217,15 @@ class InboxWorker:
         await self._flush()
         got = 0
         room = IN_FLIGHT - len(self._working)
-        if room > 0:
+        clock = asyncio.get_running_loop().time()
+        if room > 0 and (self._claim or clock - self._claimed_at >= self.poll):
+            self._claim = not self.direct  # SQLite: every round claims, as it always did
+            self._claimed_at = clock
             now = self.deps.now()
             items = await inbox.claim(self.deps.db, self.holder, now, now + self.lease, room)
             got = len(items)
+            if got == room:
+                self._claim = True  # there may be more
             for item in items:
                 self._begin(item)
         clock = asyncio.get_running_loop().time()
@@ -200,6 +240,11 @@ class InboxWorker:
         self._working[item.update_id] = task
 
     async def _handle(self, item: inbox.InboxItem) -> None:
+        mark = None
+        if self.direct:
+            mark = inbox.done_mark(
+                item.update_id, item.chat_id, self.deps.now(), asyncio.current_task()
+            )
         try:
             if item.attempts > 1 and await people.update_seen(self.deps.db, item.update_id):
                 # A process died after handling it, before marking it done.
@@ -213,13 +258,18 @@ class InboxWorker:
                 )
                 return
             processor = self.app.update_processor
+            if mark is not None:
+                DONE_MARK.set(mark)  # this task's context only
             await processor.process_update(update, self.app.process_update(update))
         except Exception:
             log.exception("update %s failed", item.update_id)
         finally:
             self._working.pop(item.update_id, None)
-            self._done.append(item.update_id)
-            self._wake.set()
+            if mark is None or mark.close():  # no write carried the mark: ours to write
+                self._done.append(item.update_id)
+                self._wake.set()
+            elif self._stopping or self._claim:  # room again for what waits
+                self._wake.set()
 
     async def _flush(self) -> None:
         if not self._done:

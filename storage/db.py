@@ -61,6 +61,59 @@ Connection = aiosqlite.Connection
 # writing thread's; "loop": the loop's own).
 _WRITING: ContextVar[str | None] = ContextVar("fieldbot_db_writing", default=None)
 
+
+@dataclass
+class DoneMark:
+    """The webhook update the current task is handling (bot/webhook.py ``InboxWorker``),
+    for a database that writes its done-mark inside the first write transaction the
+    handler commits (``Database.marks_with_writes``, PostgreSQL): the step and "this
+    update is handled" are then one commit, so an update whose step committed is never
+    handled again, and the mark costs no transaction of its own. Handlers know nothing
+    of it; only the task that set it may carry it (a task the handler started may not).
+    """
+
+    update_id: int
+    chat_id: int | None
+    done_at: str  # inbox.done_at (storage/inbox.precise_text)
+    seen_at: str  # processed_updates.at (to_text)
+    owner: object = None  # the task handling the update
+    state: str = "open"  # "open" -> "carried" (a commit took it) | "closed" (handler over)
+
+    def carry(self, task: object) -> bool:
+        """Whether a write committing now in ``task`` takes the mark along."""
+        if self.state != "open" or task is not self.owner:
+            return False
+        self.state = "carried"
+        return True
+
+    def give_back(self) -> None:
+        """The commit that carried it failed: the next one (or the worker) marks it."""
+        if self.state == "carried":
+            self.state = "open"
+
+    def close(self) -> bool:
+        """The handler is over: True when no write carried the mark (the worker must
+        mark the update done itself)."""
+        carried = self.state == "carried"
+        self.state = "closed"
+        return not carried
+
+
+DONE_MARK: ContextVar[DoneMark | None] = ContextVar("fieldbot_done_mark", default=None)
+
+
+def carried_mark() -> DoneMark | None:
+    """The done-mark a write committing now in this task must carry, if any (taken)."""
+    mark = DONE_MARK.get()
+    if mark is None:
+        return None
+    try:
+        task: object = asyncio.current_task()
+    except RuntimeError:
+        return None
+    return mark if mark.carry(task) else None
+
+
 MARKS_PER_SYNC = 100  # handled updates noted before a sync is forced (a getUpdates batch)
 # Marks written by one INSERT: two variables each, well inside SQLite's limit (32,766).
 _MARKS_PER_STATEMENT = 1000
@@ -226,6 +279,10 @@ class Database:
     """The database of one bot process. ``async with db.write() as conn`` is one durable
     transaction (one trip to aiosqlite's thread); ``step``/``write_step`` write a
     conversation step on the loop's connection; ``sync`` makes everything so far durable."""
+
+    # Whether a webhook update's done-mark rides in the handler's first write (``DoneMark``):
+    # PostgreSQL (storage/pg.py). SQLite's webhook processes mark updates done after.
+    marks_with_writes = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

@@ -4,7 +4,11 @@ by one process, handled and marked done (docs/processes.md).
 Plain SQL that PostgreSQL runs as it stands, except the claim: on SQLite the write
 transaction (``BEGIN IMMEDIATE``) already keeps every other process out while it picks
 and marks; PostgreSQL picks with ``SELECT ... FOR UPDATE SKIP LOCKED`` as well, so that
-two processes claiming at once take different rows without waiting.
+two processes claiming at once take different rows without waiting. On PostgreSQL the
+receiving process records an update already claimed by itself (``take``), and the
+handler's first write carries its done-mark (``done_mark``, storage/db.DoneMark): the
+claims and ``mark_done`` are then for the updates whose chat was busy, whose process
+died, or whose handler wrote nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from storage.db import Database, to_text
+from storage.db import Database, DoneMark, to_text
 
 NEW = "new"
 CLAIMED = "claimed"
@@ -74,6 +78,34 @@ async def record(
         (update_id, chat_id, body, precise_text(now)),
     )
     return changed == 1
+
+
+async def take(
+    db: Database,
+    update_id: int,
+    chat_id: int | None,
+    body: str,
+    now: datetime,
+    holder: str,
+    lease_until: datetime,
+) -> str | None:
+    """Record one update, durably, already claimed by ``holder`` (the process that
+    received it handles it at once: no claim transaction, no wake-up of the others);
+    'new' instead when its chat has another update not yet done that is not ours (it
+    then waits for the claims, so one chat's updates stay in order). None: it was there
+    already. PostgreSQL only (``Database.marks_with_writes``): one call of the function
+    of migration 0032, one round trip, one commit."""
+    row = await db.fetchone(
+        "SELECT fieldbot_inbox_take(?, ?, ?, ?, ?, ?) AS taken",
+        (update_id, chat_id, body, precise_text(now), holder, precise_text(lease_until)),
+    )
+    return None if row is None else cast(str | None, row["taken"])
+
+
+def done_mark(update_id: int, chat_id: int | None, now: datetime, owner: object) -> DoneMark:
+    """The mark that the handler's first write carries (storage/db.DoneMark): the rows
+    ``mark_done`` writes, in that write's transaction."""
+    return DoneMark(update_id, chat_id, precise_text(now), to_text(now), owner)
 
 
 async def claim(
@@ -142,7 +174,12 @@ async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
             + " ON CONFLICT (update_id) DO NOTHING",
             [v for i in ids for v in (i, to_text(now))],
         )
-        _notify(conn)
+        # PostgreSQL: only when an update waits, since a NOTIFY makes every process run
+        # a claim (updates are mostly recorded already claimed: ``take``).
+        if getattr(conn, "notify_on_commit", None) is not None:
+            waiting = await conn.execute("SELECT 1 FROM inbox WHERE status = 'new' LIMIT 1")
+            if await waiting.fetchone() is not None:
+                _notify(conn)
 
 
 async def counts(db: Database) -> dict[str, int]:

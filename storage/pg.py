@@ -48,13 +48,24 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from storage.db import _WRITING, Database, Migration, Row, discover_migrations, utcnow_text
+from storage.db import (
+    _WRITING,
+    DONE_MARK,
+    Database,
+    DoneMark,
+    Migration,
+    Row,
+    carried_mark,
+    discover_migrations,
+    utcnow_text,
+)
 
 try:  # the optional extra "postgres"
     import asyncpg
@@ -572,12 +583,54 @@ async def _no_reset(_conn: Any) -> None:
     """A pooled connection goes back as it is (see ``PgDatabase.open``)."""
 
 
+# A webhook update's done-mark (storage/db.DoneMark, storage/inbox.mark_done's rows) as
+# part of a handler's write. The transaction's COMMIT is one simple query, which takes no
+# parameters: the mark goes in as literals (an integer and our own ISO texts, checked).
+_MARK_TEXT = re.compile(r"^[0-9T:.+-]+$")
+INBOX_CHANNEL = "fieldbot_inbox"  # storage/inbox.CHANNEL (storage/ may not import upward)
+
+
+def _mark_literals(mark: DoneMark) -> str:
+    """The statements that mark ``mark``'s update done, to run before a COMMIT. NOTIFY
+    only when its chat has an update waiting (recorded 'new' while this one was held)."""
+    if not (_MARK_TEXT.match(mark.done_at) and _MARK_TEXT.match(mark.seen_at)):
+        raise ValueError("not a timestamp")
+    n = int(mark.update_id)
+    sql = (
+        f"UPDATE inbox SET status = 'done', done_at = '{mark.done_at}', lease_until = NULL,"
+        f" body = '' WHERE update_id = {n} AND status <> 'done';"
+        f" INSERT INTO processed_updates (update_id, at) VALUES ({n}, '{mark.seen_at}')"
+        " ON CONFLICT (update_id) DO NOTHING; "
+    )
+    if mark.chat_id is not None:
+        sql += (
+            f"SELECT pg_notify('{INBOX_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM inbox"
+            f" WHERE chat_id = {int(mark.chat_id)} AND status = 'new'); "
+        )
+    return sql
+
+
+# The same, in front of a step's single UPDATE (``write_step``: one statement in
+# autocommit). Data-modifying WITH clauses run whether or not the statement reads them.
+_MARK_CTE = (
+    "WITH fieldbot_done AS (UPDATE inbox SET status = 'done', done_at = ?,"
+    " lease_until = NULL, body = '' WHERE update_id = ? AND status <> 'done'"
+    " RETURNING update_id), fieldbot_seen AS (INSERT INTO processed_updates (update_id, at)"
+    " SELECT update_id, ? FROM fieldbot_done ON CONFLICT (update_id) DO NOTHING"
+    f" RETURNING (SELECT pg_notify('{INBOX_CHANNEL}', '') FROM inbox AS w"
+    " WHERE w.chat_id = ? AND w.status = 'new' LIMIT 1)) "
+)
+_STEP_UPDATE = re.compile(r"^\s*UPDATE\s", re.I)
+
+
 class PgDatabase(Database):
     """``Database`` on PostgreSQL: one connection for write transactions (one at a time,
     as on SQLite), a small pool for reads."""
 
     # Every step is durable at its COMMIT: nothing waits for a ``sync`` (bot/webhook.py).
     durable_steps = True
+    # A webhook update's done-mark rides in the handler's first write (storage/db.DoneMark).
+    marks_with_writes = True
 
     def __init__(self, url: str, pool_size: int = 4) -> None:
         super().__init__(":memory:")
@@ -702,7 +755,17 @@ class PgDatabase(Database):
                 else:
                     notify = "".join(f"NOTIFY {c}; " for c in sorted(self._notify))
                     self._notify.clear()
-                    await raw.execute(f"{notify}COMMIT")
+                    mark = carried_mark()
+                    if mark is None:
+                        await raw.execute(f"{notify}COMMIT")
+                    else:  # the update being handled is done with this commit
+                        try:
+                            await raw.execute(f"{_mark_literals(mark)}{notify}COMMIT")
+                        except BaseException:
+                            mark.give_back()
+                            if raw.is_in_transaction():
+                                await raw.execute("ROLLBACK")
+                            raise
             finally:
                 _WRITING.reset(token)
 
@@ -846,7 +909,23 @@ class PgDatabase(Database):
         that transaction left it (a draft closed meanwhile is not saved: 0 rows)."""
         if _WRITING.get():  # inside this task's write transaction: part of it
             return (await PgConn(self, self._writer).run(sql, tuple(params))).rowcount
-        return (await self._autocommit(self.translate(sql), tuple(params))).rowcount
+        values = tuple(params)
+        mark = carried_mark()
+        if mark is None:
+            return (await self._autocommit(self.translate(sql), values)).rowcount
+        if not _STEP_UPDATE.match(sql):  # a transaction carries the mark at its COMMIT
+            mark.give_back()
+            async with self.write() as conn:
+                return int((await conn.execute(sql, values)).rowcount)
+        # The update being handled is marked done by the same statement.
+        marked = (mark.done_at, mark.update_id, mark.seen_at, mark.chat_id, *values)
+        try:
+            # The statement's own rows are counted, not the WITH clause's RETURNING.
+            query = replace(self.translate(_MARK_CTE + sql), returns_rows=False)
+            return (await self._autocommit(query, marked)).rowcount
+        except BaseException:
+            mark.give_back()
+            raise
 
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement, durable when it returns (a commit here waits for the server's
@@ -867,6 +946,15 @@ class PgDatabase(Database):
     async def step(self) -> AsyncIterator[Any]:
         async with self.write() as conn:
             yield conn
+
+    def note_processed(self, update_id: int, now: datetime) -> None:
+        """As ``Database.note_processed``, except for the webhook update this task is
+        handling (``DoneMark``): its done-mark records it as processed already, in the
+        handler's write or in the worker's mark (bot/webhook.py)."""
+        mark = DONE_MARK.get()
+        if mark is not None and mark.update_id == update_id:
+            return
+        super().note_processed(update_id, now)
 
     async def sync(self) -> None:
         """Write the noted update marks (steps are durable when they commit)."""
