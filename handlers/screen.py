@@ -117,12 +117,10 @@ async def edit_pressed(
 
 async def answer(bot: Bot, query_id: str, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press (Telegram takes one answer per press)."""
-    params: dict[str, Any] = {"callback_query_id": query_id}
-    if text is not None:
-        params["text"] = text
-    if alert:
-        params["show_alert"] = True
-    await call_api(bot, "answerCallbackQuery", params)
+    # The typed method: its answer is a bare true (nothing to parse into objects), and
+    # it skips do_api_request's name check and warning, a third of the call's CPU. The
+    # request is the one do_api_request sends (tests/test_screen_calls.py).
+    await bot.answer_callback_query(query_id, text=text, show_alert=True if alert else None)
 
 
 def markup_of(message: Message) -> Markup | None:
