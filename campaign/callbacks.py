@@ -8,7 +8,7 @@ re-authorise the presser on every press. Telegram caps callback data at 64 bytes
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_BYTES = 64
 VERSION = "v1"
@@ -81,10 +81,34 @@ class Namespace:
 
     name: str
     actions: dict[str, tuple[int, int]]
+    # build's memory: (action, args) → data. Bounded: past the size it starts over (a
+    # draft's buttons are drawn within minutes, then rarely again).
+    _built: dict[tuple[str, tuple[object, ...]], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def build(self, action: str, *args: object) -> str:
+        # The same buttons are drawn again and again (a step redrawn after each press,
+        # ❌ on every step): their data is remembered by its parts. Only plain ints and
+        # strings are (True == 1 as a key, but not as text), and only data that passed
+        # the checks.
+        plain = True
+        for a in args:
+            if type(a) is not int and type(a) is not str:
+                plain = False
+                break
+        key = (action, args)
+        if plain:
+            known = self._built.get(key)
+            if known is not None:
+                return known
         self._check(action, len(args))
-        return encode(self.name, action, *args)
+        data = encode(self.name, action, *args)
+        if plain:
+            if len(self._built) >= _BUILT_MAX:
+                self._built.clear()
+            self._built[key] = data
+        return data
 
     def parse(self, data: str | None) -> Callback:
         cb = decode(data, self.name)
@@ -108,6 +132,9 @@ class Namespace:
         least, most = arity
         if not least <= count <= most:
             raise CallbackError(f"{self.name}:{action} takes {least}..{most} arguments")
+
+
+_BUILT_MAX = 50_000
 
 
 def _ns(name: str, **actions: tuple[int, int] | int) -> Namespace:

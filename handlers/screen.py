@@ -71,7 +71,28 @@ warnings.filterwarnings(
 async def call_api(bot: Bot, method: str, params: dict[str, Any], **timeouts: float) -> Any:
     """The Bot API's answer as plain JSON (no ``return_type``: nothing is parsed).
     ``timeouts``: ``read_timeout`` and so on; those not given are the request's own."""
-    return await bot.do_api_request(method, params, None, **timeouts)
+    return await bot.do_api_request(_unnamed(bot, method), params, None, **timeouts)
+
+
+_UNNAMED: dict[str, str] = {}
+
+
+def _unnamed(bot: Bot, method: str) -> str:
+    """``method`` as do_api_request takes it without suggesting the typed method: that
+    filtered warning still cost ~12 µs a call, a third of a call with a canned answer.
+    do_api_request takes the endpoint in camel or snake case, joining snake parts as
+    ``part.title()``, and warns when the name is an attribute of the Bot. So
+    ``editMessage_Text`` names ``editMessageText`` and is no attribute; a name with no
+    such form (or one that is an attribute) is passed as it is, and warns (filtered)."""
+    known = _UNNAMED.get(method)
+    if known is None:
+        last = max((i for i, c in enumerate(method) if c.isupper()), default=-1)
+        head, tail = method[:last], method[last:]
+        known = f"{head}_{tail}"
+        if last <= 0 or not tail.isalpha() or tail.title() != tail or hasattr(bot, known):
+            known = method
+        _UNNAMED[method] = known
+    return known
 
 
 async def send(
@@ -117,12 +138,10 @@ async def edit_pressed(
 
 async def answer(bot: Bot, query_id: str, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press (Telegram takes one answer per press)."""
-    params: dict[str, Any] = {"callback_query_id": query_id}
-    if text is not None:
-        params["text"] = text
-    if alert:
-        params["show_alert"] = True
-    await call_api(bot, "answerCallbackQuery", params)
+    # The typed method: its answer is a bare true (nothing to parse into objects), and
+    # it skips do_api_request's name check and warning, a third of the call's CPU. The
+    # request is the one do_api_request sends (tests/test_screen_calls.py).
+    await bot.answer_callback_query(query_id, text=text, show_alert=True if alert else None)
 
 
 def markup_of(message: Message) -> Markup | None:

@@ -1,0 +1,152 @@
+"""A step's press answer (handlers/screen.answer) goes through the library's typed
+``answer_callback_query`` instead of ``do_api_request``: the same request reaches the
+connection, the same errors come back, the rate limiter sees the same call."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+from telegram.error import TelegramError
+from telegram.ext import ApplicationBuilder, BaseRateLimiter
+from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBUserWarning
+
+from handlers import screen
+from tests.fakebot import TOKEN
+
+ME = {"id": 1, "is_bot": True, "first_name": "bot", "username": "bot"}
+
+
+class Canned(BaseRequest):
+    """Answers every call with ``answer``; records what was sent."""
+
+    def __init__(self) -> None:
+        self.answer: tuple[int, bytes] = (200, b'{"ok":true,"result":true}')
+        self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *a: Any, **k: Any
+    ) -> tuple[int, bytes]:
+        if url.endswith("/getMe"):
+            return 200, json.dumps({"ok": True, "result": ME}).encode()
+        assert request_data is not None
+        self.sent.append((url, request_data.parameters, request_data.json_parameters))
+        return self.answer
+
+
+class Recording(BaseRateLimiter[int]):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any], int | None]] = []
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Any,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        self.seen.append((endpoint, dict(data), rate_limit_args))
+        return await callback(*args, **kwargs)
+
+
+async def _bot() -> tuple[Any, Canned, Recording]:
+    request, limiter = Canned(), Recording()
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(request)
+        .get_updates_request(request)
+        .rate_limiter(limiter)
+        .build()
+    )
+    await app.initialize()
+    del limiter.seen[:]
+    return app.bot, request, limiter
+
+
+def _library_params(text: str | None, alert: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {"callback_query_id": "42"}
+    if text is not None:
+        params["text"] = text
+    if alert:
+        params["show_alert"] = True
+    return params
+
+
+@pytest.mark.parametrize(
+    ("text", "alert"), [(None, False), ("已提交", False), ("草稿已关闭", True)]
+)
+async def test_the_same_request(text: str | None, alert: bool) -> None:
+    bot, request, limiter = await _bot()
+    await bot.do_api_request("answerCallbackQuery", _library_params(text, alert))
+    await screen.answer(bot, "42", text, alert)
+    assert request.sent[1] == request.sent[0]
+    assert limiter.seen[1] == limiter.seen[0]
+
+
+def _refusal(code: int, description: str, **parameters: Any) -> tuple[int, bytes]:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return code, json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _refusal(400, "Bad Request: query is too old and response timeout expired"),
+        _refusal(403, "Forbidden: bot was blocked by the user"),
+        _refusal(429, "Too Many Requests: retry after 3", retry_after=3),
+        (502, b"<html>Bad Gateway</html>"),
+        (200, b"not json"),
+    ],
+)
+async def test_the_same_errors(answer: tuple[int, bytes]) -> None:
+    bot, request, _ = await _bot()
+    request.answer = answer
+    with pytest.raises(TelegramError) as theirs:
+        await bot.do_api_request("answerCallbackQuery", _library_params("x", True))
+    with pytest.raises(TelegramError) as ours:
+        await screen.answer(bot, "42", "x", True)
+    assert type(ours.value) is type(theirs.value)
+    assert str(ours.value) == str(theirs.value)
+
+
+METHODS = ["sendMessage", "editMessageText", "sendPhoto", "sendMediaGroup", "deleteMessage"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+async def test_call_api_names_the_endpoint_without_the_warning(method: str) -> None:
+    bot, request, limiter = await _bot()
+    request.answer = (200, b'{"ok":true,"result":true}')
+    params = {"chat_id": 7, "text": "x"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await bot.do_api_request(method, dict(params))  # the library's own name: warns
+        assert [w.category for w in caught] == [PTBUserWarning]
+        await screen.call_api(bot, method, dict(params))
+        assert len(caught) == 1  # ours did not
+    assert request.sent[0][0].endswith(f"/{method}")
+    assert request.sent[1] == request.sent[0]
+    assert limiter.seen[1] == limiter.seen[0]
