@@ -71,28 +71,7 @@ warnings.filterwarnings(
 async def call_api(bot: Bot, method: str, params: dict[str, Any], **timeouts: float) -> Any:
     """The Bot API's answer as plain JSON (no ``return_type``: nothing is parsed).
     ``timeouts``: ``read_timeout`` and so on; those not given are the request's own."""
-    return await bot.do_api_request(_unnamed(bot, method), params, None, **timeouts)
-
-
-_UNNAMED: dict[str, str] = {}
-
-
-def _unnamed(bot: Bot, method: str) -> str:
-    """``method`` as do_api_request takes it without suggesting the typed method: that
-    filtered warning still cost ~12 µs a call, a third of a call with a canned answer.
-    do_api_request takes the endpoint in camel or snake case, joining snake parts as
-    ``part.title()``, and warns when the name is an attribute of the Bot. So
-    ``editMessage_Text`` names ``editMessageText`` and is no attribute; a name with no
-    such form (or one that is an attribute) is passed as it is, and warns (filtered)."""
-    known = _UNNAMED.get(method)
-    if known is None:
-        last = max((i for i, c in enumerate(method) if c.isupper()), default=-1)
-        head, tail = method[:last], method[last:]
-        known = f"{head}_{tail}"
-        if last <= 0 or not tail.isalpha() or tail.title() != tail or hasattr(bot, known):
-            known = method
-        _UNNAMED[method] = known
-    return known
+    return await bot.do_api_request(method, params, None, **timeouts)
 
 
 async def send(

@@ -5,14 +5,12 @@ connection, the same errors come back, the rate limiter sees the same call."""
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import pytest
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, BaseRateLimiter
 from telegram.request import BaseRequest, RequestData
-from telegram.warnings import PTBUserWarning
 
 from handlers import screen
 from tests.fakebot import TOKEN
@@ -131,22 +129,3 @@ async def test_the_same_errors(answer: tuple[int, bytes]) -> None:
         await screen.answer(bot, "42", "x", True)
     assert type(ours.value) is type(theirs.value)
     assert str(ours.value) == str(theirs.value)
-
-
-METHODS = ["sendMessage", "editMessageText", "sendPhoto", "sendMediaGroup", "deleteMessage"]
-
-
-@pytest.mark.parametrize("method", METHODS)
-async def test_call_api_names_the_endpoint_without_the_warning(method: str) -> None:
-    bot, request, limiter = await _bot()
-    request.answer = (200, b'{"ok":true,"result":true}')
-    params = {"chat_id": 7, "text": "x"}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        await bot.do_api_request(method, dict(params))  # the library's own name: warns
-        assert [w.category for w in caught] == [PTBUserWarning]
-        await screen.call_api(bot, method, dict(params))
-        assert len(caught) == 1  # ours did not
-    assert request.sent[0][0].endswith(f"/{method}")
-    assert request.sent[1] == request.sent[0]
-    assert limiter.seen[1] == limiter.seen[0]
