@@ -65,12 +65,12 @@ def reading(path: str | Path, *, snapshot: str | None = None) -> Iterator[Conn]:
     if str(path).startswith(("postgresql://", "postgres://")):
         from storage import pg  # noqa: PLC0415  (only with the extra "postgres")
 
-        with pg.reading(str(path)) as conn:
+        with pg.reading(str(path)) as shared:
             if snapshot is not None:
                 if not _SNAPSHOT_ID.fullmatch(snapshot):
                     raise ValueError(f"not a snapshot id: {snapshot!r}")
-                conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            yield cast(Conn, conn)
+                shared.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            yield cast(Conn, shared)
         return
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
