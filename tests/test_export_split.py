@@ -160,6 +160,7 @@ async def test_second_process_seeing_other_rows_is_overruled(
 )
 async def test_a_failing_second_process_fails_the_export_cleanly(
     db: Database,
+    backend: str,
     children: list[export_parts.Split],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -175,7 +176,11 @@ async def test_a_failing_second_process_fails_the_export_cleanly(
     assert not out.exists()  # no half file
     report_service.export_to_file(ask, out)  # the next export works
     assert len(children) == 2
-    assert digests(out.read_bytes()) == EXPECTED
+    if backend == "sqlite":
+        assert digests(out.read_bytes()) == EXPECTED
+    else:
+        got = digests(out.read_bytes(), unordered=EXPECTED_UNORDERED)
+        assert got == {**EXPECTED, **EXPECTED_UNORDERED}
 
 
 async def test_a_second_process_that_hangs_is_killed(
