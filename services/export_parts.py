@@ -128,7 +128,6 @@ class Child:
                 stdout=result,
                 stderr=errors,
                 env=env,
-                cwd=folder,
             )
         try:
             assert self._proc.stdin is not None
@@ -173,8 +172,11 @@ def start(conn: q.Conn, ask: Ask, split: Split) -> Child:
     """The second process, given the snapshot of ``conn`` to read when it can."""
     folder = tempfile.mkdtemp(prefix="fieldbot-export-")
     try:
+        where = ask.db_path
+        if not where.startswith(("postgresql://", "postgres://")):
+            where = str(Path(where).resolve())  # the same file whatever the child's folder
         job = Job(
-            db_path=ask.db_path,
+            db_path=where,
             scope=ask.scope,
             period=ask.period,
             split=split,
