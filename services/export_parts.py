@@ -144,9 +144,8 @@ class Child:
             raise ExportFailed("the export's second process did not finish in time") from None
         if code != 0:
             said = self._errors.read_text("utf-8", "replace").strip().splitlines()
-            raise ExportFailed(
-                f"the export's second process ended with {code}: {said[-1] if said else ''}"
-            )
+            last = f": {said[-1]}" if said else ""
+            raise ExportFailed(f"the export's second process ended with {code}{last}")
         try:
             with self._result.open("rb") as f:
                 piece = pickle.load(f)  # noqa: S301  (written by our own second process)

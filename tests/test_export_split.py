@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from campaign.i18n import default_catalog
@@ -196,3 +197,25 @@ async def test_a_second_process_that_hangs_is_killed(
     )
     with pytest.raises(export_parts.ExportFailed, match="in time"):
         _export(_ask(db))
+
+
+def test_cli_export_with_a_failing_second_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fieldbot report export``: a clear line, no file, and the next run works."""
+    from bot.cli import main
+    from tests.test_report_cli import _setup
+
+    config = str(_setup(tmp_path))
+    xlsx = tmp_path / "nov.xlsx"
+    args = ["--config", config, "report", "export", "--period", "2026-11", "--out", str(xlsx)]
+    monkeypatch.setattr(export_parts, "SPLIT_ROWS", 2)
+    with monkeypatch.context() as m:
+        m.setattr(export_parts, "child_command", lambda: [sys.executable, "-c", "exit(4)"])
+        assert main(args) != 0
+    said = capsys.readouterr().err
+    assert "报表没有生成（the export's second process ended with 4）" in said
+    assert not xlsx.exists()
+    assert main(args) == 0
+    book = openpyxl.load_workbook(xlsx)
+    assert len(list(book["走访记录"].iter_rows(min_row=2))) == 7
