@@ -64,6 +64,8 @@ CHILD_SHARE = 0.72
 # A second process still running after this long is killed and the export fails.
 CHILD_TIMEOUT = 1800.0
 _ROOT = Path(__file__).resolve().parent.parent
+# The peak resident memory of the last second process, in MB (for bench/office.py).
+last_peak_mb: float | None = None
 
 
 class ExportFailed(Exception):
@@ -148,12 +150,15 @@ class Child:
             raise ExportFailed(f"the export's second process ended with {code}{last}")
         try:
             with self._result.open("rb") as f:
-                piece = pickle.load(f)  # noqa: S301  (written by our own second process)
+                said = pickle.load(f)  # noqa: S301  (written by our own second process)
         except Exception as e:
             raise ExportFailed("the export's second process gave no result") from e
-        if not isinstance(piece, xlsxstream.Piece):
-            raise ExportFailed("the export's second process gave no result")
-        return piece
+        match said:
+            case (xlsxstream.Piece() as piece, float() as peak):
+                global last_peak_mb  # noqa: PLW0603  (a figure for the bench, nothing more)
+                last_peak_mb = peak
+                return piece
+        raise ExportFailed("the export's second process gave no result")
 
     def stop(self) -> None:
         """Killed if still running; its files removed."""
@@ -217,10 +222,25 @@ def run(job: Job) -> xlsxstream.Piece:
     return xlsxstream.piece_of(sheet, job.out, split.first_row)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``VmHWM`` (Linux) counts from the exec;
+    ``ru_maxrss`` also holds the memory of the process that started us (Linux keeps
+    it across the exec), so it is only the fallback."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource  # noqa: PLC0415  (POSIX only)
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     job = pickle.load(sys.stdin.buffer)  # noqa: S301  (from the process that started us)
     piece = run(job)
-    pickle.dump(piece, sys.stdout.buffer)
+    pickle.dump((piece, peak_rss_mb()), sys.stdout.buffer)
     sys.stdout.flush()
     return 0
 

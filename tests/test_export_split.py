@@ -91,6 +91,7 @@ async def test_split_export_is_the_one_process_export(
     assert children == []
     split = _export(ask)
     assert len(children) == 1 and children[0].rows > 0 and children[0].first_row > 1
+    assert export_parts.last_peak_mb is not None and 0 < export_parts.last_peak_mb < 250
     assert _members(split) == _members(single)
     if backend == "sqlite":
         assert digests(split) == EXPECTED
