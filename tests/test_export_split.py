@@ -220,3 +220,18 @@ def test_cli_export_with_a_failing_second_process(
     assert main(args) == 0
     book = openpyxl.load_workbook(xlsx)
     assert len(list(book["走访记录"].iter_rows(min_row=2))) == 7
+
+
+async def test_split_export_of_one_team(
+    db: Database, children: list[export_parts.Split], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team leader's workbook: the second process reads that team's visits only."""
+    await _county(db)
+    with q.reading(str(db.path)) as conn:
+        team = conn.execute("SELECT MIN(id) FROM teams").fetchone()[0]
+    ask = dataclasses.replace(_ask(db), scope=Scope.team(team))
+    with monkeypatch.context() as m:
+        m.setattr(export_parts, "SPLIT_ROWS", 10**9)
+        single = _members(_export(ask))
+    assert _members(_export(ask)) == single
+    assert len(children) == 1
