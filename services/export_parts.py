@@ -29,6 +29,7 @@ A second process that fails, dies or outlasts ``CHILD_TIMEOUT`` makes the export
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -151,14 +152,14 @@ class Child:
             raise ExportFailed(f"the export's second process ended with {code}{last}")
         try:
             with self._result.open("rb") as f:
-                said = pickle.load(f)  # noqa: S301  (written by our own second process)
+                answer = pickle.load(f)  # noqa: S301  (written by our own second process)
         except Exception as e:
             raise ExportFailed("the export's second process gave no result") from e
-        match said:
+        match answer:
             case (xlsxstream.Piece() as piece, float() as peak):
                 global last_peak_mb  # noqa: PLW0603  (a figure for the bench, nothing more)
                 last_peak_mb = peak
-                return piece
+                return dataclasses.replace(piece, path=self.job.out)  # only our own file
         raise ExportFailed("the export's second process gave no result")
 
     def stop(self) -> None:
@@ -173,8 +174,9 @@ def child_command() -> list[str]:
     return [sys.executable, "-m", "services.export_parts"]
 
 
-def start(conn: q.Conn, ask: Ask, split: Split) -> Child:
-    """The second process, given the snapshot of ``conn`` to read when it can."""
+def start(conn: q.Conn, ask: Ask, split: Split) -> Child | None:
+    """The second process, given the snapshot of ``conn`` to read when it can; None
+    when no process can be started here (the export then runs in one)."""
     folder = tempfile.mkdtemp(prefix="fieldbot-export-")
     try:
         where = ask.db_path
@@ -191,6 +193,10 @@ def start(conn: q.Conn, ask: Ask, split: Split) -> Child:
             out=str(Path(folder, "piece.deflate")),
         )
         return Child(job, folder)
+    except OSError:
+        log.warning("no second process for the export: it runs in one", exc_info=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -235,3 +235,18 @@ async def test_split_export_of_one_team(
         single = _members(_export(ask))
     assert _members(_export(ask)) == single
     assert len(children) == 1
+
+
+async def test_no_second_process_to_start_means_one_process(
+    db: Database, children: list[export_parts.Split], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interpreter that cannot be started (none where it was): the same workbook,
+    written by this process alone."""
+    await _county(db)
+    ask = _ask(db)
+    with monkeypatch.context() as m:
+        m.setattr(export_parts, "SPLIT_ROWS", 10**9)
+        single = _members(_export(ask))
+    monkeypatch.setattr(export_parts, "child_command", lambda: ["/nonexistent/python3"])
+    assert _members(_export(ask)) == single
+    assert len(children) == 1
