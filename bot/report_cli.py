@@ -19,6 +19,7 @@ from campaign.settings import Settings
 from reports.chart import NoCJKFont
 from services import assessment
 from services import reports as service
+from services.export_parts import ExportFailed
 from services.runtime import system_clock
 from storage.db import open_database
 
@@ -193,7 +194,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     out = Path(args.out or f"{service.file_stem(ask, args.kind)}.{fmt}")
     if fmt == "xlsx":
-        service.export_to_file(ask, out)
+        try:
+            service.export_to_file(ask, out)
+        except ExportFailed as e:
+            raise UserError(say(settings, "export_failed", reason=e)) from None
     else:
         try:
             out.write_bytes(service.chart_png(ask))

@@ -63,6 +63,10 @@ class ExportData:
     # More sheets after the team sheets (the assessment's 考核, model cases' 典型): each
     # writes its sheets into the workbook, given the sheet titles already taken.
     extra: Sequence[Callable[[StreamingWorkbook, set[str]], None]] = ()
+    # The later visits when ``visits`` holds only the first part of them: asked for
+    # after every other sheet is written, either a piece of the visits sheet made by a
+    # second process (services/export_parts.py) or rows to write here.
+    visits_rest: Callable[[], xlsxstream.Piece | Iterable[VisitRow]] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,12 @@ class _Sheet:
         extra: int = 0,
         repeat: int | None = None,
         taken: set[str] | None = None,
+        aside: bool = False,
     ) -> None:
         """``later``: the columns of a second table further down the same sheet;
         ``extra``: columns past ``columns`` (kinds of work), of default width;
-        ``repeat``: rows printed atop every page (default: the frozen ones)."""
+        ``repeat``: rows printed atop every page (default: the frozen ones);
+        ``aside``: kept open while the next sheets are written (StreamingWorkbook.sheet)."""
         widths = []
         for i in range(max(len(columns) + extra, len(later))):
             ws = [cols[i].width for cols in (columns, later) if i < len(cols)]
@@ -124,7 +130,7 @@ class _Sheet:
         self._parts = 1
         self._header: list[str] | None = None
         self.ws: Sheet = wb.sheet(
-            title, widths, freeze_rows=freeze, columns=len(widths), repeat_rows=repeat
+            title, widths, freeze_rows=freeze, columns=len(widths), repeat_rows=repeat, aside=aside
         )
         self.t = t
         self.use(columns)
@@ -218,13 +224,16 @@ def _units_table(sheet: _Sheet, lines: list[UnitLine], total: UnitLine) -> None:
     sheet.row([t("reports.xlsx.total"), *_unit_values(total)], bold=True)
 
 
+_PLACE_KINDS = ("village", "community", "enterprise", "household")
+
+
 def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]]:
     """A visit's cells. This runs for every visit of a year, so it is written for speed:
     the date and the time of entry become Excel serial numbers here (their columns
     carry the date formats, the cells are the same as for date objects), the kinds'
     names are joined once per combination, and plain locals stand for attributes."""
     kind_names = {k: t(f"kinds.{k}") for k in WORK_KINDS}
-    place_kinds = {k: t(f"places.{k}") for k in ("village", "community", "enterprise", "household")}
+    place_kinds = {k: t(f"places.{k}") for k in _PLACE_KINDS}
     sep = t("reports.list_sep")
     joined: dict[tuple[str, ...], str] = {}
     place_kind, serial_at = place_kinds.get, local_serial(tz)
@@ -458,11 +467,13 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
         _units_table(sheet, data.overview.rows, data.overview.total)
 
         title = sheet_title(t("reports.xlsx.sheet_visits"), taken)
-        sheet = _Sheet(wb, title, VISIT_COLUMNS, t, freeze=1, taken=taken)
+        split = data.visits_rest is not None
+        sheet = _Sheet(wb, title, VISIT_COLUMNS, t, freeze=1, taken=taken, aside=split)
         sheet.header()
         row_of = _visit_values(t, tz, yes)
         for v in data.visits:
             sheet.row(row_of(v))
+        visits_sheet = sheet.ws
 
         title = sheet_title(t("reports.xlsx.sheet_problems"), taken)
         sheet = _Sheet(wb, title, PROBLEM_COLUMNS, t, freeze=1, taken=taken)
@@ -532,6 +543,39 @@ def write_workbook(out: IO[bytes], data: ExportData, t: Tr, tz: tzinfo) -> None:
 
         for write in data.extra:
             write(wb, taken)
+        if data.visits_rest is not None:
+            rest = data.visits_rest()
+            if isinstance(rest, xlsxstream.Piece):
+                visits_sheet.splice(rest)
+            else:
+                for v in rest:
+                    visits_sheet.append(row_of(v))
+
+
+def visit_texts(t: Tr) -> dict[str, str]:
+    """The catalogue texts the visits sheet's cells use (``_visit_values``), for a
+    second process to write some of them without the whole catalogue."""
+    keys = [f"kinds.{k}" for k in WORK_KINDS]
+    keys += [f"places.{k}" for k in _PLACE_KINDS]
+    keys += ["reports.list_sep", "reports.xlsx.yes"]
+    return {key: t(key) for key in keys}
+
+
+def visit_fragment(
+    out: IO[bytes], visits: Iterable[VisitRow], t: Tr, tz: tzinfo, first_row: int
+) -> Sheet:
+    """Rows of the visits sheet numbered from ``first_row + 1``, deflated into ``out``
+    for the sheet set aside in another process (``ExportData.visits_rest``): the same
+    cells as ``write_workbook`` writes for them. Returned closed."""
+    sheet = xlsxstream.fragment(
+        out, len(VISIT_COLUMNS), [c.number_format or "general" for c in VISIT_COLUMNS], first_row
+    )
+    row_of = _visit_values(t, tz, t("reports.xlsx.yes"))
+    append = sheet.append
+    for v in visits:
+        append(row_of(v))
+    sheet.close()
+    return sheet
 
 
 def _problem_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[ProblemRow], list[Any]]:

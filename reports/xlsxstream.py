@@ -15,14 +15,16 @@ from __future__ import annotations
 import operator
 import queue
 import re
+import shutil
+import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any, cast
 from xml.sax.saxutils import escape, quoteattr
-
-from openpyxl.utils import get_column_letter
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # A text cell needs work only when it holds one of these: XML's three, or an illegal one.
@@ -49,6 +51,7 @@ TITLE = len(_XFS)
 _XFS.append((0, True, False, True))
 
 MAX_ROWS = 1_048_576  # Excel's limit per sheet; writers split a longer table
+LEVEL = 3  # zlib's level for every part (see StreamingWorkbook)
 
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _RNS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
@@ -86,6 +89,133 @@ def _compiled(template: str, arity: int) -> Callable[..., str]:
     space: dict[str, Any] = {}
     exec(code, space)  # noqa: S102  (our own template: markup, positions, no input)
     return cast(Callable[..., str], space["row"])
+
+
+def column_letter(n: int) -> str:
+    """Excel's name of the n-th column (1: A, 27: AA), as openpyxl's
+    ``get_column_letter`` (not imported: openpyxl costs a third of a second to import,
+    paid again by every export's second process)."""
+    letters = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def _gf2_square(matrix: list[int]) -> list[int]:
+    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of ``a + b`` from ``crc32(a)``, ``crc32(b)`` and ``len(b)`` (zlib's
+    ``crc32_combine``, which Python does not expose): appending ``len2`` zero bytes to
+    ``a`` is a linear map on its CRC, applied by squaring the one-zero-bit operator."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)  # the next power of two, in bytes
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Part of a sheet's rows written elsewhere (another process): raw deflate data
+    ending on a byte boundary (a sync flush, no final block), the CRC-32 and length of
+    the XML it holds, and how many rows."""
+
+    path: str
+    crc: int
+    size: int
+    rows: int
+
+
+class Deflated:
+    """A file-like sink that compresses what it is given into ``out`` as raw deflate
+    data, keeping the CRC-32 and length of the uncompressed bytes.
+
+    ``close`` ends the stream with the final block (``final=True``: a zip member's
+    whole data) or with a sync flush (a piece another stream will take in). A piece is
+    taken in by ``splice``: everything so far is flushed with Z_FULL_FLUSH (byte
+    aligned, and nothing after refers back to it), the piece's bytes are copied as they
+    are, and the CRC-32 of the whole is combined from both (what pigz does)."""
+
+    def __init__(self, out: IO[bytes], level: int = LEVEL, *, final: bool = True) -> None:
+        self.out = out
+        self.final = final
+        self.crc = 0
+        self.size = 0
+        self.written = 0
+        self._zip = zlib.compressobj(level, zlib.DEFLATED, -15)
+
+    def write(self, data: bytes) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self._put(self._zip.compress(data))
+        return len(data)
+
+    def _put(self, data: bytes) -> None:
+        if data:
+            self.out.write(data)
+            self.written += len(data)
+
+    def splice(self, piece: Piece) -> None:
+        self._put(self._zip.flush(zlib.Z_FULL_FLUSH))
+        with open(piece.path, "rb") as src:
+            while chunk := src.read(1 << 20):
+                self._put(chunk)
+        self.crc = crc32_combine(self.crc, piece.crc, piece.size)
+        self.size += piece.size
+
+    def close(self) -> None:
+        self._put(self._zip.flush(zlib.Z_FINISH if self.final else zlib.Z_SYNC_FLUSH))
+        self.out.flush()
+
+
+class _Raw:
+    """Stands for zipfile's compressor on a member whose data is deflated already."""
+
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _raw_member(zf: zipfile.ZipFile, name: str, data: IO[bytes], crc: int, size: int) -> None:
+    """A zip member from deflate data made elsewhere (``Deflated``): zipfile has no
+    public way in, so its writer is given a compressor that passes the bytes through,
+    then the CRC-32 and length of the uncompressed data (a test reads the member back
+    and checks its CRC, should zipfile change)."""
+    handle = zf.open(name, "w", force_zip64=True)
+    writer = cast(Any, handle)
+    writer._compressor = _Raw()
+    shutil.copyfileobj(data, handle, 1 << 20)
+    writer._crc, writer._file_size = crc, size
+    handle.close()
 
 
 def _serial_date(d: date) -> int:
@@ -183,12 +313,16 @@ class _Writer:
             raise self._error
         self._queue.put(chunk)
 
-    def finish(self) -> None:
-        """Everything written, then the entry closed (in the caller's thread)."""
+    def drain(self) -> None:
+        """Everything written; the thread ends, the entry stays open."""
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+    def finish(self) -> None:
+        """Everything written, then the entry closed (in the caller's thread)."""
+        self.drain()
         self._stream.close()
 
 
@@ -197,20 +331,28 @@ class Sheet:
 
     Every sheet prints landscape, fitted to one page wide (as many pages tall as it
     takes). ``filter_from(row)`` puts the autofilter on the table whose header is that
-    row; ``repeat_rows`` are printed at the top of every page."""
+    row; ``repeat_rows`` are printed at the top of every page.
+
+    A ``fragment`` is rows only, numbered from ``first_row + 1``, for another process to
+    ``splice`` into its sheet (no head, no tail; ``stream`` a ``Deflated``)."""
 
     def __init__(
         self,
-        stream: IO[bytes],
+        stream: IO[bytes] | Deflated,
         widths: Sequence[float],
         freeze_rows: int,
         columns: int,
         repeat_rows: int = 0,
+        *,
+        fragment: bool = False,
+        first_row: int = 0,
     ) -> None:
-        self._out = _Writer(stream)
-        self._row = 0
+        self._stream = stream
+        self._out = _Writer(cast(IO[bytes], stream))
+        self._row = first_row
+        self._fragment = fragment
         self._width = max(columns, len(widths), 1)
-        self._letters = [get_column_letter(i + 1) for i in range(self._width + 8)]
+        self._letters = [column_letter(i + 1) for i in range(self._width + 8)]
         self._pending: list[str] = []
         self._plans: dict[tuple[tuple[type, ...], bool, int | None], _Plan] = {}
         self.formats = []
@@ -238,7 +380,8 @@ class Sheet:
             ]
             head.append("</cols>")
         head.append("<sheetData>")
-        self._write("".join(head))
+        if not fragment:
+            self._write("".join(head))
 
     def _write(self, text: str) -> None:
         self._out.write(text.encode("utf-8"))
@@ -355,8 +498,21 @@ class Sheet:
         texts = operator.itemgetter(*text_at) if text_at else None
         return fmt, texts, converts, tuple(text_at)
 
+    def splice(self, piece: Piece) -> None:
+        """The rows of ``piece`` (made by a ``fragment`` numbered from here) come next."""
+        if not isinstance(self._stream, Deflated):
+            raise TypeError("only a sheet set aside (StreamingWorkbook.sheet) takes pieces")
+        self._flush()
+        self._out.drain()
+        self._stream.splice(piece)
+        self._row += piece.rows
+        self._out = _Writer(cast(IO[bytes], self._stream))
+
     def close(self) -> None:
         self._flush()
+        if self._fragment:
+            self._out.finish()
+            return
         tail = ["</sheetData>"]
         if self.filter_ref:
             tail.append(f'<autoFilter ref="{self.filter_ref.replace("$", "")}"/>')
@@ -373,14 +529,17 @@ class Sheet:
 class StreamingWorkbook:
     """``with StreamingWorkbook(fileobj) as wb:`` then ``wb.sheet(...)`` one at a time."""
 
-    def __init__(self, out: IO[bytes], compresslevel: int = 3) -> None:
+    def __init__(self, out: IO[bytes], compresslevel: int = LEVEL) -> None:
         # A year's workbook (218 MB of XML): 29 MB at level 3, 26 MB at 4; level 3 is
         # zlib's last fast level, 4 and up search harder and cost 0.8 s more (a sixth of
         # the writing). Bots may send files up to 50 MB.
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self._level = compresslevel
         self._titles: list[str] = []
         self._sheets: list[Sheet] = []
         self._current: Sheet | None = None
+        # Sheets set aside: (member name, sheet, its compressed data so far).
+        self._aside: list[tuple[str, Sheet, Deflated]] = []
 
     def __enter__(self) -> StreamingWorkbook:
         return self
@@ -395,18 +554,31 @@ class StreamingWorkbook:
         freeze_rows: int = 0,
         columns: int = 0,
         repeat_rows: int | None = None,
+        *,
+        aside: bool = False,
     ) -> Sheet:
         """A new sheet; the frozen rows are also the rows printed atop every page
-        unless ``repeat_rows`` says otherwise."""
+        unless ``repeat_rows`` says otherwise.
+
+        ``aside``: the sheet stays open while the next ones are written (its compressed
+        bytes wait in a temporary file), so pieces made meanwhile by another process can
+        be ``splice``d into it; it goes into the zip when the workbook is closed."""
         if self._current is not None:
             self._current.close()
+            self._current = None
         self._titles.append(title)
         n = len(self._titles)
-        stream = self._zip.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True)
+        name = f"xl/worksheets/sheet{n}.xml"
         repeat = freeze_rows if repeat_rows is None else repeat_rows
-        self._current = Sheet(stream, widths, freeze_rows, columns, repeat)
-        self._sheets.append(self._current)
-        return self._current
+        if aside:
+            spool = Deflated(tempfile.TemporaryFile(), self._level)
+            sheet = Sheet(spool, widths, freeze_rows, columns, repeat)
+            self._aside.append((name, sheet, spool))
+        else:
+            stream = self._zip.open(name, "w", force_zip64=True)
+            sheet = self._current = Sheet(stream, widths, freeze_rows, columns, repeat)
+        self._sheets.append(sheet)
+        return sheet
 
     def _defined_names(self) -> str:
         """Print titles and the autofilter's range, as Excel itself records them."""
@@ -431,6 +603,14 @@ class StreamingWorkbook:
             self._current = None
         if self._zip.fp is None:
             return
+        while self._aside:
+            name, sheet, spool = self._aside.pop(0)
+            try:
+                sheet.close()
+                spool.out.seek(0)
+                _raw_member(self._zip, name, spool.out, spool.crc, spool.size)
+            finally:
+                spool.out.close()
         n = len(self._titles)
         z = self._zip
         z.writestr(
@@ -484,3 +664,21 @@ class StreamingWorkbook:
         )
         z.writestr("xl/styles.xml", _styles_xml())
         z.close()
+
+
+def fragment(out: IO[bytes], columns: int, formats: Sequence[str], first_row: int) -> Sheet:
+    """Rows only, numbered from ``first_row + 1``, deflated into ``out`` for a sheet set
+    aside in another process to splice: the same cells as that sheet's ``append`` with
+    these column ``formats``. ``close`` it, then hand over ``out``'s path with
+    ``piece_of``."""
+    sheet = Sheet(Deflated(out, final=False), (), 0, columns, fragment=True, first_row=first_row)
+    sheet.formats = list(formats)
+    return sheet
+
+
+def piece_of(sheet: Sheet, path: str, first_row: int) -> Piece:
+    """What a closed ``fragment`` holds, for the process that splices it."""
+    stream = sheet._stream
+    if not isinstance(stream, Deflated):
+        raise TypeError("not a fragment")
+    return Piece(path, stream.crc, stream.size, sheet.rows - first_row)

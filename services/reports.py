@@ -41,7 +41,7 @@ from reports import text
 from reports.chart import ChartInput, draw_chart
 from reports.problem_callbacks import CallbackFigures, summary_section
 from reports.workbook import ExportData, write_workbook
-from services import assessment, model_cases, people, plan_reports, quotas
+from services import assessment, export_parts, model_cases, people, plan_reports, quotas
 from services.people import Cadre
 from services.runtime import Deps
 from storage import checks as check_rows
@@ -222,64 +222,84 @@ def scope_label(ask: Ask) -> str:
 
 
 def export_workbook(ask: Ask, out: IO[bytes]) -> None:
-    """The whole workbook, read from one snapshot and streamed into ``out``."""
-    tz = ask.settings.tz
+    """The whole workbook, read from one snapshot and streamed into ``out``; a long
+    visits sheet partly made by a second process (services/export_parts.py), which
+    raises ``ExportFailed`` when that process fails."""
     with q.reading(ask.db_path) as conn:
-        overview = _summary(conn, ask, rows_kind="team")
-        by_group = _summary(conn, ask, rows_kind="group")
-        title = ask.t(
+        split = export_parts.plan(conn, ask)
+        child = export_parts.start(conn, ask, split) if split is not None else None
+        try:
+            _export(ask, out, conn, child)
+        finally:
+            if child is not None:
+                child.stop()
+
+
+def _export(ask: Ask, out: IO[bytes], conn: q.Conn, child: export_parts.Child | None) -> None:
+    tz = ask.settings.tz
+    if child is None:
+        visits = rows.visit_rows(conn, ask.scope, ask.period)
+    else:
+        visits = rows.visit_rows(conn, ask.scope, ask.period, until=child.job.split.since)
+    overview = _summary(conn, ask, rows_kind="team")
+    by_group = _summary(conn, ask, rows_kind="group")
+    title = ask.t(
+        "reports.export.title",
+        scope=ask.scope_text(overview.scope_name),
+        period=ask.period_text(),
+        now=stamp(ask.now, tz),
+    )
+    data = ExportData(
+        title=title,
+        overview=overview,
+        by_group=by_group,
+        cadres=rows.cadre_progress(conn, ask.scope, ask.period, tz=tz, target=ask.target()),
+        visits=visits,
+        visits_rest=partial(export_parts.rest, child, conn, ask) if child else None,
+        problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
+        events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
+        plans=plan_reports.sheet_rows(ask),
+        callbacks=callback_store.export_lines(conn, ask.scope, ask.period.start, ask.period.end),
+        title_for=lambda team: ask.t(
             "reports.export.title",
-            scope=ask.scope_text(overview.scope_name),
+            scope=team,
             period=ask.period_text(),
             now=stamp(ask.now, tz),
-        )
-        data = ExportData(
-            title=title,
-            overview=overview,
-            by_group=by_group,
-            cadres=rows.cadre_progress(conn, ask.scope, ask.period, tz=tz, target=ask.target()),
-            visits=rows.visit_rows(conn, ask.scope, ask.period),
-            problems=rows.problem_rows(conn, ask.scope, ask.period, now=ask.now, tz=tz),
-            events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
-            plans=plan_reports.sheet_rows(ask),
-            callbacks=callback_store.export_lines(
-                conn, ask.scope, ask.period.start, ask.period.end
+        ),
+        checks=check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now),
+        extra=[
+            *assessment.export_sheets(
+                ask.db_path,
+                ask.settings,
+                ask.catalog,
+                ask.lang,
+                ask.scope,
+                ask.period,
+                ask.now,
+                ask.scope_text(overview.scope_name),
             ),
-            title_for=lambda team: ask.t(
-                "reports.export.title",
-                scope=team,
-                period=ask.period_text(),
-                now=stamp(ask.now, tz),
+            model_cases.export_sheet(
+                ask.db_path,
+                ask.settings,
+                ask.catalog,
+                ask.lang,
+                ask.scope,
+                ask.period,
+                ask.now,
             ),
-            checks=check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now),
-            extra=[
-                *assessment.export_sheets(
-                    ask.db_path,
-                    ask.settings,
-                    ask.catalog,
-                    ask.lang,
-                    ask.scope,
-                    ask.period,
-                    ask.now,
-                    ask.scope_text(overview.scope_name),
-                ),
-                model_cases.export_sheet(
-                    ask.db_path,
-                    ask.settings,
-                    ask.catalog,
-                    ask.lang,
-                    ask.scope,
-                    ask.period,
-                    ask.now,
-                ),
-            ],
-        )
-        write_workbook(out, data, ask.t, tz)
+        ],
+    )
+    write_workbook(out, data, ask.t, tz)
 
 
 def export_to_file(ask: Ask, path: Path) -> Path:
-    with path.open("wb") as out:
-        export_workbook(ask, out)
+    """The workbook written to ``path``; nothing left there when it fails."""
+    try:
+        with path.open("wb") as out:
+            export_workbook(ask, out)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -184,8 +184,38 @@ def cases(conn: Conn, scope: Scope, period: Period, limit: int = 500) -> Cases:
 # --- rows for the workbook ----------------------------------------------------------------
 
 
-def visit_rows(conn: Conn, scope: Scope, period: Period) -> Iterator[VisitRow]:
-    """Every active visit of the period, streamed in date order (then id).
+def visit_days(conn: Conn, scope: Scope, period: Period) -> tuple[list[tuple[str, int]], int]:
+    """How many rows ``visit_rows`` gives for each day of the period (days without
+    visits left out), and the largest visit id: where to split the visits between two
+    processes, and the bound that keeps visits logged meanwhile out of both halves.
+    Read over the covering index in date order; the unary plus keeps the planner on it
+    (the check that cadre and place exist, as ``visit_rows`` skips, is per row)."""
+    where, params = scope_sql(scope, "v.team_id", "v.group_id")
+    cur = conn.execute(
+        "SELECT v.visit_date, COUNT(*) FROM visits v WHERE v.status = 'active'"
+        f" AND v.visit_date >= ? AND v.visit_date < ?{where}"
+        " AND +v.cadre_id IN (SELECT id FROM cadres) AND +v.place_id IN (SELECT id FROM places)"
+        " GROUP BY v.visit_date ORDER BY v.visit_date",
+        (period.start.isoformat(), period.end.isoformat(), *params),
+    )
+    cur.row_factory = None
+    days = [(str(day), int(n)) for day, n in cur]
+    top = conn.execute("SELECT MAX(id) FROM visits").fetchone()
+    return days, int(top[0] or 0) if top is not None else 0
+
+
+def visit_rows(
+    conn: Conn,
+    scope: Scope,
+    period: Period,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    up_to_id: int | None = None,
+) -> Iterator[VisitRow]:
+    """Every active visit of the period, streamed in date order (then id); only those
+    from ``since`` and before ``until`` when given (part of the period), and none with
+    an id above ``up_to_id`` (logged after another process's snapshot).
 
     Built for a year of a county (a quarter of a million rows): the visits are read
     bare, in one pass, and everything else comes from small tables read once beside
@@ -194,8 +224,12 @@ def visit_rows(conn: Conn, scope: Scope, period: Period) -> Iterator[VisitRow]:
     read over the period's range of visit ids into arrays indexed by id; the kept
     evidence files grouped once (only the visits that have some). A row is a tuple."""
     where, params = scope_sql(scope, "v.team_id", "v.group_id")
+    start = max(period.start, since) if since is not None else period.start
+    end = min(period.end, until) if until is not None else period.end
+    if up_to_id is not None:
+        where, params = f"{where} AND v.id <= ?", (*params, up_to_id)
     chosen = f"v.status = 'active' AND v.visit_date >= ? AND v.visit_date < ?{where}"
-    args = (period.start.isoformat(), period.end.isoformat(), *params)
+    args = (start.isoformat(), end.isoformat(), *params)
     span = conn.execute(
         "SELECT MIN(v.id), MAX(v.id) FROM visits v WHERE v.visit_date >= ? AND v.visit_date < ?",
         args[:2],

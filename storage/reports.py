@@ -12,6 +12,7 @@ group leaders and team leaders on the roster now.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -52,14 +53,24 @@ def _long(period: Period) -> bool:
     return period.days > LONG_PERIOD_DAYS
 
 
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?")
+
+
 @contextmanager
-def reading(path: str | Path) -> Iterator[Conn]:
-    """A read-only connection holding one snapshot of the database until the block ends."""
+def reading(path: str | Path, *, snapshot: str | None = None) -> Iterator[Conn]:
+    """A read-only connection holding one snapshot of the database until the block ends.
+
+    ``snapshot`` (PostgreSQL): the one another connection exported (``export_snapshot``),
+    so that two processes read exactly the same state."""
     if str(path).startswith(("postgresql://", "postgres://")):
         from storage import pg  # noqa: PLC0415  (only with the extra "postgres")
 
-        with pg.reading(str(path)) as snapshot:
-            yield cast(Conn, snapshot)
+        with pg.reading(str(path)) as shared:
+            if snapshot is not None:
+                if not _SNAPSHOT_ID.fullmatch(snapshot):
+                    raise ValueError(f"not a snapshot id: {snapshot!r}")
+                shared.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            yield cast(Conn, shared)
         return
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
@@ -71,6 +82,15 @@ def reading(path: str | Path) -> Iterator[Conn]:
         yield conn
     finally:
         conn.close()
+
+
+def export_snapshot(conn: Conn) -> str | None:
+    """The id another process gives ``reading`` to read this connection's snapshot
+    (PostgreSQL; None on SQLite, whose snapshots cannot be shared)."""
+    if isinstance(conn, sqlite3.Connection):
+        return None
+    row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+    return str(row[0])
 
 
 @contextmanager
