@@ -27,14 +27,9 @@ How to declare a flow (a sketch; handlers/visit_flow.py is the full one)::
     XYZ = _ns("xyz", cat=2, done=1, x=1, keep=1, drop=1)
 
     @dataclass
-    class XyzForm:                  # what the draft holds: JSON-able, and FlowForm's
-        category: str | None = None
-        back: str | None = None     # the step a question returns to
-        command: str | None = None  # the command that interrupted the flow
-        keyboard: bool = False      # a reply keyboard was shown (taken away at the end)
-
-        def dump(self) -> dict[str, Any]:
-            return dataclasses.asdict(self)
+    class XyzForm(EngineForm):      # what the draft holds: JSON-able fields with defaults;
+        category: str | None = None # the engine's own fields, dump and load come with
+                                    # EngineForm (handlers/flow_form.py)
 
     async def ask_category(s: Session[XyzForm]) -> Message:
         picks = [s.button(s.w.t(f"categories.{c}"), "cat", c) for c in CATEGORIES]
@@ -49,7 +44,7 @@ How to declare a flow (a sketch; handlers/visit_flow.py is the full one)::
         kind="xyz",                 # drafts.kind and the conversation's name
         ns=callbacks.XYZ,
         texts="xyz.raise",          # catalogue section with the engine's keys (below)
-        load=lambda data: XyzForm(**data),
+        load=XyzForm.load,
         steps=[
             Step("category", ask_category, buttons={"cat": category_chosen},
                  next="summary", hint="use_buttons"),
