@@ -576,12 +576,13 @@ def _print_run(label: str, r: dict[str, Any], procs: int, cadres: int, concurren
         parts.append(("PostgreSQL server", r["server"]))
     parts.append(("load generator + fake Bot API", r["generator"]))
     total = sum(t for _, t in parts)
-    print(f"  CPU over {wall:.1f} s (2 cores: {2 * wall:.1f} CPU s at most):")
+    cores = os.cpu_count() or 1
+    print(f"  CPU over {wall:.1f} s ({cores} cores: {cores * wall:.1f} CPU s at most):")
     for part, t in parts:
         print(f"    {part:32}{t:7.2f} s  {t / n * 1e6:6.0f} µs/update  {t / wall * 100:4.0f}%")
     print(
         f"    {'all':32}{total:7.2f} s  {total / n * 1e6:6.0f} µs/update"
-        f"  (a floor of {n / total:.0f} updates/s if they had the two cores to themselves)"
+        f"  (at most {cores * n / total:.0f} updates/s with the {cores} cores to themselves)"
     )
     if r["visits"] != cadres + warm or r["pending"] or r["errors"]:
         print(
