@@ -237,20 +237,19 @@ def export_workbook(ask: Ask, out: IO[bytes]) -> None:
 
 def _export(ask: Ask, out: IO[bytes], conn: q.Conn, child: export_parts.Child | None) -> None:
     tz = ask.settings.tz
-    if child is None:
-        visits = rows.visit_rows(conn, ask.scope, ask.period)
-    else:
-        visits = rows.visit_rows(conn, ask.scope, ask.period, until=child.job.split.since)
+    # With a second process, this one writes the visits before the day it starts from.
+    until = child.job.split.since if child is not None else None
+    visits = rows.visit_rows(conn, ask.scope, ask.period, until=until)
     overview = _summary(conn, ask, rows_kind="team")
     by_group = _summary(conn, ask, rows_kind="group")
-    title = ask.t(
-        "reports.export.title",
-        scope=ask.scope_text(overview.scope_name),
-        period=ask.period_text(),
-        now=stamp(ask.now, tz),
-    )
+
+    def title(scope: str) -> str:
+        return ask.t(
+            "reports.export.title", scope=scope, period=ask.period_text(), now=stamp(ask.now, tz)
+        )
+
     data = ExportData(
-        title=title,
+        title=title(ask.scope_text(overview.scope_name)),
         overview=overview,
         by_group=by_group,
         cadres=rows.cadre_progress(conn, ask.scope, ask.period, tz=tz, target=ask.target()),
@@ -260,12 +259,7 @@ def _export(ask: Ask, out: IO[bytes], conn: q.Conn, child: export_parts.Child | 
         events=rows.event_rows(conn, ask.scope, ask.period, tz=tz),
         plans=plan_reports.sheet_rows(ask),
         callbacks=callback_store.export_lines(conn, ask.scope, ask.period.start, ask.period.end),
-        title_for=lambda team: ask.t(
-            "reports.export.title",
-            scope=team,
-            period=ask.period_text(),
-            now=stamp(ask.now, tz),
-        ),
+        title_for=title,
         checks=check_rows.team_rows(conn, ask.scope, ask.period.start, ask.period.end, ask.now),
         extra=[
             *assessment.export_sheets(
