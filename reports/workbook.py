@@ -11,6 +11,7 @@ in a second sheet with the same header ("走访记录(2)").
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -274,28 +275,18 @@ def _visit_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[VisitRow], list[Any]
 def _event_values(t: Tr, tz: tzinfo) -> Callable[[EventRow], list[Any]]:
     """A step of a problem's history as cells; catalogue texts looked up once each."""
     bot = t("reports.xlsx.bot")
-    actions: dict[str, str] = {}
-    levels: dict[str, str] = {}
+    name = functools.cache(t)
     serial_at = local_serial(tz)
-
-    def level(key: str) -> str:
-        name = levels.get(key)
-        if name is None:
-            name = levels[key] = t(f"levels.{key}")
-        return name
 
     def values(e: EventRow) -> list[Any]:
         problem_id, at, action, actor, from_level, to_level, note = e
-        name = actions.get(action)
-        if name is None:
-            name = actions[action] = t(f"reports.action.{action}")
         return [
             f"P-{problem_id}",
             serial_at(at),
-            name,
+            name(f"reports.action.{action}"),
             actor or bot,
-            level(from_level) if from_level else None,
-            level(to_level) if to_level else None,
+            name(f"levels.{from_level}") if from_level else None,
+            name(f"levels.{to_level}") if to_level else None,
             _text(note) or None,  # no note: no cell (what the writer makes of "")
         ]
 
@@ -580,14 +571,8 @@ def visit_fragment(
 
 def _problem_values(t: Tr, tz: tzinfo, yes: str) -> Callable[[ProblemRow], list[Any]]:
     """A problem of the ledger as cells; catalogue names looked up once each."""
-    names: dict[str, str] = {}
+    name = functools.cache(t)
     serial_at = local_serial(tz)
-
-    def name(key: str) -> str:
-        found = names.get(key)
-        if found is None:
-            found = names[key] = t(key)
-        return found
 
     def values(p: ProblemRow) -> list[Any]:
         return [
