@@ -155,7 +155,7 @@ class InboxWorker:
         # it and handled there at once (``handle_now``); its done-mark rides in the
         # handler's first write (storage/db.DoneMark). The claims then only take updates
         # recorded 'new' (their chat was busy elsewhere) or left by a process that died.
-        self.direct = bool(getattr(self.deps.db, "marks_with_writes", False))
+        self.direct = self.deps.db.marks_with_writes
         self._claim = True  # a claim is wanted at the next round (not just a flush)
         self._claimed_at = 0.0  # the loop's time of the last claim (one a poll at least)
 
@@ -276,7 +276,7 @@ class InboxWorker:
             return
         done, self._done = self._done, []
         try:
-            if not getattr(self.deps.db, "durable_steps", False):  # PostgreSQL: True
+            if not self.deps.db.durable_steps:  # PostgreSQL: True
                 # The handlers' steps reach the disk with the same fsync (storage/db.py).
                 # PostgreSQL: every step was durable at its commit, and the done-mark
                 # below records these updates as processed: no round trip (nor the

@@ -280,6 +280,9 @@ class Database:
     transaction (one trip to aiosqlite's thread); ``step``/``write_step`` write a
     conversation step on the loop's connection; ``sync`` makes everything so far durable."""
 
+    # Whether every step is durable at its commit, so nothing waits for a ``sync``
+    # (bot/webhook.py): PostgreSQL. SQLite's steps commit without fsync (``sync``).
+    durable_steps = False
     # Whether a webhook update's done-mark rides in the handler's first write (``DoneMark``):
     # PostgreSQL (storage/pg.py). SQLite's webhook processes mark updates done after.
     marks_with_writes = False
