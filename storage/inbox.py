@@ -13,6 +13,7 @@ died, or whose handler wrote nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -106,6 +107,46 @@ def done_mark(update_id: int, chat_id: int | None, now: datetime, owner: object)
     """The mark that the handler's first write carries (storage/db.DoneMark): the rows
     ``mark_done`` writes, in that write's transaction."""
     return DoneMark(update_id, chat_id, precise_text(now), to_text(now), owner)
+
+
+# PostgreSQL: the same rows as ``mark_done``'s, written by the handler's first write
+# (storage/db.DoneMark, storage/pg.py). A transaction's COMMIT is one simple query, which
+# takes no parameters: the mark goes in as literals (an integer and our own ISO texts,
+# checked).
+_MARK_TEXT = re.compile(r"^[0-9T:.+-]+$")
+
+
+def mark_statements(mark: DoneMark) -> str:
+    """The statements that mark ``mark``'s update done, to run before a COMMIT. NOTIFY
+    only when its chat has an update waiting (recorded 'new' while this one was held)."""
+    if not (_MARK_TEXT.match(mark.done_at) and _MARK_TEXT.match(mark.seen_at)):
+        raise ValueError("not a timestamp")
+    n = int(mark.update_id)
+    sql = (
+        f"UPDATE inbox SET status = 'done', done_at = '{mark.done_at}', lease_until = NULL,"
+        f" body = '' WHERE update_id = {n} AND status <> 'done';"
+        f" INSERT INTO processed_updates (update_id, at) VALUES ({n}, '{mark.seen_at}')"
+        " ON CONFLICT (update_id) DO NOTHING; "
+    )
+    if mark.chat_id is not None:
+        sql += (
+            f"SELECT pg_notify('{CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM inbox"
+            f" WHERE chat_id = {int(mark.chat_id)} AND status = 'new'); "
+        )
+    return sql
+
+
+# The same, in front of a step's single UPDATE (``write_step``: one statement in
+# autocommit). Data-modifying WITH clauses run whether or not the statement reads them.
+# Its parameters, before the step's own: done_at, update_id, seen_at, chat_id.
+MARK_CTE = (
+    "WITH fieldbot_done AS (UPDATE inbox SET status = 'done', done_at = ?,"
+    " lease_until = NULL, body = '' WHERE update_id = ? AND status <> 'done'"
+    " RETURNING update_id), fieldbot_seen AS (INSERT INTO processed_updates (update_id, at)"
+    " SELECT update_id, ? FROM fieldbot_done ON CONFLICT (update_id) DO NOTHING"
+    f" RETURNING (SELECT pg_notify('{CHANNEL}', '') FROM inbox AS w"
+    " WHERE w.chat_id = ? AND w.status = 'new' LIMIT 1)) "
+)
 
 
 async def claim(

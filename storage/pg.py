@@ -59,13 +59,13 @@ from storage.db import (
     _WRITING,
     DONE_MARK,
     Database,
-    DoneMark,
     Migration,
     Row,
     carried_mark,
     discover_migrations,
     utcnow_text,
 )
+from storage.inbox import MARK_CTE, mark_statements
 
 try:  # the optional extra "postgres"
     import asyncpg
@@ -583,43 +583,6 @@ async def _no_reset(_conn: Any) -> None:
     """A pooled connection goes back as it is (see ``PgDatabase.open``)."""
 
 
-# A webhook update's done-mark (storage/db.DoneMark, storage/inbox.mark_done's rows) as
-# part of a handler's write. The transaction's COMMIT is one simple query, which takes no
-# parameters: the mark goes in as literals (an integer and our own ISO texts, checked).
-_MARK_TEXT = re.compile(r"^[0-9T:.+-]+$")
-INBOX_CHANNEL = "fieldbot_inbox"  # storage/inbox.CHANNEL (storage/ may not import upward)
-
-
-def _mark_literals(mark: DoneMark) -> str:
-    """The statements that mark ``mark``'s update done, to run before a COMMIT. NOTIFY
-    only when its chat has an update waiting (recorded 'new' while this one was held)."""
-    if not (_MARK_TEXT.match(mark.done_at) and _MARK_TEXT.match(mark.seen_at)):
-        raise ValueError("not a timestamp")
-    n = int(mark.update_id)
-    sql = (
-        f"UPDATE inbox SET status = 'done', done_at = '{mark.done_at}', lease_until = NULL,"
-        f" body = '' WHERE update_id = {n} AND status <> 'done';"
-        f" INSERT INTO processed_updates (update_id, at) VALUES ({n}, '{mark.seen_at}')"
-        " ON CONFLICT (update_id) DO NOTHING; "
-    )
-    if mark.chat_id is not None:
-        sql += (
-            f"SELECT pg_notify('{INBOX_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM inbox"
-            f" WHERE chat_id = {int(mark.chat_id)} AND status = 'new'); "
-        )
-    return sql
-
-
-# The same, in front of a step's single UPDATE (``write_step``: one statement in
-# autocommit). Data-modifying WITH clauses run whether or not the statement reads them.
-_MARK_CTE = (
-    "WITH fieldbot_done AS (UPDATE inbox SET status = 'done', done_at = ?,"
-    " lease_until = NULL, body = '' WHERE update_id = ? AND status <> 'done'"
-    " RETURNING update_id), fieldbot_seen AS (INSERT INTO processed_updates (update_id, at)"
-    " SELECT update_id, ? FROM fieldbot_done ON CONFLICT (update_id) DO NOTHING"
-    f" RETURNING (SELECT pg_notify('{INBOX_CHANNEL}', '') FROM inbox AS w"
-    " WHERE w.chat_id = ? AND w.status = 'new' LIMIT 1)) "
-)
 _STEP_UPDATE = re.compile(r"^\s*UPDATE\s", re.I)
 
 
@@ -760,7 +723,7 @@ class PgDatabase(Database):
                         await raw.execute(f"{notify}COMMIT")
                     else:  # the update being handled is done with this commit
                         try:
-                            await raw.execute(f"{_mark_literals(mark)}{notify}COMMIT")
+                            await raw.execute(f"{mark_statements(mark)}{notify}COMMIT")
                         except BaseException:
                             mark.give_back()
                             if raw.is_in_transaction():
@@ -921,7 +884,7 @@ class PgDatabase(Database):
         marked = (mark.done_at, mark.update_id, mark.seen_at, mark.chat_id, *values)
         try:
             # The statement's own rows are counted, not the WITH clause's RETURNING.
-            query = replace(self.translate(_MARK_CTE + sql), returns_rows=False)
+            query = replace(self.translate(MARK_CTE + sql), returns_rows=False)
             return (await self._autocommit(query, marked)).rowcount
         except BaseException:
             mark.give_back()
