@@ -26,7 +26,9 @@ The default run is interleaved: cadre by cadre, our Application handles the cadr
 visit and then a minimal echo bot (text only, one canned JSON answer, one call per
 update) handles the same updates, so a change of load on the machine hits both. Wall
 and CPU time are reported for both, with the ratios and their targets (CPU >= 1/3 of
-the echo bot, p95 <= 10 ms). Then, with the shipped ``rate_limit = true``: a few
+the echo bot, p95 <= 10 ms), and a table of the CPU by step of the visit (/visit,
+place, kind... submit) on both sides, with the part spent inside the fake Bot API, to
+show where the time goes. Then, with the shipped ``rate_limit = true``: a few
 cadres' visits one after the other (updates per second, p50/p95), and a burst of
 ``--burst`` cadres writing /visit at the same moment: how many replies a second leave
 and the p95 a cadre waits for the answer. A missed target prints "missed".
@@ -239,6 +241,7 @@ class Ours:
         self.cpu_times: list[float] = []  # CPU of the process (both threads): less hurt by load
         self.api_cpu: list[float] = []  # of which inside the fake Bot API
         self.fed: list[dict[str, Any]] = []
+        self.steps: list[str] = []  # the step of the visit each fed update is (by_step)
         self.profiler = cProfile.Profile() if profile else None
 
     async def open(self, cadres: int, history: int) -> list[TgUser]:
@@ -260,7 +263,7 @@ class Ours:
         await media_fetcher_of(self.app).start()  # downloads run beside the updates
         return users
 
-    async def feed(self, data: dict[str, Any]) -> None:
+    async def feed(self, data: dict[str, Any], step: str = "") -> None:
         update = Update.de_json(data, self.app.bot)
         if self.profiler:
             self.profiler.enable()
@@ -273,19 +276,20 @@ class Ours:
         if self.profiler:
             self.profiler.disable()
         self.fed.append(data)
+        self.steps.append(step)
         self.api.calls.clear()
 
     async def visit(self, u: TgUser, n: int, photos: int) -> None:
         h, api, feed = self.h, self.api, self.feed
         g = (u.id - FIRST_USER) // CADRES_PER_GROUP
-        await feed(h.text_update(u, "/visit"))
-        await feed(_press(h, api, u, f"{g}号社区"))
-        await feed(_press(h, api, u, "宣讲政策"))
-        await feed(_press(h, api, u, "调查研究"))
-        await feed(_press(h, api, u, "完成"))
-        await feed(_press(h, api, u, "今天"))
-        await feed(h.text_update(u, f"走访社区，了解第{n}户的情况，宣讲医保政策"))
-        await feed(h.text_update(u, "12"))
+        await feed(h.text_update(u, "/visit"), "/visit")
+        await feed(_press(h, api, u, f"{g}号社区"), "place")
+        await feed(_press(h, api, u, "宣讲政策"), "kind")
+        await feed(_press(h, api, u, "调查研究"), "kind")
+        await feed(_press(h, api, u, "完成"), "kinds done")
+        await feed(_press(h, api, u, "今天"), "date")
+        await feed(h.text_update(u, f"走访社区，了解第{n}户的情况，宣讲医保政策"), "text")
+        await feed(h.text_update(u, "12"), "head count")
         for k in range(photos):
             photo = [
                 {
@@ -295,12 +299,13 @@ class Ours:
                     "height": 480,
                 }
             ]
-            await feed(h.message_update(u, photo=photo))
+            await feed(h.message_update(u, photo=photo), "photo")
         await feed(
-            h.message_update(u, location={"latitude": 30.0 + g / 1000, "longitude": 114.001})
+            h.message_update(u, location={"latitude": 30.0 + g / 1000, "longitude": 114.001}),
+            "location",
         )
-        await feed(_press(h, api, u, "下一步"))
-        await feed(_press(h, api, u, "提交"))
+        await feed(_press(h, api, u, "下一步"), "next")
+        await feed(_press(h, api, u, "提交"), "submit")
 
     async def close(self, expected: int) -> dict[str, int]:
         """Stop; the media files by status (what the worker did meanwhile)."""
@@ -518,6 +523,29 @@ def figures(latencies: list[float]) -> tuple[float, float, float, float]:
     return len(latencies) / sum(latencies), q[49] * 1000, q[94] * 1000, q[98] * 1000
 
 
+def by_step(ours: Ours, echo: Echo) -> None:
+    """Where our CPU goes, step by step of the visit, beside the echo bot's on the same
+    updates: the mean CPU of each kind of update, the part of it inside the fake Bot API,
+    and the step's share of all our CPU (information, not a target)."""
+    kinds: dict[str, list[int]] = {}
+    for i, step in enumerate(ours.steps):
+        kinds.setdefault(step or "?", []).append(i)
+    total = sum(ours.cpu_times)
+    print(
+        f"{'CPU by step':14}{'updates':>8}{'fieldbot µs':>13}{'fake API µs':>13}"
+        f"{'echo µs':>9}{'share':>7}"
+    )
+    for step, at in kinds.items():
+        mine = sum(ours.cpu_times[i] for i in at)
+        api = sum(ours.api_cpu[i] for i in at)
+        theirs = sum(echo.cpu_times[i] for i in at)
+        n = len(at)
+        print(
+            f"{step:14}{n:8}{mine / n * 1e6:13.0f}{api / n * 1e6:13.0f}"
+            f"{theirs / n * 1e6:9.0f}{mine / total:7.1%}"
+        )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -592,6 +620,7 @@ def main() -> int:
         + ("  ok" if ec / oc >= 1 / 3 else "  missed")
     )
     print(f"fieldbot p95 {o[2]:.2f} ms (target <= 10 ms)" + ("  ok" if o[2] <= 10 else "  missed"))
+    by_step(ours, echo)
     # Information, not a target: the CPU of each side without its Bot API's own work
     # (ours pays the fake Telegram of tests/fakebot.py, the echo bot a canned answer).
     oa = sum(ours.api_cpu) / len(ours.api_cpu) * 1e6
