@@ -77,9 +77,9 @@ class Leadership:
         """Take or renew the lease once; returns whether we lead now."""
         before = self.leading
         now = self.clock()
-        session_lock = getattr(self.db, "session_lock", None)  # PostgreSQL
+        locked = self.db.session_locks  # PostgreSQL: the lead is a session lock
         try:
-            if session_lock is None:
+            if not locked:
                 got = await leases.take(self.db, self.name, self.holder, now, now + self.lease)
             elif await self._lock(now):
                 got = await leases.take_over(self.db, self.name, self.holder, now, now + self.lease)
@@ -87,7 +87,7 @@ class Leadership:
                 got = leases.Lease(self.name, "", now, 0)  # another process holds the lock
         except Exception:
             log.exception("could not renew the %s lease", self.name)
-            if session_lock is not None:
+            if locked:
                 self.until = None  # the lock may be gone with its connection
         else:
             if got.holder == self.holder:
@@ -109,14 +109,14 @@ class Leadership:
         its connection; one that stopped renewing (hung) but is still connected has its
         row lapsed: its lock is broken, and taken."""
         key = lock_key(self.name)
-        if await self.db.session_lock(key, self.holder):  # type: ignore[attr-defined]
+        if await self.db.session_lock(key, self.holder):
             return True
         row = await leases.current(self.db, self.name)
         if row is None or row.holder == self.holder or row.until >= now:
             return False
         log.warning("%s stopped renewing the %s lease; taking it over", row.holder, self.name)
-        await self.db.session_lock_break(key)  # type: ignore[attr-defined]
-        return bool(await self.db.session_lock(key, self.holder))  # type: ignore[attr-defined]
+        await self.db.session_lock_break(key)
+        return await self.db.session_lock(key, self.holder)
 
     async def start(self) -> None:
         if self._task is None:
@@ -143,7 +143,6 @@ class Leadership:
                 await leases.release(self.db, self.name, self.holder)
             except Exception:
                 log.exception("could not release the %s lease", self.name)
-        session_unlock = getattr(self.db, "session_unlock", None)  # PostgreSQL
-        if session_unlock is not None:
+        if self.db.session_locks:
             with contextlib.suppress(Exception):
-                await session_unlock(lock_key(self.name), self.holder)
+                await self.db.session_unlock(lock_key(self.name), self.holder)

@@ -38,7 +38,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -286,6 +286,9 @@ class Database:
     # Whether a webhook update's done-mark rides in the handler's first write (``DoneMark``):
     # PostgreSQL (storage/pg.py). SQLite's webhook processes mark updates done after.
     marks_with_writes = False
+    # Whether a lead is held by a session lock that dies with its process's connection
+    # (``session_lock``; bot/leader.py): PostgreSQL. On SQLite the lease row alone decides.
+    session_locks = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -487,6 +490,28 @@ class Database:
             else:
                 here.execute("COMMIT")
         self._unsynced = True
+
+    def write_apart(self, lock: int | None) -> AbstractAsyncContextManager[Any]:
+        """A write transaction for bookkeeping no service reads (the webhook inbox's,
+        storage/inbox.py). SQLite: an ordinary one (``write``); PostgreSQL's does not
+        queue behind the services' transactions and takes the advisory lock ``lock``."""
+        return self.write()
+
+    def session_write(self) -> AbstractAsyncContextManager[Any]:
+        """The lead's renewal (storage/leases.take_over). SQLite: an ordinary write
+        transaction; PostgreSQL's runs on the session lock's own connection."""
+        return self.write()
+
+    async def session_lock(self, key: int, owner: str) -> bool:
+        """Hold the session lock ``key`` for ``owner`` (only where ``session_locks``)."""
+        raise NotImplementedError("session locks are PostgreSQL's (storage/pg.py)")
+
+    async def session_unlock(self, key: int, owner: str) -> None:
+        """Let go of ``key`` if ``owner`` holds it (nothing to let go without session locks)."""
+
+    async def session_lock_break(self, key: int) -> None:
+        """Free ``key`` from a holder that stopped renewing (only where ``session_locks``)."""
+        raise NotImplementedError("session locks are PostgreSQL's (storage/pg.py)")
 
     def note_processed(self, update_id: int, now: datetime) -> None:
         """Remember that an update was handled; ``sync()`` writes it. Until then a crash

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -38,11 +37,6 @@ CHANNEL = "fieldbot_inbox"
 # the extensions and the done-marks take neither (they touch only the holder's rows).
 # SQLite: every one is an ordinary write transaction (BEGIN IMMEDIATE).
 CLAIM_LOCK = 0x696E626F78  # "inbox"
-
-
-def _apart(db: Database, lock: int | None) -> AbstractAsyncContextManager[Any]:
-    apart = getattr(db, "write_apart", None)
-    return db.write() if apart is None else cast(AbstractAsyncContextManager[Any], apart(lock))
 
 
 def _notify(conn: Any) -> None:
@@ -158,7 +152,7 @@ async def claim(
 
     PostgreSQL: the SELECT is ``FOR UPDATE SKIP LOCKED``."""
     at = precise_text(now)
-    async with _apart(db, CLAIM_LOCK) as conn:
+    async with db.write_apart(CLAIM_LOCK) as conn:
         cur = await conn.execute(
             "SELECT update_id, chat_id, body, attempts FROM inbox AS i"
             " WHERE (i.status = 'new' OR (i.status = 'claimed' AND i.lease_until < ?))"
@@ -186,7 +180,7 @@ async def extend(db: Database, holder: str, ids: Sequence[int], lease_until: dat
     if not ids:
         return
     marks = ", ".join("?" * len(ids))
-    async with _apart(db, None) as conn:
+    async with db.write_apart(None) as conn:
         await conn.execute(
             f"UPDATE inbox SET lease_until = ? WHERE claimed_by = ? AND status = 'claimed'"
             f" AND update_id IN ({marks})",
@@ -201,7 +195,7 @@ async def mark_done(db: Database, ids: Sequence[int], now: datetime) -> None:
         return
     marks = ", ".join("?" * len(ids))
     at = precise_text(now)
-    async with _apart(db, None) as conn:
+    async with db.write_apart(None) as conn:
         await conn.execute(
             # The body goes: it may hold a phone number or a location, and only the id is
             # needed from now on (a redelivery is still a no-op).

@@ -54,8 +54,7 @@ async def take_over(db: Database, name: str, holder: str, now: datetime, until: 
     lock, so whoever wrote the row before lost theirs with their connection): the row is
     ours until ``until``, a new term if it was someone else's. Written on the lock's own
     connection (``PgDatabase.session_write``), not behind this process's other writers."""
-    session_write = getattr(db, "session_write", None)
-    async with db.write() if session_write is None else session_write() as conn:
+    async with db.session_write() as conn:
         await conn.execute(
             "INSERT INTO leases (name, holder, until, renewed_at, term) VALUES (?, ?, ?, ?, 1)"
             " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"

@@ -594,6 +594,8 @@ class PgDatabase(Database):
     durable_steps = True
     # A webhook update's done-mark rides in the handler's first write (storage/db.DoneMark).
     marks_with_writes = True
+    # The lead is held by a session advisory lock (``session_lock``; bot/leader.py).
+    session_locks = True
 
     def __init__(self, url: str, pool_size: int = 4) -> None:
         super().__init__(":memory:")
