@@ -431,6 +431,23 @@ def chat_dict(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "supergroup", "title": f"group {chat_id}"}
 
 
+def private_text_body(update_id: int, chat_id: int, text: str = "hi") -> str:
+    """The JSON body Telegram posts to a webhook for a private text message (the inbox
+    and process tests record and take these)."""
+    return json.dumps(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": chat_id, "is_bot": False, "first_name": "x"},
+                "text": text,
+            },
+        }
+    )
+
+
 @dataclass(frozen=True)
 class TgUser:
     id: int

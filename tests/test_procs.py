@@ -31,29 +31,14 @@ from storage import inbox, leases, outbox
 from storage.db import Database
 from tests.conftest import AppFactory, join
 from tests.factories import Seed
-from tests.fakebot import FakeClock, Harness
+from tests.fakebot import FakeClock, Harness, private_text_body
 from tests.problem_helpers import last_text
 
 A, B = "host:1:1", "host:2:2"
 
 
-def _body(update_id: int, chat_id: int) -> str:
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "x"},
-                "text": "hi",
-            },
-        }
-    )
-
-
 async def _record(db: Database, clock: FakeClock, update_id: int, chat_id: int) -> bool:
-    body = _body(update_id, chat_id)
+    body = private_text_body(update_id, chat_id)
     return await inbox.record(db, update_id, chat_of(json.loads(body)), body, clock())
 
 
@@ -117,7 +102,7 @@ async def test_a_slow_update_keeps_its_claim(db: Database, clock: FakeClock) -> 
 def test_the_chat_of_an_update() -> None:
     press = {"update_id": 1, "callback_query": {"id": "q", "from": {"id": 7}, "data": "x"}}
     assert chat_of(press) == 7  # a press goes with its presser
-    assert chat_of(json.loads(_body(2, -100))) == -100
+    assert chat_of(json.loads(private_text_body(2, -100))) == -100
     assert chat_of({"update_id": 3, "poll": {"id": "p"}}) is None
     member = {"chat": {"id": -5}, "from": {"id": 9}}
     assert chat_of({"update_id": 4, "my_chat_member": member}) == -5
@@ -275,7 +260,7 @@ async def test_the_webhook_records_before_it_answers_and_refuses_bad_posts(
     sock, port = bind_unused_port()
     server.add_sockets([sock])
     url = f"http://127.0.0.1:{port}/hook"
-    good = _body(900, 601)
+    good = private_text_body(900, 601)
     try:
         async with httpx.AsyncClient() as client:
 

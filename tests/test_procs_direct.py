@@ -24,7 +24,7 @@ from storage import drafts, inbox
 from storage.db import DONE_MARK, Database, open_database
 from tests.conftest import AppFactory, join
 from tests.factories import Seed
-from tests.fakebot import Call, FakeClock, Harness
+from tests.fakebot import Call, FakeClock, Harness, private_text_body
 from tests.problem_helpers import last_text
 
 A, B = "host:1:1", "host:2:2"
@@ -46,24 +46,9 @@ async def other(pg: Database) -> AsyncIterator[Database]:
         yield db2
 
 
-def _body(update_id: int, chat_id: int) -> str:
-    return json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": 1,
-                "date": 0,
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "x"},
-                "text": "hi",
-            },
-        }
-    )
-
-
 async def _take(db: Database, holder: str, update_id: int, chat_id: int) -> str | None:
     return await inbox.take(
-        db, update_id, chat_id, _body(update_id, chat_id), NOW, holder, NOW + LEASE
+        db, update_id, chat_id, private_text_body(update_id, chat_id), NOW, holder, NOW + LEASE
     )
 
 
@@ -225,7 +210,7 @@ async def _settle(worker: InboxWorker) -> None:
 async def test_an_update_whose_receiver_died_is_handled_by_another_after_the_lease(
     bot: Harness, pg: Database, clock: FakeClock
 ) -> None:
-    body = _body(900, 601)
+    body = private_text_body(900, 601)
     # A recorded it claimed by itself, answered 200, and was killed before handling it.
     assert await inbox.take(pg, 900, 601, body, clock(), A, clock() + LEASE) == inbox.CLAIMED
     worker = _worker(bot, B)
@@ -244,7 +229,7 @@ async def test_an_update_whose_step_committed_is_never_handled_again(
 ) -> None:
     cadre = seed.cadres["cadre1"]
     draft = await drafts.start(pg, "visit", cadre, 601, 601, "place", {}, clock())
-    body = _body(901, 601)
+    body = private_text_body(901, 601)
     assert await inbox.take(pg, 901, 601, body, clock(), A, clock() + LEASE) == inbox.CLAIMED
 
     async def step() -> bool:
@@ -355,7 +340,7 @@ async def test_a_process_with_its_hands_full_leaves_a_new_update_to_the_claims(
         async with httpx.AsyncClient() as client:
             answer = await client.post(
                 f"http://127.0.0.1:{port}/hook",
-                content=_body(910, 601),
+                content=private_text_body(910, 601),
                 headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
             )
         assert answer.status_code == 200
