@@ -118,19 +118,13 @@ async def plan_list(d: Deps, cadre: Cadre, lang: str, period: Period) -> Message
 
 async def _office_list(d: Deps, lang: str, period: Period, today: date) -> Message:
     t = tr(d, lang)
-    tallies = await store.unit_tallies(d.db, period.start, period.last_day, today)
-    by_team: dict[int, list[store.UnitTally]] = {}
-    for u in tallies:
-        by_team.setdefault(u.team_id, []).append(u)
+    teams = await store.team_completion(d.db, period.start, period.last_day, today)
     lines = [t("plans.list.head", period=period.label, scope=t("plans.list.scope_office"))]
-    if not tallies:
+    if not teams:
         lines.append(t("plans.list.none"))
-    for units in by_team.values():
-        due = sum(u.due for u in units)
-        done = sum(u.done for u in units)
-        overdue = sum(u.overdue for u in units)
+    for u in teams:
         lines.append(
-            t("plans.list.team_line", team=units[0].team_name, due=due, done=done, overdue=overdue)
+            t("plans.list.team_line", team=u.team_name, due=u.due, done=u.done, overdue=u.overdue)
         )
     return Message("\n".join(lines))
 

@@ -4,6 +4,7 @@ the rows of the export's 工作计划 sheet."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -51,8 +52,7 @@ def _where(team_id: int | None, group_id: int | None) -> tuple[str, list[Any]]:
     return "", []
 
 
-def completion(
-    conn: Conn,
+def completion_query(
     start: date,
     end: date,
     cut: date,
@@ -60,9 +60,9 @@ def completion(
     team_id: int | None = None,
     group_id: int | None = None,
     by_group: bool = False,
-) -> list[Completion]:
-    """Items due in [start, end] by team (or by team and group): how many, done, and
-    open past due at ``cut``."""
+) -> tuple[str, list[Any]]:
+    """The statement of ``completion``, for any connection (the office's /plan list runs
+    it on the bot's own, storage/plans.team_completion)."""
     extra, params = _where(team_id, group_id)
     key = "i.team_id, i.group_id" if by_group else "i.team_id"
     # Counted from the index plan_items_completion (migration 0028) first, the names
@@ -72,7 +72,7 @@ def completion(
         if by_group
         else ("NULL", "''", "")
     )
-    rows = conn.execute(
+    sql = (
         f"SELECT x.team_id, {group[0]} AS group_id, t.name AS team_name,"
         f" {group[1]} AS group_name, x.due, x.done, x.overdue FROM ("
         f" SELECT {key}, COUNT(*) AS due,"
@@ -82,9 +82,13 @@ def completion(
         " FROM plan_items i"
         " WHERE i.due_date BETWEEN ? AND ? AND i.status <> 'cancelled'"
         f"{extra} GROUP BY {key}) x JOIN teams t ON t.id = x.team_id{group[2]}"
-        f" ORDER BY {key.replace('i.', 'x.')}",
-        [cut.isoformat(), start.isoformat(), end.isoformat(), *params],
-    ).fetchall()
+        f" ORDER BY {key.replace('i.', 'x.')}"
+    )
+    return sql, [cut.isoformat(), start.isoformat(), end.isoformat(), *params]
+
+
+def completions(rows: Iterable[Any]) -> list[Completion]:
+    """The rows of ``completion_query`` as ``Completion`` lines."""
     return [
         Completion(
             team_id=int(r["team_id"]),
@@ -97,6 +101,24 @@ def completion(
         )
         for r in rows
     ]
+
+
+def completion(
+    conn: Conn,
+    start: date,
+    end: date,
+    cut: date,
+    *,
+    team_id: int | None = None,
+    group_id: int | None = None,
+    by_group: bool = False,
+) -> list[Completion]:
+    """Items due in [start, end] by team (or by team and group): how many, done, and
+    open past due at ``cut``."""
+    sql, params = completion_query(
+        start, end, cut, team_id=team_id, group_id=group_id, by_group=by_group
+    )
+    return completions(conn.execute(sql, params).fetchall())
 
 
 def lines(

@@ -15,6 +15,7 @@ from typing import Any
 
 from campaign.plans import CadreRef, GroupRef, Index, PlaceRef, PlanRow, TeamRef, quarter_of
 from storage.db import Connection, Database, Row, Writer, to_text
+from storage.plan_reports import Completion, completion_query, completions
 
 # --- values ----------------------------------------------------------------------------
 
@@ -71,19 +72,6 @@ class PlanTally:
     completed, ``overdue`` of those neither done nor cancelled and past due at its end.
     Cancelled items count in none."""
 
-    due: int
-    done: int
-    overdue: int
-
-
-@dataclass(frozen=True)
-class UnitTally:
-    """Plan completion of a team or group in a period (cancelled items left out)."""
-
-    team_id: int
-    team_name: str
-    group_id: int | None
-    group_name: str
     due: int
     done: int
     overdue: int
@@ -277,34 +265,13 @@ async def owner_tallies(db: Database, start: date, end: date) -> dict[int, PlanT
     }
 
 
-async def unit_tallies(
-    db: Database, start: date, end: date, today: date, team_id: int | None = None
-) -> list[UnitTally]:
-    """Completion by team and group (group None: the team's own items) for items due in
-    [start, end]; overdue is judged at ``today`` (or the period's end, if earlier)."""
-    cut = min(today, end + timedelta(days=1)).isoformat()
-    extra = "AND i.team_id = ?" if team_id is not None else ""
-    params: list[Any] = [cut, start.isoformat(), end.isoformat()]
-    if team_id is not None:
-        params.append(team_id)
-    rows = await db.scan(_TALLY.format(key="i.team_id, i.group_id", join="", extra=extra), params)
-    names = {int(r["id"]): str(r["name"]) for r in await db.fetchall("SELECT id, name FROM teams")}
-    gnames = {
-        int(r["id"]): str(r["name"]) for r in await db.fetchall("SELECT id, name FROM groups")
-    }
-    out = [
-        UnitTally(
-            team_id=int(r["team_id"]),
-            team_name=names.get(int(r["team_id"]), ""),
-            group_id=r["group_id"],
-            group_name=gnames.get(r["group_id"], "") if r["group_id"] is not None else "",
-            due=int(r["due"]),
-            done=int(r["done"] or 0),
-            overdue=int(r["overdue"] or 0),
-        )
-        for r in rows
-    ]
-    return sorted(out, key=lambda u: (u.team_id, u.group_id or 0))
+async def team_completion(db: Database, start: date, end: date, today: date) -> list[Completion]:
+    """Completion by team for items due in [start, end] (the office's /plan list), the
+    statement of the reports' (storage/plan_reports.completion) on the bot's connection;
+    overdue is judged at ``today`` (or the day after the period, if earlier)."""
+    cut = min(today, end + timedelta(days=1))
+    sql, params = completion_query(start, end, cut)
+    return completions(await db.scan(sql, params))
 
 
 async def overdue_items(db: Database, today: date, limit: int = 2000) -> list[Item]:
