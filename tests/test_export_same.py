@@ -150,8 +150,9 @@ def digests(data: bytes, unordered: Collection[str] = ()) -> dict[str, str]:
     return out
 
 
-def _export(db: Database) -> bytes:
-    ask = report_service.Ask(
+def year_ask(db: Database) -> report_service.Ask:
+    """The office's export of 2026 for the whole county, on ``db``."""
+    return report_service.Ask(
         db_path=str(db.path),
         settings=Settings(),
         catalog=default_catalog(),
@@ -160,9 +161,17 @@ def _export(db: Database) -> bytes:
         period=parse_period("2026", NOW.date()),
         now=NOW,
     )
+
+
+def export_bytes(ask: report_service.Ask) -> bytes:
+    """The workbook ``ask`` exports, as the bytes of the file."""
     out = io.BytesIO()
     report_service.export_workbook(ask, out)
     return out.getvalue()
+
+
+def _export(db: Database) -> bytes:
+    return export_bytes(year_ask(db))
 
 
 async def test_year_export_is_the_same_workbook_as_before(db: Database, backend: str) -> None:

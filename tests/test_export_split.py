@@ -16,35 +16,21 @@ from typing import Any
 import openpyxl
 import pytest
 
-from campaign.i18n import default_catalog
-from campaign.periods import parse_period
 from campaign.reporting import Scope
-from campaign.settings import Settings
 from reports.xlsxstream import crc32_combine
 from services import export_parts
 from services import reports as report_service
 from storage import report_rows
 from storage import reports as q
 from storage.db import Database
-from tests.test_export_same import EXPECTED, EXPECTED_UNORDERED, NOW, _county, digests
-
-
-def _ask(db: Database) -> report_service.Ask:
-    return report_service.Ask(
-        db_path=str(db.path),
-        settings=Settings(),
-        catalog=default_catalog(),
-        lang="zh-CN",
-        scope=Scope.everything(),
-        period=parse_period("2026", NOW.date()),
-        now=NOW,
-    )
-
-
-def _export(ask: report_service.Ask) -> bytes:
-    out = io.BytesIO()
-    report_service.export_workbook(ask, out)
-    return out.getvalue()
+from tests.test_export_same import (
+    EXPECTED,
+    EXPECTED_UNORDERED,
+    _county,
+    digests,
+    export_bytes,
+    year_ask,
+)
 
 
 def _members(data: bytes) -> dict[str, bytes]:
@@ -53,9 +39,8 @@ def _members(data: bytes) -> dict[str, bytes]:
     return {name: z.read(name) for name in z.namelist()}
 
 
-@pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> list[export_parts.Split]:
-    """Splits from a few hundred rows; the splits made, in order."""
+def split_from(monkeypatch: pytest.MonkeyPatch, rows: int) -> list[export_parts.Split]:
+    """Exports split from ``rows`` visit rows on; the splits made, in order."""
     made: list[export_parts.Split] = []
     plan = export_parts.plan
 
@@ -65,9 +50,15 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[export_parts.Split]:
             made.append(split)
         return split
 
-    monkeypatch.setattr(export_parts, "SPLIT_ROWS", 200)
+    monkeypatch.setattr(export_parts, "SPLIT_ROWS", rows)
     monkeypatch.setattr(export_parts, "plan", counted)
     return made
+
+
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[export_parts.Split]:
+    """Splits from a few hundred rows; the splits made, in order."""
+    return split_from(monkeypatch, 200)
 
 
 def test_crc32_combine_is_the_crc_of_the_whole() -> None:
@@ -84,12 +75,12 @@ async def test_split_export_is_the_one_process_export(
     db: Database, backend: str, children: list[export_parts.Split], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     with monkeypatch.context() as m:
         m.setattr(export_parts, "SPLIT_ROWS", 10**9)
-        single = _export(ask)
+        single = export_bytes(ask)
     assert children == []
-    split = _export(ask)
+    split = export_bytes(ask)
     assert len(children) == 1 and children[0].rows > 0 and children[0].first_row > 1
     assert export_parts.last_peak_mb is not None and 0 < export_parts.last_peak_mb < 250
     assert _members(split) == _members(single)
@@ -104,20 +95,20 @@ async def test_split_at_every_share(
 ) -> None:
     """Wherever the cut falls (the first day, the last day), the same workbook."""
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     with monkeypatch.context() as m:
         m.setattr(export_parts, "SPLIT_ROWS", 10**9)
-        single = _members(_export(ask))
+        single = _members(export_bytes(ask))
     for share in (0.01, 0.5, 0.99):
         monkeypatch.setattr(export_parts, "CHILD_SHARE", share)
-        assert _members(_export(ask)) == single, share
+        assert _members(export_bytes(ask)) == single, share
     assert len(children) == 3
     assert len({s.since for s in children}) == 3
 
 
 async def test_visit_days_count_the_visit_rows(db: Database) -> None:
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     with q.reading(ask.db_path) as conn:
         days, top = report_rows.visit_days(conn, ask.scope, ask.period)
         listed = list(report_rows.visit_rows(conn, ask.scope, ask.period))
@@ -136,10 +127,10 @@ async def test_second_process_seeing_other_rows_is_overruled(
     SQLite: a visit withdrawn between the two snapshots; here its id bound is set too
     low), this process writes them from its own snapshot: still the same workbook."""
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     with monkeypatch.context() as m:
         m.setattr(export_parts, "SPLIT_ROWS", 10**9)
-        single = _members(_export(ask))
+        single = _members(export_bytes(ask))
     plan = export_parts.plan
 
     def short(conn: Any, ask: Any) -> export_parts.Split | None:
@@ -148,7 +139,7 @@ async def test_second_process_seeing_other_rows_is_overruled(
         return dataclasses.replace(split, up_to_id=split.up_to_id - 40)
 
     monkeypatch.setattr(export_parts, "plan", short)
-    assert _members(_export(ask)) == single
+    assert _members(export_bytes(ask)) == single
 
 
 @pytest.mark.parametrize(
@@ -169,7 +160,7 @@ async def test_a_failing_second_process_fails_the_export_cleanly(
     code: str,
 ) -> None:
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     out = tmp_path / "year.xlsx"
     with monkeypatch.context() as m:
         m.setattr(export_parts, "child_command", lambda: [sys.executable, "-c", code])
@@ -197,7 +188,7 @@ async def test_a_second_process_that_hangs_is_killed(
         lambda: [sys.executable, "-c", "import threading; threading.Event().wait()"],
     )
     with pytest.raises(export_parts.ExportFailed, match="in time"):
-        _export(_ask(db))
+        export_bytes(year_ask(db))
 
 
 def test_cli_export_with_a_failing_second_process(
@@ -229,11 +220,11 @@ async def test_split_export_of_one_team(
     await _county(db)
     with q.reading(str(db.path)) as conn:
         team = conn.execute("SELECT MIN(id) FROM teams").fetchone()[0]
-    ask = dataclasses.replace(_ask(db), scope=Scope.team(team))
+    ask = dataclasses.replace(year_ask(db), scope=Scope.team(team))
     with monkeypatch.context() as m:
         m.setattr(export_parts, "SPLIT_ROWS", 10**9)
-        single = _members(_export(ask))
-    assert _members(_export(ask)) == single
+        single = _members(export_bytes(ask))
+    assert _members(export_bytes(ask)) == single
     assert len(children) == 1
 
 
@@ -243,10 +234,10 @@ async def test_no_second_process_to_start_means_one_process(
     """An interpreter that cannot be started (none where it was): the same workbook,
     written by this process alone."""
     await _county(db)
-    ask = _ask(db)
+    ask = year_ask(db)
     with monkeypatch.context() as m:
         m.setattr(export_parts, "SPLIT_ROWS", 10**9)
-        single = _members(_export(ask))
+        single = _members(export_bytes(ask))
     monkeypatch.setattr(export_parts, "child_command", lambda: ["/nonexistent/python3"])
-    assert _members(_export(ask)) == single
+    assert _members(export_bytes(ask)) == single
     assert len(children) == 1

@@ -17,6 +17,7 @@ from services import export_parts
 from storage.db import Database
 from tests.factories import Seed
 from tests.fakebot import FakeBotAPI, FakeClock, Harness
+from tests.test_export_split import split_from
 from tests.test_report_chat import CapturingAPI, people_in
 
 
@@ -30,17 +31,7 @@ async def test_export_with_a_failing_second_process_tells_and_sends_nothing(
 ) -> None:
     u = await people_in(bot, seed, db)
     api: CapturingAPI = bot.api  # type: ignore[assignment]
-    splits: list[export_parts.Split] = []
-    plan = export_parts.plan
-
-    def counted(conn: Any, ask: Any) -> export_parts.Split | None:
-        split = plan(conn, ask)
-        if split is not None:
-            splits.append(split)
-        return split
-
-    monkeypatch.setattr(export_parts, "SPLIT_ROWS", 2)  # November's 7 visits are split
-    monkeypatch.setattr(export_parts, "plan", counted)
+    splits = split_from(monkeypatch, 2)  # November's 7 visits are split
     with monkeypatch.context() as m, caplog.at_level(logging.ERROR, logger="handlers.reports"):
         m.setattr(
             export_parts, "child_command", lambda: [sys.executable, "-c", "raise SystemExit(3)"]
