@@ -50,7 +50,7 @@ from typing import Any
 import httpx
 from telegram import Update
 from telegram.error import TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,6 +66,7 @@ from campaign.settings import (  # noqa: E402
 )
 from storage import outbox  # noqa: E402
 from storage.db import open_database  # noqa: E402
+from tests.fakebot import OfflineRequest  # noqa: E402
 
 TOKEN = "7000001:BENCH-token-abcdefghijklmnopqrstuvwxyz0123"
 GLOBAL_LIMIT, GLOBAL_SPAN = 30, 1.0
@@ -96,8 +97,10 @@ class Figures:
     last_delivery: float = 0.0
 
 
-class EnforcingBotAPI(BaseRequest):
+class EnforcingBotAPI(OfflineRequest):
     """A Bot API that answers sends like Telegram and refuses what breaks its limits."""
+
+    timeout = 5.0
 
     def __init__(self, fail_rate: float, seed: int) -> None:
         self.fail_rate = fail_rate
@@ -107,16 +110,6 @@ class EnforcingBotAPI(BaseRequest):
         self._chat_last: dict[int, float] = {}
         self._groups: dict[int, deque[float]] = {}
         self._ids = 0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
 
     def _over_limit(self, chat_id: int, now: float) -> bool:
         while self._window and self._window[0] <= now - GLOBAL_SPAN:

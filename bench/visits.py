@@ -59,13 +59,21 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 from bot.app import build_application
 from bot.media import media_fetcher_of
 from campaign.settings import MediaSettings, Settings, StorageSettings, TelegramSettings
 from storage.db import MARKS_PER_SYNC, Database, database_for, utcnow_text
-from tests.fakebot import TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
+from tests.fakebot import (
+    TOKEN,
+    FakeBotAPI,
+    FakeClock,
+    Harness,
+    OfflineRequest,
+    StoredMessage,
+    TgUser,
+)
 
 CADRES_PER_GROUP = 10
 GROUPS_PER_TEAM = 10
@@ -400,20 +408,11 @@ _ME = (
 )
 
 
-class CannedRequest(BaseRequest):
+class CannedRequest(OfflineRequest):
     """The minimal echo bot's Bot API: one canned answer, nothing stored."""
 
     cpu = 0.0  # CPU seconds spent here (a canned answer: next to nothing)
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return None
+    timeout = None
 
     async def do_request(
         self,

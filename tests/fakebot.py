@@ -119,7 +119,24 @@ def _check_markup(markup: Any) -> None:
                 raise ApiRefusal(400, "Bad Request: keyboard button text is empty")
 
 
-class FakeBotAPI(BaseRequest):
+class OfflineRequest(BaseRequest):
+    """A Bot API connection that stays in this process: nothing to open or close, and
+    ``timeout`` as the read timeout the library plans its waits with."""
+
+    timeout: float | None = 1.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.timeout
+
+
+class FakeBotAPI(OfflineRequest):
     """Answers Bot API calls in-process. ``fail`` may raise ApiRefusal to inject errors."""
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
@@ -150,16 +167,6 @@ class FakeBotAPI(BaseRequest):
             self.file_paths[path] = file_id
 
     # --- BaseRequest ---
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 1.0
-
     async def do_request(
         self,
         url: str,

@@ -10,30 +10,22 @@ from typing import Any
 import pytest
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, BaseRateLimiter
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 from handlers import screen
-from tests.fakebot import TOKEN
+from tests.fakebot import TOKEN, OfflineRequest
 
 ME = {"id": 1, "is_bot": True, "first_name": "bot", "username": "bot"}
 
 
-class Canned(BaseRequest):
+class Canned(OfflineRequest):
     """Answers every call with ``answer``; records what was sent."""
+
+    timeout = None
 
     def __init__(self) -> None:
         self.answer: tuple[int, bytes] = (200, b'{"ok":true,"result":true}')
         self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return None
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *a: Any, **k: Any
