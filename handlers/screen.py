@@ -6,20 +6,27 @@ python-telegram-bot builds an object for every button, serialises them again to 
 and parses the whole message Telegram echoes back, keyboard included. For a step with
 a keyboard that was about 200 µs of the update's time, twice the whole cost of an
 update in a bare echo bot. A step here builds plain dicts and reads only the message id
-from the answer, through ``Bot.do_api_request``, the library's public call for any
-endpoint. Errors are the library's own (``BadRequest`` and so on), and the
-application's rate limiter still paces every call.
+from the answer. Its three calls (send, edit, answer a press: ``post``) hand the
+parameters to the bot's connection as the library's own call would (the same request,
+tests/test_screen_calls.py), without the layers that would only convert plain JSON to
+itself again: the endpoint name check, defaults, the per-parameter conversion. Errors
+are the library's own (``BadRequest`` and so on), and the application's rate limiter
+still paces every call. Calls with files go through ``Bot.do_api_request`` (``call_api``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
 from telegram import Bot, CallbackQuery, InputFile, InputMediaPhoto
+from telegram.ext import ExtBot
+from telegram.request import RequestData
 from telegram.warnings import PTBUserWarning
 
 from campaign.message import Ask, Message
@@ -70,8 +77,63 @@ warnings.filterwarnings(
 
 async def call_api(bot: Bot, method: str, params: dict[str, Any], **timeouts: float) -> Any:
     """The Bot API's answer as plain JSON (no ``return_type``: nothing is parsed).
-    ``timeouts``: ``read_timeout`` and so on; those not given are the request's own."""
+    ``params`` may hold files and InputMedia. ``timeouts``: ``read_timeout`` and so on;
+    those not given are the request's own."""
     return await bot.do_api_request(method, params, None, **timeouts)
+
+
+async def post(bot: Bot, method: str, params: dict[str, Any]) -> Any:
+    """``call_api`` for parameters that are plain JSON already (text, ids, keyboards as
+    built here): the request ``do_api_request`` would send, passed through the
+    application's rate limiter as the library passes it, then straight to the
+    connection. ``None`` values are left out, as the library leaves them out."""
+    data = {key: value for key, value in params.items() if value is not None}
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+    if limiter is None:
+        return await _send_plain(bot, method, data)
+    return await limiter.process_request(
+        callback=_send_plain,
+        args=(bot, method, data),
+        kwargs={},
+        endpoint=method,
+        data=data,
+        rate_limit_args=None,
+    )
+
+
+async def _send_plain(bot: Bot, method: str, data: dict[str, Any]) -> Any:
+    request_data = cast(RequestData, PlainRequestData(data))
+    return await bot.request.post(f"{bot.base_url}/{method}", request_data)
+
+
+class PlainRequestData:
+    """The documented face of the library's ``RequestData`` (what a connection reads of
+    it) for parameters that are plain JSON and hold no file: a str is sent as it is,
+    anything else JSON-encoded, as the library encodes it."""
+
+    __slots__ = ("parameters", "json_parameters")
+
+    contains_files = False
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self.parameters = parameters
+        self.json_parameters = {
+            k: v if isinstance(v, str) else json.dumps(v) for k, v in parameters.items()
+        }
+
+    @property
+    def multipart_data(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def json_payload(self) -> bytes:
+        return json.dumps(self.json_parameters).encode()
+
+    def url_encoded_parameters(self, encode_kwargs: dict[str, Any] | None = None) -> str:
+        return urlencode(self.json_parameters, **(encode_kwargs or {}))
+
+    def parametrized_url(self, url: str, encode_kwargs: dict[str, Any] | None = None) -> str:
+        return f"{url}?{self.url_encoded_parameters(encode_kwargs)}"
 
 
 async def send(
@@ -91,7 +153,7 @@ async def send(
         params["message_thread_id"] = thread
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-    result = await call_api(bot, "sendMessage", params)
+    result = await post(bot, "sendMessage", params)
     return result.get("message_id") if isinstance(result, dict) else None
 
 
@@ -102,7 +164,7 @@ async def edit(
     params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
     if markup is not None:
         params["reply_markup"] = markup
-    await call_api(bot, "editMessageText", params)
+    await post(bot, "editMessageText", params)
 
 
 async def edit_pressed(
@@ -117,10 +179,11 @@ async def edit_pressed(
 
 async def answer(bot: Bot, query_id: str, text: str | None = None, alert: bool = False) -> None:
     """Answer a button press (Telegram takes one answer per press)."""
-    # The typed method: its answer is a bare true (nothing to parse into objects), and
-    # it skips do_api_request's name check and warning, a third of the call's CPU. The
-    # request is the one do_api_request sends (tests/test_screen_calls.py).
-    await bot.answer_callback_query(query_id, text=text, show_alert=True if alert else None)
+    await post(
+        bot,
+        "answerCallbackQuery",
+        {"callback_query_id": query_id, "text": text, "show_alert": True if alert else None},
+    )
 
 
 def markup_of(message: Message) -> Markup | None:

@@ -1,6 +1,7 @@
-"""A step's press answer (handlers/screen.answer) goes through the library's typed
-``answer_callback_query`` instead of ``do_api_request``: the same request reaches the
-connection, the same errors come back, the rate limiter sees the same call."""
+"""A step's three calls (handlers/screen: send, edit, answer a press) hand their plain
+JSON straight to the connection instead of through ``do_api_request``: the same request
+reaches the connection, the same errors come back, the rate limiter sees the same call,
+and without a rate limiter the call goes out all the same."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Canned(OfflineRequest):
     def __init__(self) -> None:
         self.answer: tuple[int, bytes] = (200, b'{"ok":true,"result":true}')
         self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.data: list[RequestData] = []  # what each call handed the connection
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *a: Any, **k: Any
@@ -34,6 +36,7 @@ class Canned(OfflineRequest):
             return 200, json.dumps({"ok": True, "result": ME}).encode()
         assert request_data is not None
         self.sent.append((url, request_data.parameters, request_data.json_parameters))
+        self.data.append(request_data)
         return self.answer
 
 
@@ -60,16 +63,12 @@ class Recording(BaseRateLimiter[int]):
         return await callback(*args, **kwargs)
 
 
-async def _bot() -> tuple[Any, Canned, Recording]:
+async def _bot(limited: bool = True) -> tuple[Any, Canned, Recording]:
     request, limiter = Canned(), Recording()
-    app = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .request(request)
-        .get_updates_request(request)
-        .rate_limiter(limiter)
-        .build()
-    )
+    builder = ApplicationBuilder().token(TOKEN).request(request).get_updates_request(request)
+    if limited:
+        builder = builder.rate_limiter(limiter)
+    app = builder.build()
     await app.initialize()
     del limiter.seen[:]
     return app.bot, request, limiter
@@ -91,6 +90,46 @@ async def test_the_same_request(text: str | None, alert: bool) -> None:
     bot, request, limiter = await _bot()
     await bot.do_api_request("answerCallbackQuery", _library_params(text, alert))
     await screen.answer(bot, "42", text, alert)
+    assert request.sent[1] == request.sent[0]
+    assert limiter.seen[1] == limiter.seen[0]
+
+
+MARKUP = screen.inline([[screen.button("宣讲政策 ✓", "v:k:1"), screen.button("完成", "v:d")]])
+MESSAGE = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}
+
+
+@pytest.mark.parametrize("limited", [True, False])
+@pytest.mark.parametrize(
+    ("thread", "reply_to", "markup"),
+    [(None, None, None), (None, None, MARKUP), (12, 3, MARKUP), (None, 3, screen.REMOVE_KEYBOARD)],
+)
+async def test_the_same_send(
+    limited: bool, thread: int | None, reply_to: int | None, markup: Any
+) -> None:
+    bot, request, limiter = await _bot(limited)
+    request.answer = (200, json.dumps(MESSAGE).encode())
+    params: dict[str, Any] = {"chat_id": 5, "text": "第 1 步：选地点 <b>&"}
+    if markup is not None:
+        params["reply_markup"] = markup
+    if thread is not None:
+        params["message_thread_id"] = thread
+    if reply_to is not None:
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    await bot.do_api_request("sendMessage", params)
+    assert await screen.send(bot, 5, params["text"], markup, thread, reply_to) == 7
+    assert request.sent[1] == request.sent[0]
+    assert limiter.seen[1:] == limiter.seen[:1] if limited else not limiter.seen
+
+
+@pytest.mark.parametrize("markup", [None, MARKUP])
+async def test_the_same_edit(markup: Any) -> None:
+    bot, request, limiter = await _bot()
+    request.answer = (200, json.dumps(MESSAGE).encode())
+    params: dict[str, Any] = {"chat_id": 5, "message_id": 7, "text": "核对"}
+    if markup is not None:
+        params["reply_markup"] = markup
+    await bot.do_api_request("editMessageText", params)
+    await screen.edit(bot, 5, 7, "核对", markup)
     assert request.sent[1] == request.sent[0]
     assert limiter.seen[1] == limiter.seen[0]
 
@@ -121,3 +160,20 @@ async def test_the_same_errors(answer: tuple[int, bytes]) -> None:
         await screen.answer(bot, "42", "x", True)
     assert type(ours.value) is type(theirs.value)
     assert str(ours.value) == str(theirs.value)
+
+
+async def test_the_request_reads_the_same() -> None:
+    """What a connection may read of the request (the documented face of RequestData:
+    HTTPXRequest, bot/keepalive.py) is the library's, byte for byte."""
+    bot, request, _ = await _bot()
+    request.answer = (200, json.dumps(MESSAGE).encode())
+    params = {"chat_id": 5, "text": "第 1 步 & <b>", "reply_markup": MARKUP}
+    await bot.do_api_request("sendMessage", params)
+    await screen.send(bot, 5, params["text"], MARKUP)
+    theirs, ours = request.data
+    assert type(ours) is not RequestData
+    assert ours.contains_files is theirs.contains_files is False
+    assert ours.multipart_data == theirs.multipart_data == {}
+    assert ours.json_payload == theirs.json_payload
+    assert ours.url_encoded_parameters() == theirs.url_encoded_parameters()
+    assert ours.parametrized_url("u", {"safe": "/"}) == theirs.parametrized_url("u", {"safe": "/"})
