@@ -88,10 +88,13 @@ class TrackingAPI(FakeBotAPI):
         super().__init__(clock)
         self.keyboard_of: dict[int, StoredMessage] = {}
         self.cpu = 0.0  # CPU seconds spent inside the fake API (Telegram's side)
+        self.sent_at: list[float] = []  # when each sendMessage reached "Telegram"
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage"):
+            self.sent_at.append(time.perf_counter())
         start = time.process_time()
         try:
             return await super().do_request(url, method, *args, **kwargs)
@@ -492,10 +495,11 @@ async def run_interleaved(
     return ours, echo
 
 
-async def run_limited(path: Path, cadres: int, burst: int) -> tuple[Ours, list[float], float]:
+async def run_limited(path: Path, cadres: int, burst: int) -> tuple[Ours, list[float], float, int]:
     """With the shipped rate limiter: ``cadres`` visits in turn, then ``burst`` other
     cadres writing /visit at once. Returns the visits' side, each burst cadre's wait
-    for the answer (seconds) and the replies a second that left during the burst."""
+    for the answer (seconds), the replies a second that left during the burst (on
+    average) and the most that reached Telegram within any one second."""
     ours = Ours(path, MediaSettings(download=False), rate_limit=True)
     users = await ours.open(cadres + burst, 0)
     for n, u in enumerate(users[:cadres]):
@@ -503,6 +507,7 @@ async def run_limited(path: Path, cadres: int, burst: int) -> tuple[Ours, list[f
     crowd = users[cadres:]
     updates = [Update.de_json(ours.h.text_update(u, "/visit"), ours.app.bot) for u in crowd]
     waits: list[float] = []
+    ours.api.sent_at.clear()
     start = time.perf_counter()
 
     async def one(update: Update) -> None:
@@ -512,9 +517,20 @@ async def run_limited(path: Path, cadres: int, burst: int) -> tuple[Ours, list[f
     await asyncio.gather(*(one(u) for u in updates))
     span = max(waits) if waits else 1.0
     sent = sum(1 for c in ours.api.calls if c.method == "sendMessage")
+    busiest = most_in_a_second(ours.api.sent_at)
     ours.api.calls.clear()
     await ours.close(cadres)
-    return ours, waits, sent / span
+    return ours, waits, sent / span, busiest
+
+
+def most_in_a_second(moments: list[float]) -> int:
+    """The most of ``moments`` (seconds, in order) within any window of one second."""
+    most, first = 0, 0
+    for last, at in enumerate(moments):
+        while at - moments[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 def figures(latencies: list[float]) -> tuple[float, float, float, float]:
@@ -630,7 +646,7 @@ def main() -> int:
         f" {(ec - ea) / (oc - oa):.2f}"
     )
     if limited is not None:
-        side, waits, per_second = limited
+        side, waits, per_second, busiest = limited
         if side.latencies:
             f = figures(side.latencies)
             print(
@@ -642,9 +658,10 @@ def main() -> int:
             p95 = q[94] if len(waits) > 1 else waits[0]
             print(
                 f"rate_limit = true, burst of {len(waits)} cadres writing /visit at once:"
-                f" {per_second:.1f} replies/s left (limit 30/s),"
-                f" p95 wait {p95:.2f} s, last {max(waits):.2f} s (floor {len(waits) / 30:.2f} s)"
-                + ("  ok" if per_second <= 30.5 else "  missed (over 30/s)")
+                f" {per_second:.1f} replies/s left on average, at most {busiest} within"
+                f" one second (limit 30), p95 wait {p95:.2f} s, last {max(waits):.2f} s"
+                f" (floor {(len(waits) + 29) // 30 - 1} s: 30 a second, the first at once)"
+                + ("  ok" if busiest <= 30 else "  missed (over 30 in a second)")
             )
         print(f"load after the rate-limited runs: {_load()}")
     return 0
