@@ -8,13 +8,16 @@ The open drafts a process serves are kept in its memory, written through by ``st
 and ``save_step``; ``current`` serves one only while the row's ``version`` (migration
 0030: every change to a row bumps it, whoever writes it) is still the one it was read
 or written at. That check is one small read, which also brings the people generation
-(storage/people.sender), so an update of a conversation reads the database once.
+(storage/people.sender), so an update of a conversation reads the database once. With
+several processes (``open_of_user`` before each update, bot/persistence.py) that read
+brings the versions and the generation too, and the update's ``current`` needs none.
 """
 
 from __future__ import annotations
 
 import json
 import weakref
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,11 +63,15 @@ class _Kept:
     parses it afresh, so a form that changes what it was given in place never changes
     the kept copy (nor hides a change from ``Session.persist``'s comparison)."""
 
-    __slots__ = ("draft", "data")
+    __slots__ = ("draft", "data", "checked", "generation")
 
     def __init__(self, draft: Draft, data: str) -> None:
         self.draft = draft
         self.data = data
+        # Confirmed by this update's ``open_of_user`` (its token), with the people
+        # generation that read brought: served once without a read of its own.
+        self.checked: object | None = None
+        self.generation = -2
 
     def serve(self) -> Draft:
         d = self.draft
@@ -112,6 +119,10 @@ def _keep(db: Database, draft: Draft, data: str) -> None:
     kept[(draft.kind, draft.chat_id, draft.user_id)] = _Kept(draft, data)
 
 
+# The token of the ``open_of_user`` read of the update being handled (set in its task).
+_CHECKED: ContextVar[object | None] = ContextVar("fieldbot_drafts_checked", default=None)
+
+
 def forget(db: Database) -> None:
     """Drop every kept draft (the next update of each reads it afresh)."""
     _kept(db).clear()
@@ -131,6 +142,9 @@ async def current(db: Database, kind: str, chat_id: int, user_id: int) -> tuple[
     key = (kind, chat_id, user_id)
     known = kept.get(key)
     if known is not None:
+        if known.checked is not None and known.checked is _CHECKED.get():
+            known.checked = None  # once: a later update checks again
+            return known.serve(), known.generation
         row = await db.fetchone(
             f"SELECT {_PEOPLE} AS people_generation,"
             " (SELECT version FROM drafts WHERE id = ? AND status = 'open') AS version",
@@ -298,9 +312,32 @@ async def other_open(
 async def open_of_user(db: Database, user_id: int) -> list[tuple[str, int, str]]:
     """(kind, chat_id, step) of every open draft of this person, in any chat: the state
     of their conversations, read afresh by a process that may not have seen them begin
-    (several processes on one database, docs/processes.md)."""
+    (several processes on one database, docs/processes.md).
+
+    The same read brings each draft's version and the people generation: a kept draft
+    still at its version is confirmed for the update being handled, whose ``current``
+    then serves it without reading again."""
     rows = await db.fetchall(
-        "SELECT kind, chat_id, step FROM drafts WHERE user_id = ? AND status = 'open'",
+        f"SELECT {_PEOPLE} AS people_generation, d.kind, d.chat_id, d.step, d.id, d.version"
+        " FROM (SELECT 1 AS one) AS one LEFT JOIN drafts d ON d.user_id = ?"
+        " AND d.status = 'open'",
         (user_id,),
     )
-    return [(r["kind"], r["chat_id"], r["step"]) for r in rows]
+    if not rows:
+        return []
+    token = object()
+    _CHECKED.set(token)
+    generation = _generation(rows[0]["people_generation"])
+    kept = _kept(db)
+    found = []
+    for r in rows:
+        if r["id"] is None:  # no open draft: the row of the generation alone
+            continue
+        found.append((r["kind"], r["chat_id"], r["step"]))
+        known = kept.get((r["kind"], r["chat_id"], user_id))
+        if known is not None and known.draft.id == r["id"]:
+            if known.draft.version == r["version"]:
+                known.checked, known.generation = token, generation
+            else:
+                known.checked = None
+    return found

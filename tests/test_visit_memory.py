@@ -109,6 +109,51 @@ async def test_a_step_reads_the_database_once(bot: Harness, seed: Seed, db: Data
     assert len(writes) == 1
 
 
+async def test_a_step_of_several_processes_reads_the_database_once(
+    bot: Harness, seed: Seed, db: Database, other: tuple[Harness, Database]
+) -> None:
+    """With several processes, the read of the sender's open drafts before each update
+    (bot/persistence.refresh_conversations) brings the versions and the generation: the
+    step's own check needs no second read."""
+    here = getattr(db, "_here", None)
+    if not isinstance(here, sqlite3.Connection):
+        pytest.skip("counts the SQLite loop connection's statements")
+    u = await join(bot, seed, "cadre1", 734)
+    await _to_kinds(bot, u)
+    seen: list[str] = []
+    here.set_trace_callback(seen.append)
+    try:
+        await bot.tap(u, "调查研究")
+    finally:
+        here.set_trace_callback(None)
+    reads = sorted({s for s in seen if s.lstrip().upper().startswith("SELECT")})
+    writes = sorted({s for s in seen if s.lstrip().upper().startswith("UPDATE DRAFTS")})
+    assert len(reads) == 1 and "version" in reads[0] and "cache_generations" in reads[0]
+    assert "user_id" in reads[0]  # the read of all their open drafts, not of this one
+    assert len(writes) == 1
+
+
+async def test_a_confirmed_draft_is_served_once_without_a_read(
+    bot: Harness, seed: Seed, db: Database
+) -> None:
+    """The confirmation of an update's read serves one check; the next reads again and
+    sees what another connection changed meanwhile."""
+    u = await join(bot, seed, "cadre1", 735)
+    await _to_kinds(bot, u)
+    kept, _ = await drafts.current(db, "visit", 735, 735)
+    assert kept is not None
+    assert ("visit", 735, kept.step) in await drafts.open_of_user(db, 735)
+    first, _ = await drafts.current(db, "visit", 735, 735)
+    assert first == kept
+    await db.write_one(
+        "UPDATE drafts SET data = ?, version = version + 1 WHERE id = ?",
+        (json.dumps({**kept.data, "text": "另一进程写的"}), kept.id),
+    )
+    second, _ = await drafts.current(db, "visit", 735, 735)
+    assert second is not None and second.data["text"] == "另一进程写的"
+    assert second.version == kept.version + 1
+
+
 async def test_a_draft_moved_on_by_another_process_is_seen(
     bot: Harness, seed: Seed, db: Database, other: tuple[Harness, Database]
 ) -> None:
