@@ -80,13 +80,16 @@ async def test_verify_catches_a_double_binding(make_bot: AppFactory, settings: S
 def test_verify_outbox_catches_a_double_send() -> None:
     mid_send = "interrupted mid-send: Telegram may or may not have it; not sent"
     rows = [
-        ("k1", 5, "sendMessage", '{"text": "卡片"}', "sent", ""),
-        ("k2", 6, "sendMessage", '{"text": "通知"}', "sent", ""),
-        ("k3", 7, "sendMessage", '{"text": "待发"}', "pending", ""),
-        ("k4", 5, "sendMessage", '{"text": "已停"}', "parked", mid_send),
-        ("k5", 5, "sendMessage", '{"text": "停了两次"}', "parked", mid_send),
-        ("k6", 8, "sendMessage", '{"text": "没停"}', "parked", mid_send),
-        ("k7", 9, "sendMessage", '{"text": "找不到"}', "parked", "chat not found"),
+        ("k1", 5, "sendMessage", '{"text": "卡片"}', "sent", "", None, 1),
+        ("k2", 6, "sendMessage", '{"text": "通知"}', "sent", "", None, 1),
+        ("k3", 7, "sendMessage", '{"text": "待发"}', "pending", "", None, 0),
+        ("k4", 5, "sendMessage", '{"text": "已停"}', "parked", mid_send, None, 1),
+        ("k5", 5, "sendMessage", '{"text": "停了两次"}', "parked", mid_send, None, 1),
+        ("k6", 8, "sendMessage", '{"text": "没停"}', "parked", mid_send, None, 1),
+        ("k7", 9, "sendMessage", '{"text": "找不到"}', "parked", "chat not found", None, 1),
+        # A card's creating message, interrupted and sent again: once per try at most.
+        ("k8", 5, "sendMessage", '{"text": "问题卡片"}', "sent", "", "problem:1:team:5", 2),
+        ("k9", 5, "sendMessage", '{"text": "另一张卡片"}', "sent", "", "problem:2:team:5", 1),
     ]
 
     def query(sql: str, params: tuple[object, ...]) -> list[object]:
@@ -94,13 +97,16 @@ def test_verify_outbox_catches_a_double_send() -> None:
 
     sent = [("sendMessage", 5, "卡片"), ("sendMessage", 5, "卡片"), ("sendMessage", 5, "已停")]
     sent += [("sendMessage", 5, "停了两次")] * 2
+    sent += [("sendMessage", 5, "问题卡片")] * 2 + [("sendMessage", 5, "另一张卡片")] * 2
     assert verify_outbox(query, sent) == [
         "outbox k1: sent 2 times",
         "outbox k2: sent 0 times",
         "outbox k3: still pending",
         "outbox k5: sent 2 times",  # parked mid-send, yet it went out twice
         "outbox k7: parked (chat not found)",
-    ]  # k4 (parked, sent once) and k6 (parked, never sent) are what a kill may leave
+        "outbox k9: sent 2 times",  # a card tried once, yet it went out twice
+    ]  # k4 (parked, sent once) and k6 (parked, never sent) are what a kill may leave;
+    # k8 (a card sent again after a kill mid-send, docs/dispatch.md) too
 
 
 async def test_flow_counts_match_the_schema(settings: Settings, db: object) -> None:
