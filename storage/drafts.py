@@ -335,9 +335,7 @@ async def open_of_user(db: Database, user_id: int) -> list[tuple[str, int, str]]
             continue
         found.append((r["kind"], r["chat_id"], r["step"]))
         known = kept.get((r["kind"], r["chat_id"], user_id))
-        if known is not None and known.draft.id == r["id"]:
-            if known.draft.version == r["version"]:
-                known.checked, known.generation = token, generation
-            else:
-                known.checked = None
+        # One whose version moved keeps an older token, which no check takes.
+        if known is not None and known.draft.id == r["id"] and known.draft.version == r["version"]:
+            known.checked, known.generation = token, generation
     return found

@@ -88,13 +88,15 @@ async def test_the_kept_draft_is_the_row_after_every_step(
     assert (await drafts.current(db, "visit", 731, 731))[0] is None
 
 
-async def test_a_step_reads_the_database_once(bot: Harness, seed: Seed, db: Database) -> None:
-    """Sender and draft from memory: one read (generation and version) and the step's
-    write, where it took three statements before."""
+async def _reads_and_writes_of_a_tap(
+    bot: Harness, seed: Seed, db: Database, user_id: int
+) -> tuple[list[str], list[str]]:
+    """The reads and the drafts writes the loop connection runs for one kind ticked in
+    a visit (SQLite only: its statements are traced)."""
     here = getattr(db, "_here", None)
     if not isinstance(here, sqlite3.Connection):
         pytest.skip("counts the SQLite loop connection's statements")
-    u = await join(bot, seed, "cadre1", 732)
+    u = await join(bot, seed, "cadre1", user_id)
     await _to_kinds(bot, u)
     seen: list[str] = []
     here.set_trace_callback(seen.append)
@@ -105,6 +107,13 @@ async def test_a_step_reads_the_database_once(bot: Harness, seed: Seed, db: Data
     # (a trigger's run is traced with its statement's text again: count each text once)
     reads = sorted({s for s in seen if s.lstrip().upper().startswith("SELECT")})
     writes = sorted({s for s in seen if s.lstrip().upper().startswith("UPDATE DRAFTS")})
+    return reads, writes
+
+
+async def test_a_step_reads_the_database_once(bot: Harness, seed: Seed, db: Database) -> None:
+    """Sender and draft from memory: one read (generation and version) and the step's
+    write, where it took three statements before."""
+    reads, writes = await _reads_and_writes_of_a_tap(bot, seed, db, 732)
     assert len(reads) == 1 and "version" in reads[0] and "cache_generations" in reads[0]
     assert len(writes) == 1
 
@@ -115,19 +124,7 @@ async def test_a_step_of_several_processes_reads_the_database_once(
     """With several processes, the read of the sender's open drafts before each update
     (bot/persistence.refresh_conversations) brings the versions and the generation: the
     step's own check needs no second read."""
-    here = getattr(db, "_here", None)
-    if not isinstance(here, sqlite3.Connection):
-        pytest.skip("counts the SQLite loop connection's statements")
-    u = await join(bot, seed, "cadre1", 734)
-    await _to_kinds(bot, u)
-    seen: list[str] = []
-    here.set_trace_callback(seen.append)
-    try:
-        await bot.tap(u, "调查研究")
-    finally:
-        here.set_trace_callback(None)
-    reads = sorted({s for s in seen if s.lstrip().upper().startswith("SELECT")})
-    writes = sorted({s for s in seen if s.lstrip().upper().startswith("UPDATE DRAFTS")})
+    reads, writes = await _reads_and_writes_of_a_tap(bot, seed, db, 734)
     assert len(reads) == 1 and "version" in reads[0] and "cache_generations" in reads[0]
     assert "user_id" in reads[0]  # the read of all their open drafts, not of this one
     assert len(writes) == 1
