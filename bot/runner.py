@@ -18,7 +18,7 @@ from telegram.request import HTTPXRequest, RequestData
 
 from bot import webhook
 from bot.app import build_application
-from bot.keepalive import KeepAliveRequest
+from bot.keepalive import KeepAliveRequest, parse_answer
 from bot.logs import hide_in_logs
 from campaign.settings import Settings, SettingsError, channels
 from services.runtime import DEPS_KEY
@@ -144,6 +144,8 @@ class ConfirmWhenHandled(HTTPXRequest):
     spins and answers no one. Such an update is replaced by an empty one with its id,
     so it is skipped and confirmed, and the operator sees one error line.
     """
+
+    parse_json_payload = staticmethod(parse_answer)  # as every answer is read
 
     def __init__(self, proxy: str | None = None) -> None:
         super().__init__(connection_pool_size=1, proxy=proxy)

@@ -15,14 +15,33 @@ brings the versions and the generation too, and the update's ``current`` needs n
 
 from __future__ import annotations
 
-import json
 import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from storage.db import Database, Row, Writer, from_text, to_text
+
+# What ``json.dumps`` accepts: keys that are not strings become strings; a date or a
+# dataclass is refused (TypeError), not written in a form a reader would not expect.
+_STRICT = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _text(data: dict[str, Any]) -> str:
+    """A draft's data as stored: JSON text, compact, non-ASCII as it is. orjson, since
+    every step writes it and every update reads it: with the standard library the two
+    took ~50 µs of a step's CPU."""
+    return orjson.dumps(data, option=_STRICT).decode()
+
+
+def _data(text: str) -> dict[str, Any]:
+    found: dict[str, Any] = orjson.loads(text)
+    return found
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,7 @@ def _draft(row: Row) -> Draft:
         chat_id=row["chat_id"],
         user_id=row["user_id"],
         step=row["step"],
-        data=json.loads(row["data"]),
+        data=_data(row["data"]),
         status=row["status"],
         result_id=row["result_id"],
         created_at=from_text(row["created_at"]),
@@ -75,7 +94,7 @@ class _Kept:
 
     def serve(self) -> Draft:
         d = self.draft
-        return _moved(d, d.step, json.loads(self.data), d.updated_at, d.version)
+        return _moved(d, d.step, _data(self.data), d.updated_at, d.version)
 
 
 def _moved(d: Draft, step: str, data: dict[str, Any], at: datetime, version: int) -> Draft:
@@ -198,6 +217,7 @@ async def start(
 ) -> Draft:
     """Open a new draft, cancelling any open one of the same kind in this chat (a step:
     durable like ``save``)."""
+    text = _text(data)
     async with db.step() as conn:
         await conn.execute(
             "UPDATE drafts SET status = 'cancelled', updated_at = ?"
@@ -213,7 +233,7 @@ async def start(
                 chat_id,
                 user_id,
                 step,
-                json.dumps(data, ensure_ascii=False),
+                text,
                 to_text(now),
                 to_text(now),
             ),
@@ -221,9 +241,8 @@ async def start(
         draft_id = int(cur.lastrowid or 0)
     # The row as it was written (what a read would give back), without reading it.
     at = from_text(to_text(now))
-    text = json.dumps(data, ensure_ascii=False)
     draft = Draft(
-        draft_id, kind, cadre_id, chat_id, user_id, step, json.loads(text), "open", None, at, at, 0
+        draft_id, kind, cadre_id, chat_id, user_id, step, _data(text), "open", None, at, at, 0
     )
     _keep(db, draft, text)
     return draft
@@ -235,7 +254,7 @@ async def save(db: Database, draft_id: int, step: str, data: dict[str, Any], now
     to Telegram (``Database.write_step``)."""
     changed = await db.write_step(
         "UPDATE drafts SET step = ?, data = ?, updated_at = ? WHERE id = ? AND status = 'open'",
-        (step, json.dumps(data, ensure_ascii=False), to_text(now), draft_id),
+        (step, _text(data), to_text(now), draft_id),
     )
     return changed == 1
 
@@ -246,7 +265,7 @@ async def save_step(
     """``save`` for the step engine: the draft as saved (kept in memory, its version one
     up), or None if it is no longer open. The statement bumps the version itself, so
     the version trigger has nothing to do."""
-    text = json.dumps(data, ensure_ascii=False)
+    text = _text(data)
     at = to_text(now)
     changed = await db.write_step(
         "UPDATE drafts SET step = ?, data = ?, updated_at = ?, version = version + 1"

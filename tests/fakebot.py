@@ -20,6 +20,8 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.keepalive import parse_answer
+
 BOT_ID = 7000001
 BOT_USERNAME = "fieldbot_test_bot"
 TOKEN = "7000001:TEST-token-abcdefghijklmnopqrstuvwxyz0123"
@@ -121,9 +123,11 @@ def _check_markup(markup: Any) -> None:
 
 class OfflineRequest(BaseRequest):
     """A Bot API connection that stays in this process: nothing to open or close, and
-    ``timeout`` as the read timeout the library plans its waits with."""
+    ``timeout`` as the read timeout the library plans its waits with. It reads the
+    answers as the bot's real connection does (bot/keepalive.parse_answer)."""
 
     timeout: float | None = 1.0
+    parse_json_payload = staticmethod(parse_answer)
 
     async def initialize(self) -> None:
         return None

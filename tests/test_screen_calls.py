@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from telegram.error import TelegramError
@@ -83,6 +84,23 @@ def _library_params(text: str | None, alert: bool) -> dict[str, Any]:
     return params
 
 
+def _meaning(json_parameters: dict[str, str], parameters: dict[str, Any]) -> dict[str, Any]:
+    """What Telegram reads of the form fields: a str parameter as it is, any other one's
+    JSON decoded (ours is orjson's compact JSON, the library's ``json.dumps``'s)."""
+    assert json_parameters.keys() == parameters.keys()
+    return {
+        k: v if isinstance(parameters[k], str) else json.loads(v)
+        for k, v in json_parameters.items()
+    }
+
+
+def _same_call(ours: tuple[str, dict[str, Any], dict[str, str]], theirs: Any) -> None:
+    """The same method and parameters, with form fields that mean the same."""
+    assert ours[0] == theirs[0]
+    assert ours[1] == theirs[1]
+    assert _meaning(ours[2], ours[1]) == _meaning(theirs[2], theirs[1])
+
+
 @pytest.mark.parametrize(
     ("text", "alert"), [(None, False), ("已提交", False), ("草稿已关闭", True)]
 )
@@ -90,7 +108,7 @@ async def test_the_same_request(text: str | None, alert: bool) -> None:
     bot, request, limiter = await _bot()
     await bot.do_api_request("answerCallbackQuery", _library_params(text, alert))
     await screen.answer(bot, "42", text, alert)
-    assert request.sent[1] == request.sent[0]
+    _same_call(request.sent[1], request.sent[0])
     assert limiter.seen[1] == limiter.seen[0]
 
 
@@ -117,7 +135,7 @@ async def test_the_same_send(
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     await bot.do_api_request("sendMessage", params)
     assert await screen.send(bot, 5, params["text"], markup, thread, reply_to) == 7
-    assert request.sent[1] == request.sent[0]
+    _same_call(request.sent[1], request.sent[0])
     assert limiter.seen[1:] == limiter.seen[:1] if limited else not limiter.seen
 
 
@@ -130,7 +148,7 @@ async def test_the_same_edit(markup: Any) -> None:
         params["reply_markup"] = markup
     await bot.do_api_request("editMessageText", params)
     await screen.edit(bot, 5, 7, "核对", markup)
-    assert request.sent[1] == request.sent[0]
+    _same_call(request.sent[1], request.sent[0])
     assert limiter.seen[1] == limiter.seen[0]
 
 
@@ -164,7 +182,8 @@ async def test_the_same_errors(answer: tuple[int, bytes]) -> None:
 
 async def test_the_request_reads_the_same() -> None:
     """What a connection may read of the request (the documented face of RequestData:
-    HTTPXRequest, bot/keepalive.py) is the library's, byte for byte."""
+    HTTPXRequest, bot/keepalive.py) means what the library's does: the same fields,
+    each with the same JSON (compact here, with spaces and escapes there)."""
     bot, request, _ = await _bot()
     request.answer = (200, json.dumps(MESSAGE).encode())
     params = {"chat_id": 5, "text": "第 1 步 & <b>", "reply_markup": MARKUP}
@@ -174,6 +193,14 @@ async def test_the_request_reads_the_same() -> None:
     assert type(ours) is not RequestData
     assert ours.contains_files is theirs.contains_files is False
     assert ours.multipart_data == theirs.multipart_data == {}
-    assert ours.json_payload == theirs.json_payload
-    assert ours.url_encoded_parameters() == theirs.url_encoded_parameters()
-    assert ours.parametrized_url("u", {"safe": "/"}) == theirs.parametrized_url("u", {"safe": "/"})
+    assert ours.parameters == theirs.parameters
+    expected = _meaning(theirs.json_parameters, theirs.parameters)
+    assert _meaning(ours.json_parameters, ours.parameters) == expected
+    assert _meaning(json.loads(ours.json_payload), params) == expected
+    for encoded in (
+        ours.url_encoded_parameters(),
+        ours.parametrized_url("u", {"safe": "/"}).removeprefix("u?"),
+    ):
+        fields = {k: v[0] for k, v in parse_qs(encoded, strict_parsing=True).items()}
+        assert _meaning(fields, params) == expected
+    assert ours.parametrized_url("u").startswith("u?")
