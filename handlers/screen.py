@@ -7,11 +7,12 @@ and parses the whole message Telegram echoes back, keyboard included. For a step
 a keyboard that was about 200 µs of the update's time, twice the whole cost of an
 update in a bare echo bot. A step here builds plain dicts and reads only the message id
 from the answer. Its three calls (send, edit, answer a press: ``post``) hand the
-parameters to the bot's connection as the library's own call would (the same request,
-tests/test_screen_calls.py), without the layers that would only convert plain JSON to
-itself again: the endpoint name check, defaults, the per-parameter conversion. Errors
-are the library's own (``BadRequest`` and so on), and the application's rate limiter
-still paces every call. Calls with files go through ``Bot.do_api_request`` (``call_api``).
+parameters to the bot's connection as the library's own call would (the same fields
+with the same JSON, in compact form: tests/test_screen_calls.py), without the layers
+that would only convert plain JSON to itself again: the endpoint name check, defaults,
+the per-parameter conversion. Errors are the library's own (``BadRequest`` and so on),
+and the application's rate limiter still paces every call. Calls with files go through
+``Bot.do_api_request`` (``call_api``).
 """
 
 from __future__ import annotations
