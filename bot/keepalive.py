@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import ssl
 import time
 from collections import deque
@@ -71,8 +70,17 @@ class _Broken(Exception):
     """The connection failed while the request was being written: nothing was sent."""
 
 
-# 20 digits in a row: maybe a number orjson would read as a float (beyond 64 bits).
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+# 19 digits in a row: maybe a number orjson would read as a float (beyond 64 bits:
+# -9223372036854775809 has 19). Found by mapping every digit to "0" and everything else
+# to a space, then looking for 19 zeros: ~1.5 µs for an answer of 1 KB, where a regular
+# expression took ~19 µs.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def has_long_number(payload: bytes) -> bool:
+    """Whether ``payload`` holds 19 or more digits in a row."""
+    return _LONG_NUMBER in payload.translate(_DIGITS_AS_ZERO)
 
 
 def parse_answer(payload: bytes) -> Any:
@@ -81,9 +89,9 @@ def parse_answer(payload: bytes) -> Any:
     message with its keyboard takes ~25 µs to parse with the standard library, the most
     of any single piece of a press. What orjson would read otherwise goes to the
     library's own parser: bytes that are not UTF-8 (it replaces them), no JSON at all
-    (it raises the library's error), and numbers of 20 digits or more (orjson makes
+    (it raises the library's error), and numbers of 19 digits or more (orjson makes
     floats of those beyond 64 bits; Telegram's ids have at most 16)."""
-    if _LONG_NUMBER.search(payload) is None:
+    if not has_long_number(payload):
         try:
             return orjson.loads(payload)
         except orjson.JSONDecodeError:

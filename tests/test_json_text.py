@@ -12,7 +12,7 @@ import pytest
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot.keepalive import KeepAliveRequest, parse_answer
+from bot.keepalive import KeepAliveRequest, has_long_number, parse_answer
 from bot.runner import ConfirmWhenHandled, ForgivingRequest
 from storage import drafts
 from storage.db import Database
@@ -82,12 +82,24 @@ async def test_a_draft_refuses_a_date_a_dataclass_or_a_number_beyond_64_bits(
         json.dumps({"ok": True, "result": {"text": "走访 😀", "n": 1.5}}).encode(),
         json.dumps({"ok": True, "result": DATA}, ensure_ascii=False).encode(),
         b'{"ok":true,"result":123456789012345678901234567890}',  # beyond 64 bits
+        b'{"ok":true,"result":[18446744073709551616,-9223372036854775809]}',  # just beyond
+        b'{"ok":true,"result":[18446744073709551615,-9223372036854775808]}',  # at the limits
+        b'{"ok":true,"result":{"text":"12345678901234567890 ok"}}',  # digits in a text
         b'{"ok":false,"error_code":400,"description":"Bad Request: caf\xe9"}',  # not UTF-8
         b"true",
     ],
 )
 def test_an_answer_is_read_as_the_library_reads_it(payload: bytes) -> None:
     assert parse_answer(payload) == BaseRequest.parse_json_payload(payload)
+
+
+def test_a_long_number_is_nineteen_digits_in_a_row_anywhere() -> None:
+    assert has_long_number(b"1" * 19)
+    assert has_long_number(b'{"a":-9223372036854775809}')  # below the smallest of 64 bits
+    assert not has_long_number(b"1" * 18)
+    assert not has_long_number(b"1234567890 123456789")  # two short runs
+    assert not has_long_number(bytes(range(256)) * 4)  # every byte, no run of digits
+    assert has_long_number(bytes(range(256)) + b"0" * 19 + bytes(range(256)))
 
 
 @pytest.mark.parametrize("payload", [b"not json", b"<html>Bad Gateway</html>", b""])
