@@ -22,19 +22,27 @@ hand-over (about 80 µs on the 2-core machines), far more than an indexed read. 
   step could still be lost to a power cut is delivered again (bot/runner.py): one
   fsync per batch of updates, not one per step.
 - A write transaction (``write()``) runs its statements on the loop's connection too,
-  without a hand-over each, and commits there without fsync; then one trip to the
-  writing thread makes it durable (``sync()``, shared by every transaction that
-  committed meanwhile: group commit). So a transaction costs one trip, however many
+  without a hand-over each, and commits there without fsync; then one trip to a thread
+  makes it durable (``sync()``, shared by every transaction that committed meanwhile:
+  group commit). So a transaction costs one trip, however many
   statements it has. Other tasks' reads while it is open go to the writing thread's
   connection, which sees only committed rows. A long transaction (an import, a purge)
   asks for the writing thread (``write(long=True)``) so the loop keeps answering, and
   so does one that finds the file locked by another process (a CLI tool).
+- ``sync()`` writes the marks on the loop's connection too, then fsyncs the WAL file in
+  a thread: what synchronous=FULL does at a commit, for every commit so far. Only the
+  loop's connection writes, so its page cache stays valid; a commit by the other
+  connection would make it drop the whole cache and read every page again (about a
+  third of a Submit's CPU). The writing thread checkpoints the WAL into the database
+  file when enough has been written (``_CHECKPOINT_CHANGES``), which its own commits
+  did by themselves before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
@@ -120,6 +128,44 @@ _MARKS_PER_STATEMENT = 1000
 # What ``sync()`` writes into the file's header when it has no mark to write: any write
 # commits with an fsync of the WAL, which covers every commit before it.
 _SYNC_BEACON = 0
+# Rows the loop's connection changes (triggers' included) between two checkpoints of the
+# WAL by the writing thread. A step changes a row and writes two or three pages, a
+# Submit about ten rows and twenty pages: 500 rows are about SQLite's own automatic
+# checkpoint (1,000 pages), which the writing thread's commits did before.
+_CHECKPOINT_CHANGES = 500
+
+
+class WalFile:
+    """The database's WAL file, opened to fsync it from a thread: the frames the loop's
+    connection committed without fsync reach the disk, in the order SQLite wrote them.
+    The file is opened again when it is not the one at its path any more (every
+    connection closed, and a new one created it again); the folder is then synced once,
+    as SQLite does for a file it creates, so the file's name survives a power cut."""
+
+    def __init__(self, db_path: str) -> None:
+        self.path = db_path + "-wal"
+        self._fd: int | None = None
+        self._inode: tuple[int, int] | None = None
+
+    def flush(self) -> None:
+        """fsync the WAL (in a thread: it waits for the disk)."""
+        found = os.stat(self.path)
+        if self._fd is None or self._inode != (found.st_dev, found.st_ino):
+            self.close()
+            self._fd = os.open(self.path, os.O_RDONLY)
+            opened = os.fstat(self._fd)
+            self._inode = (opened.st_dev, opened.st_ino)
+            folder = os.open(os.path.dirname(self.path) or ".", os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd, self._inode = None, None
 
 
 class StepConn:
@@ -242,6 +288,13 @@ def _begin_without_waiting(here: sqlite3.Connection) -> bool:
         here.execute("PRAGMA busy_timeout=5000")
 
 
+def _insert_marks(here: sqlite3.Connection, marks: list[tuple[int, str]]) -> None:
+    """The marks, one statement each: one cached statement, where a statement of many
+    rows would be a new text for each batch size and push the steps' statements out of
+    the connection's cache."""
+    here.executemany("INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES (?, ?)", marks)
+
+
 def discover_migrations(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
     found: list[Migration] = []
     for path in sorted(folder.glob("*.sql")):
@@ -302,6 +355,10 @@ class Database:
         self._committed = 0
         self._durable = 0
         self._flushing: asyncio.Future[None] | None = None
+        # Set when the file is in WAL mode on a POSIX system: sync() then writes on the
+        # loop's connection and fsyncs this file (else it commits on the writing thread).
+        self._wal: WalFile | None = None
+        self._checkpointed_at = 0  # the loop connection's total_changes at the last one
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -315,8 +372,9 @@ class Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         try:
+            async with conn.execute("PRAGMA journal_mode=WAL") as cur:
+                mode = await cur.fetchone()
             for pragma in (
-                "PRAGMA journal_mode=WAL",
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA synchronous=FULL",
                 "PRAGMA busy_timeout=5000",
@@ -339,6 +397,9 @@ class Database:
             ):
                 here.execute(pragma)
             self._here = here
+            if mode is not None and str(mode[0]).lower() == "wal" and os.name == "posix":
+                self._wal = WalFile(self.path)
+                self._checkpointed_at = here.total_changes
 
     @property
     def is_open(self) -> bool:
@@ -359,6 +420,9 @@ class Database:
                 if self._here is not None:
                     self._here.close()
                     self._here = None
+                if self._wal is not None:
+                    self._wal.close()
+                    self._wal = None
                 await self._conn.close()
                 self._conn = None
 
@@ -531,33 +595,63 @@ class Database:
         """Stop calling ``fn`` for ``channel`` (nothing to stop on SQLite)."""
 
     async def sync(self) -> None:
-        """Write the noted update marks in one ``synchronous=FULL`` transaction, in one
-        trip to the writing thread. Its fsync also makes durable every step committed
-        before it (``write_step``, ``step``), since WAL frames reach the disk in order."""
+        """Write the noted update marks and make them durable, with every step and
+        transaction committed before (``write_step``, ``step``, ``write``): one fsync of
+        the WAL, in one trip to a thread, since WAL frames reach the disk in order."""
         if self._conn is None or (not self._marks and not self._unsynced):
             return
         marks, self._marks = self._marks, []
         self._unsynced = False
-        conn = self.conn
         try:
-            async with self._write_lock:
-                # One statement is one transaction by itself (autocommit): one trip to the
-                # writing thread and one fsync for a whole batch of marks.
-                for start in range(0, max(len(marks), 1), _MARKS_PER_STATEMENT):
-                    chunk = marks[start : start + _MARKS_PER_STATEMENT]
-                    if chunk:
-                        await conn.execute(
-                            "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES "
-                            + ", ".join(["(?, ?)"] * len(chunk)),
-                            [value for mark in chunk for value in mark],
-                        )
-                    else:  # commits without a mark: rewriting the file's header (a
-                        # page of the WAL, no row of any table) carries the fsync
-                        await conn.execute(f"PRAGMA user_version = {_SYNC_BEACON}")
+            if self._wal is None or not await self._sync_on_loop(marks):
+                await self._sync_on_thread(marks)
         except BaseException:
             self._marks[:0] = marks
             self._unsynced = True
             raise
+
+    async def _sync_on_loop(self, marks: list[tuple[int, str]]) -> bool:
+        """The marks committed on the loop's connection, then the WAL fsynced in a
+        thread, and checkpointed by the writing thread when due. False, having written
+        nothing, when another process holds the file's write lock: the writing thread
+        waits for it instead."""
+        here, wal = self._here, self._wal
+        assert here is not None and wal is not None
+        if marks:
+            async with self._write_lock:
+                if not _begin_without_waiting(here):
+                    return False
+                try:
+                    _insert_marks(here, marks)
+                except BaseException:
+                    here.execute("ROLLBACK")
+                    raise
+                here.execute("COMMIT")
+        await asyncio.to_thread(wal.flush)
+        if here.total_changes - self._checkpointed_at >= _CHECKPOINT_CHANGES:
+            self._checkpointed_at = here.total_changes
+            async with self._write_lock:  # not inside a long transaction of that thread
+                await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return True
+
+    async def _sync_on_thread(self, marks: list[tuple[int, str]]) -> None:
+        """The marks in one ``synchronous=FULL`` transaction of the writing thread: its
+        fsync covers every commit before it, and it checkpoints the WAL by itself."""
+        conn = self.conn
+        async with self._write_lock:
+            # One statement is one transaction by itself (autocommit): one trip to the
+            # writing thread and one fsync for a whole batch of marks.
+            for start in range(0, max(len(marks), 1), _MARKS_PER_STATEMENT):
+                chunk = marks[start : start + _MARKS_PER_STATEMENT]
+                if chunk:
+                    await conn.execute(
+                        "INSERT OR IGNORE INTO processed_updates (update_id, at) VALUES "
+                        + ", ".join(["(?, ?)"] * len(chunk)),
+                        [value for mark in chunk for value in mark],
+                    )
+                else:  # commits without a mark: rewriting the file's header (a
+                    # page of the WAL, no row of any table) carries the fsync
+                    await conn.execute(f"PRAGMA user_version = {_SYNC_BEACON}")
 
     def _reads_here(self) -> bool:
         """Whether a read of the current task goes to the loop's connection: yes inside

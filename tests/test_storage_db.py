@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram.error import NetworkError
@@ -44,7 +45,7 @@ async def test_a_step_is_one_statement_committed_at_once(db: Database) -> None:
     row = await db.fetchone("SELECT at FROM processed_updates WHERE update_id = 7")
     assert row is not None and row["at"] == "y"  # the loop's reader sees it at once
     assert await _synchronous(db) == 2
-    await db.sync()  # no mark yet: a write of the file's header still carries the fsync
+    await db.sync()  # no mark yet: the fsync of the WAL still covers the steps
     assert [r[0] for r in await db.fetchall("SELECT update_id FROM processed_updates")] == [7]
 
 
@@ -176,19 +177,26 @@ def test_a_file_that_is_not_a_database_is_refused_and_the_process_can_exit(
 
 
 class _Trips:
-    """Counts the calls into aiosqlite's writing thread (one hand-over each)."""
+    """Counts the hand-overs to a thread: calls into aiosqlite's writing thread, and
+    fsyncs of the WAL sent to a thread of the loop's pool."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import aiosqlite.core
 
         self.n = 0
         real = aiosqlite.core.Connection._execute
+        real_to_thread = asyncio.to_thread
 
         async def counted(conn: object, fn: object, *args: object, **kwargs: object) -> object:
             self.n += 1
             return await real(conn, fn, *args, **kwargs)  # type: ignore[arg-type]
 
+        async def to_thread(fn: Any, *args: object, **kwargs: object) -> object:
+            self.n += 1
+            return await real_to_thread(fn, *args, **kwargs)
+
         monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+        monkeypatch.setattr(asyncio, "to_thread", to_thread)
 
 
 @pytest.mark.sqlite_only("trips to aiosqlite's thread")
@@ -210,7 +218,6 @@ async def test_a_write_transaction_is_one_trip_to_the_writing_thread(
         assert many.rowcount == 2
         assert len(await conn.execute_fetchall("SELECT * FROM processed_updates")) == 5
     assert trips.n == 1  # the fsync, after five inserts, two reads and an update
-    assert await _synchronous(db) == 2  # that trip ran with FULL: durable when write() returned
     rows = await db.scan("SELECT update_id FROM processed_updates WHERE update_id > 0")
     assert len(rows) == 5  # the writing thread's connection sees them committed
 
@@ -291,3 +298,152 @@ async def test_a_long_transaction_runs_on_the_writing_thread(db: Database) -> No
         )
     row = await db.fetchone("SELECT COUNT(*) FROM processed_updates WHERE update_id > 0")
     assert row is not None and row[0] == 500
+
+
+# --- sync: marks on the loop's connection, the WAL fsynced in a thread -----------------
+
+
+def _data_version(db: Database) -> int:
+    """Changes when another connection commits: the loop's connection then drops its
+    page cache and reads every page again."""
+    here = db._here
+    assert here is not None
+    return int(here.execute("PRAGMA data_version").fetchone()[0])
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file and its page cache")
+async def test_sync_commits_the_marks_before_the_wal_is_fsynced_and_keeps_the_cache(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import storage.db
+
+    wal = db.path + "-wal"
+    synced: list[tuple[int, int]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        found = os.fstat(fd)
+        if os.path.samestat(found, os.stat(wal)):
+            # what the fsync covers is committed already: another connection sees it
+            other = sqlite3.connect(db.path)
+            try:
+                seen = other.execute("SELECT COUNT(*) FROM processed_updates").fetchone()[0]
+            finally:
+                other.close()
+            synced.append((found.st_ino, seen))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.db.os, "fsync", fsync)
+    before = _data_version(db)
+    await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (1, 'step')")
+    db.note_processed(2, NOW)
+    db.note_processed(3, NOW)
+    await db.sync()
+    assert synced == [(os.stat(wal).st_ino, 3)]
+    assert _data_version(db) == before  # no other connection wrote: the cache stays
+    await db.sync()  # nothing new: no fsync
+    assert len(synced) == 1
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+async def test_the_wal_is_checkpointed_by_the_writing_thread_as_it_grows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "_CHECKPOINT_CHANGES", 20)
+    big = "x" * 3000  # about a page a row
+    for i in range(1, 401):
+        await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (?, ?)", (i, big))
+        if i % 10 == 0:
+            await db.sync()
+    # Without checkpoints the WAL holds every one of the 400 pages; with them it is
+    # started again from its beginning once the database file has its pages.
+    other = sqlite3.connect(db.path)
+    try:
+        busy, frames, done = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and frames < 400  # 2,800 without
+        assert other.execute("SELECT COUNT(*) FROM processed_updates").fetchone()[0] == 400
+    finally:
+        other.close()
+
+
+@pytest.mark.sqlite_only("the file's lock held by another SQLite connection")
+async def test_a_sync_waits_off_the_loop_while_another_process_holds_the_file(
+    db: Database,
+) -> None:
+    other = sqlite3.connect(db.path, isolation_level=None)  # a CLI tool, a backup
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    db.note_processed(2, NOW)
+    task = asyncio.create_task(db.sync())
+    for _ in range(5):  # the loop is free: the marks wait on the writing thread
+        await asyncio.sleep(0)
+    assert not task.done()
+    other.execute("COMMIT")
+    other.close()
+    await task
+    rows = await db.fetchall("SELECT update_id FROM processed_updates ORDER BY update_id")
+    assert [r[0] for r in rows] == [1, 2]
+    assert db.pending_marks == 0
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+async def test_a_failed_fsync_keeps_the_marks_for_the_next_sync(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import storage.db
+
+    real_fsync = os.fsync
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    db.note_processed(8, NOW)
+    monkeypatch.setattr(storage.db.os, "fsync", broken)
+    with pytest.raises(OSError):
+        await db.sync()
+    assert db.pending_marks == 1  # not known to be on the disk: written again next time
+    monkeypatch.setattr(storage.db.os, "fsync", real_fsync)
+    await db.sync()
+    assert db.pending_marks == 0
+    rows = await db.fetchall("SELECT update_id FROM processed_updates")
+    assert [r[0] for r in rows] == [8]
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+async def test_steps_commit_while_a_sync_waits_for_the_disk(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow fsync (a cloud disk: 5-20 ms) holds up only the sync that asked for it, not
+    the other cadres' steps: the write lock is not held while the disk works."""
+    import threading
+
+    import storage.db
+
+    disk = threading.Event()
+    real_flush = storage.db.WalFile.flush
+
+    def slow_flush(wal: storage.db.WalFile) -> None:
+        disk.wait(10)
+        real_flush(wal)
+
+    monkeypatch.setattr(storage.db.WalFile, "flush", slow_flush)
+    db.note_processed(1, NOW)
+    syncing = asyncio.create_task(db.sync())
+    await asyncio.sleep(0.05)
+    assert not syncing.done()
+    changed = await asyncio.wait_for(
+        db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (2, 'step')"), 5
+    )
+    assert changed == 1
+    async with db.step() as conn:
+        await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (3, 'step')")
+    disk.set()
+    await syncing
+    rows = await db.fetchall("SELECT update_id FROM processed_updates ORDER BY update_id")
+    assert [r[0] for r in rows] == [1, 2, 3]
