@@ -612,9 +612,10 @@ class Database:
 
     async def _sync_on_loop(self, marks: list[tuple[int, str]]) -> bool:
         """The marks committed on the loop's connection, then the WAL fsynced in a
-        thread, and checkpointed by the writing thread when due. False, having written
-        nothing, when another process holds the file's write lock: the writing thread
-        waits for it instead."""
+        thread, and checkpointed by the writing thread when due. False when another
+        process holds the file's write lock (nothing written: the writing thread waits
+        for it instead) or the WAL file is not found (the writing thread's commit, with
+        the marks again, makes everything durable)."""
         here, wal = self._here, self._wal
         assert here is not None and wal is not None
         if marks:
@@ -627,7 +628,11 @@ class Database:
                     here.execute("ROLLBACK")
                     raise
                 here.execute("COMMIT")
-        await asyncio.to_thread(wal.flush)
+        try:
+            await asyncio.to_thread(wal.flush)
+        except FileNotFoundError:  # no WAL at its path: a commit of SQLite's own does it
+            log.warning("no WAL file at %s; making the writes durable on the thread", wal.path)
+            return False
         if here.total_changes - self._checkpointed_at >= _CHECKPOINT_CHANGES:
             self._checkpointed_at = here.total_changes
             async with self._write_lock:  # not inside a long transaction of that thread

@@ -447,3 +447,20 @@ async def test_steps_commit_while_a_sync_waits_for_the_disk(
     await syncing
     rows = await db.fetchall("SELECT update_id FROM processed_updates ORDER BY update_id")
     assert [r[0] for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+async def test_a_sync_without_a_wal_file_at_its_path_commits_on_the_writing_thread(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    def missing(wal: storage.db.WalFile) -> None:
+        raise FileNotFoundError(wal.path)
+
+    monkeypatch.setattr(storage.db.WalFile, "flush", missing)
+    db.note_processed(4, NOW)
+    await db.sync()
+    assert db.pending_marks == 0
+    rows = await db.scan("SELECT update_id FROM processed_updates")
+    assert [r[0] for r in rows] == [4]
