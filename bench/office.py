@@ -30,7 +30,8 @@ Targets: month summary p95 <= 50 ms (<= 100 ms on PostgreSQL), year <= 300 ms; y
 ranking <= 300 ms; year export <= 15 s (<= 10 s on a quiet machine) and <= 3x the csv
 dump; a cadre's reply p95 <= 100 ms during the export; peak RSS <= 250 MB; with plans,
 month summary p95 <= 50 ms (100 ms on PostgreSQL) and a team's /plan p95 <= 50 ms;
-growth exponent <= 1.1. A target not met prints "missed".
+each report's growth exponent <= 1.1 (the csv dump's is shown beside the export's, as
+its floor, not judged). A target not met prints "missed".
 """
 
 from __future__ import annotations
@@ -257,6 +258,9 @@ def year_ask(path: Path) -> report_service.Ask:
     )
 
 
+CSV_FLOOR = "csv dump of the same rows"
+
+
 def csv_dump(ask: report_service.Ask, out: Path) -> int:
     """The workbook's long sheets (visits, ledger, history, cadres) as plain csv rows,
     read by the same functions the export uses: the floor the export is held to."""
@@ -456,7 +460,7 @@ async def scale_reports(sides: list[Side], runs: int) -> dict[str, dict[int, tup
                 dump[side.scale].append((w * 1000, c * 1000))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    for name, got in (("/export 2026 (workbook)", export), ("csv dump of the same rows", dump)):
+    for name, got in (("/export 2026 (workbook)", export), (CSV_FLOOR, dump)):
         out[name] = {
             k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
             for k, v in got.items()
@@ -486,9 +490,14 @@ async def growth_run(scales: list[int], data_dir: Path, runs: int) -> None:
         (ws, cs), (wb, cb) = by_scale[small], by_scale[big]
         k = math.log(cb / cs) / math.log(big / small)
         kw = math.log(wb / ws) / math.log(big / small)
+        # The csv dump is the floor the export is compared with, not a report of the
+        # office: its exponent is shown beside the export's, not judged.
+        verdict = (
+            "  (floor, not judged)" if name == CSV_FLOOR else "  ok" if k <= 1.1 else "  missed"
+        )
         print(
             f"  {name:<27} wall {ws:8.1f} -> {wb:8.1f}  CPU {cs:8.1f} -> {cb:8.1f}"
-            f"   exponent {k:5.2f} (wall {kw:5.2f})" + ("  ok" if k <= 1.1 else "  missed")
+            f"   exponent {k:5.2f} (wall {kw:5.2f})" + verdict
         )
 
 
