@@ -61,7 +61,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from bot.app import build_application
+from bot.app import build_application, settle_heap
 from bot.media import media_fetcher_of
 from campaign.settings import MediaSettings, Settings, StorageSettings, TelegramSettings
 from storage.db import MARKS_PER_SYNC, Database, database_for, utcnow_text
@@ -486,6 +486,7 @@ async def run_interleaved(
     echo = Echo()
     users = await ours.open(cadres, history)
     await echo.open()
+    settle_heap()  # as the application's post_init does once it has started
     for n, u in enumerate(users):
         first = len(ours.fed)
         await ours.visit(u, n, photos)

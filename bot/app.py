@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -229,9 +230,22 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     install_jobs(app)  # reminders, deadlines, bulletin, backup; the first sweep catches up
     # Menus by scope (guests, group chats, bound chats) and the profile text.
     await set_menus(app.bot, d.catalog, d.settings.campaign.language, await bound_chats(d.db))
+    settle_heap()
+
+
+def settle_heap() -> None:
+    """Once started: collect the garbage of the start, then set every object alive now
+    (the libraries, catalogues, settings, handlers: some 90,000) aside from the garbage
+    collector's generations. A full collection then scans only what was made since,
+    instead of holding the loop, and every cadre's reply, ~40 ms (two a visit bench of
+    300 cadres). The objects stay usable and are freed as usual when nothing refers to
+    them; only a cycle among them waits for ``gc.unfreeze()`` at shutdown."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    gc.unfreeze()  # back into the collector's care (tests start many applications)
     d: Deps = app.bot_data[DEPS_KEY]
     if d.owns_db:
         await d.db.close()

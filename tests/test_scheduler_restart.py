@@ -28,9 +28,9 @@ from scheduler.setup import CATCH_UP, install_jobs, schedule_table
 from services import jobs
 from services.runtime import DEPS_KEY, Deps
 from storage.db import Database
-from tests.conftest import AppFactory, join
+from tests.conftest import AppFactory, join, user
 from tests.factories import Seed
-from tests.fakebot import FakeClock, Harness
+from tests.fakebot import FakeClock, Harness, shown
 from tests.scheduler_factories import (
     OFFICE_CHAT,
     SHANGHAI,
@@ -249,6 +249,24 @@ async def test_post_init_installs_the_jobs(make_bot: AppFactory, seed: Seed) -> 
     await bot.app.post_init(bot.app)
     assert bot.app.job_queue is not None
     assert {j.name for j in bot.app.job_queue.jobs()} >= {NUDGE, SWEEP}
+
+
+async def test_post_init_sets_the_start_up_heap_aside_until_shutdown(
+    make_bot: AppFactory, seed: Seed
+) -> None:
+    """A full garbage collection then scans only what was made since the start, not
+    the libraries and catalogues (bot/app.settle_heap); shutdown hands them back."""
+    import gc
+
+    bot = await make_bot()
+    assert bot.app.post_init is not None and bot.app.post_shutdown is not None
+    await bot.app.post_init(bot.app)
+    try:
+        assert gc.get_freeze_count() > 10_000
+        assert "/start" in shown(await bot.send(user(4401), "/help"))[-1].text  # still served
+    finally:
+        await bot.app.post_shutdown(bot.app)
+    assert gc.get_freeze_count() == 0
 
 
 # --- the first start ----------------------------------------------------------------
