@@ -32,10 +32,10 @@ hand-over (about 80 µs on the 2-core machines), far more than an indexed read. 
 - ``sync()`` writes the marks on the loop's connection too, then fsyncs the WAL file in
   a thread: what synchronous=FULL does at a commit, for every commit so far. Only the
   loop's connection writes, so its page cache stays valid; a commit by the other
-  connection would make it drop the whole cache and read every page again (about a
-  third of a Submit's CPU). The writing thread checkpoints the WAL into the database
-  file when enough has been written (``_CHECKPOINT_CHANGES``), which its own commits
-  did by themselves before.
+  connection would make it drop the whole cache and read every page again. The writing
+  thread checkpoints the WAL into the database file when enough has been written
+  (``_CHECKPOINT_CHANGES``), in a task the sync does not wait for, holding the write
+  lock as SQLite's checkpoint inside the thread's commit did before.
 """
 
 from __future__ import annotations
@@ -359,6 +359,7 @@ class Database:
         # loop's connection and fsyncs this file (else it commits on the writing thread).
         self._wal: WalFile | None = None
         self._checkpointed_at = 0  # the loop connection's total_changes at the last one
+        self._checkpoint: asyncio.Task[None] | None = None  # one under way, if any
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -416,6 +417,8 @@ class Database:
         if self._conn is not None:
             try:
                 await self.sync()
+                if self._checkpoint is not None:
+                    await self._checkpoint
             finally:
                 if self._here is not None:
                     self._here.close()
@@ -633,11 +636,26 @@ class Database:
         except FileNotFoundError:  # no WAL at its path: a commit of SQLite's own does it
             log.warning("no WAL file at %s; making the writes durable on the thread", wal.path)
             return False
-        if here.total_changes - self._checkpointed_at >= _CHECKPOINT_CHANGES:
+        checkpointing = self._checkpoint is not None and not self._checkpoint.done()
+        if here.total_changes - self._checkpointed_at >= _CHECKPOINT_CHANGES and not checkpointing:
             self._checkpointed_at = here.total_changes
-            async with self._write_lock:  # not inside a long transaction of that thread
-                await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal(), name="wal-checkpoint")
         return True
+
+    async def _checkpoint_wal(self) -> None:
+        """Copy the WAL's pages into the database file, on the writing thread, in a task
+        of its own: the sync that made it due does not wait for it. It holds the write
+        lock, as SQLite's own checkpoint at a commit did, so that no step writes while it
+        runs and the next one starts the WAL over from its beginning; with steps writing
+        meanwhile it would never be copied to the end and would grow without bound.
+        SQLite refuses it while that connection has a statement open (a cursor being
+        read); it is then due again at the next sync."""
+        try:
+            async with self._write_lock:
+                await self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as e:
+            self._checkpointed_at -= _CHECKPOINT_CHANGES
+            log.info("WAL checkpoint put off: %s", e)
 
     async def _sync_on_thread(self, marks: list[tuple[int, str]]) -> None:
         """The marks in one ``synchronous=FULL`` transaction of the writing thread: its

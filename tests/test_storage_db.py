@@ -464,3 +464,78 @@ async def test_a_sync_without_a_wal_file_at_its_path_commits_on_the_writing_thre
     assert db.pending_marks == 0
     rows = await db.scan("SELECT update_id FROM processed_updates")
     assert [r[0] for r in rows] == [4]
+
+
+@pytest.mark.sqlite_only("SQLite's WAL checkpoint")
+async def test_the_sync_that_makes_a_checkpoint_due_does_not_wait_for_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint copies pages and fsyncs the database file (milliseconds on a cloud
+    disk): the Submit whose sync made it due shows its receipt without waiting. Steps
+    wait for it (it holds the write lock, so that the WAL can start over after it)."""
+    import aiosqlite.core
+
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "_CHECKPOINT_CHANGES", 5)
+    disk = asyncio.Event()
+    checkpoints: list[str] = []
+    real = aiosqlite.core.Connection.execute
+
+    async def slow(conn: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith("PRAGMA wal_checkpoint"):
+            checkpoints.append(sql)
+            await disk.wait()
+        return await real(conn, sql, *args)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "execute", slow)
+    for i in range(1, 7):
+        await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (?, 's')", (i,))
+    await asyncio.wait_for(db.sync(), 5)  # returns with the checkpoint still under way
+    await asyncio.sleep(0)
+    assert checkpoints == ["PRAGMA wal_checkpoint(PASSIVE)"]
+    step = asyncio.create_task(
+        db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (7, 's')")
+    )
+    await asyncio.sleep(0.05)
+    assert not step.done()  # behind the checkpoint
+    disk.set()
+    assert await asyncio.wait_for(step, 5) == 1
+    db.note_processed(8, NOW)
+    await asyncio.wait_for(db.sync(), 5)
+    rows = await db.fetchall("SELECT update_id FROM processed_updates ORDER BY update_id")
+    assert [r[0] for r in rows] == list(range(1, 9))
+
+
+@pytest.mark.sqlite_only("SQLite's WAL checkpoint")
+async def test_a_checkpoint_refused_beside_an_open_cursor_is_tried_again_later(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses a checkpoint on a connection with a statement still being read
+    (a reminder sweep's cursor): the sync still succeeds, and the next one checkpoints."""
+    import storage.db
+
+    monkeypatch.setattr(storage.db, "_CHECKPOINT_CHANGES", 5)
+    for i in range(1, 51):
+        await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (?, 'r')", (i,))
+    async with db.conn.execute("SELECT update_id FROM processed_updates") as cur:
+        assert await cur.fetchone() is not None  # the statement stays open, rows remain
+        db.note_processed(100, NOW)
+        await db.sync()
+        task = db._checkpoint
+        assert task is not None
+        await task  # refused by SQLite, put off without an error
+        assert db._here is not None
+        assert db._here.total_changes - db._checkpointed_at >= storage.db._CHECKPOINT_CHANGES
+    db.note_processed(101, NOW)
+    await db.sync()
+    task = db._checkpoint
+    assert task is not None
+    await task
+    assert db._here.total_changes - db._checkpointed_at < storage.db._CHECKPOINT_CHANGES
+    other = sqlite3.connect(db.path)
+    try:  # everything is in the database file: nothing left to copy
+        busy, frames, done = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and frames == done
+    finally:
+        other.close()
