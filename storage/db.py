@@ -45,6 +45,7 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
@@ -146,12 +147,19 @@ class WalFile:
         self.path = db_path + "-wal"
         self._fd: int | None = None
         self._inode: tuple[int, int] | None = None
+        # Two syncs may flush at once (a Submit's and the periodic one), each in a thread
+        # of its own: one must not close the descriptor the other is syncing.
+        self._lock = threading.Lock()
 
     def flush(self) -> None:
         """fsync the WAL (in a thread: it waits for the disk)."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         found = os.stat(self.path)
         if self._fd is None or self._inode != (found.st_dev, found.st_ino):
-            self.close()
+            self._close()
             self._fd = os.open(self.path, os.O_RDONLY)
             opened = os.fstat(self._fd)
             self._inode = (opened.st_dev, opened.st_ino)
@@ -163,6 +171,10 @@ class WalFile:
         os.fsync(self._fd)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd, self._inode = None, None

@@ -539,3 +539,35 @@ async def test_a_checkpoint_refused_beside_an_open_cursor_is_tried_again_later(
         assert busy == 0 and frames == done
     finally:
         other.close()
+
+
+def _wal_descriptors(db_path: str) -> int:
+    """Descriptors of this process open on the database's WAL file (Linux's /proc)."""
+    import os
+
+    wal = os.path.realpath(db_path + "-wal")
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{fd}") == wal
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+async def test_syncs_at_once_share_one_descriptor_of_the_wal(db: Database) -> None:
+    """A Submit's sync and the periodic one can flush at the same moment, each in a
+    thread: neither may close the other's descriptor or leave one of its own behind."""
+    sqlites = _wal_descriptors(db.path)  # SQLite's own connections; ours opens at a sync
+    syncs = []
+    for i in range(1, 41):  # each sync starts while the one before waits for its fsync
+        await db.write_step("INSERT INTO processed_updates (update_id, at) VALUES (?, 's')", (i,))
+        db.note_processed(1000 + i, NOW)
+        syncs.append(asyncio.create_task(db.sync()))
+        await asyncio.sleep(0)
+    await asyncio.gather(*syncs)
+    assert _wal_descriptors(db.path) == sqlites + 1
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM processed_updates")
+    assert row is not None and row["n"] == 80
