@@ -115,6 +115,11 @@ class Namespace:
         self._check(cb.action, len(cb.args))
         return cb
 
+    @property
+    def prefix(self) -> str:
+        """What the data of every button of this namespace starts with."""
+        return f"{self.name}:{VERSION}:"
+
     def pattern(self, *actions: str) -> str:
         """Every button of this namespace, or only the given actions."""
         for action in actions:

@@ -100,7 +100,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
@@ -109,6 +108,7 @@ from telegram.warnings import PTBUserWarning
 from campaign.callbacks import Callback, CallbackError, Namespace
 from campaign.message import Ask, Message
 from handlers.common import Context, Who, deps, reply, require_cadre, who
+from handlers.flow_route import FlowConversation
 from handlers.flow_session import (
     ASK_DROP,
     END,
@@ -360,7 +360,7 @@ class Flow(Generic[F]):
 
     # --- wiring ------------------------------------------------------------------------
 
-    def conversation(self) -> ConversationHandler[Any]:
+    def conversation(self) -> FlowConversation:
         private = filters.ChatType.PRIVATE
         new = filters.UpdateType.MESSAGE & private
         text = new & filters.TEXT & ~filters.COMMAND
@@ -398,7 +398,8 @@ class Flow(Generic[F]):
             # Buttons are tracked per chat on purpose: the draft id in their data, not the
             # message they sit on, says which draft they belong to.
             warnings.filterwarnings("ignore", message=".*per_message.*", category=PTBUserWarning)
-            return ConversationHandler(
+            return FlowConversation(
+                prefix=self.ns.prefix,
                 entry_points=self.entries,
                 states=states,
                 fallbacks=fallbacks,

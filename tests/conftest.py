@@ -16,6 +16,7 @@ import pytest
 from bot.app import build_application
 from bot.dispatcher import DrainReport, dispatcher_of
 from campaign.settings import Settings, StorageSettings, TelegramSettings
+from handlers.flow_route import FlowConversation
 from storage.db import Database, open_database
 from tests.botprocess import DAY, BotProcess
 from tests.factories import Seed, seed_roster
@@ -24,6 +25,10 @@ from tests.fakeserver import FakeServer
 from tests.pgtest import PG_SKIP_REASON, PG_URL, pg_scratch, pg_template
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Every update the tests send to a flow is routed both ways (the quick one and the
+# library's), and a difference fails the test (handlers/flow_route.py).
+FlowConversation.verify = True
 
 
 @pytest.fixture(autouse=True)
