@@ -330,10 +330,31 @@ def utcnow_text() -> str:
 
 
 def to_text(moment: datetime) -> str:
-    """Datetimes are stored as UTC ISO text, so that text order is time order."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime reached storage")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    """Datetimes are stored as UTC ISO text, so that text order is time order.
+
+    An update writes the same second two or three times (the step, the handled mark):
+    the text of the last second is remembered (``isoformat`` with its keyword is
+    ~1.6 µs, the check ~0.3)."""
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime reached storage")
+        moment = moment.astimezone(UTC)
+    m = moment
+    second = (m.year, m.month, m.day, m.hour, m.minute, m.second)
+    last = _LAST_TEXT
+    if last[0] == second:
+        return last[1]
+    text = moment.isoformat(timespec="seconds")
+    _remember_text(second, text)
+    return text
+
+
+def _remember_text(second: tuple[int, ...], text: str) -> None:
+    global _LAST_TEXT
+    _LAST_TEXT = (second, text)  # one tuple: a reader on another thread sees a pair
+
+
+_LAST_TEXT: tuple[tuple[int, ...], str] = ((), "")
 
 
 def from_text(text: str) -> datetime:
@@ -547,13 +568,15 @@ class Database:
         return changed
 
     @asynccontextmanager
-    async def step(self) -> AsyncIterator[Writer]:
+    async def step(self, *, marks: bool = False) -> AsyncIterator[Writer]:
         """The statements of a conversation step, in one transaction on the loop's
         connection (no thread hand-over), committed without fsync. The write lock keeps
         it out of any open transaction of the writing thread, so it never waits for
         SQLite's lock while holding up the loop. The block must not wait for anything
         else (no Bot API call): see ``StepConn``. A report whose receipt is shown right
-        after calls ``sync()`` before showing it."""
+        after calls ``sync()`` before showing it, and passes ``marks``: the handled
+        updates' marks are written in this transaction, so that the sync's fsync is all
+        that is left to do (not a transaction of their own)."""
         here = self._here
         if here is None:  # :memory: has one connection
             async with self.write() as conn:
@@ -563,11 +586,15 @@ class Database:
             here.execute("BEGIN IMMEDIATE")
             try:
                 yield StepConn(here)
+                carried = list(self._marks) if marks else []
+                if carried:
+                    _insert_marks(here, carried)
             except BaseException:
                 here.execute("ROLLBACK")
                 raise
             else:
                 here.execute("COMMIT")
+                del self._marks[: len(carried)]  # those noted meanwhile come after them
         self._unsynced = True
 
     def write_apart(self, lock: int | None) -> AbstractAsyncContextManager[Any]:

@@ -908,7 +908,8 @@ class PgDatabase(Database):
             return await _run(pooled, query, params)
 
     @asynccontextmanager
-    async def step(self) -> AsyncIterator[Any]:
+    async def step(self, *, marks: bool = False) -> AsyncIterator[Any]:
+        """A durable write transaction (``marks``: they are written by ``sync``)."""
         async with self.write() as conn:
             yield conn
 

@@ -232,10 +232,11 @@ async def submit(
     """Write the visit and close its draft in one transaction; returns the visit id, or
     None when the draft was already submitted or cancelled (nothing is written).
 
-    The statements run on the loop's connection and ``sync()`` then makes them durable,
-    one fsync in one trip to the writing thread, before the receipt is shown."""
+    The statements run on the loop's connection, with the handled updates' marks, and
+    ``sync()`` then makes them durable, one fsync in one trip to a thread, before the
+    receipt is shown."""
     try:
-        async with db.step() as conn:
+        async with db.step(marks=True) as conn:
             cur = await conn.execute(
                 "INSERT INTO visits (cadre_id, team_id, group_id, place_id, visit_date, text,"
                 " voice_file_id, people_met, lat, lon, distance_km, far, model_case, draft_id,"

@@ -102,6 +102,57 @@ async def test_a_step_of_several_statements_is_all_or_nothing(db: Database) -> N
     assert await _synchronous(db) == 2
 
 
+@pytest.mark.sqlite_only("the loop's step transaction (PostgreSQL's sync writes the marks)")
+async def test_a_step_with_marks_writes_them_in_its_transaction_and_only_then(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Submit's step carries the marks: its commit writes them with the report, so
+    that its sync has only the fsync left; a step rolled back leaves them pending."""
+    db.note_processed(31, NOW)
+    db.note_processed(32, NOW)
+    try:
+        async with db.step(marks=True) as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'a')")
+            raise RuntimeError("the report was refused")
+    except RuntimeError:
+        pass
+    assert db.pending_marks == 2
+    assert await db.fetchall("SELECT * FROM processed_updates") == []
+    async with db.step(marks=True) as conn:
+        await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'a')")
+    db.note_processed(33, NOW)  # handled after that step: the next sync writes it
+    ids = [r[0] for r in await db.fetchall("SELECT update_id FROM processed_updates")]
+    assert sorted(ids) == [1, 31, 32]
+    assert db.pending_marks == 1
+    await db.sync()
+    ids = [r[0] for r in await db.fetchall("SELECT update_id FROM processed_updates")]
+    assert sorted(ids) == [1, 31, 32, 33] and db.pending_marks == 0
+
+
+@pytest.mark.sqlite_only("SQLite's WAL file")
+async def test_a_submit_s_sync_is_an_fsync_and_no_transaction_of_its_own(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.db
+
+    db.note_processed(41, NOW)
+    async with db.step(marks=True) as conn:
+        await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'a')")
+    statements: list[str] = []
+    assert db._here is not None
+    db._here.set_trace_callback(statements.append)
+    flushed: list[bool] = []
+    real = storage.db.WalFile.flush
+    monkeypatch.setattr(
+        storage.db.WalFile, "flush", lambda self: flushed.append(True) or real(self)
+    )
+    try:
+        await db.sync()
+    finally:
+        db._here.set_trace_callback(None)
+    assert statements == [] and flushed == [True]
+
+
 @pytest.mark.sqlite_only("PRAGMA synchronous: how SQLite makes steps durable")
 async def test_a_poll_confirms_a_batch_only_after_its_writes_are_on_disk(
     db: Database, monkeypatch: pytest.MonkeyPatch
@@ -571,3 +622,24 @@ async def test_syncs_at_once_share_one_descriptor_of_the_wal(db: Database) -> No
     assert _wal_descriptors(db.path) == sqlites + 1
     row = await db.fetchone("SELECT COUNT(*) AS n FROM processed_updates")
     assert row is not None and row["n"] == 80
+
+
+def test_moments_are_stored_as_utc_text_to_the_second() -> None:
+    """``to_text`` remembers the last second's text: a moment of another second, zone or
+    microsecond never gets it."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from storage.db import to_text
+
+    shanghai = datetime(2026, 11, 16, 9, 0, 0, 999_999, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert to_text(shanghai) == "2026-11-16T01:00:00+00:00"
+    assert to_text(shanghai.astimezone(UTC)) == "2026-11-16T01:00:00+00:00"
+    assert to_text(shanghai + timedelta(microseconds=1)) == "2026-11-16T01:00:01+00:00"
+    assert to_text(shanghai) == "2026-11-16T01:00:00+00:00"
+    assert to_text(datetime(2026, 11, 16, 1, 0, tzinfo=ZoneInfo("Europe/London"))) == (
+        "2026-11-16T01:00:00+00:00"
+    )
+    assert to_text(datetime(2026, 11, 17, 1, 0, tzinfo=UTC)) == "2026-11-17T01:00:00+00:00"
+    with pytest.raises(ValueError, match="naive"):
+        to_text(datetime(2026, 11, 16, 1, 0))
