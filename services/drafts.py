@@ -10,7 +10,8 @@ function itself, named here: a wrapper would only add a call to every step.
   its version is the row's, and the people generation, in one read (the step engine);
 - ``save_step(db, draft, step, data, now)``: ``save`` for the engine: the draft as saved;
 - ``other_open(db, chat_id, user_id, kind)``: an open draft of another kind in this chat
-  (text typed in a chat goes to one flow at a time);
+  (text typed in a chat goes to one flow at a time); ``open_here(db, chat_id, user_id)``:
+  all open drafts of the person in the chat, newest first;
 - ``start(...)``: open a draft at a step, cancelling an open one of the same kind here;
 - ``save(db, draft_id, step, data, now)``: False when the draft is no longer open;
 - ``cancel``; ``open_steps(db, kind)``: (chat_id, user_id) → step, the conversations'
@@ -26,6 +27,7 @@ from storage.drafts import (
     current,
     get,
     open_draft,
+    open_here,
     open_of_user,
     open_steps,
     other_open,
@@ -40,6 +42,7 @@ __all__ = [
     "current",
     "get",
     "open_draft",
+    "open_here",
     "open_of_user",
     "open_steps",
     "other_open",

@@ -124,13 +124,13 @@ async def start(d: Deps, cadre: Cadre, chat_id: int, user_id: int, first_step: s
     """/visit: the open visit draft if there is one; else a new draft at ``first_step``."""
     if cadre.role not in FIELD_ROLES:
         return Opened(Why.NOT_FIELD_ROLE)
-    draft = await drafts.open_draft(d.db, KIND, chat_id, user_id)
+    here = await drafts.open_here(d.db, chat_id, user_id)
+    draft = next((x for x in here if x.kind == KIND), None)
     if draft is not None:
         return Opened(open=draft)
-    other = await drafts.other_open(d.db, chat_id, user_id, KIND)
-    if other is not None:
+    if here:
         # Text goes to one flow at a time; the other report keeps what was typed.
-        return Opened(Why.OTHER_FLOW, other=other)
+        return Opened(Why.OTHER_FLOW, other=here[0])
     places = await visits.places_for(d.db, cadre)
     if not places:
         return Opened(Why.NO_PLACES)

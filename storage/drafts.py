@@ -315,6 +315,17 @@ async def open_steps(db: Database, kind: str) -> dict[tuple[int, int], str]:
     return {(r["chat_id"], r["user_id"]): r["step"] for r in rows}
 
 
+async def open_here(db: Database, chat_id: int, user_id: int) -> list[Draft]:
+    """Every open draft of this person in this chat, newest first (one of each kind at
+    most): one read for /visit, which carries on with its own or names another."""
+    rows = await db.fetchall(
+        "SELECT * FROM drafts WHERE chat_id = ? AND user_id = ? AND status = 'open'"
+        " ORDER BY id DESC",
+        (chat_id, user_id),
+    )
+    return [_draft(r) for r in rows]
+
+
 async def other_open(
     db: Database, chat_id: int, user_id: int, kind: str, after_id: int = 0
 ) -> Draft | None:
