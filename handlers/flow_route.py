@@ -16,7 +16,10 @@ began.
   checked when the conversation is built) and the entry points whose pattern is of
   another namespace; the button handlers left are tried in their order, with their
   compiled patterns;
-- a message skips the button handlers (a message is never a press);
+- a new message skips the button handlers (a message is never a press), and a message
+  handler whose filters are the library's plain ones (a chat type, text, a command,
+  a photo..., joined by ``&``, ``|``, ``~``) is tried by one test written from their
+  definitions instead of the chain of filter objects;
 - anything else (an edited message, a press of another namespace, a game, a state of
   the library's own) takes the library's way.
 
@@ -27,22 +30,27 @@ every update take both ways and fail loudly when they differ.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, Message, MessageEntity, Update, User
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    filters,
 )
 
 Handler = BaseHandler[Any, Any, Any]
-# A handler, and its compiled pattern when it is a button handler tried here.
-Tried = tuple[Handler, "re.Pattern[str] | None"]
+# A new message's update (Any: its ``message`` is known to be there): whether a message
+# handler's filters take it.
+Test = Callable[[Any], bool]
+# A handler, and how it is tried here: its compiled pattern (a button handler, on the
+# press's data), a test (a message handler, on a new message), or None: asked.
+Tried = tuple[Handler, "re.Pattern[str] | Test | None"]
 
 
 class FlowConversation(ConversationHandler[Any]):
@@ -124,8 +132,13 @@ class FlowConversation(ConversationHandler[Any]):
 
 
 def _first(tried: Sequence[Tried], update: Update, data: str) -> tuple[Handler, Any] | None:
-    for handler, pattern in tried:
-        check = pattern.match(data) if pattern is not None else handler.check_update(update)
+    for handler, how in tried:
+        if how is None:
+            check = handler.check_update(update)
+        elif isinstance(how, re.Pattern):
+            check = how.match(data)
+        else:
+            check = how(update) or None  # a message handler's check: True, or no
         if check is not None and check is not False:
             return handler, check
     return None
@@ -144,7 +157,60 @@ def _tried(h: Handler) -> Tried:
 
 
 def _no_presses(handlers: Sequence[Handler]) -> list[Tried]:
-    return [(h, None) for h in handlers if not isinstance(h, CallbackQueryHandler)]
+    """The handlers that may take a new message: a message handler whose filters are
+    all known here is tried by a test of its own; any other is asked."""
+    out: list[Tried] = []
+    for h in handlers:
+        if isinstance(h, CallbackQueryHandler):
+            continue
+        test = _test(h.filters) if isinstance(h, MessageHandler) else None
+        out.append((h, test))
+    return out
+
+
+# The library's filters as tests of a new message's update (``update.message`` set, so
+# ``effective_message`` is it), each as the library defines it (telegram/ext/filters.py).
+_LEAVES: dict[int, Test] = {
+    id(filters.UpdateType.MESSAGE): lambda u: u.message is not None,
+    id(filters.UpdateType.EDITED): lambda u: (
+        u.edited_message is not None
+        or u.edited_channel_post is not None
+        or u.edited_business_message is not None
+    ),
+    id(filters.ChatType.PRIVATE): lambda u: u.message.chat.type == Chat.PRIVATE,
+    id(filters.TEXT): lambda u: bool(u.message.text),
+    id(filters.COMMAND): lambda u: bool(
+        u.message.entities
+        and u.message.entities[0].type == MessageEntity.BOT_COMMAND
+        and u.message.entities[0].offset == 0
+    ),
+    id(filters.PHOTO): lambda u: bool(u.message.photo),
+    id(filters.VOICE): lambda u: bool(u.message.voice),
+    id(filters.LOCATION): lambda u: bool(u.message.location),
+}
+
+
+def _test(f: Any) -> Test | None:
+    """A filter made of the leaves above joined by ``&``, ``|`` and ``~`` (no data
+    filter), as one test; None when it holds anything else."""
+    leaf = _LEAVES.get(id(f))
+    if leaf is not None:
+        return leaf
+    if getattr(f, "data_filter", True):
+        return None
+    kind = type(f).__name__
+    if kind == "_InvertedFilter":
+        inner = _test(f.inv_filter)
+        return None if inner is None else (lambda u: not inner(u))
+    if kind == "_MergedFilter":
+        base = _test(f.base_filter)
+        other = _test(f.and_filter or f.or_filter)
+        if base is None or other is None or isinstance(f.and_filter or f.or_filter, bool):
+            return None
+        if f.and_filter:
+            return lambda u: bool(base(u) and other(u))
+        return lambda u: bool(base(u) or other(u))
+    return None
 
 
 def _takes_no_press(h: Handler, press: Update) -> bool:

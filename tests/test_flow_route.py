@@ -13,7 +13,7 @@ from telegram.ext import ConversationHandler, MessageHandler, filters
 
 import campaign.callbacks as callbacks
 from bot.app import handler_table
-from handlers.flow_route import FlowConversation, _differ, _literal_head
+from handlers.flow_route import FlowConversation, _differ, _literal_head, _test
 from tests.fakebot import BOT_USERNAME, TOKEN, FakeBotAPI, FakeClock, Harness, StoredMessage, TgUser
 
 CONVERSATIONS = [
@@ -57,6 +57,13 @@ def _updates() -> list[dict[str, Any]]:
     ):
         out.append(h.text_update(USER, text))
         out.append(h.text_update(USER, text, chat_id=GROUP))
+    for text, entity in (
+        ("hi /cancel", {"type": "bot_command", "offset": 3, "length": 7}),
+        ("/cancel in bold", {"type": "bold", "offset": 0, "length": 7}),
+    ):  # a command further on, or not a command at the start: text, not a command
+        update = h.text_update(USER, text)
+        update["message"]["entities"] = [entity]
+        out.append(update)
     photo = [{"file_id": "p", "file_unique_id": "up", "width": 1, "height": 1}]
     out.append(h.message_update(USER, photo=photo))
     out.append(h.message_update(USER, photo=photo, caption="/cancel"))
@@ -170,3 +177,12 @@ class _AnyUpdate(filters.UpdateFilter):
 )
 def test_literal_head(pattern: str, head: str | None) -> None:
     assert _literal_head(pattern) == head
+
+
+def test_only_the_librarys_plain_filters_become_tests() -> None:
+    assert _test(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE) is not None
+    assert _test(filters.PHOTO | filters.LOCATION | filters.VOICE) is not None
+    assert _test(filters.Regex("x")) is None  # a data filter: the library asks it
+    assert _test(filters.TEXT & filters.Regex("x")) is None
+    assert _test(filters.ChatType.GROUP) is None  # not one of the leaves: asked
+    assert _test(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS) is None
