@@ -287,17 +287,19 @@ class Migration:
 def _begin_without_waiting(here: sqlite3.Connection) -> bool:
     """BEGIN IMMEDIATE on the loop's connection, or False at once if another process (a
     CLI tool, a backup) holds the file's write lock: the loop must not wait for it, the
-    writing thread can."""
-    here.execute("PRAGMA busy_timeout=0")
+    writing thread can. (The loop's connection has no busy timeout: it never waits.)"""
     try:
         here.execute("BEGIN IMMEDIATE")
         return True
     except sqlite3.OperationalError as e:
-        if "locked" not in str(e) and "busy" not in str(e):
+        if not _busy(e):
             raise
         return False
-    finally:
-        here.execute("PRAGMA busy_timeout=5000")
+
+
+def _busy(e: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY: another connection holds a lock this one would have to wait for."""
+    return e.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _insert_marks(here: sqlite3.Connection, marks: list[tuple[int, str]]) -> None:
@@ -427,7 +429,9 @@ class Database:
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA synchronous=NORMAL",  # its writes are steps; sync() makes them durable
                 "PRAGMA wal_autocheckpoint=0",  # never checkpoint (fsync) on the loop
-                "PRAGMA busy_timeout=5000",
+                # Never wait on the loop for another process's lock (a CLI tool's import):
+                # a statement that would wait goes to the writing thread instead.
+                "PRAGMA busy_timeout=0",
             ):
                 here.execute(pragma)
             self._here = here
@@ -563,7 +567,15 @@ class Database:
             async with self.write() as conn:
                 return (await conn.execute(sql, values)).rowcount
         async with self._write_lock:  # see step(); one statement commits by itself
-            changed = self._here.execute(sql, values).rowcount
+            try:
+                changed = self._here.execute(sql, values).rowcount
+            except sqlite3.OperationalError as e:
+                if not _busy(e):
+                    raise
+                changed = -1  # another process holds the lock: nothing was written
+        if changed < 0:  # the writing thread waits for it; the loop does not
+            async with self.write() as conn:
+                return (await conn.execute(sql, values)).rowcount
         self._unsynced = True
         return changed
 
@@ -572,18 +584,29 @@ class Database:
         """The statements of a conversation step, in one transaction on the loop's
         connection (no thread hand-over), committed without fsync. The write lock keeps
         it out of any open transaction of the writing thread, so it never waits for
-        SQLite's lock while holding up the loop. The block must not wait for anything
+        SQLite's lock while holding up the loop; while another process holds that lock
+        (a CLI tool), the step is a transaction of ``write()``, whose thread waits for
+        it. The block must not wait for anything
         else (no Bot API call): see ``StepConn``. A report whose receipt is shown right
         after calls ``sync()`` before showing it, and passes ``marks``: the handled
         updates' marks are written in this transaction, so that the sync's fsync is all
         that is left to do (not a transaction of their own)."""
         here = self._here
-        if here is None:  # :memory: has one connection
+        if here is not None:
+            await self._write_lock.acquire()
+            try:
+                began = _begin_without_waiting(here)
+            except BaseException:
+                self._write_lock.release()
+                raise
+            if not began:  # another process holds the lock: the writing thread waits
+                self._write_lock.release()
+                here = None
+        if here is None:  # that, or :memory: (one connection): a transaction of write()
             async with self.write() as conn:
                 yield conn
             return
-        async with self._write_lock:
-            here.execute("BEGIN IMMEDIATE")
+        try:
             try:
                 yield StepConn(here)
                 carried = list(self._marks) if marks else []
@@ -595,6 +618,8 @@ class Database:
             else:
                 here.execute("COMMIT")
                 del self._marks[: len(carried)]  # those noted meanwhile come after them
+        finally:
+            self._write_lock.release()
         self._unsynced = True
 
     def write_apart(self, lock: int | None) -> AbstractAsyncContextManager[Any]:
@@ -726,19 +751,29 @@ class Database:
         return writing == "loop" or not here.in_transaction
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        """A short read (an indexed lookup): on the loop's thread, no hand-over."""
-        if not self._reads_here():
-            return list(await self.conn.execute_fetchall(sql, tuple(params)))
-        assert self._here is not None
-        return self._here.execute(sql, tuple(params)).fetchall()
+        """A short read (an indexed lookup): on the loop's thread, no hand-over. (A read
+        in WAL mode waits for nobody, except while SQLite recovers the WAL of a process
+        that died: the writing thread's connection then waits, not the loop.)"""
+        if self._reads_here():
+            assert self._here is not None
+            try:
+                return self._here.execute(sql, tuple(params)).fetchall()
+            except sqlite3.OperationalError as e:
+                if not _busy(e) or _WRITING.get() == "loop":
+                    raise
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        if not self._reads_here():
-            rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
-            return rows[0] if rows else None
-        assert self._here is not None
-        found: Row | None = self._here.execute(sql, tuple(params)).fetchone()
-        return found
+        if self._reads_here():
+            assert self._here is not None
+            try:
+                found: Row | None = self._here.execute(sql, tuple(params)).fetchone()
+                return found
+            except sqlite3.OperationalError as e:
+                if not _busy(e) or _WRITING.get() == "loop":
+                    raise
+        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
 
     async def scan(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """A long read (a sweep over the campaign): on the writing thread, so the loop

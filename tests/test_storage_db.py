@@ -328,6 +328,46 @@ async def test_a_write_waits_off_the_loop_while_another_process_holds_the_file(
     assert [tuple(r) for r in rows] == [(1, "other"), (2, "us")]
 
 
+@pytest.mark.sqlite_only("another process holding SQLite's write lock")
+async def test_steps_wait_off_the_loop_while_another_process_holds_the_file(
+    db: Database,
+) -> None:
+    """A CLI tool's import holds the write lock: a cadre's step does not hold up the loop
+    (every other cadre's update) until it ends, it waits on the writing thread."""
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    db.note_processed(5, NOW)
+    done: list[str] = []
+
+    async def one_statement() -> None:
+        changed = await db.write_step(
+            "INSERT INTO processed_updates (update_id, at) VALUES (2, 'step')"
+        )
+        done.append(f"write_step {changed}")
+
+    async def several() -> None:
+        async with db.step(marks=True) as conn:
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (3, 'a')")
+            await conn.execute("INSERT INTO processed_updates (update_id, at) VALUES (4, 'b')")
+        done.append("step")
+
+    started = asyncio.get_running_loop().time()
+    tasks = [asyncio.create_task(one_statement()), asyncio.create_task(several())]
+    for _ in range(20):  # the loop is free: reads answer meanwhile
+        await asyncio.sleep(0)
+        assert await db.fetchall("SELECT * FROM processed_updates WHERE update_id > 0") == []
+    assert asyncio.get_running_loop().time() - started < 1.0  # nobody waited on the loop
+    assert done == []
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.gather(*tasks)
+    assert sorted(done) == ["step", "write_step 1"]
+    # The steps went the thread's way, as durable transactions: their sync wrote the mark.
+    ids = [r[0] for r in await db.fetchall("SELECT update_id FROM processed_updates")]
+    assert sorted(ids) == [1, 2, 3, 4, 5] and db.pending_marks == 0
+
+
 async def test_a_batch_of_transactions_not_yet_durable_is_made_so_by_sync(db: Database) -> None:
     for i in range(1, 4):
         async with db.write(durable=False) as conn:
