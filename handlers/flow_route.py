@@ -66,7 +66,7 @@ class FlowConversation(ConversationHandler[Any]):
         every = [*self.entry_points, *self.fallbacks]
         every += [h for handlers in self.states.values() for h in handlers]
         for h in every:
-            if isinstance(h, MessageHandler) and h.check_update(press):
+            if isinstance(h, MessageHandler) and not _takes_no_press(h, press):
                 raise ValueError(f"{h!r} of {self.name} would take a button press")
 
         def may_take(h: Handler) -> bool:

@@ -337,23 +337,18 @@ def to_text(moment: datetime) -> str:
     An update writes the same second two or three times (the step, the handled mark):
     the text of the last second is remembered (``isoformat`` with its keyword is
     ~1.6 µs, the check ~0.3)."""
+    global _LAST_TEXT
     if moment.tzinfo is not UTC:
         if moment.tzinfo is None:
             raise ValueError("naive datetime reached storage")
         moment = moment.astimezone(UTC)
-    m = moment
-    second = (m.year, m.month, m.day, m.hour, m.minute, m.second)
+    second = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
     last = _LAST_TEXT
     if last[0] == second:
         return last[1]
     text = moment.isoformat(timespec="seconds")
-    _remember_text(second, text)
-    return text
-
-
-def _remember_text(second: tuple[int, ...], text: str) -> None:
-    global _LAST_TEXT
     _LAST_TEXT = (second, text)  # one tuple: a reader on another thread sees a pair
+    return text
 
 
 _LAST_TEXT: tuple[tuple[int, ...], str] = ((), "")
@@ -750,29 +745,36 @@ class Database:
             return False
         return writing == "loop" or not here.in_transaction
 
+    def _cursor_here(self, sql: str, values: tuple[Any, ...]) -> sqlite3.Cursor | None:
+        """A short read on the loop's connection, its first row read; None when it is the
+        writing thread's to make: inside that thread's transaction, beside another
+        task's open loop transaction, or while it would wait (a read in WAL mode waits
+        for nobody, except while SQLite recovers the WAL of a process that died)."""
+        if not self._reads_here():
+            return None
+        assert self._here is not None
+        try:
+            return self._here.execute(sql, values)
+        except sqlite3.OperationalError as e:
+            if not _busy(e) or _WRITING.get() == "loop":
+                raise
+            return None
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        """A short read (an indexed lookup): on the loop's thread, no hand-over. (A read
-        in WAL mode waits for nobody, except while SQLite recovers the WAL of a process
-        that died: the writing thread's connection then waits, not the loop.)"""
-        if self._reads_here():
-            assert self._here is not None
-            try:
-                return self._here.execute(sql, tuple(params)).fetchall()
-            except sqlite3.OperationalError as e:
-                if not _busy(e) or _WRITING.get() == "loop":
-                    raise
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        """A short read (an indexed lookup): on the loop's thread, no hand-over."""
+        values = tuple(params)
+        cur = self._cursor_here(sql, values)
+        if cur is not None:
+            return cur.fetchall()
+        return list(await self.conn.execute_fetchall(sql, values))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        if self._reads_here():
-            assert self._here is not None
-            try:
-                found: Row | None = self._here.execute(sql, tuple(params)).fetchone()
-                return found
-            except sqlite3.OperationalError as e:
-                if not _busy(e) or _WRITING.get() == "loop":
-                    raise
-        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        values = tuple(params)
+        cur = self._cursor_here(sql, values)
+        if cur is not None:
+            found: Row | None = cur.fetchone()
+            return found
+        rows = list(await self.conn.execute_fetchall(sql, values))
         return rows[0] if rows else None
 
     async def scan(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
