@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,20 @@ NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 async def _synchronous(db: Database) -> int:
     row = (await db.scan("PRAGMA synchronous"))[0]  # the writing connection's setting
     return int(row[0])
+
+
+def _another_process_writes(db: Database) -> Callable[[], None]:
+    """Another connection (a CLI tool) holds the file's write lock, having written update
+    1 ('other'); the call returned commits it and lets go."""
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+
+    def release() -> None:
+        other.execute("COMMIT")
+        other.close()
+
+    return release
 
 
 @pytest.mark.sqlite_only("PRAGMA synchronous: how SQLite makes steps durable")
@@ -306,9 +321,7 @@ async def test_a_failed_write_transaction_leaves_nothing(db: Database) -> None:
 async def test_a_write_waits_off_the_loop_while_another_process_holds_the_file(
     db: Database,
 ) -> None:
-    other = sqlite3.connect(db.path, isolation_level=None)  # a CLI tool, a backup
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    release = _another_process_writes(db)  # a CLI tool's import
     done = asyncio.Event()
 
     async def writer() -> None:
@@ -321,8 +334,7 @@ async def test_a_write_waits_off_the_loop_while_another_process_holds_the_file(
         await asyncio.sleep(0)
     assert not done.is_set()
     assert await db.fetchall("SELECT * FROM processed_updates WHERE update_id > 0") == []
-    other.execute("COMMIT")
-    other.close()
+    release()
     await task
     rows = await db.fetchall("SELECT update_id, at FROM processed_updates WHERE update_id > 0")
     assert [tuple(r) for r in rows] == [(1, "other"), (2, "us")]
@@ -334,9 +346,7 @@ async def test_steps_wait_off_the_loop_while_another_process_holds_the_file(
 ) -> None:
     """A CLI tool's import holds the write lock: a cadre's step does not hold up the loop
     (every other cadre's update) until it ends, it waits on the writing thread."""
-    other = sqlite3.connect(db.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    release = _another_process_writes(db)
     db.note_processed(5, NOW)
     done: list[str] = []
 
@@ -359,8 +369,7 @@ async def test_steps_wait_off_the_loop_while_another_process_holds_the_file(
         assert await db.fetchall("SELECT * FROM processed_updates WHERE update_id > 0") == []
     assert asyncio.get_running_loop().time() - started < 1.0  # nobody waited on the loop
     assert done == []
-    other.execute("COMMIT")
-    other.close()
+    release()
     await asyncio.gather(*tasks)
     assert sorted(done) == ["step", "write_step 1"]
     # The steps went the thread's way, as durable transactions: their sync wrote the mark.
@@ -465,16 +474,13 @@ async def test_the_wal_is_checkpointed_by_the_writing_thread_as_it_grows(
 async def test_a_sync_waits_off_the_loop_while_another_process_holds_the_file(
     db: Database,
 ) -> None:
-    other = sqlite3.connect(db.path, isolation_level=None)  # a CLI tool, a backup
-    other.execute("BEGIN IMMEDIATE")
-    other.execute("INSERT INTO processed_updates (update_id, at) VALUES (1, 'other')")
+    release = _another_process_writes(db)  # a CLI tool's import
     db.note_processed(2, NOW)
     task = asyncio.create_task(db.sync())
     for _ in range(5):  # the loop is free: the marks wait on the writing thread
         await asyncio.sleep(0)
     assert not task.done()
-    other.execute("COMMIT")
-    other.close()
+    release()
     await task
     rows = await db.fetchall("SELECT update_id FROM processed_updates ORDER BY update_id")
     assert [r[0] for r in rows] == [1, 2]
